@@ -1,0 +1,35 @@
+//! Text → tokens → syntax tree: the policy language of Neo4j's `server_policies` plugin.
+//!
+//! ```text
+//! text --lexer--> tokens --parser--> Policy --normalize--> Normalized --compile--> Program
+//! ```
+//!
+//! [`parse`] accepts exactly the language of DESIGN section 2. In [`Strictness::Strict`] it
+//! accepts a text if and only if Neo4j does; in [`Strictness::Default`] it also accepts
+//! whitespace in the two places where Neo4j's string-splitting parser trips over it (after a
+//! trailing `;`, between trailing arrows), and records them for the `neo4j-compat` warning.
+//! This layer knows nothing of bitsets or bytecode: the compiler reads its [`Normalized`] form.
+//!
+//! Neo4j's quirks that the grammar keeps on purpose: empty arguments are ignored (`tags(,a)`),
+//! trailing `;` and `->` are allowed but interior empty pieces are not, a run of `(` after a
+//! filter is dropped (`tags(a)(`), `all()` may only open a rule, `halt()` stands alone and ends
+//! the policy, and a policy whose rules are all dropped returns every candidate.
+
+mod error;
+mod lint;
+mod parser;
+mod print;
+mod token;
+mod tree;
+
+pub use error::{ParseError, ParseErrorKind};
+pub use lint::{Lint, LintKind, TagCensus, lint, lint_with};
+pub use parser::parse;
+pub use token::is_whitespace;
+pub use tree::{
+    Count, Filter, FilterKind, NormalFilter, NormalRule, Normalized, Policy, Rule, Tag,
+    TagsSpelling,
+};
+
+#[cfg(doc)]
+use crate::Strictness;

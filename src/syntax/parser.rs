@@ -1,0 +1,783 @@
+//! Recursive descent over the tokens, one `parse_*` per production, a span on every node.
+//!
+//! ```text
+//! policy    = rule (";" rule)* ";"*            (trailing ";" only after a rule)
+//! rule      = arrows | filter ("->" filter)* arrows?
+//! arrows    = "->"+                            (trailing: end of rule)
+//! filter    = name "(" arg? ("," arg?)* ")" "("*
+//! ```
+//!
+//! Whitespace may stand between any two tokens, except in the two places where Neo4j's
+//! split-based parser rejects it: after a trailing `;` and between the arrows of a trailing
+//! arrow run. There, default mode records it (the `neo4j-compat` warning) and strict mode fails.
+
+use super::error::{ParseError, ParseErrorKind as Kind};
+use super::token::{Lexeme, Token, lex};
+use super::tree::{Count, Filter, FilterKind, Policy, Rule, Tag, TagsSpelling};
+use crate::Strictness;
+use crate::span::Span;
+
+/// Parses a policy text.
+pub fn parse(text: &str, strictness: Strictness) -> Result<Policy, ParseError> {
+    if text.is_empty() {
+        return Err(ParseError::new(Kind::Empty, Span::at(0)));
+    }
+    let whole = Span::new(0, text.len());
+    if text.chars().all(super::token::is_whitespace) {
+        return Err(ParseError::new(Kind::Blank, whole));
+    }
+    if text.chars().all(|c| c == ';') {
+        return Err(ParseError::new(Kind::NoRules, whole));
+    }
+    Parser {
+        text,
+        lexemes: lex(text),
+        pos: 0,
+        strictness,
+        compat: Vec::new(),
+        halt: None,
+    }
+    .parse_policy()
+}
+
+/// What comes next once whitespace is stepped over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    Token(Token, Span),
+    /// A character outside the language.
+    Stray(Span),
+    End(Span),
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    lexemes: Vec<Lexeme>,
+    pos: usize,
+    strictness: Strictness,
+    compat: Vec<Span>,
+    /// The `halt()` seen so far: no filter may follow it.
+    halt: Option<Span>,
+}
+
+/// The arguments of a filter as written: words, empty ones already left out.
+struct Arguments {
+    words: Vec<(String, Span)>,
+    close: Span,
+}
+
+impl<'t> Parser<'t> {
+    fn parse_policy(mut self) -> Result<Policy, ParseError> {
+        let mut rules = Vec::new();
+        let mut last_semicolon: Option<Span> = None;
+        loop {
+            match self.peek() {
+                Next::End(at) | Next::Token(Token::Semicolon, at) => {
+                    let Some(semicolon) = last_semicolon else {
+                        return Err(self.error(Kind::EmptyRule, at));
+                    };
+                    self.parse_trailing_semicolons(semicolon)?;
+                    break;
+                }
+                _ => rules.push(self.parse_rule()?),
+            }
+            match self.peek() {
+                Next::End(_) => break,
+                Next::Token(Token::Semicolon, at) => {
+                    self.bump();
+                    last_semicolon = Some(at);
+                }
+                other => return Err(self.unexpected_after_filter(other)),
+            }
+        }
+        Ok(Policy {
+            rules,
+            compat: self.compat,
+        })
+    }
+
+    /// After the `;` that ended the last rule, only `;` and whitespace may follow; the
+    /// whitespace is Neo4j's first leniency.
+    fn parse_trailing_semicolons(&mut self, after: Span) -> Result<(), ParseError> {
+        let rest = &self.lexemes[self.pos_of_offset(after.end)..];
+        if rest
+            .iter()
+            .any(|l| !matches!(l.token, Some(Token::Semicolon | Token::Whitespace)))
+        {
+            // INVARIANT: the caller saw a `;` first, so the empty rule ends at one.
+            let closing = rest
+                .iter()
+                .find(|l| l.token == Some(Token::Semicolon))
+                .map_or(after, |l| l.span);
+            return Err(self.error(Kind::EmptyRule, Span::new(after.end, closing.end)));
+        }
+        let blanks: Vec<Span> = rest
+            .iter()
+            .filter(|l| l.token == Some(Token::Whitespace))
+            .map(|l| l.span)
+            .collect();
+        self.lenient(Kind::TrailingWhitespace, blanks)?;
+        self.pos = self.lexemes.len();
+        Ok(())
+    }
+
+    fn parse_rule(&mut self) -> Result<Rule, ParseError> {
+        let start = self.peek_span();
+        let mut filters = Vec::new();
+        if let Next::Token(Token::Arrow, arrow) = self.peek() {
+            let end = self.parse_arrow_run()?;
+            return match self.peek() {
+                Next::End(_) | Next::Token(Token::Semicolon, _) => Ok(Rule {
+                    filters,
+                    span: start.to(end),
+                }),
+                _ => Err(self.error(Kind::LeadingArrow, arrow)),
+            };
+        }
+        loop {
+            let filter = self.parse_filter()?;
+            self.check_placement(&filters, &filter)?;
+            let mut end = filter.span;
+            filters.push(filter);
+            match self.peek() {
+                Next::Token(Token::Arrow, first_arrow) => {
+                    let run_end = self.parse_arrow_run()?;
+                    match self.peek() {
+                        Next::End(_) | Next::Token(Token::Semicolon, _) => end = run_end,
+                        _ if run_end.end > first_arrow.end => {
+                            return Err(self.error(
+                                Kind::EmptyFilter,
+                                Span::new(first_arrow.end, run_end.start),
+                            ));
+                        }
+                        _ => continue,
+                    }
+                }
+                Next::End(_) | Next::Token(Token::Semicolon, _) => {}
+                other => return Err(self.unexpected_after_filter(other)),
+            }
+            return Ok(Rule {
+                filters,
+                span: start.to(end),
+            });
+        }
+    }
+
+    /// One or more `->`; returns the span of the last. Whitespace between two arrows is
+    /// Neo4j's second leniency when the run ends its rule, and an error otherwise (the caller
+    /// reports the empty filter).
+    fn parse_arrow_run(&mut self) -> Result<Span, ParseError> {
+        let mut last = self.bump();
+        let mut between = Vec::new();
+        loop {
+            let blank = self.skip_whitespace();
+            match self.peek() {
+                Next::Token(Token::Arrow, _) => {
+                    between.extend(blank);
+                    last = self.bump();
+                }
+                Next::End(_) | Next::Token(Token::Semicolon, _) => {
+                    self.lenient(Kind::WhitespaceBetweenArrows, between)?;
+                    return Ok(last);
+                }
+                _ => return Ok(last),
+            }
+        }
+    }
+
+    fn parse_filter(&mut self) -> Result<Filter, ParseError> {
+        let (name, name_span) = match self.peek() {
+            Next::Token(Token::Word, span) => {
+                self.bump();
+                (self.slice(span), span)
+            }
+            other => return Err(self.unexpected(other, Kind::ExpectedFilter)),
+        };
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(self.error(Kind::InvalidFilterName(name.to_owned()), name_span));
+        }
+        match self.peek() {
+            Next::Token(Token::Open, _) => {
+                self.bump();
+            }
+            other => return Err(self.unexpected(other, Kind::ExpectedOpen)),
+        }
+        let args = self.parse_arguments(name_span)?;
+        let stray_open = self.parse_stray_open()?;
+        let span = name_span.to(args.close);
+        let kind = filter_kind(name, name_span, args.words, span)?;
+        Ok(Filter {
+            kind,
+            span,
+            name_span,
+            stray_open,
+        })
+    }
+
+    /// The arguments up to and including `)`. Empty arguments are left out, as Neo4j does.
+    fn parse_arguments(&mut self, name: Span) -> Result<Arguments, ParseError> {
+        let mut words = Vec::new();
+        let mut current: Option<Span> = None;
+        loop {
+            match self.peek() {
+                Next::Token(Token::Word, span) => {
+                    self.bump();
+                    if let Some(previous) = current {
+                        return Err(self.error(Kind::WhitespaceInArgument, previous.to(span)));
+                    }
+                    current = Some(span);
+                }
+                Next::Token(Token::Comma, _) => {
+                    self.bump();
+                    words.extend(current.take().map(|s| (self.slice(s).to_owned(), s)));
+                }
+                Next::Token(Token::Close, close) => {
+                    self.bump();
+                    words.extend(current.take().map(|s| (self.slice(s).to_owned(), s)));
+                    return Ok(Arguments { words, close });
+                }
+                Next::Stray(span) => return Err(self.stray_character(span)),
+                Next::Token(Token::Open, span) => {
+                    return Err(self.error(Kind::UnexpectedInArguments, span));
+                }
+                Next::Token(_, at) | Next::End(at) => {
+                    return Err(self.error(Kind::UnclosedArguments, name.to(Span::at(at.start))));
+                }
+            }
+        }
+    }
+
+    /// A run of `(` right after a filter, which Neo4j drops: `tags(a)(`, `tags(a) ((`.
+    fn parse_stray_open(&mut self) -> Result<Option<Span>, ParseError> {
+        let Next::Token(Token::Open, first) = self.peek() else {
+            return Ok(None);
+        };
+        self.bump();
+        let mut run = first;
+        while let Some(Lexeme {
+            token: Some(Token::Open),
+            span,
+        }) = self.lexemes.get(self.pos).copied()
+        {
+            self.pos += 1;
+            run = run.to(span);
+        }
+        match self.peek() {
+            Next::End(_) | Next::Token(Token::Semicolon | Token::Arrow, _) => Ok(Some(run)),
+            Next::Token(_, at) | Next::Stray(at) => Err(self.error(Kind::StrayOpen, at)),
+        }
+    }
+
+    /// `all()` only first in its rule, `halt()` alone in its rule, nothing after `halt()`.
+    fn check_placement(&mut self, before: &[Filter], filter: &Filter) -> Result<(), ParseError> {
+        if let Some(halt) = self.halt {
+            return Err(self.error(Kind::AfterHalt, filter.span).with_related(halt));
+        }
+        match filter.kind {
+            FilterKind::All if !before.is_empty() => {
+                Err(self.error(Kind::AllNotFirst, filter.span))
+            }
+            FilterKind::Halt if before.iter().any(|f| f.kind != FilterKind::All) => {
+                Err(self.error(Kind::HaltNotAlone, filter.span))
+            }
+            FilterKind::Halt => {
+                self.halt = Some(filter.span);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whitespace Neo4j rejects: an error in strict mode, a `neo4j-compat` note otherwise.
+    fn lenient(&mut self, kind: Kind, blanks: Vec<Span>) -> Result<(), ParseError> {
+        match (blanks.first(), self.strictness) {
+            (None, _) => Ok(()),
+            (Some(&first), Strictness::Strict) => Err(self.error(kind, first)),
+            (Some(_), Strictness::Default) => {
+                self.compat.extend(blanks);
+                Ok(())
+            }
+        }
+    }
+
+    fn unexpected_after_filter(&self, next: Next) -> ParseError {
+        match next {
+            Next::Token(Token::Comma, span) => self.error(Kind::CommaBetweenRules, span),
+            other => self.unexpected(other, Kind::ExpectedSeparator),
+        }
+    }
+
+    fn unexpected(&self, next: Next, kind: Kind) -> ParseError {
+        match next {
+            Next::Stray(span) => self.stray_character(span),
+            Next::Token(_, span) | Next::End(span) => self.error(kind, span),
+        }
+    }
+
+    fn stray_character(&self, span: Span) -> ParseError {
+        let c = self.slice(span).chars().next().unwrap_or('\u{fffd}');
+        self.error(Kind::UnexpectedCharacter(c), span)
+    }
+
+    fn error(&self, kind: Kind, span: Span) -> ParseError {
+        ParseError::new(kind, span)
+    }
+
+    /// The next token that is not whitespace, without consuming anything.
+    fn peek(&self) -> Next {
+        let next = self
+            .lexemes
+            .iter()
+            .skip(self.pos)
+            .find(|l| l.token != Some(Token::Whitespace));
+        match next {
+            Some(Lexeme {
+                token: Some(token),
+                span,
+            }) => Next::Token(*token, *span),
+            Some(Lexeme { token: None, span }) => Next::Stray(*span),
+            None => Next::End(Span::at(self.text.len())),
+        }
+    }
+
+    fn peek_span(&self) -> Span {
+        match self.peek() {
+            Next::Token(_, span) | Next::Stray(span) | Next::End(span) => span,
+        }
+    }
+
+    /// Consumes whitespace and the next token; returns the token's span.
+    fn bump(&mut self) -> Span {
+        self.skip_whitespace();
+        let span = self
+            .lexemes
+            .get(self.pos)
+            .map_or(Span::at(self.text.len()), |l| l.span);
+        self.pos += 1;
+        span
+    }
+
+    fn skip_whitespace(&mut self) -> Option<Span> {
+        let lexeme = self
+            .lexemes
+            .get(self.pos)
+            .filter(|l| l.token == Some(Token::Whitespace))?;
+        self.pos += 1;
+        Some(lexeme.span)
+    }
+
+    fn pos_of_offset(&self, offset: usize) -> usize {
+        self.lexemes.partition_point(|l| l.span.start < offset)
+    }
+
+    fn slice(&self, span: Span) -> &'t str {
+        self.text.get(span.range()).unwrap_or("")
+    }
+}
+
+/// The filter a name and its arguments denote.
+fn filter_kind(
+    name: &str,
+    name_span: Span,
+    args: Vec<(String, Span)>,
+    span: Span,
+) -> Result<FilterKind, ParseError> {
+    let count = |filter: &'static str, expected: &'static str| {
+        ParseError::new(
+            Kind::ArgumentCount {
+                filter,
+                expected,
+                found: args.len(),
+            },
+            span,
+        )
+    };
+    match name {
+        "tags" | "groups" => {
+            if args.is_empty() {
+                return Err(count(
+                    if name == "tags" { "tags" } else { "groups" },
+                    "at least one tag",
+                ));
+            }
+            if let Some((_, at)) = args.iter().find(|(word, _)| word == "-") {
+                return Err(ParseError::new(Kind::InvalidTag, *at));
+            }
+            let spelling = if name == "tags" {
+                TagsSpelling::Tags
+            } else {
+                TagsSpelling::Groups
+            };
+            let tags = args
+                .into_iter()
+                .map(|(name, span)| Tag { name, span })
+                .collect();
+            Ok(FilterKind::Tags { spelling, tags })
+        }
+        "min" => match <[_; 1]>::try_from(args) {
+            Ok([(written, span)]) => Ok(FilterKind::Min(parse_count(written, span)?)),
+            Err(args) => Err(ParseError::new(
+                Kind::ArgumentCount {
+                    filter: "min",
+                    expected: "exactly one number",
+                    found: args.len(),
+                },
+                span,
+            )),
+        },
+        "all" if args.is_empty() => Ok(FilterKind::All),
+        "halt" if args.is_empty() => Ok(FilterKind::Halt),
+        "all" => Err(count("all", "no arguments")),
+        "halt" => Err(count("halt", "no arguments")),
+        _ => Err(ParseError::new(
+            Kind::UnknownFilter {
+                name: name.to_owned(),
+                suggestion: suggest_filter(name),
+            },
+            name_span,
+        )),
+    }
+}
+
+/// A `min` argument: an optional `-` and ASCII digits, in the 32-bit signed range, as Java's
+/// `Integer.parseInt` reads the words the grammar allows.
+fn parse_count(written: String, span: Span) -> Result<Count, ParseError> {
+    let digits = written.strip_prefix('-').unwrap_or(&written);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::new(Kind::InvalidNumber(written), span));
+    }
+    match written.parse::<i32>() {
+        Ok(value) => Ok(Count {
+            value,
+            written,
+            span,
+        }),
+        Err(_) => Err(ParseError::new(Kind::NumberOutOfRange(written), span)),
+    }
+}
+
+/// The filter an unknown name most likely means: the same name in another case, or a typo.
+fn suggest_filter(name: &str) -> Option<&'static str> {
+    crate::suggest::closest(name, ["tags", "groups", "min", "all", "halt"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::tree::{NormalFilter, Normalized};
+
+    fn strict(text: &str) -> Result<Policy, ParseError> {
+        parse(text, Strictness::Strict)
+    }
+
+    fn lenient(text: &str) -> Result<Policy, ParseError> {
+        parse(text, Strictness::Default)
+    }
+
+    /// The kind of the error and the text under its span.
+    fn error_at(text: &str, strictness: Strictness) -> (Kind, &str) {
+        match parse(text, strictness) {
+            Ok(p) => panic!("{text:?} parsed as {p}"),
+            Err(e) => (
+                e.kind().clone(),
+                text.get(e.span().range()).unwrap_or("<bad span>"),
+            ),
+        }
+    }
+
+    fn tags(names: &[&str]) -> NormalFilter {
+        NormalFilter::Tags(names.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn a_documented_policy_parses_to_its_rules() {
+        let policy = strict("tags(north1,north2)->min(2); tags(north); halt()").expect("valid");
+        assert_eq!(
+            policy.normalize(),
+            Normalized {
+                rules: vec![
+                    crate::syntax::NormalRule {
+                        filters: vec![tags(&["north1", "north2"]), NormalFilter::Min(2)]
+                    },
+                    crate::syntax::NormalRule {
+                        filters: vec![tags(&["north"])]
+                    },
+                ],
+                halts: true,
+            }
+        );
+    }
+
+    #[test]
+    fn every_node_has_the_span_of_its_text() {
+        let text = "groups(a, b) -> min(07);  halt()";
+        let policy = strict(text).expect("valid");
+        let rule = &policy.rules[0];
+        assert_eq!(&text[rule.span.range()], "groups(a, b) -> min(07)");
+        assert_eq!(&text[rule.filters[0].span.range()], "groups(a, b)");
+        assert_eq!(&text[rule.filters[0].name_span.range()], "groups");
+        let FilterKind::Tags {
+            tags,
+            spelling: TagsSpelling::Groups,
+        } = &rule.filters[0].kind
+        else {
+            panic!("not groups: {:?}", rule.filters[0].kind)
+        };
+        assert_eq!(&text[tags[1].span.range()], "b");
+        let FilterKind::Min(count) = &rule.filters[1].kind else {
+            panic!("not min")
+        };
+        assert_eq!(
+            (
+                count.value,
+                count.written.as_str(),
+                &text[count.span.range()]
+            ),
+            (7, "07", "07")
+        );
+        assert_eq!(&text[policy.rules[1].span.range()], "halt()");
+    }
+
+    #[test]
+    fn the_tree_is_faithful_and_spans_do_not_count_for_equality() {
+        let a = strict("groups(a,a)->min(07)").expect("valid");
+        let b = strict("  groups( a , a ) -> min( 07 )").expect("valid");
+        let c = strict("tags(a)->min(7)").expect("valid");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.normalize(), c.normalize());
+    }
+
+    #[test]
+    fn the_texts_with_no_rule_are_errors() {
+        assert_eq!(error_at("", Strictness::Default), (Kind::Empty, ""));
+        assert_eq!(
+            error_at(" \t\n", Strictness::Default),
+            (Kind::Blank, " \t\n")
+        );
+        assert_eq!(error_at(";;", Strictness::Default), (Kind::NoRules, ";;"));
+        assert_eq!(error_at(" ;", Strictness::Default), (Kind::EmptyRule, ";"));
+        assert_eq!(
+            error_at(";tags(a)", Strictness::Default),
+            (Kind::EmptyRule, ";")
+        );
+    }
+
+    #[test]
+    fn interior_empty_pieces_are_errors_and_trailing_ones_are_not() {
+        assert_eq!(
+            error_at("tags(a);;tags(b)", Strictness::Default),
+            (Kind::EmptyRule, ";")
+        );
+        assert_eq!(
+            error_at("tags(a); ;tags(b)", Strictness::Default),
+            (Kind::EmptyRule, " ;")
+        );
+        assert_eq!(
+            error_at("->tags(a)", Strictness::Default),
+            (Kind::LeadingArrow, "->")
+        );
+        assert_eq!(
+            error_at("tags(a)->->min(1)", Strictness::Default),
+            (Kind::EmptyFilter, "")
+        );
+        assert_eq!(
+            error_at("tags(a)-> ->min(1)", Strictness::Default),
+            (Kind::EmptyFilter, " ")
+        );
+        for text in [
+            "tags(a);;",
+            "tags(a)->",
+            "tags(a) ->-> ",
+            "->",
+            "->->",
+            "tags(a);->;halt()",
+        ] {
+            assert!(strict(text).is_ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_two_leniencies_warn_in_default_mode_and_fail_in_strict_mode() {
+        for (text, kind, blank) in [
+            ("halt(); ", Kind::TrailingWhitespace, " "),
+            ("tags(a); ;", Kind::TrailingWhitespace, " "),
+            ("tags(a)-> ->", Kind::WhitespaceBetweenArrows, " "),
+            ("-> \t->", Kind::WhitespaceBetweenArrows, " \t"),
+            ("tags(a)-> ->;tags(b)", Kind::WhitespaceBetweenArrows, " "),
+        ] {
+            assert_eq!(
+                error_at(text, Strictness::Strict),
+                (kind, blank),
+                "{text:?}"
+            );
+            let policy = lenient(text).expect("default mode accepts it");
+            assert_eq!(
+                policy
+                    .compat
+                    .iter()
+                    .map(|s| &text[s.range()])
+                    .collect::<Vec<_>>(),
+                vec![blank]
+            );
+        }
+        assert!(
+            lenient("tags(a) ; halt()")
+                .expect("valid")
+                .compat
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn arguments_follow_neo4j() {
+        assert_eq!(
+            strict("tags(,a,,b,)").expect("valid").to_string(),
+            "tags(a,b)"
+        );
+        assert_eq!(strict("min(,3)").expect("valid").to_string(), "min(3)");
+        assert_eq!(strict("all(,)").expect("valid").to_string(), "all()");
+        assert_eq!(strict("halt( )").expect("valid").to_string(), "halt()");
+        assert_eq!(
+            error_at("tags(group 2)", Strictness::Strict),
+            (Kind::WhitespaceInArgument, "group 2")
+        );
+        assert_eq!(
+            error_at("tags(a%)", Strictness::Strict),
+            (Kind::UnexpectedCharacter('%'), "%")
+        );
+        assert_eq!(
+            error_at("tags(-)", Strictness::Strict),
+            (Kind::InvalidTag, "-")
+        );
+        assert_eq!(
+            error_at("tags((a)", Strictness::Strict),
+            (Kind::UnexpectedInArguments, "(")
+        );
+        assert_eq!(
+            error_at("tags(a", Strictness::Strict),
+            (Kind::UnclosedArguments, "tags(a")
+        );
+    }
+
+    #[test]
+    fn min_takes_one_java_int() {
+        assert_eq!(
+            strict("min(-2147483648)").expect("valid").to_string(),
+            "min(-2147483648)"
+        );
+        assert_eq!(
+            error_at("min(2147483648)", Strictness::Strict),
+            (Kind::NumberOutOfRange("2147483648".into()), "2147483648")
+        );
+        for bad in ["1_000", "-", "--1", "1-", "five"] {
+            let text = format!("min({bad})");
+            assert_eq!(
+                error_at(&text, Strictness::Strict),
+                (Kind::InvalidNumber(bad.into()), bad)
+            );
+        }
+        let (kind, at) = error_at("min(2,5)", Strictness::Strict);
+        assert_eq!(
+            (kind, at),
+            (
+                Kind::ArgumentCount {
+                    filter: "min",
+                    expected: "exactly one number",
+                    found: 2
+                },
+                "min(2,5)"
+            )
+        );
+    }
+
+    #[test]
+    fn names_are_lowercase_words_and_typos_get_a_suggestion() {
+        assert_eq!(
+            error_at("TAGS(a)", Strictness::Strict),
+            (
+                Kind::UnknownFilter {
+                    name: "TAGS".into(),
+                    suggestion: Some("tags")
+                },
+                "TAGS"
+            )
+        );
+        assert_eq!(
+            error_at("tgas(a)", Strictness::Strict),
+            (
+                Kind::UnknownFilter {
+                    name: "tgas".into(),
+                    suggestion: Some("tags")
+                },
+                "tgas"
+            )
+        );
+        assert_eq!(
+            error_at("ta-gs(a)", Strictness::Strict),
+            (Kind::InvalidFilterName("ta-gs".into()), "ta-gs")
+        );
+        assert_eq!(
+            error_at("tags", Strictness::Strict),
+            (Kind::ExpectedOpen, "")
+        );
+        assert_eq!(
+            error_at("(a)", Strictness::Strict),
+            (Kind::ExpectedFilter, "(")
+        );
+    }
+
+    #[test]
+    fn a_run_of_open_parentheses_after_a_filter_is_dropped() {
+        let text = "tags(a) (( -> min(1)";
+        let policy = strict(text).expect("valid");
+        assert_eq!(
+            policy.rules[0].filters[0]
+                .stray_open
+                .map(|s| &text[s.range()]),
+            Some("((")
+        );
+        assert_eq!(
+            error_at("tags(a)( (", Strictness::Strict),
+            (Kind::StrayOpen, "(")
+        );
+        assert_eq!(
+            error_at("tags(a)()", Strictness::Strict),
+            (Kind::StrayOpen, ")")
+        );
+    }
+
+    #[test]
+    fn all_and_halt_stand_where_neo4j_allows() {
+        assert_eq!(
+            error_at("tags(a)->all()", Strictness::Strict),
+            (Kind::AllNotFirst, "all()")
+        );
+        assert_eq!(
+            error_at("all()->all()", Strictness::Strict),
+            (Kind::AllNotFirst, "all()")
+        );
+        assert_eq!(
+            error_at("tags(a) -> halt()", Strictness::Strict),
+            (Kind::HaltNotAlone, "halt()")
+        );
+        let err = strict("halt(); tags(a)").expect_err("invalid");
+        assert_eq!(
+            (err.kind(), err.related()),
+            (&Kind::AfterHalt, Some(Span::new(0, 6)))
+        );
+        assert_eq!(
+            error_at("halt() -> min(1)", Strictness::Strict),
+            (Kind::AfterHalt, "min(1)")
+        );
+        assert!(strict("all() -> halt()").expect("valid").halts());
+        assert!(strict("halt();->").expect("valid").halts());
+    }
+
+    #[test]
+    fn commas_between_rules_say_rules_are_separated_by_semicolons() {
+        let err = strict("tags(north2)->min(3), tags(north)->min(3); all();").expect_err("invalid");
+        assert_eq!(err.kind(), &Kind::CommaBetweenRules);
+        assert_eq!(err.span(), Span::new(20, 21));
+        assert!(err.help().is_some_and(|h| h.contains("separated by `;`")));
+    }
+}

@@ -1,0 +1,140 @@
+//! Publication: the current snapshot behind an `ArcSwap`, so readers never block.
+//!
+//! Readers load the current `Arc<Snapshot>` (or keep an `arc_swap::Cache` that re-checks one
+//! atomic per call); writers build the next snapshot aside, under a mutex that orders them, and
+//! swap it in whole. Nobody ever sees half an update.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::{ArcSwap, Cache};
+
+use super::error::TopologyError;
+use super::snapshot::{Snapshot, Update};
+use super::spec::TopologySpec;
+use super::tags::TagInterner;
+
+/// A live cluster: the current snapshot, replaced atomically on every update.
+#[derive(Debug)]
+pub struct Topology {
+    current: ArcSwap<Snapshot>,
+    interner: TagInterner,
+    writer: Mutex<()>,
+}
+
+impl Topology {
+    /// A cluster starting from `spec`, with a new tag interner.
+    pub fn new(spec: &TopologySpec) -> Result<Topology, TopologyError> {
+        Ok(Topology::from_snapshot(Snapshot::build(
+            spec,
+            &TagInterner::new(),
+        )?))
+    }
+
+    /// A cluster starting from `snapshot` (and sharing its interner).
+    pub fn from_snapshot(snapshot: Snapshot) -> Topology {
+        let interner = snapshot.interner().clone();
+        Topology {
+            current: ArcSwap::from_pointee(snapshot),
+            interner,
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// A per-thread handle that returns the current snapshot without touching its reference
+    /// count unless it changed: the way hot paths read the topology.
+    pub fn cache(&self) -> Cache<&ArcSwap<Snapshot>, Arc<Snapshot>> {
+        Cache::new(&self.current)
+    }
+
+    /// The tag interner shared by every snapshot of this cluster; compile policies with it.
+    pub fn interner(&self) -> &TagInterner {
+        &self.interner
+    }
+
+    /// Applies `updates` to the current snapshot and publishes the result. On error nothing
+    /// changes and the current snapshot keeps serving.
+    pub fn apply(&self, updates: &[Update]) -> Result<Arc<Snapshot>, TopologyError> {
+        self.publish_with(|current| current.apply(updates))
+    }
+
+    /// Replaces the whole description (same interner, next epoch).
+    pub fn replace(&self, spec: &TopologySpec) -> Result<Arc<Snapshot>, TopologyError> {
+        self.publish_with(|current| {
+            let rebuilt = Snapshot::build(spec, &self.interner)?;
+            Ok(rebuilt.with_epoch(current.epoch() + 1))
+        })
+    }
+
+    fn publish_with(
+        &self,
+        next: impl FnOnce(&Snapshot) -> Result<Snapshot, TopologyError>,
+    ) -> Result<Arc<Snapshot>, TopologyError> {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = Arc::new(next(&self.current.load())?);
+        self.current.store(Arc::clone(&next));
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::ServerSpec;
+
+    fn spec() -> TopologySpec {
+        TopologySpec {
+            servers: vec![
+                ServerSpec::new("a", "a:7687").with_tags(["north"]),
+                ServerSpec::new("b", "b:7687").with_tags(["south"]),
+            ],
+            databases: vec![],
+        }
+    }
+
+    #[test]
+    fn readers_see_each_update_whole_and_failed_updates_change_nothing() {
+        let topology = Topology::new(&spec()).expect("valid");
+        let before = topology.snapshot();
+        let mut cache = topology.cache();
+        assert_eq!(cache.load().epoch(), 0);
+        let updates = [
+            Update::SetTags {
+                server: "a".into(),
+                tags: vec!["south".into()],
+            },
+            Update::SetAvailable {
+                server: "b".into(),
+                available: false,
+            },
+        ];
+        topology.apply(&updates).expect("valid update");
+        let after = cache.load();
+        assert_eq!(after.epoch(), 1);
+        assert_eq!(after.names(&after.tagged_by_name("south")), ["a", "b"]);
+        assert_eq!(after.names(after.available()), ["a"]);
+        assert_eq!(
+            before.names(&before.tagged_by_name("south")),
+            ["b"],
+            "old snapshots never change"
+        );
+        let bad = [
+            Update::SetTags {
+                server: "a".into(),
+                tags: vec!["x".into()],
+            },
+            Update::SetAvailable {
+                server: "nobody".into(),
+                available: true,
+            },
+        ];
+        let err = topology.apply(&bad).expect_err("unknown server");
+        assert_eq!(err.field(), "updates[1].server");
+        assert_eq!(topology.snapshot().epoch(), 1);
+        assert!(topology.snapshot().tagged_by_name("x").is_empty());
+    }
+}
