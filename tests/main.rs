@@ -1,1 +1,7 @@
+//! The integration suite: one binary, one module per concern.
 
+/// Shared helpers: reading vectors, normal forms as the vectors spell them.
+mod util;
+
+/// Every conformance vector, through the parser (both modes), the reference and the evaluator.
+mod conformance;
