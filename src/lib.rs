@@ -1,11 +1,12 @@
 //! tagroute: Neo4j's routing-policy language, compiled to verified bytecode.
 
+pub mod config;
 pub mod reference;
 pub mod span;
 pub mod syntax;
 pub mod topology;
 
-mod suggest;
+pub(crate) mod suggest;
 
 /// How closely the parser follows Neo4j.
 ///

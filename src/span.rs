@@ -177,6 +177,52 @@ impl fmt::Display for Snippet {
     }
 }
 
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The input is rejected.
+    Error,
+    /// The input is accepted, but probably not what was meant.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// Renders one diagnostic, the only way tagroute shows a position to a person:
+///
+/// ```text
+/// neo4j.conf:3:61: error: unknown filter `tgas`
+///   dbms.routing.load_balancing.config.server_policies.north=tgas(north)
+///                                                            ^^^^
+///   help: did you mean `tags`?
+/// ```
+///
+/// `origin` (a file name) is left out when there is none, as for a policy given on the
+/// command line.
+pub fn render(
+    source: &str,
+    origin: Option<&str>,
+    span: Span,
+    severity: Severity,
+    message: &dyn fmt::Display,
+    help: Option<&str>,
+) -> String {
+    let snippet = Snippet::new(source, span);
+    let origin = origin.map(|o| format!("{o}:")).unwrap_or_default();
+    let mut out = format!("{origin}{}: {severity}: {message}\n{snippet}", snippet.at);
+    if let Some(help) = help {
+        out.push_str(&format!("\n  help: {help}"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +245,27 @@ mod tests {
         let s = Snippet::new(text, Span::new(11, 15));
         assert_eq!(s.at, LineCol { line: 2, column: 3 });
         assert_eq!(s.to_string(), "    tgas(b) -> min(1)\n    ^^^^");
+    }
+
+    #[test]
+    fn render_shows_origin_position_line_caret_and_help() {
+        let source = "a=1\np=tgas(x)";
+        let out = render(
+            source,
+            Some("neo4j.conf"),
+            Span::new(6, 10),
+            Severity::Error,
+            &"unknown filter `tgas`",
+            Some("did you mean `tags`?"),
+        );
+        assert_eq!(
+            out,
+            "neo4j.conf:2:3: error: unknown filter `tgas`\n  p=tgas(x)\n    ^^^^\n  help: did you mean `tags`?"
+        );
+        assert_eq!(
+            render("x", None, Span::at(0), Severity::Warning, &"w", None),
+            "1:1: warning: w\n  x\n  ^"
+        );
     }
 
     #[test]

@@ -1,0 +1,1 @@
+//! neo4j.conf: the policies and settings tagroute reads (work in progress).
