@@ -1,10 +1,13 @@
 //! tagroute: Neo4j's routing-policy language, compiled to verified bytecode.
 
+pub mod bytecode;
+pub mod compile;
 pub mod config;
 pub mod reference;
 pub mod span;
 pub mod syntax;
 pub mod topology;
+pub mod vm;
 
 pub(crate) mod suggest;
 

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
-use tagroute::topology::{Snapshot, TagInterner, TopologySpec, from_json};
-use tagroute::{Strictness, reference, syntax};
+use tagroute::compile::compile;
+use tagroute::topology::{ServerSet, Snapshot, TagInterner, TopologySpec, from_json};
+use tagroute::{Strictness, reference, syntax, vm};
 
 use crate::util::{data_dir, read_jsonl, reference_rules_json, rules_json};
 
@@ -100,6 +101,37 @@ fn random_policies_select_the_expected_servers_in_the_reference() {
             let expected: BTreeSet<String> = serde_json::from_value(case["results"][name].clone())
                 .expect("results for every topology");
             let got = reference::evaluate_on(&policy, spec, &reference::available(spec));
+            assert_eq!(got, expected, "{} on {name}", case["policy"]);
+            checked += 1;
+        }
+    }
+    assert!(checked > 400, "only {checked} evaluations");
+}
+
+#[test]
+fn random_policies_select_the_expected_servers_in_the_vm() {
+    let topologies: Vec<(String, Snapshot)> = random_topologies()
+        .into_iter()
+        .map(|(name, spec)| {
+            let snapshot = Snapshot::build(&spec, &TagInterner::new())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, snapshot)
+        })
+        .collect();
+    let mut out = ServerSet::default();
+    let mut checked = 0;
+    for case in read_jsonl("random/policies.jsonl") {
+        let Ok(policy) = syntax::parse(case["policy"].as_str().expect("text"), Strictness::Default)
+        else {
+            continue;
+        };
+        for (name, snapshot) in &topologies {
+            let program = compile(&policy, snapshot.interner()).expect("compiles");
+            vm::eval(&program, snapshot, snapshot.available(), &mut out).expect("evaluates");
+            let mut got: Vec<&str> = snapshot.names(&out);
+            got.sort_unstable();
+            let expected: Vec<String> =
+                serde_json::from_value(case["results"][name].clone()).expect("results");
             assert_eq!(got, expected, "{} on {name}", case["policy"]);
             checked += 1;
         }

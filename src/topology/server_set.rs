@@ -91,6 +91,13 @@ impl ServerSet {
         self.universe = universe;
     }
 
+    /// Sizes the set for `universe` servers without clearing it, reusing the allocation: for
+    /// writers that overwrite every word (the VM).
+    pub(crate) fn prepare(&mut self, universe: usize) {
+        self.words.resize(words_for(universe), 0);
+        self.universe = universe;
+    }
+
     /// The number of servers the set ranges over.
     pub fn universe(&self) -> usize {
         self.universe

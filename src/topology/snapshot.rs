@@ -108,6 +108,11 @@ impl TagMatrix {
             .get(tag.index() * self.words..(tag.index() + 1) * self.words)
     }
 
+    /// [`TagMatrix::row`] for a tag id as bytecode stores it.
+    pub(crate) fn row_of(&self, tag: u32) -> Option<&[u64]> {
+        self.row(TagId::new(tag as usize)?)
+    }
+
     fn grow_to(&mut self, tag_count: usize) {
         if tag_count > self.tag_count() {
             self.bits.resize(tag_count * self.words, 0);

@@ -1,0 +1,238 @@
+//! The instruction set: fixed-width instructions over one accumulator set.
+//!
+//! A program evaluates a policy against a *candidate* set. It has one register, the
+//! accumulator `acc` (a set of servers), and a count `|acc|` that every filter instruction
+//! leaves behind, so `min(n)` costs nothing extra. Rules are blocks:
+//!
+//! ```text
+//! 0000  rule                                  acc ← candidates
+//! 0001  and.any  north1, north2  min 2  else 0003
+//! 0002  ret                                   return acc if not empty
+//! 0003  rule
+//! 0004  and      north                  else 0006
+//! 0005  ret
+//! 0006  ret.empty                             halt(): nothing
+//! ```
+//!
+//! Every instruction is 16 bytes, [`INSN_SIZE`]:
+//!
+//! ```text
+//! byte  0      1      2..4        4..8          8..12         12..16
+//!       op     0      len (u16)   a (u32)       min (u32)     target (u32)
+//! ```
+//!
+//! | op | mnemonic | operands | effect | ends the program |
+//! |----|----------|----------|--------|------------------|
+//! | 1 | `rule` | none | `acc ← candidates` | no |
+//! | 2 | `and` | tag `a`, `min`, `target` | `acc ← acc ∩ T[a]`; if `\|acc\| < min` jump to `target` | no |
+//! | 3 | `and.any` | tags `pool[a..a+len]`, `min`, `target` | `acc ← acc ∩ (T[p₀] ∪ … ∪ T[pₗₑₙ₋₁])`; if `\|acc\| < min` jump to `target` | no |
+//! | 4 | `min` | `min`, `target` | if `\|acc\| < min` jump to `target` | no |
+//! | 5 | `ret` | none | if `acc ≠ ∅` return `acc` | when `acc ≠ ∅` |
+//! | 6 | `ret.cand` | none | return the candidates | yes |
+//! | 7 | `ret.empty` | none | return `∅` | yes |
+//!
+//! `T[t]` is the set of servers carrying tag `t` in the snapshot (empty for a tag the snapshot
+//! predates). `min` is at least 1: a filter that empties the accumulator always jumps, which is
+//! how a rule stops as soon as its set is empty; a following `min(n)` is folded into it. Jumps go
+//! forward to the next rule. Unused operands are zero. A [`Program`] is only ever made by the
+//! verifier (see [`verify`]), which proves every jump forward and in range, every tag and pool
+//! operand in range, and that the last instruction returns unconditionally.
+
+mod disasm;
+pub(crate) mod verify;
+
+use std::fmt;
+
+pub use disasm::DisasmLine;
+pub use verify::{VerifyError, VerifyErrorKind, verify};
+
+use crate::span::Span;
+use crate::topology::TagId;
+
+/// The size of one encoded instruction, in bytes.
+pub const INSN_SIZE: usize = 16;
+
+/// The largest number of instructions in a program.
+pub const PROGRAM_MAX_INSNS: usize = 1 << 24;
+
+/// An operation; see the module documentation for each one's operands and effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Opcode {
+    /// `rule`: start a rule, `acc ← candidates`.
+    Rule = 1,
+    /// `and`: intersect with one tag's servers.
+    And = 2,
+    /// `and.any`: intersect with the union of several tags' servers.
+    AndAny = 3,
+    /// `min`: keep going only if the accumulator has at least `min` servers.
+    Min = 4,
+    /// `ret`: return the accumulator if it is not empty.
+    Ret = 5,
+    /// `ret.cand`: return the candidate set.
+    RetCand = 6,
+    /// `ret.empty`: return the empty set.
+    RetEmpty = 7,
+}
+
+impl Opcode {
+    /// The opcode numbered `byte`, if there is one.
+    pub fn from_u8(byte: u8) -> Option<Opcode> {
+        Some(match byte {
+            1 => Opcode::Rule,
+            2 => Opcode::And,
+            3 => Opcode::AndAny,
+            4 => Opcode::Min,
+            5 => Opcode::Ret,
+            6 => Opcode::RetCand,
+            7 => Opcode::RetEmpty,
+            _ => return None,
+        })
+    }
+
+    /// The mnemonic the disassembler prints.
+    pub fn mnemonic(self) -> &'static str {
+        match self {
+            Opcode::Rule => "rule",
+            Opcode::And => "and",
+            Opcode::AndAny => "and.any",
+            Opcode::Min => "min",
+            Opcode::Ret => "ret",
+            Opcode::RetCand => "ret.cand",
+            Opcode::RetEmpty => "ret.empty",
+        }
+    }
+}
+
+/// One instruction. Fields that an opcode does not use are zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct Insn {
+    /// What to do.
+    pub op: Opcode,
+    /// `and.any`: how many tags, from `pool[a]` on.
+    pub len: u16,
+    /// `and`: the tag id; `and.any`: the first tag's index in the pool.
+    pub a: u32,
+    /// `and`, `and.any`, `min`: the least size of the accumulator to go on with.
+    pub min: u32,
+    /// `and`, `and.any`, `min`: where to jump when the accumulator is smaller than `min`.
+    pub target: u32,
+}
+
+impl Insn {
+    /// An instruction with no operands.
+    pub const fn bare(op: Opcode) -> Insn {
+        Insn {
+            op,
+            len: 0,
+            a: 0,
+            min: 0,
+            target: 0,
+        }
+    }
+
+    /// The little-endian encoding of the instruction.
+    pub fn encode(&self) -> [u8; INSN_SIZE] {
+        let mut bytes = [0u8; INSN_SIZE];
+        bytes[0] = self.op as u8;
+        bytes[2..4].copy_from_slice(&self.len.to_le_bytes());
+        bytes[4..8].copy_from_slice(&self.a.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.min.to_le_bytes());
+        bytes[12..16].copy_from_slice(&self.target.to_le_bytes());
+        bytes
+    }
+
+    /// Decodes one instruction; `None` for an unknown opcode or a nonzero padding byte.
+    pub fn decode(bytes: [u8; INSN_SIZE]) -> Option<Insn> {
+        let [
+            op,
+            pad,
+            l0,
+            l1,
+            a0,
+            a1,
+            a2,
+            a3,
+            m0,
+            m1,
+            m2,
+            m3,
+            t0,
+            t1,
+            t2,
+            t3,
+        ] = bytes;
+        (pad == 0).then_some(())?;
+        Some(Insn {
+            op: Opcode::from_u8(op)?,
+            len: u16::from_le_bytes([l0, l1]),
+            a: u32::from_le_bytes([a0, a1, a2, a3]),
+            min: u32::from_le_bytes([m0, m1, m2, m3]),
+            target: u32::from_le_bytes([t0, t1, t2, t3]),
+        })
+    }
+}
+
+/// A verified program: it can only be made by [`verify`] (the compiler's output goes through it
+/// too), so the VM may rely on every guarantee the verifier states.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    pub(crate) insns: Box<[Insn]>,
+    pub(crate) pool: Box<[TagId]>,
+    /// The interner whose ids the tag operands are.
+    pub(crate) interner: u64,
+    /// One more than the highest tag id referenced, 0 if none: the VM compares it once per
+    /// evaluation with the snapshot's tag count.
+    pub(crate) tag_bound: usize,
+    /// For each instruction, the source text it came from, when it was compiled.
+    pub(crate) spans: Box<[Option<Span>]>,
+}
+
+impl Program {
+    /// The instructions.
+    pub fn insns(&self) -> &[Insn] {
+        &self.insns
+    }
+
+    /// The tag pool that `and.any` instructions index.
+    pub fn pool(&self) -> &[TagId] {
+        &self.pool
+    }
+
+    /// The source span instruction `at` was compiled from, if known.
+    pub fn span(&self, at: usize) -> Option<Span> {
+        self.spans.get(at).copied().flatten()
+    }
+
+    /// The identity of the tag interner the program's tag ids belong to.
+    pub fn interner_identity(&self) -> u64 {
+        self.interner
+    }
+
+    /// The program in its binary form: instruction count and pool length (`u32` each,
+    /// little-endian), the instructions, then the pool's tag ids (`u32` each).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(8 + self.insns.len() * INSN_SIZE + self.pool.len() * 4);
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+        bytes.extend_from_slice(&count(self.insns.len()));
+        bytes.extend_from_slice(&count(self.pool.len()));
+        self.insns
+            .iter()
+            .for_each(|insn| bytes.extend_from_slice(&insn.encode()));
+        self.pool
+            .iter()
+            .for_each(|tag| bytes.extend_from_slice(&tag.as_u32().to_le_bytes()));
+        bytes
+    }
+}
+
+impl fmt::Display for Program {
+    /// The disassembly with tag ids (see [`Program::disassemble`] for tag names).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in self.disassemble(None) {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,416 @@
+//! The verifier: the only way to make a [`Program`].
+//!
+//! It proves, for every instruction, what the VM relies on without checking again:
+//! - the program is not empty, no longer than [`PROGRAM_MAX_INSNS`], and starts with `rule`
+//!   or a return, so the accumulator is defined before it is read;
+//! - every `and` tag id, and every pool entry, is an id the interner has handed out;
+//! - every `and.any` pool range lies inside the pool and names at least one tag;
+//! - every `min` is at least 1 and every jump goes forward to an instruction of the program;
+//! - the last instruction returns unconditionally, so with forward jumps every path ends in a
+//!   return;
+//! - operands an opcode does not use are zero (one encoding per program).
+//!
+//! It does not prove that the program means anything: a hand-written program may jump into the
+//! middle of a rule. That is safe, only odd; the compiler never does it.
+
+use std::fmt;
+
+use super::{INSN_SIZE, Insn, Opcode, PROGRAM_MAX_INSNS, Program};
+use crate::span::Span;
+use crate::topology::{TagId, TagInterner};
+
+/// Why a program was rejected, and at which instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyError {
+    /// The instruction at fault; `None` for faults of the whole program.
+    pub at: Option<usize>,
+    /// What is wrong.
+    pub kind: VerifyErrorKind,
+}
+
+/// What is wrong with a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyErrorKind {
+    /// No instructions.
+    Empty,
+    /// More than [`PROGRAM_MAX_INSNS`] instructions.
+    TooLong(usize),
+    /// The binary form is cut short or has bytes left over.
+    BadLength,
+    /// An instruction whose bytes do not decode (unknown opcode, nonzero padding).
+    BadEncoding,
+    /// The first instruction reads the accumulator before any `rule` set it.
+    NoRuleFirst,
+    /// An operand the opcode does not use is not zero.
+    UnusedOperand,
+    /// A tag id the interner never handed out.
+    TagOutOfRange(u32),
+    /// An `and.any` pool range outside the pool, or empty.
+    PoolOutOfRange,
+    /// A `min` of zero.
+    ZeroMin,
+    /// A jump backwards or to itself.
+    JumpNotForward(u32),
+    /// A jump past the last instruction.
+    JumpOutOfRange(u32),
+    /// The last instruction does not return unconditionally.
+    FallsOffTheEnd,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use VerifyErrorKind::*;
+        if let Some(at) = self.at {
+            write!(f, "insn #{at}: ")?;
+        }
+        match &self.kind {
+            Empty => write!(f, "the program has no instructions"),
+            TooLong(n) => write!(f, "{n} instructions, more than {PROGRAM_MAX_INSNS}"),
+            BadLength => write!(f, "the binary form has the wrong length"),
+            BadEncoding => write!(f, "unknown opcode or nonzero padding"),
+            NoRuleFirst => write!(f, "the accumulator is read before any `rule`"),
+            UnusedOperand => write!(f, "an operand this opcode does not use is not zero"),
+            TagOutOfRange(t) => write!(f, "tag id {t} was never interned"),
+            PoolOutOfRange => write!(f, "tag pool range outside the pool or empty"),
+            ZeroMin => write!(f, "`min` must be at least 1"),
+            JumpNotForward(t) => write!(f, "jump to {t} does not go forward"),
+            JumpOutOfRange(t) => write!(f, "jump to {t} is past the end of the program"),
+            FallsOffTheEnd => write!(f, "the last instruction does not always return"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Verifies raw instructions and a tag pool (ids of `interner`) into a [`Program`].
+pub fn verify(
+    insns: Vec<Insn>,
+    pool: Vec<u32>,
+    interner: &TagInterner,
+) -> Result<Program, VerifyError> {
+    verify_with_spans(insns, pool, interner, Vec::new())
+}
+
+/// [`verify`], keeping the compiler's side table of source spans.
+pub(crate) fn verify_with_spans(
+    insns: Vec<Insn>,
+    pool: Vec<u32>,
+    interner: &TagInterner,
+    spans: Vec<Option<Span>>,
+) -> Result<Program, VerifyError> {
+    let whole = |kind| VerifyError { at: None, kind };
+    if insns.is_empty() {
+        return Err(whole(VerifyErrorKind::Empty));
+    }
+    if insns.len() > PROGRAM_MAX_INSNS {
+        return Err(whole(VerifyErrorKind::TooLong(insns.len())));
+    }
+    let tag_count = interner.len();
+    let pool = check_pool(&pool, tag_count).map_err(whole)?;
+    check_first(&insns).map_err(|kind| VerifyError { at: Some(0), kind })?;
+    for (at, insn) in insns.iter().enumerate() {
+        check(at, insn, insns.len(), pool.len(), tag_count)
+            .map_err(|kind| VerifyError { at: Some(at), kind })?;
+    }
+    let last = insns.len() - 1;
+    if !matches!(
+        insns.get(last).map(|i| i.op),
+        Some(Opcode::RetCand | Opcode::RetEmpty)
+    ) {
+        return Err(VerifyError {
+            at: Some(last),
+            kind: VerifyErrorKind::FallsOffTheEnd,
+        });
+    }
+    let tag_bound = insns
+        .iter()
+        .filter(|i| i.op == Opcode::And)
+        .map(|i| i.a as usize + 1)
+        .chain(pool.iter().map(|t| t.index() + 1))
+        .max()
+        .unwrap_or(0);
+    let mut spans = spans;
+    spans.resize(insns.len(), None);
+    Ok(Program {
+        insns: insns.into(),
+        pool: pool.into(),
+        interner: interner.identity(),
+        tag_bound,
+        spans: spans.into(),
+    })
+}
+
+impl Program {
+    /// Decodes and verifies the binary form written by [`Program::to_bytes`].
+    pub fn from_bytes(bytes: &[u8], interner: &TagInterner) -> Result<Program, VerifyError> {
+        let bad_length = VerifyError {
+            at: None,
+            kind: VerifyErrorKind::BadLength,
+        };
+        let header = |i: usize| -> Result<usize, VerifyError> {
+            let word: [u8; 4] = bytes
+                .get(i..i + 4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(bad_length.clone())?;
+            Ok(u32::from_le_bytes(word) as usize)
+        };
+        let (insn_count, pool_len) = (header(0)?, header(4)?);
+        if insn_count > PROGRAM_MAX_INSNS {
+            return Err(VerifyError {
+                at: None,
+                kind: VerifyErrorKind::TooLong(insn_count),
+            });
+        }
+        let body = bytes.get(8..).unwrap_or(&[]);
+        if body.len() as u128 != insn_count as u128 * INSN_SIZE as u128 + pool_len as u128 * 4 {
+            return Err(bad_length);
+        }
+        let (code, pool) = body.split_at(insn_count * INSN_SIZE);
+        let insns = code
+            .chunks_exact(INSN_SIZE)
+            .enumerate()
+            .map(|(at, chunk)| {
+                chunk
+                    .try_into()
+                    .ok()
+                    .and_then(Insn::decode)
+                    .ok_or(VerifyError {
+                        at: Some(at),
+                        kind: VerifyErrorKind::BadEncoding,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let pool = pool
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        verify(insns, pool, interner)
+    }
+}
+
+fn check_pool(pool: &[u32], tag_count: usize) -> Result<Vec<TagId>, VerifyErrorKind> {
+    pool.iter().map(|&t| check_tag(t, tag_count)).collect()
+}
+
+fn check_first(insns: &[Insn]) -> Result<(), VerifyErrorKind> {
+    match insns.first().map(|i| i.op) {
+        Some(Opcode::Rule | Opcode::RetCand | Opcode::RetEmpty) => Ok(()),
+        _ => Err(VerifyErrorKind::NoRuleFirst),
+    }
+}
+
+/// The checks of one instruction; every opcode is listed.
+fn check(
+    at: usize,
+    insn: &Insn,
+    len: usize,
+    pool_len: usize,
+    tag_count: usize,
+) -> Result<(), VerifyErrorKind> {
+    match insn.op {
+        Opcode::Rule | Opcode::Ret | Opcode::RetCand | Opcode::RetEmpty => {
+            check_unused(insn.len == 0 && insn.a == 0 && insn.min == 0 && insn.target == 0)
+        }
+        Opcode::And => {
+            check_unused(insn.len == 0)?;
+            check_tag(insn.a, tag_count)?;
+            check_min(insn.min)?;
+            check_jump(at, insn.target, len)
+        }
+        Opcode::AndAny => {
+            check_pool_range(insn.a, insn.len, pool_len)?;
+            check_min(insn.min)?;
+            check_jump(at, insn.target, len)
+        }
+        Opcode::Min => {
+            check_unused(insn.len == 0 && insn.a == 0)?;
+            check_min(insn.min)?;
+            check_jump(at, insn.target, len)
+        }
+    }
+}
+
+fn check_unused(all_zero: bool) -> Result<(), VerifyErrorKind> {
+    if all_zero {
+        Ok(())
+    } else {
+        Err(VerifyErrorKind::UnusedOperand)
+    }
+}
+
+fn check_tag(tag: u32, tag_count: usize) -> Result<TagId, VerifyErrorKind> {
+    TagId::new(tag as usize)
+        .filter(|t| t.index() < tag_count)
+        .ok_or(VerifyErrorKind::TagOutOfRange(tag))
+}
+
+fn check_pool_range(start: u32, len: u16, pool_len: usize) -> Result<(), VerifyErrorKind> {
+    let end = start as usize + len as usize;
+    if len == 0 || end > pool_len {
+        Err(VerifyErrorKind::PoolOutOfRange)
+    } else {
+        Ok(())
+    }
+}
+
+fn check_min(min: u32) -> Result<(), VerifyErrorKind> {
+    if min == 0 {
+        Err(VerifyErrorKind::ZeroMin)
+    } else {
+        Ok(())
+    }
+}
+
+fn check_jump(at: usize, target: u32, len: usize) -> Result<(), VerifyErrorKind> {
+    let t = target as usize;
+    if t <= at {
+        Err(VerifyErrorKind::JumpNotForward(target))
+    } else if t >= len {
+        Err(VerifyErrorKind::JumpOutOfRange(target))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interner(tags: usize) -> TagInterner {
+        let interner = TagInterner::new();
+        for i in 0..tags {
+            interner.intern(&format!("t{i}")).expect("room");
+        }
+        interner
+    }
+
+    fn and(tag: u32, min: u32, target: u32) -> Insn {
+        Insn {
+            op: Opcode::And,
+            len: 0,
+            a: tag,
+            min,
+            target,
+        }
+    }
+
+    /// `rule; and t0 else 3; ret; ret.empty`, with one instruction replaced.
+    fn program_with(at: usize, insn: Insn) -> Vec<Insn> {
+        let mut insns = vec![
+            Insn::bare(Opcode::Rule),
+            and(0, 1, 3),
+            Insn::bare(Opcode::Ret),
+            Insn::bare(Opcode::RetEmpty),
+        ];
+        insns[at] = insn;
+        insns
+    }
+
+    fn rejection(insns: Vec<Insn>, pool: Vec<u32>) -> (Option<usize>, VerifyErrorKind) {
+        let e = verify(insns, pool, &interner(2)).expect_err("must be rejected");
+        (e.at, e.kind)
+    }
+
+    #[test]
+    fn a_well_formed_program_verifies_and_round_trips_through_bytes() {
+        let interner = interner(2);
+        let any = Insn {
+            op: Opcode::AndAny,
+            len: 2,
+            a: 0,
+            min: 2,
+            target: 3,
+        };
+        let program = verify(program_with(1, any), vec![0, 1], &interner).expect("valid");
+        assert_eq!(program.tag_bound, 2);
+        assert_eq!(
+            Program::from_bytes(&program.to_bytes(), &interner),
+            Ok(program)
+        );
+    }
+
+    #[test]
+    fn each_broken_invariant_is_rejected_at_its_instruction() {
+        use VerifyErrorKind::*;
+        assert_eq!(rejection(vec![], vec![]), (None, Empty));
+        assert_eq!(
+            rejection(program_with(0, Insn::bare(Opcode::Ret)), vec![]),
+            (Some(0), NoRuleFirst)
+        );
+        assert_eq!(
+            rejection(program_with(1, and(2, 1, 3)), vec![]),
+            (Some(1), TagOutOfRange(2))
+        );
+        assert_eq!(
+            rejection(program_with(1, and(0, 0, 3)), vec![]),
+            (Some(1), ZeroMin)
+        );
+        assert_eq!(
+            rejection(program_with(1, and(0, 1, 1)), vec![]),
+            (Some(1), JumpNotForward(1))
+        );
+        assert_eq!(
+            rejection(program_with(1, and(0, 1, 4)), vec![]),
+            (Some(1), JumpOutOfRange(4))
+        );
+        assert_eq!(
+            rejection(program_with(3, Insn::bare(Opcode::Ret)), vec![]),
+            (Some(3), FallsOffTheEnd)
+        );
+        let wide = Insn {
+            op: Opcode::AndAny,
+            len: 3,
+            a: 0,
+            min: 1,
+            target: 3,
+        };
+        assert_eq!(
+            rejection(program_with(1, wide), vec![0, 1]),
+            (Some(1), PoolOutOfRange)
+        );
+        let none = Insn {
+            op: Opcode::AndAny,
+            len: 0,
+            a: 0,
+            min: 1,
+            target: 3,
+        };
+        assert_eq!(
+            rejection(program_with(1, none), vec![0]),
+            (Some(1), PoolOutOfRange)
+        );
+        assert_eq!(
+            rejection(program_with(1, and(0, 1, 3)), vec![9]),
+            (None, TagOutOfRange(9))
+        );
+        let mut padded = Insn::bare(Opcode::Ret);
+        padded.min = 1;
+        assert_eq!(
+            rejection(program_with(2, padded), vec![]),
+            (Some(2), UnusedOperand)
+        );
+    }
+
+    #[test]
+    fn bad_binary_forms_are_rejected() {
+        let interner = interner(1);
+        let program = verify(program_with(1, and(0, 1, 3)), vec![], &interner).expect("valid");
+        let mut bytes = program.to_bytes();
+        bytes.pop();
+        assert_eq!(
+            Program::from_bytes(&bytes, &interner).map_err(|e| e.kind),
+            Err(VerifyErrorKind::BadLength)
+        );
+        let mut bytes = program.to_bytes();
+        bytes[8] = 99;
+        assert_eq!(
+            Program::from_bytes(&bytes, &interner).map_err(|e| (e.at, e.kind)),
+            Err((Some(0), VerifyErrorKind::BadEncoding))
+        );
+        assert_eq!(
+            Program::from_bytes(&[1, 2], &interner).map_err(|e| e.kind),
+            Err(VerifyErrorKind::BadLength)
+        );
+    }
+}

@@ -1,0 +1,313 @@
+//! Syntax tree → bytecode → verified [`Program`], with the folding that pays.
+//!
+//! Per rule: tags are deduplicated and interned; `min(n)` with `n <= 1` is dropped (it never
+//! changes a set); a `min` right after another filter becomes that filter's threshold, so
+//! `tags(a,b)->min(2)` is one instruction; a tag filter that can only keep what an earlier one
+//! of the rule already kept (`tags(a)->tags(a,b)`) is dropped. Across rules: a rule equal to an
+//! earlier one can never answer and is dropped; a rule with nothing left answers with the
+//! candidates whenever there are any, so it becomes `ret.cand` and everything after it is
+//! dead. Every filter jumps to the next rule as soon as its set is too small, so a rule stops
+//! as soon as its set is empty. The output goes through the verifier like any other bytecode.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::bytecode::{Insn, Opcode, Program, VerifyError, verify::verify_with_spans};
+use crate::span::Span;
+use crate::syntax::{FilterKind, Policy, Rule};
+use crate::topology::{TagId, TagInterner};
+
+/// A policy that cannot be compiled (it parsed, but exceeds a limit of the bytecode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// The interner ran out of tag ids.
+    TooManyTags,
+    /// One filter names more than 65,535 distinct tags.
+    FilterTooWide(Span),
+    /// The compiler produced bytecode the verifier rejects: a bug in tagroute.
+    Unverifiable(VerifyError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::TooManyTags => write!(f, "too many distinct tags"),
+            CompileError::FilterTooWide(_) => {
+                write!(f, "a filter names more than {} tags", u16::MAX)
+            }
+            CompileError::Unverifiable(e) => {
+                write!(f, "internal error, compiled bytecode does not verify: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// One folded filter of a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    /// Intersect with the union of these tags (sorted, distinct), then require `min`.
+    Tags {
+        tags: Vec<TagId>,
+        min: u32,
+        span: Span,
+    },
+    /// Require at least `min` servers (before any tag filter of the rule).
+    Min { min: u32, span: Span },
+}
+
+impl Step {
+    fn raise_min(&mut self, n: u32) {
+        match self {
+            Step::Tags { min, .. } | Step::Min { min, .. } => *min = (*min).max(n),
+        }
+    }
+
+    /// The step without its span, to compare rules.
+    fn shape(&self) -> (Vec<TagId>, u32) {
+        match self {
+            Step::Tags { tags, min, .. } => (tags.clone(), *min),
+            Step::Min { min, .. } => (Vec::new(), *min),
+        }
+    }
+}
+
+/// Compiles a parsed policy against `interner` (interning tags it has not seen yet).
+pub fn compile(policy: &Policy, interner: &TagInterner) -> Result<Program, CompileError> {
+    let mut emitter = Emitter::default();
+    let mut seen: Vec<Vec<(Vec<TagId>, u32)>> = Vec::new();
+    for rule in policy.rules.iter().filter(|r| !r.is_dropped()) {
+        let steps = fold_rule(rule, interner)?;
+        let shape: Vec<_> = steps.iter().map(Step::shape).collect();
+        if seen.contains(&shape) {
+            continue;
+        }
+        if steps.is_empty() {
+            emitter.emit(Insn::bare(Opcode::RetCand), Some(rule.span));
+            return emitter.finish(interner);
+        }
+        emitter.emit_rule(&steps, rule.span)?;
+        seen.push(shape);
+    }
+    let halt = policy.rules.iter().find(|r| r.is_halt()).map(|r| r.span);
+    match halt {
+        Some(span) if !seen.is_empty() => emitter.emit(Insn::bare(Opcode::RetEmpty), Some(span)),
+        _ => emitter.emit(Insn::bare(Opcode::RetCand), halt),
+    };
+    emitter.finish(interner)
+}
+
+/// Parses nothing, folds one rule's filters into steps.
+fn fold_rule(rule: &Rule, interner: &TagInterner) -> Result<Vec<Step>, CompileError> {
+    let mut steps: Vec<Step> = Vec::new();
+    for filter in &rule.filters {
+        match &filter.kind {
+            FilterKind::Tags { tags, .. } => {
+                let ids: BTreeSet<TagId> = tags
+                    .iter()
+                    .map(|t| {
+                        interner
+                            .intern(&t.name)
+                            .map_err(|_| CompileError::TooManyTags)
+                    })
+                    .collect::<Result<_, _>>()?;
+                let redundant = steps.iter().any(|s| matches!(s, Step::Tags { tags, .. } if tags.iter().all(|t| ids.contains(t))));
+                if !redundant {
+                    steps.push(Step::Tags {
+                        tags: ids.into_iter().collect(),
+                        min: 1,
+                        span: filter.span,
+                    });
+                }
+            }
+            FilterKind::Min(count) if count.value > 1 => {
+                let n = count.value.unsigned_abs();
+                match steps.last_mut() {
+                    Some(last) => last.raise_min(n),
+                    None => steps.push(Step::Min {
+                        min: n,
+                        span: filter.span,
+                    }),
+                }
+            }
+            FilterKind::Min(_) | FilterKind::All | FilterKind::Halt => {}
+        }
+    }
+    Ok(steps)
+}
+
+/// Collects instructions, their spans and the tag pool.
+#[derive(Default)]
+struct Emitter {
+    insns: Vec<Insn>,
+    spans: Vec<Option<Span>>,
+    pool: Vec<u32>,
+}
+
+impl Emitter {
+    fn emit(&mut self, insn: Insn, span: Option<Span>) -> usize {
+        self.insns.push(insn);
+        self.spans.push(span);
+        self.insns.len() - 1
+    }
+
+    /// `rule`, one instruction per step jumping past the rule on failure, `ret`.
+    fn emit_rule(&mut self, steps: &[Step], span: Span) -> Result<(), CompileError> {
+        self.emit(Insn::bare(Opcode::Rule), Some(span));
+        let jumps: Vec<usize> = steps
+            .iter()
+            .map(|step| self.emit_step(step))
+            .collect::<Result<_, _>>()?;
+        self.emit(Insn::bare(Opcode::Ret), Some(span));
+        let next_rule =
+            u32::try_from(self.insns.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        for at in jumps {
+            if let Some(insn) = self.insns.get_mut(at) {
+                insn.target = next_rule;
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_step(&mut self, step: &Step) -> Result<usize, CompileError> {
+        let insn = match step {
+            Step::Min { min, .. } => Insn {
+                op: Opcode::Min,
+                len: 0,
+                a: 0,
+                min: *min,
+                target: 0,
+            },
+            Step::Tags { tags, min, span } => match tags.as_slice() {
+                [tag] => Insn {
+                    op: Opcode::And,
+                    len: 0,
+                    a: tag.as_u32(),
+                    min: *min,
+                    target: 0,
+                },
+                _ => {
+                    let len = u16::try_from(tags.len())
+                        .map_err(|_| CompileError::FilterTooWide(*span))?;
+                    let a = u32::try_from(self.pool.len())
+                        .map_err(|_| CompileError::FilterTooWide(*span))?;
+                    self.pool.extend(tags.iter().map(|t| t.as_u32()));
+                    Insn {
+                        op: Opcode::AndAny,
+                        len,
+                        a,
+                        min: *min,
+                        target: 0,
+                    }
+                }
+            },
+        };
+        let span = match step {
+            Step::Tags { span, .. } | Step::Min { span, .. } => *span,
+        };
+        Ok(self.emit(insn, Some(span)))
+    }
+
+    fn finish(self, interner: &TagInterner) -> Result<Program, CompileError> {
+        verify_with_spans(self.insns, self.pool, interner, self.spans)
+            .map_err(CompileError::Unverifiable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Strictness;
+    use crate::syntax::parse;
+
+    fn listing(text: &str) -> Vec<String> {
+        let interner = TagInterner::new();
+        for tag in ["north", "north1", "north2", "south"] {
+            interner.intern(tag).expect("room");
+        }
+        let policy = parse(text, Strictness::Default).expect("valid");
+        let program = compile(&policy, &interner).expect("compiles");
+        program
+            .disassemble(Some(&interner))
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_benchmark_policy_compiles_to_two_short_rules() {
+        assert_eq!(
+            listing("tags(north1,north2)->min(2); tags(north); halt()"),
+            [
+                "0000  rule",
+                "0001  and.any   north1, north2  min 2  else 0003",
+                "0002  ret",
+                "0003  rule",
+                "0004  and       north  else 0006",
+                "0005  ret",
+                "0006  ret.empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_op_mins_duplicate_tags_and_redundant_filters_fold_away() {
+        assert_eq!(
+            listing("tags(south,south)->min(1)->tags(south,north)->min(0)->min(3)->min(2)"),
+            [
+                "0000  rule",
+                "0001  and       south  min 3  else 0003",
+                "0002  ret",
+                "0003  ret.cand"
+            ]
+        );
+        assert_eq!(
+            listing("min(3)->tags(north)"),
+            [
+                "0000  rule",
+                "0001  min        min 3  else 0004",
+                "0002  and       north  else 0004",
+                "0003  ret",
+                "0004  ret.cand"
+            ]
+        );
+    }
+
+    #[test]
+    fn dead_and_duplicate_rules_are_cut() {
+        assert_eq!(
+            listing("tags(north); groups(north); min(1); tags(south)"),
+            [
+                "0000  rule",
+                "0001  and       north  else 0003",
+                "0002  ret",
+                "0003  ret.cand"
+            ]
+        );
+    }
+
+    #[test]
+    fn zero_rule_policies_return_the_candidates_and_halts_return_nothing() {
+        assert_eq!(listing("halt()"), ["0000  ret.cand"]);
+        assert_eq!(listing("all()"), ["0000  ret.cand"]);
+        assert_eq!(
+            listing("tags(south); halt()").last().map(String::as_str),
+            Some("0003  ret.empty")
+        );
+    }
+
+    #[test]
+    fn new_tags_are_interned_and_spans_kept() {
+        let interner = TagInterner::new();
+        let text = "tags(east) -> min(2)";
+        let program =
+            compile(&parse(text, Strictness::Strict).expect("valid"), &interner).expect("compiles");
+        assert_eq!(interner.get("east").map(TagId::index), Some(0));
+        assert_eq!(
+            program.span(1).map(|s| &text[s.range()]),
+            Some("tags(east)")
+        );
+    }
+}
