@@ -5,3 +5,6 @@ mod util;
 
 /// Every conformance vector, through the parser (both modes), the reference and the evaluator.
 mod conformance;
+
+/// Property tests: VM == reference, parser == reference parser, printer round trip.
+mod differential;
