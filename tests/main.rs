@@ -8,3 +8,6 @@ mod conformance;
 
 /// Property tests: VM == reference, parser == reference parser, printer round trip.
 mod differential;
+
+/// One test per fuzz finding, with its root cause.
+mod regressions;

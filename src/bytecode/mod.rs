@@ -176,7 +176,10 @@ impl Insn {
 
 /// A verified program: it can only be made by [`verify`] (the compiler's output goes through it
 /// too), so the VM may rely on every guarantee the verifier states.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two programs are equal when they run the same: the source spans are left out, so a compiled
+/// program equals the one [`Program::from_bytes`] reads back from its bytes.
+#[derive(Clone, Debug)]
 pub struct Program {
     pub(crate) insns: Box<[Insn]>,
     pub(crate) pool: Box<[TagId]>,
@@ -188,6 +191,17 @@ pub struct Program {
     /// For each instruction, the source text it came from, when it was compiled.
     pub(crate) spans: Box<[Option<Span>]>,
 }
+
+impl PartialEq for Program {
+    fn eq(&self, other: &Program) -> bool {
+        self.insns == other.insns
+            && self.pool == other.pool
+            && self.interner == other.interner
+            && self.tag_bound == other.tag_bound
+    }
+}
+
+impl Eq for Program {}
 
 impl Program {
     /// The instructions.
