@@ -1,0 +1,286 @@
+//! What the fuzz targets share: one normal form for both parsers' output, and the structured
+//! policies and clusters of the differential target.
+
+use std::collections::BTreeSet;
+
+use arbitrary::Arbitrary;
+use tagroute::reference;
+use tagroute::syntax::{NormalFilter, Policy};
+use tagroute::topology::{ServerSpec, TopologySpec};
+
+/// Our parser's normal form, spelled as the reference parser's output so the two compare
+/// with `==`.
+pub fn normal_form(policy: &Policy) -> reference::Policy {
+    let normal = policy.normalize();
+    reference::Policy {
+        rules: normal
+            .rules
+            .into_iter()
+            .map(|rule| {
+                rule.filters
+                    .into_iter()
+                    .map(|f| match f {
+                        NormalFilter::Tags(tags) => reference::Filter::Tags(tags),
+                        NormalFilter::Min(n) => reference::Filter::Min(n),
+                    })
+                    .collect()
+            })
+            .collect(),
+        halts: normal.halts,
+    }
+}
+
+/// The tags servers carry; policies may also name [`GHOST`].
+pub const TAGS: [&str; 4] = ["north", "north1", "x-y", "_7"];
+
+/// A tag no server carries.
+pub const GHOST: &str = "ghost";
+
+/// A tag argument: one of [`TAGS`] or [`GHOST`], or nothing (an ignored empty argument).
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum TagArg {
+    /// `TAGS[i % 4]`.
+    Known(u8),
+    /// [`GHOST`].
+    Ghost,
+    /// An empty argument, `tags(,a)`.
+    Empty,
+}
+
+/// A `min` argument, biased toward the sizes that matter.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum MinArg {
+    /// `-2..=8`.
+    Small(u8),
+    /// A word boundary or its neighbour: 63, 64, 65, 127, 128, 129.
+    Boundary(u8),
+    /// Anything, including `i32::MIN`.
+    Any(i32),
+}
+
+impl TagArg {
+    fn text(&self) -> String {
+        match self {
+            TagArg::Known(i) => TAGS[usize::from(i % 4)].to_string(),
+            TagArg::Ghost => GHOST.to_string(),
+            TagArg::Empty => String::new(),
+        }
+    }
+}
+
+impl MinArg {
+    fn value(self) -> i32 {
+        match self {
+            MinArg::Small(n) => i32::from(n % 11) - 2,
+            MinArg::Boundary(n) => [63, 64, 65, 127, 128, 129][usize::from(n % 6)],
+            MinArg::Any(n) => n,
+        }
+    }
+}
+
+/// A filter that may follow others in a rule.
+#[derive(Arbitrary, Debug, Clone)]
+pub enum FilterArg {
+    /// `tags(...)`, or `groups(...)` when `groups`: `TAGS[tag % 4]` or [`GHOST`] at position
+    /// `at` among the other arguments.
+    Tags {
+        groups: bool,
+        tag: u8,
+        at: u8,
+        others: Vec<TagArg>,
+    },
+    /// `min(n)`, written with `zeros` leading zeros.
+    Min { n: MinArg, zeros: u8 },
+}
+
+/// A rule: an optional leading `all()`, filters, and trailing arrows (at least one when there
+/// is nothing else: an arrow-only rule).
+#[derive(Arbitrary, Debug, Clone)]
+pub struct RuleArg {
+    pub all: bool,
+    pub filters: Vec<FilterArg>,
+    /// Filters followed by a run of `(` that Neo4j ignores, by position.
+    pub stray: u8,
+    pub trailing_arrows: u8,
+}
+
+/// A valid policy: rules, perhaps `halt()`, perhaps trailing `;`, printed with whitespace
+/// drawn from `blanks` between tokens.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct PolicyArg {
+    pub rules: Vec<RuleArg>,
+    pub halt: bool,
+    pub trailing_semicolons: u8,
+    pub blanks: Vec<u8>,
+}
+
+/// Prints a [`PolicyArg`], drawing whitespace for each gap between tokens.
+struct Printer<'a> {
+    out: String,
+    blanks: &'a [u8],
+    gap: usize,
+}
+
+impl Printer<'_> {
+    fn token(&mut self, token: &str) {
+        let blank = match self.blanks.get(self.gap % self.blanks.len().max(1)) {
+            Some(b) if *b >= 128 => {
+                ["", " ", "\t", "\n", "\r\n", "\u{b}", "\u{0}", "  \u{1f}"][usize::from(b % 8)]
+            }
+            _ => "",
+        };
+        self.gap += 1;
+        self.out.push_str(blank);
+        self.out.push_str(token);
+    }
+
+    fn call(&mut self, name: &str, args: &[String], stray: bool) {
+        self.token(name);
+        self.token("(");
+        for (i, arg) in args.iter().enumerate() {
+            if i > 0 {
+                self.token(",");
+            }
+            self.token(arg);
+        }
+        self.token(")");
+        if stray {
+            self.token("(");
+        }
+    }
+}
+
+impl PolicyArg {
+    /// The policy as text, valid in default mode.
+    pub fn text(&self) -> String {
+        let mut p = Printer {
+            out: String::new(),
+            blanks: &self.blanks,
+            gap: 0,
+        };
+        let rules = self.rules.iter().take(6);
+        for (i, rule) in rules.enumerate() {
+            if i > 0 {
+                p.token(";");
+            }
+            rule.print(&mut p);
+        }
+        if self.halt || self.rules.is_empty() {
+            if !self.rules.is_empty() {
+                p.token(";");
+            }
+            p.call("halt", &[], false);
+        }
+        for _ in 0..self.trailing_semicolons % 3 {
+            p.token(";");
+        }
+        p.out
+    }
+}
+
+impl RuleArg {
+    fn print(&self, p: &mut Printer<'_>) {
+        let filters = self.filters.iter().take(5);
+        if self.all {
+            p.call("all", &[], false);
+        }
+        for (i, filter) in filters.enumerate() {
+            if i > 0 || self.all {
+                p.token("->");
+            }
+            let stray = self.stray & (1 << i) != 0;
+            match filter {
+                FilterArg::Tags {
+                    groups,
+                    tag,
+                    at,
+                    others,
+                } => {
+                    let mut args: Vec<String> = others.iter().take(4).map(TagArg::text).collect();
+                    let tag = TAGS.get(usize::from(tag % 5)).unwrap_or(&GHOST);
+                    args.insert(usize::from(*at) % (args.len() + 1), tag.to_string());
+                    p.call(if *groups { "groups" } else { "tags" }, &args, stray);
+                }
+                FilterArg::Min { n, zeros } => {
+                    let n = i64::from(n.value());
+                    let sign = if n < 0 { "-" } else { "" };
+                    let digits = format!("{}{}", "0".repeat(usize::from(zeros % 3)), n.abs());
+                    p.call("min", &[format!("{sign}{digits}")], stray);
+                }
+            }
+        }
+        let arrows = match self.trailing_arrows % 3 {
+            0 if !self.all && self.filters.is_empty() => 1,
+            n => n,
+        };
+        for _ in 0..arrows {
+            p.token("->");
+        }
+    }
+}
+
+/// A cluster of 0 to about 300 servers with the tags of [`TAGS`], biased toward word
+/// boundaries, and a candidate subset.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct ClusterArg {
+    pub size: Size,
+    /// Server `i` carries `TAGS[t]` if bit `t` of its byte is set, and is down if bits 4..7
+    /// are all clear; servers past the end of `servers` take bytes from `seed`.
+    pub servers: Vec<u8>,
+    pub seed: u64,
+    /// Server `i` is a candidate of the second evaluation if bit `i % 64` of word `i / 64 % 4`.
+    pub pick: [u64; 4],
+}
+
+/// A cluster size.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum Size {
+    /// 1, 63, 64, 65, 127, 128 or 129.
+    Boundary(u8),
+    /// `0..=300`.
+    Any(u16),
+}
+
+impl ClusterArg {
+    /// The number of servers.
+    pub fn len(&self) -> usize {
+        match self.size {
+            Size::Boundary(n) => [1, 63, 64, 65, 127, 128, 129][usize::from(n % 7)],
+            Size::Any(n) => usize::from(n % 301),
+        }
+    }
+
+    /// The byte that decides server `i`'s tags and availability.
+    fn byte(&self, i: usize) -> u8 {
+        self.servers.get(i).copied().unwrap_or_else(|| {
+            let mut x = self.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            x = (x ^ (x >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            (x >> 56) as u8
+        })
+    }
+
+    /// The cluster as the reference interpreter sees it.
+    pub fn spec(&self) -> TopologySpec {
+        let servers = (0..self.len())
+            .map(|i| {
+                let b = self.byte(i);
+                let tags = (0..4).filter(|t| b & (1 << t) != 0).map(|t| TAGS[t]);
+                ServerSpec::new(format!("s{i}"), format!("s{i}.example:7687"))
+                    .with_tags(tags)
+                    .with_available(b >> 4 != 0)
+            })
+            .collect();
+        TopologySpec {
+            servers,
+            databases: vec![],
+        }
+    }
+
+    /// The names of the second evaluation's candidates.
+    pub fn picked(&self) -> BTreeSet<String> {
+        (0..self.len())
+            .filter(|i| self.pick[i / 64 % 4] & (1 << (i % 64)) != 0)
+            .map(|i| format!("s{i}"))
+            .collect()
+    }
+}
