@@ -3,6 +3,7 @@
 pub mod bytecode;
 pub mod compile;
 pub mod config;
+pub mod catchup;
 pub mod reference;
 pub mod span;
 pub mod syntax;

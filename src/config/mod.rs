@@ -1,1 +1,520 @@
-//! neo4j.conf: the policies and settings tagroute reads (work in progress).
+//! neo4j.conf: the policies and settings tagroute reads (DESIGN section 3).
+//!
+//! ```text
+//! file text --properties--> keys and values (each byte placed in the file)
+//!           --settings----> Config, or ConfigErrors listing every error
+//! ```
+//!
+//! [`Config`] loads whole or fails whole: every problem of the file is collected, errors and
+//! warnings apart, each with a kind and a span into the file text, so that a policy error is
+//! shown at the character the user wrote even through line continuations. Settings keep Neo4j's
+//! meaning: the same file configures a Neo4j cluster and tagroute alike, and Neo4j 4.x key names
+//! are read, with a warning, where the current name is absent. Nothing here prints.
+//!
+//! The layers below know nothing of files: [`crate::syntax`] parses one policy text, and this
+//! module maps its spans back into the file.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        reason = "a test fails loudly on the first surprise"
+    )
+)]
+
+mod diff;
+mod duration;
+mod error;
+mod keys;
+mod leadership;
+mod located;
+mod policies;
+mod properties;
+mod routing;
+#[cfg(test)]
+mod testing;
+mod upstream;
+mod values;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
+pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
+pub use leadership::LeadershipSettings;
+pub use located::SourceMap;
+pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
+pub use routing::RoutingSettings;
+pub use upstream::{CatchupSettings, ConfiguredStrategy, UserDefined};
+
+use crate::Strictness;
+use error::Diagnostics;
+
+/// A loaded configuration: every setting tagroute reads, and the warnings about them.
+#[derive(Clone, Debug)]
+pub struct Config {
+    origin: String,
+    source: String,
+    policies: BTreeMap<String, ConfiguredPolicy>,
+    routing: RoutingSettings,
+    catchup: CatchupSettings,
+    leadership: LeadershipSettings,
+    initial_server_tags: Vec<String>,
+    warnings: Vec<ConfigDiagnostic>,
+    ignored_keys: Vec<String>,
+}
+
+impl Config {
+    /// Reads the configuration text `source`, named `origin` in diagnostics; policies are parsed
+    /// with `strictness`.
+    ///
+    /// Loads whole or fails whole: the error lists every error in the file, and the warnings.
+    ///
+    /// ```
+    /// use tagroute::Strictness;
+    /// use tagroute::config::Config;
+    ///
+    /// let text = "dbms.routing.load_balancing.config.server_policies.north=\\\n    tags(north1); tags(north)\n";
+    /// let config = Config::parse(text, "neo4j.conf", Strictness::Default)?;
+    /// assert_eq!(config.policy("north").map(|p| p.text.as_str()), Some("tags(north1); tags(north)"));
+    /// assert!(config.policy("default").is_some_and(|p| p.is_builtin()));
+    /// # Ok::<(), tagroute::config::ConfigErrors>(())
+    /// ```
+    pub fn parse(
+        source: &str,
+        origin: &str,
+        strictness: Strictness,
+    ) -> Result<Config, ConfigErrors> {
+        let mut diagnostics = Diagnostics::default();
+        let properties = properties::read(source, &mut diagnostics);
+        let policies = policies::read(&properties, strictness, &mut diagnostics);
+        let routing = routing::read(&properties, &mut diagnostics);
+        let catchup = upstream::read(&properties, strictness, &mut diagnostics);
+        let leadership = leadership::read(&properties, &mut diagnostics);
+        let initial_server_tags = initial_server_tags(&properties, &mut diagnostics);
+        let ignored_keys = properties
+            .iter()
+            .map(|p| &p.key.text)
+            .filter(|key| !keys::is_read(key))
+            .cloned()
+            .collect();
+        let warnings = diagnostics.finish(origin, source)?;
+        Ok(Config {
+            origin: origin.to_owned(),
+            source: source.to_owned(),
+            policies,
+            routing,
+            catchup,
+            leadership,
+            initial_server_tags,
+            warnings,
+            ignored_keys,
+        })
+    }
+
+    /// Reads the configuration file at `path` (see [`Config::parse`]); a file that cannot be
+    /// read, or is not UTF-8, fails with one diagnostic.
+    pub fn load(path: &Path, strictness: Strictness) -> Result<Config, ConfigErrors> {
+        let origin = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ConfigErrors::unreadable(&origin, &e))?;
+        let source = String::from_utf8(bytes).map_err(|e| ConfigErrors::not_utf8(&origin, &e))?;
+        Config::parse(&source, &origin, strictness)
+    }
+
+    /// The file name, as given.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The file text, for rendering diagnostics.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Every policy by name; `default` is always there (the built-in `all()` unless configured).
+    pub fn policies(&self) -> &BTreeMap<String, ConfiguredPolicy> {
+        &self.policies
+    }
+
+    /// The policy called `name` (case-sensitive).
+    pub fn policy(&self, name: &str) -> Option<&ConfiguredPolicy> {
+        self.policies.get(name)
+    }
+
+    /// How routing tables are built.
+    pub fn routing(&self) -> &RoutingSettings {
+        &self.routing
+    }
+
+    /// How this server chooses its catch-up upstream.
+    pub fn catchup(&self) -> &CatchupSettings {
+        &self.catchup
+    }
+
+    /// The leadership priority tags.
+    pub fn leadership(&self) -> &LeadershipSettings {
+        &self.leadership
+    }
+
+    /// `initial.server.tags`: this server's own tags, valid and without duplicates.
+    pub fn initial_server_tags(&self) -> &[String] {
+        &self.initial_server_tags
+    }
+
+    /// Every warning, in file order.
+    pub fn warnings(&self) -> &[ConfigDiagnostic] {
+        &self.warnings
+    }
+
+    /// The keys tagroute does not read, in file order (for `check --verbose`).
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.ignored_keys
+    }
+}
+
+/// `initial.server.tags`: valid tags, each once.
+fn initial_server_tags(
+    properties: &properties::Properties,
+    diagnostics: &mut Diagnostics,
+) -> Vec<String> {
+    let Some(property) = keys::INITIAL_TAGS.lookup(properties, diagnostics) else {
+        return Vec::new();
+    };
+    let mut tags: Vec<String> = Vec::new();
+    for tag in values::tag_list(&property.value, diagnostics) {
+        if tags.contains(&tag.text) {
+            diagnostics.push(ConfigDiagnostic::error(
+                ConfigDiagnosticKind::DuplicateTag,
+                tag.span(),
+                format!("tag `{}` is listed twice", tag.text),
+            ));
+        } else {
+            tags.push(tag.text);
+        }
+    }
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::testing::{position, under};
+    use super::*;
+    use crate::span::Severity;
+
+    const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
+
+    fn errors(source: &str) -> ConfigErrors {
+        Config::parse(source, "neo4j.conf", Strictness::Default).unwrap_err()
+    }
+
+    fn summary(
+        source: &str,
+        diagnostics: &[ConfigDiagnostic],
+    ) -> Vec<(ConfigDiagnosticKind, String, String)> {
+        diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.kind,
+                    under(source, d.span).to_owned(),
+                    position(source, d.span),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_error_of_the_file_is_listed() {
+        use ConfigDiagnosticKind as K;
+        let source = format!(
+            "dbms.routing_ttl=0\n\
+             no separator here\n\
+             {POLICY}north=tags(n) -> \\\n  tgas(m)\n\
+             dbms.routing.reads_on_writers_enabled=maybe\n\
+             initial.server.tags=a,b,a\n\
+             server.cluster.catchup.upstream_strategy=leader_only\n"
+        );
+        let errors = errors(&source);
+        assert_eq!(
+            summary(&source, errors.errors()),
+            [
+                (K::TtlTooShort, "0".to_owned(), "1:18".to_owned()),
+                (
+                    K::MissingSeparator,
+                    "no separator here".to_owned(),
+                    "2:1".to_owned()
+                ),
+                (K::InvalidPolicy, "tgas".to_owned(), "4:3".to_owned()),
+                (K::InvalidBoolean, "maybe".to_owned(), "5:39".to_owned()),
+                (K::DuplicateTag, "a".to_owned(), "6:25".to_owned()),
+            ]
+        );
+        assert_eq!(
+            summary(&source, errors.warnings()),
+            [(
+                K::UnknownStrategy,
+                "leader_only".to_owned(),
+                "7:42".to_owned()
+            )]
+        );
+        assert_eq!(errors.origin(), "neo4j.conf");
+        assert_eq!(errors.source(), source);
+        assert_eq!(
+            errors.to_string(),
+            "neo4j.conf:1:18: the routing TTL `0` is shorter than one second (and 4 more errors)"
+        );
+        let rendered = errors.render_all();
+        assert!(
+            rendered.starts_with("neo4j.conf:1:18: error: the routing TTL `0`"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("neo4j.conf:4:3: error: policy `north`: unknown filter `tgas`\n    tgas(m)\n    ^^^^\n  help: did you mean `tags`?"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.ends_with("  help: did you mean `leader-only`?"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn a_valid_file_gives_every_setting() {
+        let source = format!(
+            "# neo4j.conf\n\
+             {POLICY}north=tags(north1)->min(2); tags(north); halt()\n\
+             dbms.routing.load_balancing.shuffle_enabled=false\n\
+             dbms.routing_ttl=10s\n\
+             server.cluster.catchup.upstream_strategy=user-defined,leader-only\n\
+             server.cluster.catchup.user_defined_upstream_strategy=tags(north)\n\
+             server.cluster.catchup.connect_randomly_to_server_tags=gpu, ssd\n\
+             initial.server.tags=north1 , north\n\
+             db.cluster.raft.leader_transfer.priority_tag=north1\n\
+             server.memory.heap.max_size=4g\n"
+        );
+        let config = Config::parse(&source, "neo4j.conf", Strictness::Strict).unwrap();
+        assert_eq!(config.origin(), "neo4j.conf");
+        assert_eq!(config.source(), source);
+        let names: Vec<&str> = config.policies().keys().map(String::as_str).collect();
+        assert_eq!(names, ["default", "north"]);
+        assert_eq!(
+            config.policy("north").unwrap().policy.to_string(),
+            "tags(north1)->min(2); tags(north); halt()"
+        );
+        assert!(!config.routing().shuffle);
+        assert_eq!(config.routing().ttl, Duration::from_secs(10));
+        let strategies: Vec<_> = config
+            .catchup()
+            .strategies
+            .iter()
+            .map(|s| s.canonical)
+            .collect();
+        assert_eq!(strategies, [Some("user-defined"), Some("leader-only")]);
+        assert!(matches!(
+            config.catchup().user_defined,
+            UserDefined::Valid { .. }
+        ));
+        assert_eq!(config.catchup().connect_tags, ["gpu", "ssd"]);
+        assert_eq!(config.initial_server_tags(), ["north1", "north"]);
+        assert_eq!(config.leadership().priority_tag.as_deref(), Some("north1"));
+        assert_eq!(config.ignored_keys(), ["server.memory.heap.max_size"]);
+        assert_eq!(config.warnings(), []);
+    }
+
+    #[test]
+    fn a_neo4j_4x_file_is_read_with_a_warning_per_key() {
+        let source = "causal_clustering.load_balancing.config.server_policies.dc=groups(dc1)\n\
+                      causal_clustering.upstream_selection_strategy=connect-randomly-to-server-group\n\
+                      causal_clustering.user_defined_upstream_strategy=groups(dc1)\n\
+                      causal_clustering.connect-randomly-to-server-group=dc1\n\
+                      causal_clustering.server_groups=dc1\n\
+                      causal_clustering.cluster_allow_reads_on_leader=true\n\
+                      causal_clustering.leadership_priority_groups=dc1\n";
+        let config = Config::parse(source, "old.conf", Strictness::Default).unwrap();
+        assert_eq!(config.policy("dc").unwrap().policy.to_string(), "tags(dc1)");
+        assert_eq!(
+            config.catchup().strategies[0].canonical,
+            Some("connect-randomly-to-server-tags")
+        );
+        assert_eq!(config.catchup().connect_tags, ["dc1"]);
+        assert_eq!(config.initial_server_tags(), ["dc1"]);
+        assert!(config.routing().reads_on_writers);
+        assert_eq!(config.leadership().priority_tag.as_deref(), Some("dc1"));
+        let deprecated_keys = config
+            .warnings()
+            .iter()
+            .filter(|w| w.kind == ConfigDiagnosticKind::DeprecatedKey)
+            .count();
+        assert_eq!(deprecated_keys, 7);
+        assert_eq!(config.ignored_keys(), [] as [String; 0]);
+    }
+
+    #[test]
+    fn initial_server_tags_are_valid_and_distinct() {
+        let config = Config::parse("initial.server.tags=", "c", Strictness::Default).unwrap();
+        assert_eq!(config.initial_server_tags(), [] as [String; 0]);
+        let source = "initial.server.tags=a,b-1,a,/x";
+        let found = summary(source, errors(source).errors());
+        assert_eq!(
+            found,
+            [
+                (
+                    ConfigDiagnosticKind::DuplicateTag,
+                    "a".to_owned(),
+                    "1:27".to_owned()
+                ),
+                (
+                    ConfigDiagnosticKind::InvalidTag,
+                    "/x".to_owned(),
+                    "1:29".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn load_reads_a_file_and_reports_one_that_cannot_be_read() {
+        let dir = std::env::temp_dir().join(format!("tagroute-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.conf");
+        std::fs::write(&good, format!("{POLICY}p=tags(a)\n")).unwrap();
+        let config = Config::load(&good, Strictness::Default).unwrap();
+        assert_eq!(config.origin(), good.display().to_string());
+        assert!(config.policy("p").is_some());
+
+        let bad = dir.join("bad.conf");
+        std::fs::write(&bad, b"a=1\nb=\xc3(").unwrap();
+        let errors = Config::load(&bad, Strictness::Default).unwrap_err();
+        assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::NotUtf8);
+        assert_eq!(position(errors.source(), errors.errors()[0].span), "2:3");
+
+        let missing = dir.join("missing.conf");
+        let errors = Config::load(&missing, Strictness::Default).unwrap_err();
+        assert_eq!(errors.errors().len(), 1);
+        assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::Unreadable);
+        assert!(
+            errors.errors()[0]
+                .message
+                .starts_with("cannot read the configuration: ")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The confs of the routing and upstream vectors are valid: they load in default mode, and
+    /// name the policies the vectors ask for. In strict mode the only errors are the whitespace
+    /// that Neo4j rejects.
+    #[test]
+    fn every_conformance_conf_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let mut loaded = 0;
+        for file in ["routing.jsonl", "upstream.jsonl"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+                let vector: serde_json::Value = serde_json::from_str(line).unwrap();
+                let conf = vector["conf"].as_str().unwrap();
+                let origin = format!("{file}:{}", i + 1);
+                let config = Config::parse(conf, &origin, Strictness::Default)
+                    .unwrap_or_else(|e| panic!("{}", e.render_all()));
+                check_vector(&config, &vector);
+                check_strict(conf, &origin);
+                loaded += 1;
+            }
+        }
+        assert_eq!(loaded, 88 + 47);
+    }
+
+    fn check_vector(config: &Config, vector: &serde_json::Value) {
+        if let Some(policy) = vector["policy"].as_str() {
+            let unknown = vector["error"].as_str() == Some("unknown policy");
+            assert_eq!(
+                config.policy(policy).is_none(),
+                unknown,
+                "{}: {policy}",
+                config.origin()
+            );
+        }
+        assert!(
+            config.ignored_keys().is_empty(),
+            "{:?}",
+            config.ignored_keys()
+        );
+        for warning in config.warnings() {
+            let allowed = matches!(
+                warning.kind,
+                ConfigDiagnosticKind::PolicyLint(_)
+                    | ConfigDiagnosticKind::DeprecatedStrategyName
+                    | ConfigDiagnosticKind::StrategyNotConfigured
+            );
+            assert!(
+                allowed,
+                "{}",
+                warning.render(config.origin(), config.source())
+            );
+        }
+    }
+
+    fn check_strict(conf: &str, origin: &str) {
+        let Err(errors) = Config::parse(conf, origin, Strictness::Strict) else {
+            return;
+        };
+        for error in errors.errors() {
+            assert_eq!(
+                error.kind,
+                ConfigDiagnosticKind::InvalidPolicy,
+                "{}",
+                errors.render_all()
+            );
+            assert!(
+                under(conf, error.span)
+                    .chars()
+                    .all(crate::syntax::is_whitespace)
+            );
+            assert_eq!(error.severity, Severity::Error);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x7a6e_c0f1),
+            ..Default::default()
+        })]
+
+        /// No input panics, and every diagnostic points into the file on character boundaries.
+        #[test]
+        fn any_text_loads_or_fails_with_spans_in_the_file(
+            source in concat!(
+                "([a-z._=: \t\\\\#!,()-]|\\r|\\n|é|[0-9]|->|;|tags|min|halt|",
+                "\ninitial\\.server\\.tags=|\ndbms\\.routing_ttl=|",
+                "\nserver\\.cluster\\.catchup\\.user_defined_upstream_strategy=|",
+                "\nserver\\.cluster\\.catchup\\.upstream_strategy=|",
+                "\ndb\\.cluster\\.raft\\.leader_transfer\\.priority_tag\\.|",
+                "\ndbms\\.routing\\.load_balancing\\.config\\.server_policies\\.)*"
+            )
+        ) {
+            let prefixed = format!("{POLICY}{source}");
+            for text in [source.as_str(), prefixed.as_str()] {
+                let diagnostics = match Config::parse(text, "p", Strictness::Default) {
+                    Ok(config) => config.warnings().to_vec(),
+                    Err(errors) => errors.errors().iter().chain(errors.warnings()).cloned().collect(),
+                };
+                for d in diagnostics {
+                    proptest::prop_assert!(text.get(d.span.range()).is_some(), "{:?} in {:?}", d, text);
+                    let _rendered = d.render("p", text);
+                }
+            }
+        }
+    }
+}

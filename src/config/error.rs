@@ -1,0 +1,346 @@
+//! Configuration diagnostics: a severity, a kind, a span into the file, a message and help.
+//!
+//! Messages follow the crate's convention: lowercase, no final period, user input in
+//! backticks; advice goes into `help`. Only [`crate::span::render`] turns a span into
+//! `file:line:column` with a caret.
+
+use std::fmt;
+
+use crate::span::{Severity, Span, line_col, render};
+use crate::syntax::LintKind;
+
+/// One thing to say about a configuration file, at a place in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigDiagnostic {
+    /// Whether the file is rejected because of it.
+    pub severity: Severity,
+    /// What kind of problem.
+    pub kind: ConfigDiagnosticKind,
+    /// Where in the file text (through line continuations).
+    pub span: Span,
+    /// The problem, in one lowercase line.
+    pub message: String,
+    /// How to fix it, when there is more to say than the message.
+    pub help: Option<String>,
+}
+
+impl ConfigDiagnostic {
+    pub(super) fn error(kind: ConfigDiagnosticKind, span: Span, message: String) -> Self {
+        ConfigDiagnostic {
+            severity: Severity::Error,
+            kind,
+            span,
+            message,
+            help: None,
+        }
+    }
+
+    pub(super) fn warning(kind: ConfigDiagnosticKind, span: Span, message: String) -> Self {
+        ConfigDiagnostic {
+            severity: Severity::Warning,
+            ..ConfigDiagnostic::error(kind, span, message)
+        }
+    }
+
+    pub(super) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The diagnostic as a person reads it: `origin:line:column`, the line and a caret.
+    pub fn render(&self, origin: &str, source: &str) -> String {
+        render(
+            source,
+            Some(origin),
+            self.span,
+            self.severity,
+            &self.message,
+            self.help.as_deref(),
+        )
+    }
+}
+
+/// The kinds of configuration diagnostic; [`ConfigDiagnosticKind::code`] names each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigDiagnosticKind {
+    /// Error: the file could not be read.
+    Unreadable,
+    /// Error: the file is not UTF-8; the span is the first bad byte, shown as U+FFFD.
+    NotUtf8,
+    /// Error: a line that is neither blank, nor a comment, nor `key=value` / `key:value`.
+    MissingSeparator,
+    /// Error: a line that starts with its separator (`=value`).
+    EmptyKey,
+    /// Warning: a key given again; the later value wins.
+    DuplicateKey,
+    /// Warning: a Neo4j 4.x (or deprecated 5.x) key, read because its current name is absent.
+    DeprecatedKey,
+    /// Warning: a deprecated key that is not read because its current name is set too.
+    DeprecatedKeyOverridden,
+    /// Error: a boolean setting that is not `true` or `false` (in any case).
+    InvalidBoolean,
+    /// Error: `dbms.routing_ttl` is not a duration such as `300`, `300s`, `5m` or `1500ms`.
+    InvalidDuration,
+    /// Error: `dbms.routing_ttl` is shorter than one second.
+    TtlTooShort,
+    /// Error: `dbms.routing.load_balancing.plugin` is not `server_policies`.
+    UnsupportedPlugin,
+    /// Error: a tag outside `[A-Za-z0-9_-]+`, or `-` alone.
+    InvalidTag,
+    /// Error: a tag listed twice in `initial.server.tags`.
+    DuplicateTag,
+    /// Error: a policy name that is empty or holds `.` or whitespace.
+    InvalidPolicyName,
+    /// Warning: a policy name with a character outside `[A-Za-z0-9_]`, which Neo4j 5 does not
+    /// document.
+    UnusualPolicyName,
+    /// Error: a load-balancing policy that does not parse (Neo4j does not start either).
+    InvalidPolicy,
+    /// Warning: a lint of a policy that parses (load-balancing or user-defined).
+    PolicyLint(LintKind),
+    /// Warning: a name in `server.cluster.catchup.upstream_strategy` that is no strategy.
+    UnknownStrategy,
+    /// Warning: a strategy named by its Neo4j 4.x alias.
+    DeprecatedStrategyName,
+    /// Warning: a listed strategy whose setting is absent, so that it never answers
+    /// (`user-defined` without a policy, `connect-randomly-to-server-tags` without tags).
+    StrategyNotConfigured,
+    /// Warning: the user-defined strategy's policy is empty, which disables the strategy.
+    UserDefinedDisabled,
+    /// The user-defined strategy's policy does not parse: a warning when loading (Neo4j runs
+    /// with it, and the strategy never answers); `check` reports it as an error.
+    InvalidUserDefined,
+    /// Error: a per-database key without the database (`...priority_tag.`).
+    MissingDatabaseName,
+}
+
+impl ConfigDiagnosticKind {
+    /// The diagnostic's name, as `check` prints it: `invalid-policy`, `deprecated-key`, ...
+    /// A policy lint has the lint's own name.
+    pub fn code(self) -> &'static str {
+        use ConfigDiagnosticKind::*;
+        match self {
+            Unreadable => "unreadable",
+            NotUtf8 => "not-utf8",
+            MissingSeparator => "missing-separator",
+            EmptyKey => "empty-key",
+            DuplicateKey => "duplicate-key",
+            DeprecatedKey => "deprecated-key",
+            DeprecatedKeyOverridden => "deprecated-key-overridden",
+            InvalidBoolean => "invalid-boolean",
+            InvalidDuration => "invalid-duration",
+            TtlTooShort => "ttl-too-short",
+            UnsupportedPlugin => "unsupported-plugin",
+            InvalidTag => "invalid-tag",
+            DuplicateTag => "duplicate-tag",
+            InvalidPolicyName => "invalid-policy-name",
+            UnusualPolicyName => "unusual-policy-name",
+            InvalidPolicy => "invalid-policy",
+            PolicyLint(lint) => lint.code(),
+            UnknownStrategy => "unknown-strategy",
+            DeprecatedStrategyName => "deprecated-strategy-name",
+            StrategyNotConfigured => "strategy-not-configured",
+            UserDefinedDisabled => "user-defined-disabled",
+            InvalidUserDefined => "invalid-user-defined",
+            MissingDatabaseName => "missing-database-name",
+        }
+    }
+}
+
+/// Why a configuration file was rejected: every error in it (at least one), and the warnings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrors {
+    origin: String,
+    source: String,
+    // INVARIANT: non-empty, every one an error.
+    errors: Vec<ConfigDiagnostic>,
+    warnings: Vec<ConfigDiagnostic>,
+}
+
+impl ConfigErrors {
+    /// A file that could not be read at all.
+    pub(super) fn unreadable(origin: &str, error: &std::io::Error) -> ConfigErrors {
+        let message = format!("cannot read the configuration: {error}");
+        ConfigErrors::single(
+            origin,
+            String::new(),
+            ConfigDiagnosticKind::Unreadable,
+            0,
+            message,
+        )
+    }
+
+    /// A file that is not UTF-8; its text is kept with the bad bytes replaced.
+    pub(super) fn not_utf8(origin: &str, error: &std::string::FromUtf8Error) -> ConfigErrors {
+        let source = String::from_utf8_lossy(error.as_bytes()).into_owned();
+        let at = error.utf8_error().valid_up_to();
+        let message = "the configuration is not valid UTF-8".to_owned();
+        ConfigErrors::single(origin, source, ConfigDiagnosticKind::NotUtf8, at, message)
+    }
+
+    fn single(
+        origin: &str,
+        source: String,
+        kind: ConfigDiagnosticKind,
+        at: usize,
+        message: String,
+    ) -> ConfigErrors {
+        let end = source
+            .get(at..)
+            .and_then(|s| s.chars().next())
+            .map_or(at, |c| at + c.len_utf8());
+        ConfigErrors {
+            origin: origin.to_owned(),
+            source,
+            errors: vec![ConfigDiagnostic::error(kind, Span::new(at, end), message)],
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The file name, as given.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The file text, for rendering (empty when the file could not be read).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Every error, in file order; never empty.
+    pub fn errors(&self) -> &[ConfigDiagnostic] {
+        &self.errors
+    }
+
+    /// The warnings found on the way, in file order.
+    pub fn warnings(&self) -> &[ConfigDiagnostic] {
+        &self.warnings
+    }
+
+    /// Every error, then every warning, each rendered with its caret, separated by blank lines.
+    pub fn render_all(&self) -> String {
+        self.errors
+            .iter()
+            .chain(&self.warnings)
+            .map(|d| d.render(&self.origin, &self.source))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    /// `neo4j.conf:3:61: unknown filter ...`, and how many more errors follow.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(first) = self.errors.first() {
+            let at = line_col(&self.source, first.span.start);
+            write!(f, "{}:{at}: {}", self.origin, first.message)?;
+        }
+        match self.errors.len() {
+            0 | 1 => Ok(()),
+            2 => write!(f, " (and 1 more error)"),
+            n => write!(f, " (and {} more errors)", n - 1),
+        }
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The diagnostics of one load, collected as they are found.
+#[derive(Debug, Default)]
+pub(super) struct Diagnostics {
+    list: Vec<ConfigDiagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: ConfigDiagnostic) {
+        self.list.push(diagnostic);
+    }
+
+    /// The warnings in file order, or every error when there is one.
+    pub fn finish(self, origin: &str, source: &str) -> Result<Vec<ConfigDiagnostic>, ConfigErrors> {
+        let mut list = self.list;
+        list.sort_by_key(|d| d.span.start);
+        let (errors, warnings): (Vec<_>, Vec<_>) = list
+            .into_iter()
+            .partition(|d| d.severity == Severity::Error);
+        if errors.is_empty() {
+            return Ok(warnings);
+        }
+        Err(ConfigErrors {
+            origin: origin.to_owned(),
+            source: source.to_owned(),
+            errors,
+            warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_places_the_diagnostic_in_the_file() {
+        let source = "a=1\ndbms.routing_ttl=soon";
+        let d = ConfigDiagnostic::error(
+            ConfigDiagnosticKind::InvalidDuration,
+            Span::new(21, 25),
+            "`soon` is not a duration".into(),
+        )
+        .with_help("write `300s`, `5m` or `1500ms`");
+        assert_eq!(
+            d.render("neo4j.conf", source),
+            "neo4j.conf:2:18: error: `soon` is not a duration\n  dbms.routing_ttl=soon\n                   ^^^^\n  help: write `300s`, `5m` or `1500ms`"
+        );
+    }
+
+    #[test]
+    fn finish_fails_whole_with_every_error_in_file_order() {
+        let mut diagnostics = Diagnostics::default();
+        let kind = ConfigDiagnosticKind::InvalidBoolean;
+        diagnostics.push(ConfigDiagnostic::error(
+            kind,
+            Span::new(8, 9),
+            "second".into(),
+        ));
+        diagnostics.push(ConfigDiagnostic::warning(kind, Span::new(4, 5), "w".into()));
+        diagnostics.push(ConfigDiagnostic::error(
+            kind,
+            Span::new(0, 1),
+            "first".into(),
+        ));
+        let errors = diagnostics.finish("c.conf", "a\nb\nc\nd\ne").unwrap_err();
+        let messages: Vec<&str> = errors.errors().iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["first", "second"]);
+        assert_eq!(errors.warnings().len(), 1);
+        assert_eq!(errors.to_string(), "c.conf:1:1: first (and 1 more error)");
+        assert_eq!(
+            errors.render_all(),
+            "c.conf:1:1: error: first\n  a\n  ^\n\nc.conf:5:1: error: second\n  e\n  ^\n\nc.conf:3:1: warning: w\n  c\n  ^"
+        );
+    }
+
+    #[test]
+    fn finish_without_errors_gives_the_warnings() {
+        let mut diagnostics = Diagnostics::default();
+        let kind = ConfigDiagnosticKind::DuplicateKey;
+        diagnostics.push(ConfigDiagnostic::warning(kind, Span::at(0), "w".into()));
+        assert_eq!(diagnostics.finish("c", "x").map(|w| w.len()), Ok(1));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_points_at_the_first_bad_byte() {
+        let error = String::from_utf8(b"a=1\nb=\xff".to_vec()).unwrap_err();
+        let errors = ConfigErrors::not_utf8("c.conf", &error);
+        assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::NotUtf8);
+        assert_eq!(
+            errors.to_string(),
+            "c.conf:2:3: the configuration is not valid UTF-8"
+        );
+        assert_eq!(
+            &errors.source()[errors.errors()[0].span.range()],
+            "\u{fffd}"
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! The load-balancing policies: `dbms.routing.load_balancing.config.server_policies.<name>`.
+//!
+//! Each value is parsed as Neo4j reads it (leading blanks removed, trailing ones kept), with the
+//! caller's [`Strictness`]. A policy that does not parse is an error placed in the file through
+//! line continuations; a policy that parses keeps its lints as warnings. `default` always
+//! exists: `all()` unless the file configures it.
+
+use std::collections::BTreeMap;
+
+use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
+use super::keys;
+use super::located::{Located, SourceMap};
+use super::properties::{Properties, Property};
+use crate::Strictness;
+use crate::span::Span;
+use crate::syntax::{self, Filter, FilterKind, ParseError, Policy, Rule};
+
+/// The name of the policy a client gets when it names none.
+pub const DEFAULT_POLICY: &str = "default";
+
+/// A named load-balancing policy, and where its text is in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfiguredPolicy {
+    /// The name, case-sensitive, as written in the key.
+    pub name: String,
+    /// The value as Neo4j reads it: leading blanks removed, trailing ones kept, continuations
+    /// joined.
+    pub text: String,
+    /// The parsed policy; its spans are offsets in `text`.
+    pub policy: Policy,
+    origin: PolicyOrigin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PolicyOrigin {
+    /// The `default` policy that no file configured.
+    Builtin,
+    File {
+        key: Span,
+        map: SourceMap,
+    },
+}
+
+impl ConfiguredPolicy {
+    /// Where the bytes `span_in_text` of [`ConfiguredPolicy::text`] are in the file. The
+    /// built-in default has no place in a file: the empty span at 0.
+    pub fn file_span(&self, span_in_text: Span) -> Span {
+        match &self.origin {
+            PolicyOrigin::Builtin => Span::at(0),
+            PolicyOrigin::File { map, .. } => map.file_span(span_in_text),
+        }
+    }
+
+    /// Where the policy's key is in the file; `None` for the built-in default.
+    pub fn key_span(&self) -> Option<Span> {
+        match &self.origin {
+            PolicyOrigin::Builtin => None,
+            PolicyOrigin::File { key, .. } => Some(*key),
+        }
+    }
+
+    /// Whether this is the built-in `default` (`all()`), which no file configured.
+    pub fn is_builtin(&self) -> bool {
+        self.origin == PolicyOrigin::Builtin
+    }
+
+    /// The built-in `default`: `all()`.
+    fn builtin_default() -> ConfiguredPolicy {
+        let all = Filter {
+            kind: FilterKind::All,
+            span: Span::new(0, 5),
+            name_span: Span::new(0, 3),
+            stray_open: None,
+        };
+        ConfiguredPolicy {
+            name: DEFAULT_POLICY.to_owned(),
+            text: "all()".to_owned(),
+            policy: Policy {
+                rules: vec![Rule {
+                    filters: vec![all],
+                    span: Span::new(0, 5),
+                }],
+                compat: Vec::new(),
+            },
+            origin: PolicyOrigin::Builtin,
+        }
+    }
+}
+
+/// Reads every configured policy, and adds the built-in `default` when none is configured.
+/// A policy with an invalid name or text is reported and left out.
+pub(super) fn read(
+    properties: &Properties,
+    strictness: Strictness,
+    diagnostics: &mut Diagnostics,
+) -> BTreeMap<String, ConfiguredPolicy> {
+    let mut policies = BTreeMap::new();
+    for name in keys::POLICY.names(properties) {
+        let Some(property) = keys::POLICY.lookup_named(properties, &name, diagnostics) else {
+            continue;
+        };
+        let name_ok = check_name(&name, property, diagnostics);
+        let policy = read_policy(&name, property, strictness, diagnostics);
+        if let (true, Some(policy)) = (name_ok, policy) {
+            policies.insert(name, policy);
+        }
+    }
+    policies
+        .entry(DEFAULT_POLICY.to_owned())
+        .or_insert_with(ConfiguredPolicy::builtin_default);
+    policies
+}
+
+/// Whether `name` may name a policy: an error for an empty name or one with `.` or whitespace,
+/// a warning for any other character outside `[A-Za-z0-9_]`.
+fn check_name(name: &str, property: &Property, diagnostics: &mut Diagnostics) -> bool {
+    let key = &property.key;
+    let span = key
+        .slice(key.text.len() - name.len()..key.text.len())
+        .span();
+    let invalid = name.is_empty()
+        || name
+            .chars()
+            .any(|c| c == '.' || c.is_whitespace() || syntax::is_whitespace(c));
+    if invalid {
+        diagnostics.push(
+            ConfigDiagnostic::error(
+                Kind::InvalidPolicyName,
+                span,
+                format!("`{name}` is not a valid policy name"),
+            )
+            .with_help("a policy name is made of letters, digits and `_`"),
+        );
+    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        diagnostics.push(
+            ConfigDiagnostic::warning(
+                Kind::UnusualPolicyName,
+                span,
+                format!("policy name `{name}` has characters Neo4j 5 does not document"),
+            )
+            .with_help("Neo4j 5 documents letters, digits and `_` in policy names"),
+        );
+    }
+    !invalid
+}
+
+fn read_policy(
+    name: &str,
+    property: &Property,
+    strictness: Strictness,
+    diagnostics: &mut Diagnostics,
+) -> Option<ConfiguredPolicy> {
+    let value = &property.value;
+    match syntax::parse(&value.text, strictness) {
+        Ok(policy) => {
+            lint(name, &policy, value, diagnostics);
+            Some(ConfiguredPolicy {
+                name: name.to_owned(),
+                text: value.text.clone(),
+                policy,
+                origin: PolicyOrigin::File {
+                    key: property.key.span(),
+                    map: value.map.clone(),
+                },
+            })
+        }
+        Err(error) => {
+            let message = format!("policy `{name}`: {error}");
+            diagnostics.push(parse_diagnostic(
+                Kind::InvalidPolicy,
+                &error,
+                value,
+                message,
+            ));
+            None
+        }
+    }
+}
+
+/// The diagnostic for a policy that does not parse, placed in the file; an error unless it is
+/// the user-defined strategy's, which Neo4j runs with.
+pub(super) fn parse_diagnostic(
+    kind: Kind,
+    error: &ParseError,
+    value: &Located,
+    message: String,
+) -> ConfigDiagnostic {
+    let span = value.file_span(error.span());
+    let diagnostic = if kind == Kind::InvalidUserDefined {
+        ConfigDiagnostic::warning(kind, span, message)
+    } else {
+        ConfigDiagnostic::error(kind, span, message)
+    };
+    match error.help() {
+        Some(help) => diagnostic.with_help(help),
+        None => diagnostic,
+    }
+}
+
+/// The policy's lints, as warnings placed in the file.
+pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {
+    for lint in syntax::lint(policy) {
+        diagnostics.push(ConfigDiagnostic::warning(
+            Kind::PolicyLint(lint.kind),
+            value.file_span(lint.span),
+            format!("policy `{name}`: {}", lint.message),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::properties::read as read_properties;
+    use crate::config::testing::{every_diagnostic, position, under};
+    use crate::syntax::LintKind;
+
+    const PREFIX: &str = "dbms.routing.load_balancing.config.server_policies.";
+
+    fn policies(
+        source: &str,
+        strictness: Strictness,
+    ) -> (BTreeMap<String, ConfiguredPolicy>, Vec<ConfigDiagnostic>) {
+        let mut diagnostics = Diagnostics::default();
+        let properties = read_properties(source, &mut diagnostics);
+        let policies = read(&properties, strictness, &mut diagnostics);
+        let diagnostics = every_diagnostic(diagnostics, source);
+        (policies, diagnostics)
+    }
+
+    fn summary(source: &str, diagnostics: &[ConfigDiagnostic]) -> Vec<(Kind, String, String)> {
+        diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.kind,
+                    under(source, d.span).to_owned(),
+                    position(source, d.span),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_is_all_unless_configured() {
+        let (found, diagnostics) = policies("", Strictness::Default);
+        let default = &found["default"];
+        assert!(default.is_builtin());
+        assert_eq!(default.text, "all()");
+        assert_eq!(default.policy.to_string(), "all()");
+        assert_eq!(default.key_span(), None);
+        assert!(diagnostics.is_empty());
+
+        let source = format!("{PREFIX}default=tags(a)");
+        let (found, _) = policies(&source, Strictness::Default);
+        assert!(!found["default"].is_builtin());
+        assert_eq!(found["default"].policy.to_string(), "tags(a)");
+        assert_eq!(
+            under(&source, found["default"].key_span().unwrap()),
+            &source[..58]
+        );
+    }
+
+    #[test]
+    fn the_text_is_what_neo4j_reads() {
+        let source = format!("{PREFIX}north =  tags(north) ; \\\n   halt(); \n");
+        let (found, _) = policies(&source, Strictness::Default);
+        assert_eq!(found["north"].text, "tags(north) ; halt(); ");
+        let (found, diagnostics) = policies(&source, Strictness::Strict);
+        assert!(!found.contains_key("north"));
+        assert_eq!(
+            summary(&source, &diagnostics),
+            [(Kind::InvalidPolicy, " ".to_owned(), "2:11".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_parse_error_is_placed_in_the_file_through_continuations() {
+        let source =
+            format!("# policies\n{PREFIX}north=tags(north1) -> min(2); \\\n    tgas(north)\n");
+        let (found, diagnostics) = policies(&source, Strictness::Default);
+        assert!(!found.contains_key("north"));
+        let d = &diagnostics[0];
+        assert_eq!(d.kind, Kind::InvalidPolicy);
+        assert_eq!(d.message, "policy `north`: unknown filter `tgas`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `tags`?"));
+        assert_eq!(under(&source, d.span), "tgas");
+        assert_eq!(
+            d.render("neo4j.conf", &source),
+            "neo4j.conf:3:5: error: policy `north`: unknown filter `tgas`\n      tgas(north)\n      ^^^^\n  help: did you mean `tags`?"
+        );
+    }
+
+    #[test]
+    fn file_span_maps_a_span_of_the_text() {
+        let source = format!("{PREFIX}p=tags(a);\\\n  tags(b)");
+        let (found, _) = policies(&source, Strictness::Default);
+        let p = &found["p"];
+        assert_eq!(p.text, "tags(a);tags(b)");
+        let b = p.text.find('b').unwrap();
+        let span = p.file_span(Span::new(b, b + 1));
+        assert_eq!(
+            (under(&source, span), position(&source, span)),
+            ("b", "2:8".to_owned())
+        );
+    }
+
+    #[test]
+    fn lints_become_warnings_in_the_file() {
+        let source = format!("{PREFIX}p=groups(a)->min(1)");
+        let (found, diagnostics) = policies(&source, Strictness::Default);
+        assert!(found.contains_key("p"));
+        assert_eq!(
+            summary(&source, &diagnostics),
+            [
+                (
+                    Kind::PolicyLint(LintKind::DeprecatedGroups),
+                    "groups".to_owned(),
+                    "1:54".to_owned()
+                ),
+                (
+                    Kind::PolicyLint(LintKind::NoOpMin),
+                    "min(1)".to_owned(),
+                    "1:65".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            diagnostics[0].message,
+            "policy `p`: `groups()` is deprecated; use `tags()`"
+        );
+    }
+
+    #[test]
+    fn policy_names_are_case_sensitive_and_checked() {
+        let source = format!(
+            "{PREFIX}North=tags(n)\n{PREFIX}north=tags(m)\n{PREFIX}a.b=all()\n{PREFIX}my policy=all()\n{PREFIX}=all()\n{PREFIX}eu-west=all()\n"
+        );
+        let (found, diagnostics) = policies(&source, Strictness::Default);
+        let names: Vec<&str> = found.keys().map(String::as_str).collect();
+        assert_eq!(names, ["North", "default", "eu-west", "north"]);
+        assert_eq!(found["North"].policy.to_string(), "tags(n)");
+        assert_eq!(
+            summary(&source, &diagnostics),
+            [
+                (Kind::InvalidPolicyName, "a.b".to_owned(), "3:52".to_owned()),
+                (
+                    Kind::InvalidPolicyName,
+                    "my policy".to_owned(),
+                    "4:52".to_owned()
+                ),
+                (Kind::InvalidPolicyName, String::new(), "5:52".to_owned()),
+                (
+                    Kind::UnusualPolicyName,
+                    "eu-west".to_owned(),
+                    "6:52".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(diagnostics[0].severity, crate::span::Severity::Error);
+        assert_eq!(diagnostics[3].severity, crate::span::Severity::Warning);
+    }
+
+    #[test]
+    fn a_4x_policy_key_is_read_with_a_warning() {
+        let source = "causal_clustering.load_balancing.config.server_policies.dc=groups(dc1)";
+        let (found, diagnostics) = policies(source, Strictness::Default);
+        assert_eq!(found["dc"].policy.to_string(), "tags(dc1)");
+        assert_eq!(diagnostics[0].kind, Kind::DeprecatedKey);
+        assert_eq!(
+            diagnostics[0].help.as_deref(),
+            Some("use `dbms.routing.load_balancing.config.server_policies.dc`")
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! Helpers for the configuration tests: what a span covers, and where it starts.
+
+use crate::span::{Span, line_col};
+
+/// The text under `span`.
+pub fn under(source: &str, span: Span) -> &str {
+    &source[span.range()]
+}
+
+/// Where `span` starts, as `line:column`.
+pub fn position(source: &str, span: Span) -> String {
+    line_col(source, span.start).to_string()
+}
+
+/// The bytes `range` of `source`, as one piece of a file.
+pub fn located(source: &str, range: std::ops::Range<usize>) -> super::located::Located {
+    super::located::Located::from_pieces(source, std::slice::from_ref(&range))
+}
+
+/// Every diagnostic of a load: the errors, then the warnings.
+pub fn every_diagnostic(
+    diagnostics: super::error::Diagnostics,
+    source: &str,
+) -> Vec<super::ConfigDiagnostic> {
+    match diagnostics.finish("t", source) {
+        Ok(warnings) => warnings,
+        Err(errors) => errors
+            .errors()
+            .iter()
+            .chain(errors.warnings())
+            .cloned()
+            .collect(),
+    }
+}
