@@ -1,14 +1,19 @@
 //! tagroute: Neo4j's routing-policy language, compiled to verified bytecode.
 
 pub mod bytecode;
+pub mod catchup;
 pub mod compile;
 pub mod config;
-pub mod catchup;
+pub mod policies;
 pub mod reference;
+pub mod rng;
+pub mod router;
+pub mod routing;
 pub mod span;
 pub mod syntax;
 pub mod topology;
 pub mod vm;
+pub mod workload;
 
 pub(crate) mod suggest;
 

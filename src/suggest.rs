@@ -34,7 +34,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .map(|c| (edit_distance(&squash(c), &wanted), c))
-        .filter(|(d, c)| *d <= (wanted.chars().count().max(c.chars().count()) + 2) / 3)
+        .filter(|(d, c)| *d <= wanted.chars().count().max(c.chars().count()).div_ceil(3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

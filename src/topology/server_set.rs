@@ -93,9 +93,14 @@ impl ServerSet {
 
     /// Sizes the set for `universe` servers without clearing it, reusing the allocation: for
     /// writers that overwrite every word (the VM).
+    #[inline]
     pub(crate) fn prepare(&mut self, universe: usize) {
-        self.words.resize(words_for(universe), 0);
-        self.universe = universe;
+        // INVARIANT: `words.len() == words_for(universe)` in every set, so an unchanged
+        // universe needs nothing.
+        if self.universe != universe {
+            self.words.resize(words_for(universe), 0);
+            self.universe = universe;
+        }
     }
 
     /// The number of servers the set ranges over.

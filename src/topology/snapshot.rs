@@ -75,6 +75,7 @@ impl Database {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TagMatrix {
     words: usize,
+    tag_count: usize,
     bits: Vec<u64>,
 }
 
@@ -83,6 +84,7 @@ impl TagMatrix {
         let words = words_for(universe);
         TagMatrix {
             words,
+            tag_count,
             bits: vec![0; tag_count * words],
         }
     }
@@ -94,7 +96,7 @@ impl TagMatrix {
 
     /// Rows, one per tag id known to the snapshot.
     pub(crate) fn tag_count(&self) -> usize {
-        self.bits.len().checked_div(self.words).unwrap_or(0)
+        self.tag_count
     }
 
     /// The whole matrix, tag-major.
@@ -108,14 +110,26 @@ impl TagMatrix {
             .get(tag.index() * self.words..(tag.index() + 1) * self.words)
     }
 
+    /// The row of tag `tag` without a bounds check.
+    ///
+    /// # Safety
+    /// `tag` is below [`TagMatrix::tag_count`].
+    #[inline(always)]
+    pub(crate) unsafe fn row_unchecked(&self, tag: u32) -> &[u64] {
+        let start = tag as usize * self.words;
+        // SAFETY: the matrix holds `tag_count * words` words and `tag < tag_count`.
+        unsafe { self.bits.get_unchecked(start..start + self.words) }
+    }
+
     /// [`TagMatrix::row`] for a tag id as bytecode stores it.
     pub(crate) fn row_of(&self, tag: u32) -> Option<&[u64]> {
         self.row(TagId::new(tag as usize)?)
     }
 
     fn grow_to(&mut self, tag_count: usize) {
-        if tag_count > self.tag_count() {
+        if tag_count > self.tag_count {
             self.bits.resize(tag_count * self.words, 0);
+            self.tag_count = tag_count;
         }
     }
 

@@ -64,13 +64,9 @@ pub fn explain(
         rules: Vec::new(),
         answer: None,
     };
-    words(
-        program,
-        snapshot.tag_matrix(),
-        candidates.words(),
-        result.words_mut(),
-        &mut recorder,
-    );
+    let (matrix, cand) = (snapshot.tag_matrix(), candidates.words());
+    // SAFETY: the checked executor (`KNOWN = false`) assumes nothing about tags.
+    unsafe { words::<false, _>(program, matrix, cand, result.words_mut(), &mut recorder) };
     let answer = recorder.answer.unwrap_or(Answer::Nothing(None));
     Ok(Explanation {
         rules: recorder.rules,
@@ -87,6 +83,8 @@ struct Recorder<'p> {
 }
 
 impl Observer for Recorder<'_> {
+    const WATCHING: bool = true;
+
     fn after(&mut self, at: usize, acc: &[u64], _count: u32) {
         let span = self.program.span(at);
         match self.program.insns.get(at).map(|i| i.op) {
@@ -123,6 +121,9 @@ mod tests {
     use crate::syntax::parse;
     use crate::topology::{ServerSpec, TagInterner, TopologySpec};
 
+    /// A rule's text, and each filter's text with the servers it kept.
+    type RuleShown<'s> = (String, Vec<(String, Vec<&'s str>)>);
+
     #[test]
     fn each_filter_shows_what_it_kept_and_the_answering_rule_is_named() {
         let servers = vec![
@@ -145,7 +146,7 @@ mod tests {
         )
         .expect("compiles");
         let explanation = explain(&program, &snapshot, snapshot.available()).expect("runs");
-        let shown: Vec<(String, Vec<(String, Vec<&str>)>)> = explanation
+        let shown: Vec<RuleShown> = explanation
             .rules
             .iter()
             .map(|r| {

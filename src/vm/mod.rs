@@ -75,30 +75,17 @@ pub fn eval(
     check(program, snapshot, candidates)?;
     out.prepare(snapshot.len());
     let matrix = snapshot.tag_matrix();
-    let popcnt = features().popcnt;
-    if let ([cand], [result], true) = (
-        candidates.words(),
-        &mut *out.words_mut(),
-        program.tag_bound <= matrix.tag_count(),
-    ) {
-        *result = if popcnt {
-            // SAFETY: `popcnt` was detected on this CPU, all `one_word_popcnt` requires.
-            unsafe { one_word_popcnt(program, matrix.bits(), *cand) }
-        } else {
-            one_word(program, matrix.bits(), *cand)
-        };
-    } else if popcnt {
-        // SAFETY: as above.
-        unsafe { words_popcnt(program, matrix, candidates.words(), out.words_mut()) }
-    } else {
-        words(
-            program,
-            matrix,
-            candidates.words(),
-            out.words_mut(),
-            &mut Quiet,
-        );
+    let (cand, out) = (candidates.words(), out.words_mut());
+    if program.tag_bound > matrix.tag_count() {
+        // Some tag was interned after the snapshot was built. Settled here, once, so the
+        // executors below check no tag at all.
+        eval_with_unknown_tags(program, matrix, cand, out);
+        return Ok(());
     }
+    // SAFETY: the line above proved every tag id of the program (all below `tag_bound`, as the
+    // verifier computed it) has a row in `matrix`; `check` and `prepare` made `cand` and `out`
+    // exactly as long as the matrix's rows.
+    unsafe { run_known(program, matrix, cand, out) };
     Ok(())
 }
 
@@ -115,27 +102,61 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
     Ok(())
 }
 
+/// The rare case of a program naming tags the snapshot predates: the checked executor reads
+/// them as the empty set. Out of line, so the hot path stays small.
+#[cold]
+#[inline(never)]
+fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
+    // SAFETY: the checked executor (`KNOWN = false`) assumes nothing about tags.
+    unsafe { words::<false, _>(program, matrix, cand, out, &mut Quiet) }
+}
+
+/// Picks the executor for the cluster's size and the CPU.
+///
+/// # Safety
+/// Every tag id of `program` is below `matrix.tag_count()`, and `cand` and `out` have
+/// `matrix.words()` words each.
+unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
+    let popcnt = features().popcnt;
+    // SAFETY: the contract of `run_known` is that of the executors; `popcnt` was detected on
+    // this CPU before the `popcnt` variants are called.
+    unsafe {
+        match (cand, &mut *out, popcnt) {
+            ([cand], [result], true) => *result = one_word_popcnt(program, matrix.bits(), *cand),
+            ([cand], [result], false) => *result = one_word(program, matrix.bits(), *cand),
+            (_, _, true) => words_popcnt(program, matrix, cand, out),
+            (_, _, false) => words::<true, _>(program, matrix, cand, out, &mut Quiet),
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-fn one_word_popcnt(program: &Program, rows: &[u64], cand: u64) -> u64 {
-    one_word(program, rows, cand)
+unsafe fn one_word_popcnt(program: &Program, rows: &[u64], cand: u64) -> u64 {
+    // SAFETY: the caller keeps `one_word`'s contract.
+    unsafe { one_word(program, rows, cand) }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 unsafe fn one_word_popcnt(program: &Program, rows: &[u64], cand: u64) -> u64 {
-    one_word(program, rows, cand)
+    // SAFETY: the caller keeps `one_word`'s contract.
+    unsafe { one_word(program, rows, cand) }
 }
 
-/// The executor for one-word clusters: `rows[t]` is tag `t`'s single word.
+/// The executor for one-word clusters: `rows[t]` is tag `t`'s single word, the accumulator
+/// and the candidates live in registers.
+///
+/// # Safety
+/// Every tag id of `program` is below `rows.len()`.
 #[inline(always)]
-fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
-    let row = |t: u32| rows.get(t as usize).copied().unwrap_or(0);
+unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
+    // SAFETY: tag ids are below `rows.len()` by the caller's contract.
+    let row = |t: u32| unsafe { *rows.get_unchecked(t as usize) };
     let mut acc = 0u64;
     let mut pc = 0usize;
     loop {
-        let Some(insn) = program.insns.get(pc) else {
-            return 0;
-        };
+        // SAFETY: the verifier proved that every path stays inside the program.
+        let insn = unsafe { fetch(program, pc) };
         pc = match insn.op {
             Opcode::Rule => {
                 acc = cand;
@@ -146,9 +167,11 @@ fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
                 next(acc.count_ones(), insn, pc)
             }
             Opcode::AndAny => {
-                acc &= pool_tags(program, insn)
-                    .iter()
-                    .fold(0, |u, t| u | row(t.as_u32()));
+                // SAFETY: the verifier proved the pool range in bounds.
+                acc &= match unsafe { pool_tags(program, insn) } {
+                    [a, b] => row(a.as_u32()) | row(b.as_u32()),
+                    tags => tags.iter().fold(0, |u, t| u | row(t.as_u32())),
+                };
                 next(acc.count_ones(), insn, pc)
             }
             Opcode::Min => next(acc.count_ones(), insn, pc),
@@ -158,6 +181,18 @@ fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
             Opcode::RetEmpty => return 0,
         };
     }
+}
+
+/// The instruction at `pc`.
+///
+/// # Safety
+/// `pc` is a program counter the verifier's proofs reach: 0, a jump target, or the successor
+/// of an instruction that is not the last (the last one always returns).
+#[inline(always)]
+unsafe fn fetch(program: &Program, pc: usize) -> &Insn {
+    // SAFETY: the verifier proved the program non-empty, every jump target below its length
+    // and its last instruction an unconditional return, so such a `pc` is in bounds.
+    unsafe { program.insns.get_unchecked(pc) }
 }
 
 /// Where a filter goes: on, or to its target when the set is smaller than its `min`.
@@ -171,17 +206,20 @@ fn next(count: u32, insn: &Insn, pc: usize) -> usize {
 }
 
 /// The tags of an `and.any` instruction.
+///
+/// # Safety
+/// `insn` is an `and.any` instruction of the verified `program`.
 #[inline(always)]
-fn pool_tags<'p>(program: &'p Program, insn: &Insn) -> &'p [TagId] {
+unsafe fn pool_tags<'p>(program: &'p Program, insn: &Insn) -> &'p [TagId] {
     let start = insn.a as usize;
-    program
-        .pool
-        .get(start..start + insn.len as usize)
-        .unwrap_or_default()
+    // SAFETY: the verifier proved `a + len <= pool.len()` for every `and.any`.
+    unsafe { program.pool.get_unchecked(start..start + insn.len as usize) }
 }
 
 /// Sees the accumulator after each instruction; only `explain` looks.
 pub(crate) trait Observer {
+    /// Whether it looks at all: when not, the executor does not even compute what it would see.
+    const WATCHING: bool;
     /// Instruction `at` left `acc` (with `count` servers) behind and did not return.
     fn after(&mut self, at: usize, acc: &[u64], count: u32);
     /// Instruction `at` returned; the result is in the output.
@@ -192,6 +230,7 @@ pub(crate) trait Observer {
 struct Quiet;
 
 impl Observer for Quiet {
+    const WATCHING: bool = false;
     #[inline(always)]
     fn after(&mut self, _: usize, _: &[u64], _: u32) {}
     #[inline(always)]
@@ -200,25 +239,39 @@ impl Observer for Quiet {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-fn words_popcnt(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    words(program, matrix, cand, out, &mut Quiet)
+unsafe fn words_popcnt(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
+    // SAFETY: the caller keeps `words::<true, _>`'s contract.
+    unsafe { words::<true, _>(program, matrix, cand, out, &mut Quiet) }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 unsafe fn words_popcnt(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    words(program, matrix, cand, out, &mut Quiet)
+    // SAFETY: the caller keeps `words::<true, _>`'s contract.
+    unsafe { words::<true, _>(program, matrix, cand, out, &mut Quiet) }
 }
 
 /// The executor for any cluster. `out` is the accumulator; after `rule` it stands for the
 /// candidates without a copy (`from_cand`), and the next filter reads the candidates instead.
+///
+/// # Safety
+/// When `KNOWN`, every tag id of `program` is below `matrix.tag_count()` (otherwise tags are
+/// looked up checked and unknown ones read as empty).
 #[inline(always)]
-pub(crate) fn words(
+pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
     program: &Program,
     matrix: &TagMatrix,
     cand: &[u64],
     out: &mut [u64],
-    observer: &mut impl Observer,
+    observer: &mut O,
 ) {
+    let row = |t: u32| {
+        if KNOWN {
+            // SAFETY: `KNOWN` means the caller proved every tag id has a row.
+            Some(unsafe { matrix.row_unchecked(t) })
+        } else {
+            matrix.row_of(t)
+        }
+    };
     let mut from_cand = false;
     let mut count = 0u32;
     let cand_count = std::cell::OnceCell::new();
@@ -231,10 +284,8 @@ pub(crate) fn words(
     };
     let mut pc = 0usize;
     loop {
-        let Some(insn) = program.insns.get(pc) else {
-            out.fill(0);
-            return;
-        };
+        // SAFETY: the verifier proved that every path stays inside the program.
+        let insn = unsafe { fetch(program, pc) };
         let at = pc;
         pc = match insn.op {
             Opcode::Rule => {
@@ -242,7 +293,7 @@ pub(crate) fn words(
                 pc + 1
             }
             Opcode::And => {
-                count = match matrix.row_of(insn.a) {
+                count = match row(insn.a) {
                     Some(row) if from_cand => kernels::and_from(out, cand, row),
                     Some(row) => kernels::and_in_place(out, row),
                     None => clear(out),
@@ -251,7 +302,16 @@ pub(crate) fn words(
                 next(count, insn, pc)
             }
             Opcode::AndAny => {
-                count = and_any(program, insn, matrix, from_cand.then_some(cand), out);
+                // SAFETY: the verifier proved the pool range in bounds.
+                let tags = unsafe { pool_tags(program, insn) };
+                count = match (tags, from_cand) {
+                    ([a, b], from) => match (row(a.as_u32()), row(b.as_u32())) {
+                        (Some(a), Some(b)) if from => kernels::and_union2_from(out, cand, a, b),
+                        (Some(a), Some(b)) => kernels::and_union2_in_place(out, a, b),
+                        _ => and_union(tags, matrix, from.then_some(cand), out),
+                    },
+                    (_, from) => and_union(tags, matrix, from.then_some(cand), out),
+                };
                 from_cand = false;
                 next(count, insn, pc)
             }
@@ -272,34 +332,19 @@ pub(crate) fn words(
                 return observer.returned(at);
             }
         };
-        observer.after(
-            at,
-            if from_cand { cand } else { out },
-            current(from_cand, count),
-        );
+        if O::WATCHING {
+            observer.after(
+                at,
+                if from_cand { cand } else { out },
+                current(from_cand, count),
+            );
+        }
     }
 }
 
-/// `and.any`: the union of the known rows, with the common two-tag case unrolled.
-#[inline(always)]
-fn and_any(
-    program: &Program,
-    insn: &Insn,
-    matrix: &TagMatrix,
-    from: Option<&[u64]>,
-    out: &mut [u64],
-) -> u32 {
-    let tags = pool_tags(program, insn);
-    if let [a, b] = tags {
-        if let (Some(a), Some(b)) = (matrix.row(*a), matrix.row(*b)) {
-            return match from {
-                Some(cand) => kernels::and_union2_from(out, cand, a, b),
-                None => kernels::and_union2_in_place(out, a, b),
-            };
-        }
-    }
-    let bits = matrix.bits();
-    let words = matrix.words();
+/// `acc ∩ (T[t₀] ∪ …)` for any number of tags, reading unknown tags as empty.
+fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut [u64]) -> u32 {
+    let (bits, words) = (matrix.bits(), matrix.words());
     let union_at = |w: usize| {
         tags.iter().fold(0, |u, t| {
             u | bits.get(t.index() * words + w).copied().unwrap_or(0)

@@ -1,1 +1,35 @@
-fn main() {}
+//! `tagroute`: the command-line tool, a thin layer over the library (DESIGN section 9).
+//!
+//! `main` only parses arguments and dispatches; each subcommand lives in `commands/<name>.rs`.
+//! Machine-readable output is JSON on stdout, diagnostics go to stderr, and the exit status is
+//! decided once, here: 0 ok, 1 invalid input or no answer, 2 usage error (clap's own).
+
+mod args;
+mod commands;
+mod report;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let (stdin, stdout, stderr) = (io::stdin(), io::stdout(), io::stderr());
+    let mut console = report::Console {
+        input: &mut stdin.lock(),
+        out: &mut stdout.lock(),
+        err: &mut stderr.lock(),
+    };
+    let result = commands::run(cli.command, &mut console);
+    let _ = console.out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`tagroute eval --batch | head`) is not an error of ours.
+        Err(report::Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report(console.err);
+            ExitCode::from(failure.code())
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The command line as clap sees it: names, flags and their help, nothing more.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Compile and evaluate Neo4j routing policies.
+#[derive(Debug, Parser)]
+#[command(name = "tagroute", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate neo4j.conf files: policies, settings, strategies; with several files, report
+    /// the policies that differ between them.
+    Check(CheckArgs),
+    /// Apply a policy to the available servers of a topology.
+    Eval(EvalArgs),
+    /// Print a policy's bytecode, one instruction a line.
+    Disasm(DisasmArgs),
+    /// Show what each rule and filter of a policy kept, and which rule answered.
+    Explain(ExplainArgs),
+    /// Print the routing table a driver would get.
+    Route(RouteArgs),
+    /// Choose the upstream a server pulls its transaction log from.
+    Upstream(UpstreamArgs),
+    /// Leader priority advice and a leadership balancing plan.
+    Leaders(LeadersArgs),
+    /// Measure the VM, the cached router, the reference interpreter and the ideal loop.
+    Bench(BenchArgs),
+    /// Run everything on a built-in four-region cluster with the documented policies.
+    Demo,
+}
+
+/// Policy strictness, shared by the commands that parse policies.
+#[derive(Debug, Args)]
+pub struct StrictArg {
+    /// Accept a policy if and only if Neo4j does (reject the two whitespace leniencies).
+    #[arg(long)]
+    pub neo4j: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// neo4j.conf files to check.
+    #[arg(required = true, value_name = "CONF")]
+    pub confs: Vec<PathBuf>,
+    /// A topology (JSON) to check tags and `min` against.
+    #[arg(long, value_name = "T")]
+    pub topology: Option<PathBuf>,
+    /// The server whose `initial.server.tags` to compare with the topology.
+    #[arg(long, value_name = "NAME", requires = "topology")]
+    pub server: Option<String>,
+    #[command(flatten)]
+    pub strict: StrictArg,
+    /// Also list the keys that were not read.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["policy", "batch"])))]
+pub struct EvalArgs {
+    /// The topology (JSON).
+    #[arg(long, value_name = "T")]
+    pub topology: PathBuf,
+    /// The policy text.
+    #[arg(long, value_name = "DSL")]
+    pub policy: Option<String>,
+    /// Read one JSON string (a policy) per stdin line; answer one JSON object per line.
+    #[arg(long)]
+    pub batch: bool,
+    #[command(flatten)]
+    pub strict: StrictArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DisasmArgs {
+    /// The policy text.
+    #[arg(long, value_name = "DSL")]
+    pub policy: String,
+    #[command(flatten)]
+    pub strict: StrictArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The topology (JSON).
+    #[arg(long, value_name = "T")]
+    pub topology: PathBuf,
+    /// The policy text.
+    #[arg(long, value_name = "DSL")]
+    pub policy: String,
+    #[command(flatten)]
+    pub strict: StrictArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The neo4j.conf with the policies and routing settings.
+    #[arg(long, value_name = "CONF")]
+    pub config: PathBuf,
+    /// The topology (JSON).
+    #[arg(long, value_name = "T")]
+    pub topology: PathBuf,
+    /// The database.
+    #[arg(long, value_name = "NAME")]
+    pub db: String,
+    /// The policy the client names (`default` when absent).
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+    /// Servers the client could not use, comma-separated names.
+    #[arg(long, value_name = "N1,N2", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Seed for the shuffle (default: from the operating system).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpstreamArgs {
+    /// The neo4j.conf with the catch-up strategies.
+    #[arg(long, value_name = "CONF")]
+    pub config: PathBuf,
+    /// The topology (JSON).
+    #[arg(long, value_name = "T")]
+    pub topology: PathBuf,
+    /// The database.
+    #[arg(long, value_name = "NAME")]
+    pub db: String,
+    /// The server asking for an upstream.
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
+    /// Seed for the random choices (default: from the operating system).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Make K selections from one selector and print the counts.
+    #[arg(long, value_name = "K")]
+    pub samples: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LeadersArgs {
+    /// The neo4j.conf with the priority tags.
+    #[arg(long, value_name = "CONF")]
+    pub config: PathBuf,
+    /// The topology (JSON).
+    #[arg(long, value_name = "T")]
+    pub topology: PathBuf,
+    /// Seed for the choice of transfer targets (default: from the operating system).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Measure on this topology (JSON) instead of the built-in clusters.
+    #[arg(long, value_name = "T")]
+    pub topology: Option<PathBuf>,
+    /// Measure this policy instead of the workload's.
+    #[arg(long, value_name = "DSL")]
+    pub policy: Option<String>,
+    /// Threads deciding at once for the scaling measurement.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub threads: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn eval_takes_a_policy_or_batch_but_not_both() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|_| ())
+                .map_err(|e| e.exit_code())
+        };
+        assert_eq!(
+            parse(&[
+                "tagroute",
+                "eval",
+                "--topology",
+                "t.json",
+                "--policy",
+                "all()"
+            ]),
+            Ok(())
+        );
+        assert_eq!(
+            parse(&["tagroute", "eval", "--topology", "t.json", "--batch"]),
+            Ok(())
+        );
+        assert_eq!(parse(&["tagroute", "eval", "--topology", "t.json"]), Err(2));
+        assert_eq!(
+            parse(&[
+                "tagroute",
+                "eval",
+                "--topology",
+                "t.json",
+                "--batch",
+                "--policy",
+                "x"
+            ]),
+            Err(2)
+        );
+    }
+}

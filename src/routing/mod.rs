@@ -1,0 +1,9 @@
+//! Routing: which servers a client of a database may write to, read from and route through.
+//!
+//! [`roles`] computes the role sets of DESIGN section 5 before any policy; routing tables
+//! apply a policy to the readers and order the result; the hot-path [`crate::router`] caches
+//! the policy's readers per snapshot.
+
+mod roles;
+
+pub use roles::{Roles, readers_into, roles, usable};
