@@ -65,7 +65,8 @@ pub fn explain(
         answer: None,
     };
     let (matrix, cand) = (snapshot.tag_matrix(), candidates.words());
-    // SAFETY: the checked executor (`KNOWN = false`) assumes nothing about tags.
+    // SAFETY: `check` proved the candidates span the snapshot's words, `result` was made for
+    // them too, and the checked executor (`KNOWN = false`) assumes nothing about tags.
     unsafe { words::<false, _>(program, matrix, cand, result.words_mut(), &mut recorder) };
     let answer = recorder.answer.unwrap_or(Answer::Nothing(None));
     Ok(Explanation {

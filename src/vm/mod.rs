@@ -107,7 +107,8 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
 #[cold]
 #[inline(never)]
 fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    // SAFETY: the checked executor (`KNOWN = false`) assumes nothing about tags.
+    // SAFETY: `eval` checked `cand` and sized `out` to the snapshot's words; the checked
+    // executor (`KNOWN = false`) assumes nothing about tags.
     unsafe { words::<false, _>(program, matrix, cand, out, &mut Quiet) }
 }
 
@@ -254,8 +255,9 @@ unsafe fn words_popcnt(program: &Program, matrix: &TagMatrix, cand: &[u64], out:
 /// candidates without a copy (`from_cand`), and the next filter reads the candidates instead.
 ///
 /// # Safety
-/// When `KNOWN`, every tag id of `program` is below `matrix.tag_count()` (otherwise tags are
-/// looked up checked and unknown ones read as empty).
+/// `cand` and `out` have `matrix.words()` words each. When `KNOWN`, every tag id of `program`
+/// is below `matrix.tag_count()` (otherwise tags are looked up checked and unknown ones read
+/// as empty).
 #[inline(always)]
 pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
     program: &Program,
@@ -274,10 +276,10 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
     };
     let mut from_cand = false;
     let mut count = 0u32;
-    let cand_count = std::cell::OnceCell::new();
-    let current = |from_cand: bool, count: u32| {
+    let mut cand_count = None;
+    let mut current = |from_cand: bool, count: u32| {
         if from_cand {
-            *cand_count.get_or_init(|| kernels::count(cand))
+            *cand_count.get_or_insert_with(|| kernels::count(cand))
         } else {
             count
         }
@@ -293,9 +295,11 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 pc + 1
             }
             Opcode::And => {
+                // SAFETY (kernels): `cand`, `out` and every row have the same length, as the
+                // contract of `words` and the matrix's layout make sure.
                 count = match row(insn.a) {
-                    Some(row) if from_cand => kernels::and_from(out, cand, row),
-                    Some(row) => kernels::and_in_place(out, row),
+                    Some(row) if from_cand => unsafe { kernels::and_from(out, cand, row) },
+                    Some(row) => unsafe { kernels::and_in_place(out, row) },
                     None => clear(out),
                 };
                 from_cand = false;
@@ -306,8 +310,12 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 let tags = unsafe { pool_tags(program, insn) };
                 count = match (tags, from_cand) {
                     ([a, b], from) => match (row(a.as_u32()), row(b.as_u32())) {
-                        (Some(a), Some(b)) if from => kernels::and_union2_from(out, cand, a, b),
-                        (Some(a), Some(b)) => kernels::and_union2_in_place(out, a, b),
+                        // SAFETY: as for `and` above.
+                        (Some(a), Some(b)) if from => unsafe {
+                            kernels::and_union2_from(out, cand, a, b)
+                        },
+                        // SAFETY: as for `and` above.
+                        (Some(a), Some(b)) => unsafe { kernels::and_union2_in_place(out, a, b) },
                         _ => and_union(tags, matrix, from.then_some(cand), out),
                     },
                     (_, from) => and_union(tags, matrix, from.then_some(cand), out),
@@ -351,7 +359,8 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
         })
     };
     match from {
-        Some(cand) => kernels::and_union_from(out, cand, union_at),
+        // SAFETY: the candidates are as long as the output (`check` and `prepare`).
+        Some(cand) => unsafe { kernels::and_union_from(out, cand, union_at) },
         None => kernels::and_union_in_place(out, union_at),
     }
 }
