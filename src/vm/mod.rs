@@ -295,11 +295,9 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 pc + 1
             }
             Opcode::And => {
-                // SAFETY (kernels): `cand`, `out` and every row have the same length, as the
-                // contract of `words` and the matrix's layout make sure.
                 count = match row(insn.a) {
-                    Some(row) if from_cand => unsafe { kernels::and_from(out, cand, row) },
-                    Some(row) => unsafe { kernels::and_in_place(out, row) },
+                    Some(row) if from_cand => kernels::and_from(out, cand, row),
+                    Some(row) => kernels::and_in_place(out, row),
                     None => clear(out),
                 };
                 from_cand = false;
@@ -310,12 +308,8 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 let tags = unsafe { pool_tags(program, insn) };
                 count = match (tags, from_cand) {
                     ([a, b], from) => match (row(a.as_u32()), row(b.as_u32())) {
-                        // SAFETY: as for `and` above.
-                        (Some(a), Some(b)) if from => unsafe {
-                            kernels::and_union2_from(out, cand, a, b)
-                        },
-                        // SAFETY: as for `and` above.
-                        (Some(a), Some(b)) => unsafe { kernels::and_union2_in_place(out, a, b) },
+                        (Some(a), Some(b)) if from => kernels::and_union2_from(out, cand, a, b),
+                        (Some(a), Some(b)) => kernels::and_union2_in_place(out, a, b),
                         _ => and_union(tags, matrix, from.then_some(cand), out),
                     },
                     (_, from) => and_union(tags, matrix, from.then_some(cand), out),
@@ -359,8 +353,7 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
         })
     };
     match from {
-        // SAFETY: the candidates are as long as the output (`check` and `prepare`).
-        Some(cand) => unsafe { kernels::and_union_from(out, cand, union_at) },
+        Some(cand) => kernels::and_union_from(out, cand, union_at),
         None => kernels::and_union_in_place(out, union_at),
     }
 }
