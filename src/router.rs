@@ -79,12 +79,12 @@ impl DatabaseKey {
 }
 
 /// Why no server was picked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoDecision {
     /// The policy no longer exists (a reload removed it).
     UnknownPolicy,
-    /// The current snapshot has no such database.
-    UnknownDatabase(String),
+    /// The current snapshot has no database of the key's name.
+    UnknownDatabase,
     /// The policy selected no server.
     NoServer,
 }
@@ -93,7 +93,7 @@ impl fmt::Display for NoDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NoDecision::UnknownPolicy => write!(f, "the policy no longer exists"),
-            NoDecision::UnknownDatabase(db) => write!(f, "unknown database `{db}`"),
+            NoDecision::UnknownDatabase => write!(f, "the topology has no such database"),
             NoDecision::NoServer => write!(f, "the policy selected no server"),
         }
     }
@@ -162,6 +162,7 @@ impl Router {
             policies: self.policies.cache(),
             rng: Rng::seeded(seed),
             entries: Vec::new(),
+            last: 0,
             scratch: Scratch::default(),
         }
     }
@@ -174,6 +175,8 @@ pub struct Decider<'r> {
     policies: Cache<&'r ArcSwap<Policies>, Arc<Policies>>,
     rng: Rng,
     entries: Vec<Entry>,
+    /// The entry of the last decision: the one the next is most likely to use.
+    last: usize,
     scratch: Scratch,
 }
 
@@ -181,10 +184,16 @@ pub struct Decider<'r> {
 struct Entry {
     policy: PolicyId,
     database: DatabaseKey,
-    epoch: u64,
-    generation: u64,
+    stamp: Stamp,
     servers: Vec<ServerIdx>,
     turn: usize,
+}
+
+/// What a selection was computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    epoch: u64,
+    generation: u64,
 }
 
 /// Buffers for evaluating afresh, sized once.
@@ -223,7 +232,9 @@ impl<'d> Decision<'d> {
 
 impl Decider<'_> {
     /// Picks a reader of `database` among those `policy` selects. After the first decision
-    /// for a snapshot epoch and policy generation, this evaluates nothing and allocates nothing.
+    /// for a snapshot epoch and policy generation, this evaluates nothing and allocates nothing:
+    /// it checks that the (policy, database) selection it used last is current, and picks.
+    #[inline]
     pub fn decide(
         &mut self,
         policy: PolicyId,
@@ -232,50 +243,32 @@ impl Decider<'_> {
     ) -> Result<Decision<'_>, NoDecision> {
         let snapshot = self.snapshot.load();
         let policies = self.policies.load();
-        let (epoch, generation) = (snapshot.epoch(), policies.generation());
-        let position = match self
+        let stamp = Stamp {
+            epoch: snapshot.epoch(),
+            generation: policies.generation(),
+        };
+        let current = self
             .entries
-            .iter()
-            .position(|e| e.policy == policy && e.database.is(database))
-        {
-            Some(i) => i,
-            None => {
-                self.entries.push(Entry {
-                    policy,
-                    database: database.clone(),
-                    epoch,
-                    generation,
-                    servers: Vec::new(),
-                    turn: 0,
-                });
-                let last = self.entries.len() - 1;
-                refresh(
-                    &mut self.entries[last],
-                    snapshot,
-                    policies,
-                    self.settings,
-                    &mut self.scratch,
-                )?;
-                last
-            }
-        };
-        let entry = &mut self.entries[position];
-        if entry.epoch != epoch || entry.generation != generation {
-            refresh(entry, snapshot, policies, self.settings, &mut self.scratch)?;
+            .get(self.last)
+            .is_some_and(|e| e.stamp == stamp && e.policy == policy && e.database.is(database));
+        if !current {
+            self.last = find_or_refresh(
+                &mut self.entries,
+                policy,
+                database,
+                snapshot,
+                policies,
+                self.settings,
+                &mut self.scratch,
+            )?;
         }
-        let chosen = match pick {
-            Pick::Random => entry.servers.get(self.rng.index(entry.servers.len())),
-            Pick::RoundRobin => {
-                let turn = entry.turn;
-                entry.turn = if turn + 1 >= entry.servers.len() {
-                    0
-                } else {
-                    turn + 1
-                };
-                entry.servers.get(turn)
-            }
-        };
-        let server = *chosen.ok_or(NoDecision::NoServer)?;
+        let entry = self
+            .entries
+            .get_mut(self.last)
+            .ok_or(NoDecision::NoServer)?;
+        let server = entry
+            .pick(&mut self.rng, pick)
+            .ok_or(NoDecision::NoServer)?;
         Ok(Decision { snapshot, server })
     }
 
@@ -301,16 +294,85 @@ impl Decider<'_> {
         let k = match pick {
             Pick::Random => self.rng.index(count),
             Pick::RoundRobin => {
-                self.entries
-                    .iter()
+                let turn = self
+                    .entries
+                    .iter_mut()
                     .find(|e| e.policy == policy && e.database.is(database))
-                    .map_or(0, |e| e.turn)
-                    % count.max(1)
+                    .map(|e| {
+                        e.turn += 1;
+                        e.turn
+                    });
+                turn.unwrap_or(0) % count.max(1)
             }
         };
         let server = scratch.selected.nth(k).ok_or(NoDecision::NoServer)?;
         Ok(Decision { snapshot, server })
     }
+}
+
+impl Entry {
+    /// The next server of the selection: at random, or the next in turn.
+    #[inline]
+    fn pick(&mut self, rng: &mut Rng, pick: Pick) -> Option<ServerIdx> {
+        let k = match pick {
+            Pick::Random => rng.index(self.servers.len()),
+            Pick::RoundRobin => {
+                let turn = self.turn;
+                self.turn = if turn + 1 >= self.servers.len() {
+                    0
+                } else {
+                    turn + 1
+                };
+                turn
+            }
+        };
+        self.servers.get(k).copied()
+    }
+}
+
+/// The position of the (policy, database) entry, made current: the slow path of a decision,
+/// taken once per snapshot epoch or policy generation. Out of line so `decide` stays small.
+#[cold]
+#[inline(never)]
+fn find_or_refresh(
+    entries: &mut Vec<Entry>,
+    policy: PolicyId,
+    database: &DatabaseKey,
+    snapshot: &Snapshot,
+    policies: &Policies,
+    settings: &RoutingSettings,
+    scratch: &mut Scratch,
+) -> Result<usize, NoDecision> {
+    let position = match entries
+        .iter()
+        .position(|e| e.policy == policy && e.database.is(database))
+    {
+        Some(i) => i,
+        None => {
+            let stamp = Stamp {
+                epoch: u64::MAX,
+                generation: u64::MAX,
+            };
+            entries.push(Entry {
+                policy,
+                database: database.clone(),
+                stamp,
+                servers: Vec::new(),
+                turn: 0,
+            });
+            entries.len() - 1
+        }
+    };
+    let entry = entries.get_mut(position).ok_or(NoDecision::NoServer)?;
+    if entry.stamp
+        != (Stamp {
+            epoch: snapshot.epoch(),
+            generation: policies.generation(),
+        })
+    {
+        refresh(entry, snapshot, policies, settings, scratch)?;
+    }
+    Ok(position)
 }
 
 /// Re-evaluates an entry for the current snapshot and policies.
@@ -332,8 +394,10 @@ fn refresh(
     )?;
     entry.servers.clear();
     entry.servers.extend(scratch.selected.iter());
-    entry.epoch = snapshot.epoch();
-    entry.generation = policies.generation();
+    entry.stamp = Stamp {
+        epoch: snapshot.epoch(),
+        generation: policies.generation(),
+    };
     entry.turn = 0;
     Ok(())
 }
@@ -353,7 +417,7 @@ fn select(
         .program();
     let db = snapshot
         .database(database.name())
-        .ok_or_else(|| NoDecision::UnknownDatabase(database.name().into()))?;
+        .ok_or(NoDecision::UnknownDatabase)?;
     scratch.usable.reset(snapshot.len());
     scratch.usable.union_with(snapshot.available());
     scratch.usable.subtract(&scratch.excluded);
@@ -490,7 +554,7 @@ mod tests {
             decider
                 .decide(policy, &unknown, Pick::Random)
                 .map(|d| d.index()),
-            Err(NoDecision::UnknownDatabase("graph".into()))
+            Err(NoDecision::UnknownDatabase)
         );
     }
 
