@@ -43,11 +43,14 @@ fn detect() -> Features {
 fn pdep_is_fast() -> bool {
     use std::arch::x86_64::__cpuid;
     let vendor = __cpuid(0);
-    let name: Vec<u8> = [vendor.ebx, vendor.edx, vendor.ecx]
-        .iter()
-        .flat_map(|r| r.to_le_bytes())
-        .collect();
-    match name.as_slice() {
+    let mut name = [0u8; 12];
+    for (chunk, register) in name
+        .chunks_exact_mut(4)
+        .zip([vendor.ebx, vendor.edx, vendor.ecx])
+    {
+        chunk.copy_from_slice(&register.to_le_bytes());
+    }
+    match &name {
         b"GenuineIntel" => true,
         b"AuthenticAMD" | b"HygonGenuine" => {
             let eax = __cpuid(1).eax;
