@@ -1,20 +1,101 @@
-//! tagroute: Neo4j's routing-policy language, compiled to verified bytecode.
+//! tagroute compiles the routing-policy language of Neo4j clusters to verified bytecode and
+//! evaluates it against bitset topologies, fast enough to sit on the hot path of a router or a
+//! database proxy.
+//!
+//! Servers carry tags (data centers, regions, zones); a policy such as
+//! `tags(north1,north2)->min(2); tags(north); halt()` says which of them a client should read
+//! from: the first rule with a non-empty result wins. Every tag's membership is a bitset over
+//! servers, so `tags(a,b)` is a word-wide OR, a chain of filters a word-wide AND and `min(n)` a
+//! popcount; a policy compiles once, and a small VM runs it against an immutable snapshot of the
+//! cluster without allocating.
+//!
+//! ```
+//! use tagroute::topology::{ServerSet, ServerSpec, Snapshot, TagInterner, TopologySpec};
+//! use tagroute::{Strictness, compile, syntax, vm};
+//!
+//! let cluster = TopologySpec {
+//!     servers: vec![
+//!         ServerSpec::new("n1a", "n1a.example.com:7687").with_tags(["north", "north1"]),
+//!         ServerSpec::new("n2a", "n2a.example.com:7687").with_tags(["north", "north2"]),
+//!         ServerSpec::new("s1a", "s1a.example.com:7687").with_tags(["south", "south1"]),
+//!     ],
+//!     databases: vec![],
+//! };
+//! let snapshot = Snapshot::build(&cluster, &TagInterner::new())?;
+//!
+//! let policy = syntax::parse("tags(north1,north2)->min(2); tags(south); halt()", Strictness::Default)?;
+//! let program = compile::compile(&policy, snapshot.interner())?;
+//!
+//! let mut selected = ServerSet::default();
+//! vm::eval(&program, &snapshot, snapshot.available(), &mut selected)?;
+//! assert_eq!(snapshot.names(&selected), ["n1a", "n2a"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Who it is for
+//! Embedders that route requests across a multi-data-center cluster (use [`router`]: per-thread
+//! deciders that pick a server in a few nanoseconds), tools that validate or explain
+//! `neo4j.conf` routing policies ([`config`], [`syntax`], [`vm::explain`]), and anything that
+//! answers a Neo4j driver's routing request ([`routing`]) or chooses a catch-up upstream
+//! ([`catchup`]). The semantics are Neo4j's, including its parser's quirks; where tagroute
+//! deliberately differs, DESIGN section 13 says so and why.
+//!
+//! # The pipeline
+//! ```text
+//! text --lexer--> tokens --parser--> syntax tree --compiler--> bytecode --verifier--> Program
+//!                                         |                                              |
+//!                               reference interpreter                      VM over Snapshot bitsets
+//! ```
+//! The modules below are listed in that order. The [`reference`] interpreter is a literal,
+//! slow re-implementation of Neo4j's parser and set semantics that shares nothing with the fast
+//! path; tests, property tests and fuzz targets check that the two always agree.
 
-pub mod bytecode;
-pub mod catchup;
-pub mod compile;
-pub mod config;
-pub mod policies;
-pub mod reference;
-pub mod rng;
-pub mod router;
-pub mod routing;
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+// Diagnostics: byte spans, `line:column` and the caret renderer.
 pub mod span;
+
+// Text → tokens → syntax tree; normalization, canonical printer, lints.
 pub mod syntax;
-pub mod topology;
+
+// Syntax tree → verified bytecode, with folding.
+pub mod compile;
+
+// The instruction set, the verifier (the only door to a `Program`), the disassembler.
+pub mod bytecode;
+
+// Program × snapshot × candidates → servers: the allocation-free VM, and `explain`.
 pub mod vm;
+
+// The oracle: Neo4j's split-based parser and set evaluation, slow on purpose.
+pub mod reference;
+
+// Servers, tags, databases: immutable snapshots, updates, arc-swap publication.
+pub mod topology;
+
+// neo4j.conf: policies and settings, loaded whole or not at all.
+pub mod config;
+
+// Compiled policies by name, reloaded atomically.
+pub mod policies;
+
+// Routing tables for a database and a policy.
+pub mod routing;
+
+// Catch-up: choosing the upstream a secondary pulls its transaction log from.
+pub mod catchup;
+
+// The embeddable hot path: per-thread deciders over cached selections.
+pub mod router;
+
+// The small seedable generator that every random choice draws from.
+pub mod rng;
+
+// The benchmark workload and the hand-written ideal loops of DESIGN section 11.
 pub mod workload;
 
+// "Did you mean": the closest known name to a near miss.
 pub(crate) mod suggest;
 
 /// How closely the parser follows Neo4j.
