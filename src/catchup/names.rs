@@ -3,24 +3,34 @@
 /// Every strategy name tagroute accepts, as `(written, canonical)`: each canonical (Neo4j 5) name
 /// maps to itself, each alias to the name it stands for. In the order of DESIGN section 6.
 pub const STRATEGY_NAMES: &[(&str, &str)] = &[
-    (PRIMARY, PRIMARY),
-    ("connect-to-random-core-server", PRIMARY),
-    (SECONDARY, SECONDARY),
-    ("typically-connect-to-random-read-replica", SECONDARY),
-    (TAGS, TAGS),
-    ("connect-randomly-to-server-group", TAGS),
-    ("connect-randomly-to-server-with-tag", TAGS),
+    (RANDOM_PRIMARY, RANDOM_PRIMARY),
+    ("connect-to-random-core-server", RANDOM_PRIMARY),
+    (TYPICALLY_SECONDARY, TYPICALLY_SECONDARY),
     (
-        "connect-randomly-within-server-group",
-        "connect-randomly-within-server-group",
+        "typically-connect-to-random-read-replica",
+        TYPICALLY_SECONDARY,
     ),
-    ("leader-only", "leader-only"),
-    ("user-defined", "user-defined"),
+    (SERVER_TAGS, SERVER_TAGS),
+    ("connect-randomly-to-server-group", SERVER_TAGS),
+    ("connect-randomly-to-server-with-tag", SERVER_TAGS),
+    (WITHIN_SERVER_GROUP, WITHIN_SERVER_GROUP),
+    (LEADER_ONLY, LEADER_ONLY),
+    (USER_DEFINED, USER_DEFINED),
 ];
 
-const PRIMARY: &str = "connect-to-random-primary-server";
-const SECONDARY: &str = "typically-connect-to-random-secondary";
-const TAGS: &str = "connect-randomly-to-server-tags";
+/// `connect-to-random-primary-server`: a random primary; always asked last.
+pub const RANDOM_PRIMARY: &str = "connect-to-random-primary-server";
+/// `typically-connect-to-random-secondary`: a random secondary, a primary every 10th call.
+pub const TYPICALLY_SECONDARY: &str = "typically-connect-to-random-secondary";
+/// `connect-randomly-to-server-tags`: a random secondary carrying a configured tag.
+pub const SERVER_TAGS: &str = "connect-randomly-to-server-tags";
+/// `connect-randomly-within-server-group` (deprecated): a random secondary sharing a tag with
+/// the asking server.
+pub const WITHIN_SERVER_GROUP: &str = "connect-randomly-within-server-group";
+/// `leader-only`: the leader.
+pub const LEADER_ONLY: &str = "leader-only";
+/// `user-defined`: a random server of the user-defined policy's result.
+pub const USER_DEFINED: &str = "user-defined";
 
 /// The canonical name of the strategy written `name`, or `None` when no strategy has that name.
 ///
