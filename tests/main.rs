@@ -11,3 +11,6 @@ mod differential;
 
 /// One test per fuzz finding, with its root cause.
 mod regressions;
+
+/// The binary end to end: eval, disasm, explain, bench, demo.
+mod cli;

@@ -68,7 +68,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "T")]
     pub topology: PathBuf,
     /// The policy text.
-    #[arg(long, value_name = "DSL")]
+    #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: Option<String>,
     /// Read one JSON string (a policy) per stdin line; answer one JSON object per line.
     #[arg(long)]
@@ -80,7 +80,7 @@ pub struct EvalArgs {
 #[derive(Debug, Args)]
 pub struct DisasmArgs {
     /// The policy text.
-    #[arg(long, value_name = "DSL")]
+    #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: String,
     #[command(flatten)]
     pub strict: StrictArg,
@@ -92,7 +92,7 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "T")]
     pub topology: PathBuf,
     /// The policy text.
-    #[arg(long, value_name = "DSL")]
+    #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: String,
     #[command(flatten)]
     pub strict: StrictArg,
@@ -161,7 +161,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "T")]
     pub topology: Option<PathBuf>,
     /// Measure this policy instead of the workload's.
-    #[arg(long, value_name = "DSL")]
+    #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: Option<String>,
     /// Threads deciding at once for the scaling measurement.
     #[arg(long, value_name = "N", default_value_t = 2)]
