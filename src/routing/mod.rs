@@ -4,6 +4,14 @@
 //! apply a policy to the readers and order the result; the hot-path [`crate::router`] caches
 //! the policy's readers per snapshot.
 
+mod error;
+mod plugin;
 mod roles;
+mod service;
+mod table;
 
+pub use error::{ReloadError, RoutingError, UnknownDatabase};
+pub use plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 pub use roles::{Roles, readers_into, roles, usable};
+pub use service::{RoutingService, policy_sources};
+pub use table::{Role, RouteRequest, RoutingTable};

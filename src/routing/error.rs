@@ -1,0 +1,188 @@
+//! Why a routing table could not be given, and why a reload was refused.
+//!
+//! Messages follow the crate's convention: lowercase, no final period, user input in backticks.
+//! A name that does not exist comes with the names that do, and the closest one.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::ConfigErrors;
+use crate::policies::{RegistryError, UnknownPolicy};
+use crate::suggest;
+use crate::topology::ServerIdx;
+use crate::vm::EvalError;
+
+/// Why no routing table was given.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RoutingError {
+    /// The client asked for a database the topology does not have.
+    UnknownDatabase(UnknownDatabase),
+    /// The client asked for a policy that does not exist.
+    UnknownPolicy(UnknownPolicy),
+    /// The database has no usable writer, reader or router (Neo4j refuses such a table too).
+    EmptyTable {
+        /// The database.
+        database: String,
+    },
+    /// A plugin put a server into a table that is not one of its snapshot's servers.
+    ForeignServer {
+        /// The index it used.
+        server: ServerIdx,
+        /// The number of servers of the snapshot.
+        servers: usize,
+    },
+    /// A policy could not be evaluated on the snapshot (compiled against another topology).
+    Evaluation(EvalError),
+    /// An embedder's plugin failed for a reason of its own.
+    Plugin(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+/// A database that the topology does not have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownDatabase {
+    /// The name asked for.
+    pub name: String,
+    /// The databases that exist, sorted.
+    pub known: Vec<String>,
+}
+
+impl fmt::Display for UnknownDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown database `{}`; ", self.name)?;
+        if self.known.is_empty() {
+            return write!(f, "the topology has no database");
+        }
+        write!(f, "the databases are {}", self.known.join(", "))?;
+        if let Some(near) = suggest::closest(&self.name, self.known.iter().map(String::as_str)) {
+            write!(f, " (did you mean `{near}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownDatabase {}
+
+impl fmt::Display for RoutingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoutingError::UnknownDatabase(e) => e.fmt(f),
+            RoutingError::UnknownPolicy(e) => e.fmt(f),
+            RoutingError::EmptyTable { database } => {
+                write!(f, "routing table for database `{database}` is empty")
+            }
+            RoutingError::ForeignServer { server, servers } => write!(
+                f,
+                "a routing table names server {server}, the snapshot has {servers} servers"
+            ),
+            RoutingError::Evaluation(e) => e.fmt(f),
+            RoutingError::Plugin(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RoutingError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RoutingError::UnknownDatabase(e) => Some(e),
+            RoutingError::UnknownPolicy(e) => Some(e),
+            RoutingError::Evaluation(e) => Some(e),
+            RoutingError::Plugin(e) => Some(e.as_ref()),
+            RoutingError::EmptyTable { .. } | RoutingError::ForeignServer { .. } => None,
+        }
+    }
+}
+
+impl From<UnknownPolicy> for RoutingError {
+    fn from(e: UnknownPolicy) -> RoutingError {
+        RoutingError::UnknownPolicy(e)
+    }
+}
+
+impl From<UnknownDatabase> for RoutingError {
+    fn from(e: UnknownDatabase) -> RoutingError {
+        RoutingError::UnknownDatabase(e)
+    }
+}
+
+impl From<EvalError> for RoutingError {
+    fn from(e: EvalError) -> RoutingError {
+        RoutingError::Evaluation(e)
+    }
+}
+
+/// Why a reload was refused; the service keeps serving what it had.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The new configuration does not load.
+    Config(ConfigErrors),
+    /// One of its policies does not compile.
+    Policy(RegistryError),
+}
+
+impl fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReloadError::Config(e) => write!(f, "the configuration was not reloaded: {e}"),
+            ReloadError::Policy(e) => write!(f, "the configuration was not reloaded: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReloadError::Config(e) => Some(e),
+            ReloadError::Policy(e) => Some(e),
+        }
+    }
+}
+
+impl From<ConfigErrors> for ReloadError {
+    fn from(e: ConfigErrors) -> ReloadError {
+        ReloadError::Config(e)
+    }
+}
+
+impl From<RegistryError> for ReloadError {
+    fn from(e: RegistryError) -> ReloadError {
+        ReloadError::Policy(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_databases_name_the_known_ones_and_the_closest() {
+        let unknown = UnknownDatabase {
+            name: "neo4k".into(),
+            known: vec!["neo4j".into(), "orders".into()],
+        };
+        assert_eq!(
+            RoutingError::from(unknown).to_string(),
+            "unknown database `neo4k`; the databases are neo4j, orders (did you mean `neo4j`?)"
+        );
+        let none = UnknownDatabase {
+            name: "graph".into(),
+            known: Vec::new(),
+        };
+        assert_eq!(
+            none.to_string(),
+            "unknown database `graph`; the topology has no database"
+        );
+    }
+
+    #[test]
+    fn an_empty_table_names_its_database() {
+        let empty = RoutingError::EmptyTable {
+            database: "orders".into(),
+        };
+        assert_eq!(
+            empty.to_string(),
+            "routing table for database `orders` is empty"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The routing layer as a trait, and its built-in implementation: Neo4j's `server_policies`.
+//!
+//! A [`RoutingPlugin`] turns a [`RouteRequest`] into a [`RoutingTable`] from a [`RouteContext`]:
+//! one snapshot, one generation of policies, the routing settings and the request's random
+//! generator. Everything a plugin reads is handed to it for one request, so a plugin holds no
+//! state of its own and a table is computed from one snapshot by construction. [`ServerPolicies`]
+//! is the plugin DESIGN section 5 describes; an embedder can hand the routing service another.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::error::{RoutingError, UnknownDatabase};
+use super::roles::roles;
+use super::table::{RouteRequest, RoutingTable};
+use crate::config::RoutingSettings;
+use crate::policies::{CompiledPolicy, Policies};
+use crate::rng::Rng;
+use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
+use crate::vm;
+
+/// What a plugin computes one table from.
+pub struct RouteContext<'a> {
+    /// The snapshot every server of the table must come from.
+    pub snapshot: &'a Arc<Snapshot>,
+    /// The policies, compiled against the snapshot's interner.
+    pub policies: &'a Policies,
+    /// Who reads, whether to shuffle, the TTL.
+    pub settings: &'a RoutingSettings,
+    /// The generator for this request's shuffles.
+    pub rng: &'a mut Rng,
+}
+
+/// The routing layer: a request and a context in, a routing table out.
+///
+/// An embedder implements it to route in its own way and hands it to
+/// [`RoutingService::with_plugin`](super::RoutingService::with_plugin); the built-in
+/// implementation is [`ServerPolicies`].
+pub trait RoutingPlugin: Send + Sync + fmt::Debug {
+    /// The plugin's name, as `dbms.routing.load_balancing.plugin` spells it.
+    fn name(&self) -> &str;
+
+    /// The routing table for `request`, computed from `context` alone.
+    fn route(
+        &self,
+        request: &RouteRequest<'_>,
+        context: &mut RouteContext<'_>,
+    ) -> Result<RoutingTable, RoutingError>;
+}
+
+/// Neo4j's `server_policies` plugin (DESIGN section 5): the policy picks the readers among the
+/// usable ones and orders the routers it prefers first; it never touches the writer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerPolicies;
+
+impl ServerPolicies {
+    /// The plugin's name.
+    pub const NAME: &'static str = "server_policies";
+}
+
+impl RoutingPlugin for ServerPolicies {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    fn route(
+        &self,
+        request: &RouteRequest<'_>,
+        context: &mut RouteContext<'_>,
+    ) -> Result<RoutingTable, RoutingError> {
+        let snapshot = context.snapshot;
+        let db = database(snapshot, request.database)?;
+        let policy = context.policies.get(request.policy_name())?;
+        let excluded = excluded(snapshot, request.excluded);
+        let roles = roles(snapshot, db, &excluded, context.settings);
+        let readers = select(policy, snapshot, &roles.readers)?;
+        let mut others = roles.routers.clone();
+        let preferred = select(policy, snapshot, &roles.routers)?;
+        others.subtract(&preferred);
+        let mut order = Order {
+            shuffle: context.settings.shuffle,
+            rng: context.rng,
+        };
+        let writers = order.of(roles.writer.iter().copied());
+        let readers = order.of(readers.iter());
+        let mut routers = order.of(preferred.iter());
+        routers.extend(order.of(others.iter()));
+        RoutingTable::new(
+            Arc::clone(snapshot),
+            db.name(),
+            context.settings.ttl,
+            writers,
+            readers,
+            routers,
+        )
+    }
+}
+
+/// The database called `name`, or an error naming those that exist.
+fn database<'s>(snapshot: &'s Snapshot, name: &str) -> Result<&'s Database, UnknownDatabase> {
+    snapshot.database(name).ok_or_else(|| {
+        let mut known: Vec<String> = snapshot
+            .databases()
+            .iter()
+            .map(|d| d.name().to_owned())
+            .collect();
+        known.sort_unstable();
+        UnknownDatabase {
+            name: name.to_owned(),
+            known,
+        }
+    })
+}
+
+/// The servers named in `names` that the snapshot knows.
+fn excluded(snapshot: &Snapshot, names: &[&str]) -> ServerSet {
+    ServerSet::from_indices(
+        snapshot.len(),
+        names.iter().filter_map(|name| snapshot.index_of(name)),
+    )
+}
+
+/// The servers of `candidates` that `policy` selects.
+fn select(
+    policy: &CompiledPolicy,
+    snapshot: &Snapshot,
+    candidates: &ServerSet,
+) -> Result<ServerSet, RoutingError> {
+    let mut selected = ServerSet::default();
+    vm::eval(policy.program(), snapshot, candidates, &mut selected)?;
+    Ok(selected)
+}
+
+/// Each part of a table in the topology's order, or in a uniformly random one.
+struct Order<'r> {
+    shuffle: bool,
+    rng: &'r mut Rng,
+}
+
+impl Order<'_> {
+    fn of(&mut self, servers: impl Iterator<Item = ServerIdx>) -> Vec<ServerIdx> {
+        let mut servers: Vec<ServerIdx> = servers.collect();
+        if self.shuffle {
+            self.rng.shuffle(&mut servers);
+        }
+        servers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Strictness;
+    use crate::policies::{PolicyRegistry, PolicySource};
+    use crate::routing::Role;
+    use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
+
+    /// Primaries p1 (leader, north), p2 (south), p3 (north); secondaries s1 (north), s2 (south).
+    fn snapshot(down: &[&str]) -> Arc<Snapshot> {
+        let servers = [
+            ("p1", "north"),
+            ("p2", "south"),
+            ("p3", "north"),
+            ("s1", "north"),
+            ("s2", "south"),
+        ]
+        .iter()
+        .map(|(n, tag)| {
+            ServerSpec::new(*n, format!("{n}:7687"))
+                .with_tags([*tag])
+                .with_available(!down.contains(n))
+        })
+        .collect();
+        let db = DatabaseSpec {
+            name: "neo4j".into(),
+            primaries: vec!["p1".into(), "p2".into(), "p3".into()],
+            secondaries: vec!["s1".into(), "s2".into()],
+            leader: Some("p1".into()),
+        };
+        let spec = TopologySpec {
+            servers,
+            databases: vec![db],
+        };
+        Arc::new(Snapshot::build(&spec, &TagInterner::new()).expect("valid"))
+    }
+
+    fn policies(snapshot: &Snapshot, pairs: &[(&str, &str)]) -> Arc<Policies> {
+        let sources: Vec<PolicySource> = pairs
+            .iter()
+            .map(|(n, t)| PolicySource::parse(n, t, Strictness::Default).expect("valid"))
+            .collect();
+        PolicyRegistry::new(&sources, snapshot.interner())
+            .expect("compiles")
+            .load()
+    }
+
+    fn unshuffled() -> RoutingSettings {
+        RoutingSettings {
+            shuffle: false,
+            ..RoutingSettings::default()
+        }
+    }
+
+    fn route(
+        snapshot: &Arc<Snapshot>,
+        policies: &Policies,
+        settings: &RoutingSettings,
+        request: &RouteRequest<'_>,
+    ) -> Result<Vec<(Role, Vec<String>)>, String> {
+        let mut rng = Rng::seeded(1);
+        let mut context = RouteContext {
+            snapshot,
+            policies,
+            settings,
+            rng: &mut rng,
+        };
+        let table = ServerPolicies
+            .route(request, &mut context)
+            .map_err(|e| e.to_string())?;
+        Ok(table
+            .roles()
+            .map(|(role, _)| {
+                let names = table.names(role).into_iter().map(str::to_owned).collect();
+                (role, names)
+            })
+            .collect())
+    }
+
+    fn roles(pairs: &[(Role, &[&str])]) -> Vec<(Role, Vec<String>)> {
+        pairs
+            .iter()
+            .map(|(role, names)| (*role, names.iter().map(|n| n.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn the_policy_picks_readers_and_orders_routers_but_never_drops_one() {
+        let snapshot = snapshot(&[]);
+        let policies = policies(&snapshot, &[("south", "tags(south); halt()")]);
+        let request = RouteRequest::new("neo4j").with_policy("south");
+        assert_eq!(
+            route(&snapshot, &policies, &unshuffled(), &request),
+            Ok(roles(&[
+                (Role::Write, &["p1"]),
+                (Role::Read, &["p2", "s2"]),
+                (Role::Route, &["p2", "p1", "p3"]),
+            ]))
+        );
+    }
+
+    #[test]
+    fn exclusions_come_before_the_policy_so_min_counts_usable_servers() {
+        let snapshot = snapshot(&[]);
+        let policies = policies(&snapshot, &[("two", "tags(north)->min(2); halt()")]);
+        let excluded = ["s1", "p1"];
+        let request = RouteRequest::new("neo4j")
+            .with_policy("two")
+            .excluding(&excluded);
+        assert_eq!(
+            route(&snapshot, &policies, &unshuffled(), &request),
+            Ok(roles(&[(Role::Route, &["p2", "p3"])])),
+            "only p3 is a usable northern reader: min(2) fails, the policy halts"
+        );
+        let request = RouteRequest::new("neo4j").with_policy("two");
+        assert_eq!(
+            route(&snapshot, &policies, &unshuffled(), &request).map(|r| r[1].clone()),
+            Ok((Role::Read, vec!["p3".into(), "s1".into()]))
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_empty_tables_are_errors() {
+        let snapshot = snapshot(&["p1", "p2", "p3", "s1", "s2"]);
+        let policies = policies(&snapshot, &[]);
+        let settings = unshuffled();
+        let error =
+            |request: RouteRequest<'_>| route(&snapshot, &policies, &settings, &request).err();
+        assert_eq!(
+            error(RouteRequest::new("neo4j")),
+            Some("routing table for database `neo4j` is empty".into())
+        );
+        assert_eq!(
+            error(RouteRequest::new("neo4j").with_policy("nort")),
+            Some("unknown policy `nort`; the policies are default".into())
+        );
+        assert_eq!(
+            error(RouteRequest::new("neo4k")),
+            Some(
+                "unknown database `neo4k`; the databases are neo4j (did you mean `neo4j`?)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_seed_fixes_the_shuffle() {
+        let snapshot = snapshot(&[]);
+        let policies = policies(&snapshot, &[]);
+        let request = RouteRequest::new("neo4j");
+        let settings = RoutingSettings::default();
+        let first = route(&snapshot, &policies, &settings, &request);
+        let again = route(&snapshot, &policies, &settings, &request);
+        assert_eq!(first, again);
+        assert_eq!(ServerPolicies.name(), "server_policies");
+    }
+}
