@@ -85,6 +85,7 @@ pub mod routing;
 
 // Catch-up: choosing the upstream a secondary pulls its transaction log from.
 pub mod catchup;
+pub mod leader;
 
 // The embeddable hot path: per-thread deciders over cached selections.
 pub mod router;

@@ -1,0 +1,787 @@
+//! Leader priority and leadership balancing (DESIGN section 7).
+//!
+//! Two pieces of advice about who should lead each database:
+//! - [`priorities`]: for every database, its priority tag (the per-database setting over the
+//!   global one), the available primaries carrying it, whether the current leader does, and a
+//!   transfer to propose when it does not (an eligible primary at random; none if there is
+//!   none, rather than a member that would refuse).
+//! - [`balance`]: for the databases without a priority tag, which available primary should
+//!   lead each, so that the leaderships per server are as even as they can be — the
+//!   difference between the most and the least loaded server is the smallest possible — while
+//!   moving as few leaderships as possible. Ties go to the server earlier in the topology,
+//!   database by database in topology order.
+//!
+//! Balancing is a transportation problem: each database sends one leadership to one of its
+//! available primaries. For a window `[lo, hi]` of leaderships per server, a min-cost flow
+//! finds whether every database can be placed with each server's count inside the window, and
+//! with how few moves (a database keeping its leader costs nothing, any other placement one).
+//! The smallest spread is found from the least possible maximum and the greatest possible
+//! minimum, both by binary search; the moves are minimised in the best window; the ties are
+//! then settled by trying, for each database in turn, its servers in topology order and keeping
+//! the first one that a zero-cost exchange in the residual graph can give it.
+
+use std::collections::VecDeque;
+
+use crate::catchup::pick;
+use crate::config::LeadershipSettings;
+use crate::rng::Rng;
+use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
+
+/// The leader priority of one database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorityAdvice {
+    /// The database.
+    pub database: String,
+    /// Its priority tag, if it has one.
+    pub priority_tag: Option<String>,
+    /// The available primaries carrying the priority tag, in topology order (none without a
+    /// tag).
+    pub eligible: Vec<ServerIdx>,
+    /// The current leader.
+    pub leader: Option<ServerIdx>,
+    /// Whether the current leader satisfies the priority: true without a priority tag, else
+    /// whether the leader is one of the eligible primaries (an unavailable leader is not).
+    pub satisfied: bool,
+    /// Where to move the leadership when the priority is not satisfied: an eligible primary
+    /// chosen at random, or none when there is none.
+    pub transfer_to: Option<ServerIdx>,
+}
+
+/// The leader priority of every database of `snapshot`, in topology order.
+pub fn priorities(
+    snapshot: &Snapshot,
+    settings: &LeadershipSettings,
+    rng: &mut Rng,
+) -> Vec<PriorityAdvice> {
+    snapshot
+        .databases()
+        .iter()
+        .map(|db| priority(snapshot, db, settings.priority_tag_of(db.name()), rng))
+        .collect()
+}
+
+fn priority(
+    snapshot: &Snapshot,
+    db: &Database,
+    tag: Option<&str>,
+    rng: &mut Rng,
+) -> PriorityAdvice {
+    let eligible = match tag {
+        Some(tag) => {
+            let mut set = snapshot.tagged_by_name(tag);
+            set.intersect_with(db.primaries());
+            set.intersect_with(snapshot.available());
+            set
+        }
+        None => ServerSet::empty(snapshot.len()),
+    };
+    let satisfied = tag.is_none() || db.leader().is_some_and(|l| eligible.contains(l));
+    let transfer_to = if satisfied {
+        None
+    } else {
+        pick(&eligible, rng)
+    };
+    PriorityAdvice {
+        database: db.name().to_owned(),
+        priority_tag: tag.map(str::to_owned),
+        eligible: eligible.iter().collect(),
+        leader: db.leader(),
+        satisfied,
+        transfer_to,
+    }
+}
+
+/// A leadership balancing plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalancePlan {
+    /// Every balanced database (those without a priority tag and with an available primary),
+    /// in topology order, with its leader now and under the plan.
+    pub leaders: Vec<Placement>,
+    /// The leaderships of each server under the plan: every available primary of a balanced
+    /// database, in topology order.
+    pub loads: Vec<(ServerIdx, usize)>,
+}
+
+/// Where the plan puts one database's leadership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// The database.
+    pub database: String,
+    /// Its leader now (possibly unavailable), if it has one.
+    pub from: Option<ServerIdx>,
+    /// Its leader under the plan.
+    pub to: ServerIdx,
+}
+
+impl Placement {
+    /// Whether the plan moves this leadership.
+    pub fn moves(&self) -> bool {
+        self.from != Some(self.to)
+    }
+}
+
+impl BalancePlan {
+    /// The leaderships to move, in topology order of the databases.
+    pub fn moves(&self) -> impl Iterator<Item = &Placement> {
+        self.leaders.iter().filter(|p| p.moves())
+    }
+
+    /// The most leaderships of a server minus the least, under the plan.
+    pub fn spread(&self) -> usize {
+        let counts = self.loads.iter().map(|&(_, n)| n);
+        counts.clone().max().unwrap_or(0) - counts.min().unwrap_or(0)
+    }
+}
+
+/// The balancing plan for the databases of `snapshot` without a priority tag.
+pub fn balance(snapshot: &Snapshot, settings: &LeadershipSettings) -> BalancePlan {
+    let instance = Instance::new(snapshot, settings);
+    let chosen = instance.solve();
+    let leaders = instance
+        .dbs
+        .iter()
+        .zip(&chosen)
+        .filter_map(|(db, &to)| {
+            Some(Placement {
+                database: db.name.clone(),
+                from: db.leader,
+                to: *instance.servers.get(to)?,
+            })
+        })
+        .collect();
+    let mut loads: Vec<(ServerIdx, usize)> = instance.servers.iter().map(|&s| (s, 0)).collect();
+    for &to in &chosen {
+        if let Some((_, n)) = loads.get_mut(to) {
+            *n += 1;
+        }
+    }
+    BalancePlan { leaders, loads }
+}
+
+/// The balancing problem with servers numbered `0..servers.len()` in topology order.
+struct Instance {
+    dbs: Vec<Db>,
+    servers: Vec<ServerIdx>,
+}
+
+struct Db {
+    name: String,
+    leader: Option<ServerIdx>,
+    /// The servers that may lead it, ascending.
+    eligible: Vec<usize>,
+    /// Its leader, if it is one of them.
+    current: Option<usize>,
+}
+
+impl Instance {
+    fn new(snapshot: &Snapshot, settings: &LeadershipSettings) -> Instance {
+        let balanced: Vec<(&Database, ServerSet)> = snapshot
+            .databases()
+            .iter()
+            .filter(|db| settings.priority_tag_of(db.name()).is_none())
+            .map(|db| {
+                let mut up = db.primaries().clone();
+                up.intersect_with(snapshot.available());
+                (db, up)
+            })
+            .filter(|(_, up)| !up.is_empty())
+            .collect();
+        let mut all = ServerSet::empty(snapshot.len());
+        balanced.iter().for_each(|(_, up)| all.union_with(up));
+        let servers: Vec<ServerIdx> = all.iter().collect();
+        let local = |s: ServerIdx| servers.binary_search(&s).ok();
+        let dbs = balanced
+            .iter()
+            .map(|(db, up)| Db {
+                name: db.name().to_owned(),
+                leader: db.leader(),
+                eligible: up.iter().filter_map(local).collect(),
+                current: db.leader().filter(|&l| up.contains(l)).and_then(local),
+            })
+            .collect();
+        Instance { dbs, servers }
+    }
+
+    /// The chosen server of every database.
+    fn solve(&self) -> Vec<usize> {
+        let (d, n) = (self.dbs.len(), self.servers.len());
+        if d == 0 {
+            return Vec::new();
+        }
+        let most = first_true(d.div_ceil(n), d, |hi| self.window(0, hi).is_some());
+        let least = last_true(0, d / n, |lo| self.window(lo, d).is_some());
+        let Some(mut best) = self.best_window(least, most) else {
+            return Vec::new();
+        };
+        best.settle_ties(self);
+        best.assignment(self)
+    }
+
+    /// The optimal flow of the narrowest window, fewest moves first, then the lowest window.
+    fn best_window(&self, least: usize, most: usize) -> Option<Network> {
+        let d = self.dbs.len();
+        for spread in most.saturating_sub(least)..=d {
+            let lows = most.saturating_sub(spread)..=least;
+            let best = lows
+                .filter_map(|lo| self.window(lo, lo + spread))
+                .min_by_key(|network| network.moves);
+            if best.is_some() {
+                return best;
+            }
+        }
+        None
+    }
+
+    /// The min-cost placement with every server's leaderships in `lo..=hi`, if there is one.
+    fn window(&self, lo: usize, hi: usize) -> Option<Network> {
+        let mut network = Network::build(self, lo, hi);
+        network.fill(self)?;
+        Some(network)
+    }
+}
+
+/// The smallest `x` in `lo..=hi` with `ok(x)`, for `ok` false then true (`hi` if none).
+fn first_true(mut lo: usize, mut hi: usize, ok: impl Fn(usize) -> bool) -> usize {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    hi
+}
+
+/// The largest `x` in `lo..=hi` with `ok(x)`, for `ok` true then false (`lo` if none).
+fn last_true(mut lo: usize, mut hi: usize, ok: impl Fn(usize) -> bool) -> usize {
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if ok(mid) { lo = mid } else { hi = mid - 1 }
+    }
+    lo
+}
+
+/// An edge of the residual graph; edges come in pairs, `e ^ 1` the reverse of `e`.
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    to: usize,
+    cap: i64,
+    cost: i64,
+}
+
+/// The flow network of one window: source → database (1) → eligible server (1, cost 1 unless
+/// the current leader) → sink, each server's first `lo` units through an edge worth `-big` so
+/// that a min-cost flow meets the lower bound whenever it can.
+struct Network {
+    edges: Vec<Edge>,
+    out: Vec<Vec<usize>>,
+    /// Per database, the first edge of its edges to its eligible servers, in their order.
+    db_edges: Vec<usize>,
+    lower_edges: Vec<usize>,
+    lo: i64,
+    big: i64,
+    moves: i64,
+}
+
+const SOURCE: usize = 0;
+
+impl Network {
+    fn build(instance: &Instance, lo: usize, hi: usize) -> Network {
+        let (d, n) = (instance.dbs.len(), instance.servers.len());
+        let big = d as i64 + 1;
+        let mut network = Network {
+            edges: Vec::new(),
+            out: vec![Vec::new(); d + n + 2],
+            db_edges: Vec::with_capacity(d),
+            lower_edges: Vec::with_capacity(n),
+            lo: lo as i64,
+            big,
+            moves: 0,
+        };
+        let sink = d + n + 1;
+        for (i, db) in instance.dbs.iter().enumerate() {
+            network.add(SOURCE, 1 + i, 1, 0);
+            network.db_edges.push(network.edges.len());
+            for &s in &db.eligible {
+                let cost = if db.current == Some(s) { 0 } else { 1 };
+                network.add(1 + i, 1 + d + s, 1, cost);
+            }
+        }
+        for s in 0..n {
+            network.lower_edges.push(network.edges.len());
+            network.add(1 + d + s, sink, lo as i64, -big);
+            network.add(1 + d + s, sink, (hi - lo) as i64, 0);
+        }
+        network
+    }
+
+    fn add(&mut self, from: usize, to: usize, cap: i64, cost: i64) {
+        for (at, edge) in [
+            (from, Edge { to, cap, cost }),
+            (
+                to,
+                Edge {
+                    to: from,
+                    cap: 0,
+                    cost: -cost,
+                },
+            ),
+        ] {
+            if let Some(out) = self.out.get_mut(at) {
+                out.push(self.edges.len());
+            }
+            self.edges.push(edge);
+        }
+    }
+
+    /// Sends one unit per database along successive shortest paths; `None` when the window
+    /// cannot hold every database with its lower bound met.
+    fn fill(&mut self, instance: &Instance) -> Option<()> {
+        let sink = self.out.len() - 1;
+        let mut cost = 0;
+        for _ in 0..instance.dbs.len() {
+            let (dist, via) = self.shortest_from(SOURCE);
+            let total = *dist.get(sink)?;
+            if total == i64::MAX {
+                return None;
+            }
+            self.augment(SOURCE, sink, &via);
+            cost += total;
+        }
+        let lower_met = self
+            .lower_edges
+            .iter()
+            .all(|&e| self.edges.get(e).is_some_and(|edge| edge.cap == 0));
+        lower_met.then(|| {
+            self.moves = cost + self.big * self.lo * self.lower_edges.len() as i64;
+        })
+    }
+
+    /// Distances from `from` over edges with capacity left (Bellman-Ford with a queue; the
+    /// residual graph of a min-cost flow has no negative cycle), and the edge into each node.
+    fn shortest_from(&self, from: usize) -> (Vec<i64>, Vec<Option<usize>>) {
+        let mut dist = vec![i64::MAX; self.out.len()];
+        let mut via = vec![None; self.out.len()];
+        let mut queued = vec![false; self.out.len()];
+        let mut queue = VecDeque::from([from]);
+        if let Some(d) = dist.get_mut(from) {
+            *d = 0;
+        }
+        while let Some(u) = queue.pop_front() {
+            queued[u] = false;
+            for &e in &self.out[u] {
+                let edge = self.edges[e];
+                let through = dist[u] + edge.cost;
+                if edge.cap > 0 && through < dist[edge.to] {
+                    dist[edge.to] = through;
+                    via[edge.to] = Some(e);
+                    if !queued[edge.to] {
+                        queued[edge.to] = true;
+                        queue.push_back(edge.to);
+                    }
+                }
+            }
+        }
+        (dist, via)
+    }
+
+    /// Pushes one unit along the path to `to` that `via` records, back to `from`.
+    fn augment(&mut self, from: usize, to: usize, via: &[Option<usize>]) {
+        let mut at = to;
+        while at != from {
+            let Some(e) = via.get(at).copied().flatten() else {
+                return;
+            };
+            self.push(e);
+            at = self.edges[e ^ 1].to;
+        }
+    }
+
+    fn push(&mut self, e: usize) {
+        self.edges[e].cap -= 1;
+        self.edges[e ^ 1].cap += 1;
+    }
+
+    /// The edge of database `i` that carries its leadership: the one whose reverse has
+    /// capacity (fixing a database takes the capacity of its forward edges, never of this).
+    fn chosen_edge(&self, instance: &Instance, i: usize) -> Option<usize> {
+        let first = *self.db_edges.get(i)?;
+        let count = instance.dbs.get(i)?.eligible.len();
+        (0..count)
+            .map(|k| first + 2 * k)
+            .find(|&e| self.edges[e ^ 1].cap > 0)
+    }
+
+    /// Moves each database in turn, in order, to its earliest server that an exchange of zero
+    /// cost reaches, then fixes it there.
+    fn settle_ties(&mut self, instance: &Instance) {
+        for (i, db) in instance.dbs.iter().enumerate() {
+            let (Some(first), Some(held)) =
+                (self.db_edges.get(i).copied(), self.chosen_edge(instance, i))
+            else {
+                continue;
+            };
+            let edges = (0..db.eligible.len()).map(|k| first + 2 * k);
+            for e in edges.clone() {
+                if e == held || self.exchange(e, held) {
+                    break;
+                }
+            }
+            edges.for_each(|e| self.edges[e].cap = 0);
+        }
+    }
+
+    /// Moves the unit of edge `held` (database → server) onto `wanted` (same database →
+    /// another server) if a cycle of zero cost does it: `wanted`, a shortest residual path from
+    /// its server back to `held`'s server, and `held` undone.
+    fn exchange(&mut self, wanted: usize, held: usize) -> bool {
+        let (target, back) = (self.edges[wanted].to, self.edges[held].to);
+        let (dist, via) = self.shortest_from(target);
+        let path = dist[back];
+        if path == i64::MAX || path + self.edges[wanted].cost - self.edges[held].cost != 0 {
+            return false;
+        }
+        self.augment(target, back, &via);
+        self.push(wanted);
+        self.push(held ^ 1);
+        true
+    }
+
+    /// The chosen server of every database.
+    fn assignment(&self, instance: &Instance) -> Vec<usize> {
+        (0..instance.dbs.len())
+            .filter_map(|i| {
+                let e = self.chosen_edge(instance, i)?;
+                let k = (e - self.db_edges.get(i)?) / 2;
+                instance.dbs.get(i)?.eligible.get(k).copied()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
+
+    /// `servers` as `(name, tags, available)`; `dbs` as `(name, primaries, leader)`.
+    fn snapshot(
+        servers: &[(&str, &[&str], bool)],
+        dbs: &[(&str, &[&str], Option<&str>)],
+    ) -> Snapshot {
+        let spec = TopologySpec {
+            servers: servers
+                .iter()
+                .map(|&(name, tags, up)| {
+                    ServerSpec::new(name, format!("{name}:7687"))
+                        .with_tags(tags.iter().copied())
+                        .with_available(up)
+                })
+                .collect(),
+            databases: dbs
+                .iter()
+                .map(|&(name, primaries, leader)| DatabaseSpec {
+                    name: name.into(),
+                    primaries: primaries.iter().map(|p| p.to_string()).collect(),
+                    secondaries: Vec::new(),
+                    leader: leader.map(str::to_owned),
+                })
+                .collect(),
+        };
+        Snapshot::build(&spec, &TagInterner::new()).unwrap()
+    }
+
+    fn settings(global: Option<&str>, per_database: &[(&str, &str)]) -> LeadershipSettings {
+        LeadershipSettings {
+            priority_tag: global.map(str::to_owned),
+            per_database: per_database
+                .iter()
+                .map(|&(db, tag)| (db.to_owned(), tag.to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    fn names(snapshot: &Snapshot, servers: &[ServerIdx]) -> Vec<String> {
+        servers
+            .iter()
+            .map(|&s| snapshot.server(s).unwrap().name().to_owned())
+            .collect()
+    }
+
+    /// The plan's moves as `(database, from, to)`.
+    fn moves(snapshot: &Snapshot, plan: &BalancePlan) -> Vec<(String, Option<String>, String)> {
+        let name = |s: ServerIdx| snapshot.server(s).unwrap().name().to_owned();
+        plan.moves()
+            .map(|p| (p.database.clone(), p.from.map(name), name(p.to)))
+            .collect()
+    }
+
+    fn owned(moves: &[(&str, Option<&str>, &str)]) -> Vec<(String, Option<String>, String)> {
+        moves
+            .iter()
+            .map(|&(d, f, t)| (d.into(), f.map(str::to_owned), t.into()))
+            .collect()
+    }
+
+    #[test]
+    fn the_per_database_tag_overrides_the_global_one() {
+        let s = snapshot(
+            &[
+                ("n1a", &["north1"], true),
+                ("n1b", &["north1"], false),
+                ("s1a", &["south1"], true),
+                ("s1b", &["south1"], true),
+            ],
+            &[
+                ("neo4j", &["n1a", "n1b", "s1a"], Some("n1a")),
+                ("orders", &["n1a", "n1b", "s1a", "s1b"], Some("n1a")),
+                ("audit", &["n1b", "s1a"], Some("s1a")),
+            ],
+        );
+        let advice = priorities(
+            &s,
+            &settings(Some("north1"), &[("orders", "south1")]),
+            &mut Rng::seeded(1),
+        );
+        let found: Vec<(&str, Option<&str>, Vec<String>, bool)> = advice
+            .iter()
+            .map(|a| {
+                (
+                    a.database.as_str(),
+                    a.priority_tag.as_deref(),
+                    names(&s, &a.eligible),
+                    a.satisfied,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("neo4j", Some("north1"), vec!["n1a".to_owned()], true),
+                (
+                    "orders",
+                    Some("south1"),
+                    vec!["s1a".into(), "s1b".into()],
+                    false
+                ),
+                ("audit", Some("north1"), vec![], false),
+            ]
+        );
+        assert_eq!(advice[0].transfer_to, None);
+        assert_eq!(
+            advice[2].transfer_to, None,
+            "no available primary carries north1"
+        );
+    }
+
+    #[test]
+    fn a_transfer_goes_to_an_eligible_primary_chosen_uniformly() {
+        let s = snapshot(
+            &[
+                ("a", &[], true),
+                ("b", &["x"], true),
+                ("c", &["x"], true),
+                ("d", &["x"], false),
+            ],
+            &[("db", &["a", "b", "c", "d"], Some("a"))],
+        );
+        let mut rng = Rng::seeded(4);
+        let mut counts = BTreeMap::new();
+        for _ in 0..2000 {
+            let advice = priorities(&s, &settings(Some("x"), &[]), &mut rng);
+            *counts
+                .entry(names(&s, &[advice[0].transfer_to.unwrap()])[0].clone())
+                .or_insert(0) += 1;
+        }
+        assert_eq!(counts.keys().collect::<Vec<_>>(), ["b", "c"]);
+        assert!(
+            counts.values().all(|&n| (900..=1100).contains(&n)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn a_database_without_a_tag_is_satisfied_and_left_alone() {
+        let s = snapshot(&[("a", &[], true)], &[("db", &["a"], None)]);
+        let advice = priorities(&s, &settings(None, &[]), &mut Rng::seeded(0));
+        assert_eq!(
+            advice,
+            [PriorityAdvice {
+                database: "db".into(),
+                priority_tag: None,
+                eligible: vec![],
+                leader: None,
+                satisfied: true,
+                transfer_to: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn six_leaderships_on_one_of_three_servers_spread_two_each_ties_to_earlier_servers() {
+        let all: &[&str] = &["a", "b", "c"];
+        let dbs: Vec<(String, &[&str], Option<&str>)> =
+            (0..6).map(|i| (format!("db{i}"), all, Some("a"))).collect();
+        let dbs: Vec<(&str, &[&str], Option<&str>)> =
+            dbs.iter().map(|(n, p, l)| (n.as_str(), *p, *l)).collect();
+        let s = snapshot(
+            &[("a", &[], true), ("b", &[], true), ("c", &[], true)],
+            &dbs,
+        );
+        let plan = balance(&s, &settings(None, &[]));
+        assert_eq!(plan.spread(), 0);
+        assert_eq!(
+            moves(&s, &plan),
+            owned(&[
+                ("db2", Some("a"), "b"),
+                ("db3", Some("a"), "b"),
+                ("db4", Some("a"), "c"),
+                ("db5", Some("a"), "c"),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_balanced_cluster_moves_nothing() {
+        let s = snapshot(
+            &[("a", &[], true), ("b", &[], true)],
+            &[("x", &["a", "b"], Some("b")), ("y", &["a", "b"], Some("a"))],
+        );
+        let plan = balance(&s, &settings(None, &[]));
+        assert_eq!(plan.spread(), 0);
+        assert_eq!(plan.moves().count(), 0);
+    }
+
+    #[test]
+    fn eligibility_limits_the_spread_and_moves_stay_minimal() {
+        // `a` alone hosts three databases, so it leads three; `b` and `c` share the other
+        // three, all led by `b`: the least loaded of them leads at most one, so the best
+        // spread is 3 - 1 = 2, reached by moving one leadership from `b` to `c`. Ties go to
+        // the earlier server database by database, so `bc1` and `bc2` stay on `b`.
+        let s = snapshot(
+            &[("a", &[], true), ("b", &[], true), ("c", &[], true)],
+            &[
+                ("a1", &["a"], Some("a")),
+                ("a2", &["a"], Some("a")),
+                ("a3", &["a"], Some("a")),
+                ("bc1", &["b", "c"], Some("b")),
+                ("bc2", &["b", "c"], Some("b")),
+                ("bc3", &["b", "c"], Some("b")),
+            ],
+        );
+        let plan = balance(&s, &settings(None, &[]));
+        assert_eq!(plan.spread(), 2);
+        assert_eq!(moves(&s, &plan), owned(&[("bc3", Some("b"), "c")]));
+        let loads: Vec<usize> = plan.loads.iter().map(|&(_, n)| n).collect();
+        assert_eq!(loads, [3, 2, 1]);
+    }
+
+    #[test]
+    fn prioritised_databases_are_left_out_and_down_leaders_are_replaced() {
+        let s = snapshot(
+            &[("a", &["x"], true), ("b", &[], true), ("c", &[], false)],
+            &[
+                ("tagged", &["a", "b"], Some("a")),
+                ("down", &["b", "c"], Some("c")),
+                ("leaderless", &["a", "b"], None),
+                ("nowhere", &["c"], Some("c")),
+            ],
+        );
+        let plan = balance(&s, &settings(None, &[("tagged", "x")]));
+        assert_eq!(
+            plan.leaders
+                .iter()
+                .map(|p| p.database.as_str())
+                .collect::<Vec<_>>(),
+            ["down", "leaderless"]
+        );
+        assert_eq!(
+            moves(&s, &plan),
+            owned(&[("down", Some("c"), "b"), ("leaderless", None, "a")])
+        );
+    }
+
+    /// The best plan by exhaustion: smallest spread, then fewest moves, then the smallest
+    /// leaders in database order.
+    fn brute_force(instance: &Instance) -> Vec<usize> {
+        if instance.dbs.is_empty() {
+            return Vec::new();
+        }
+        let mut best: Option<(usize, usize, Vec<usize>)> = None;
+        let mut choice = vec![0usize; instance.dbs.len()];
+        loop {
+            let assignment: Vec<usize> = instance
+                .dbs
+                .iter()
+                .zip(&choice)
+                .map(|(db, &k)| db.eligible[k])
+                .collect();
+            let mut loads = vec![0usize; instance.servers.len()];
+            assignment.iter().for_each(|&s| loads[s] += 1);
+            let spread = loads.iter().max().unwrap() - loads.iter().min().unwrap();
+            let moves = instance
+                .dbs
+                .iter()
+                .zip(&assignment)
+                .filter(|&(db, &s)| db.current != Some(s))
+                .count();
+            let key = (spread, moves, assignment);
+            if best.as_ref().is_none_or(|b| key < *b) {
+                best = Some(key);
+            }
+            let Some(i) =
+                (0..choice.len()).find(|&i| choice[i] + 1 < instance.dbs[i].eligible.len())
+            else {
+                break;
+            };
+            choice[i] += 1;
+            choice[..i].iter_mut().for_each(|c| *c = 0);
+        }
+        best.map(|(_, _, a)| a).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_plan_is_optimal_on_small_random_clusters() {
+        let mut rng = Rng::seeded(2024);
+        for case in 0..400 {
+            let n = 1 + rng.index(6);
+            let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+            let servers: Vec<(&str, &[&str], bool)> = names
+                .iter()
+                .map(|name| (name.as_str(), &[][..], rng.index(5) != 0))
+                .collect();
+            let mut dbs = Vec::new();
+            for d in 0..1 + rng.index(6) {
+                let mut primaries: Vec<&str> = names
+                    .iter()
+                    .filter(|_| rng.index(2) == 0)
+                    .map(String::as_str)
+                    .collect();
+                if primaries.is_empty() {
+                    primaries.push(&names[rng.index(n)]);
+                }
+                primaries.truncate(4);
+                let leader = match rng.index(4) {
+                    0 => None,
+                    _ => Some(primaries[rng.index(primaries.len())]),
+                };
+                dbs.push((format!("db{d}"), primaries, leader));
+            }
+            let db_refs: Vec<(&str, &[&str], Option<&str>)> = dbs
+                .iter()
+                .map(|(name, p, l)| (name.as_str(), p.as_slice(), *l))
+                .collect();
+            let s = snapshot(&servers, &db_refs);
+            let tagged: Vec<(&str, &str)> = match rng.index(3) {
+                0 => vec![("db0", "t")],
+                _ => vec![],
+            };
+            let settings = settings(None, &tagged);
+            let instance = Instance::new(&s, &settings);
+            assert_eq!(
+                instance.solve(),
+                brute_force(&instance),
+                "case {case}: {db_refs:?} {servers:?}"
+            );
+        }
+    }
+}
