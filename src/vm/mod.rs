@@ -10,7 +10,9 @@
 //!   row or a union of rows, writing and counting as it goes), and a filter whose set is too
 //!   small jumps straight to the next rule.
 //!
-//! Both are compiled with and without `popcnt` and picked at run time ([`cpu`]). The check that
+//! The word executor is compiled with and without `popcnt`, picked at run time ([`cpu`]); the
+//! one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks and needs no
+//! popcount for them, so it inlines into [`eval`]. The check that
 //! every tag of the program is known to the snapshot is made once per evaluation (the
 //! program's tag bound against the snapshot's tag count), never per instruction.
 
@@ -120,28 +122,14 @@ fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], o
 unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     let popcnt = features().popcnt;
     // SAFETY: the contract of `run_known` is that of the executors; `popcnt` was detected on
-    // this CPU before the `popcnt` variants are called.
+    // this CPU before the `popcnt` variant is called.
     unsafe {
         match (cand, &mut *out, popcnt) {
-            ([cand], [result], true) => *result = one_word_popcnt(program, matrix.bits(), *cand),
-            ([cand], [result], false) => *result = one_word(program, matrix.bits(), *cand),
+            ([cand], [result], _) => *result = one_word(program, matrix.bits(), *cand),
             (_, _, true) => words_popcnt(program, matrix, cand, out),
             (_, _, false) => words::<true, _>(program, matrix, cand, out, &mut Quiet),
         }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-unsafe fn one_word_popcnt(program: &Program, rows: &[u64], cand: u64) -> u64 {
-    // SAFETY: the caller keeps `one_word`'s contract.
-    unsafe { one_word(program, rows, cand) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn one_word_popcnt(program: &Program, rows: &[u64], cand: u64) -> u64 {
-    // SAFETY: the caller keeps `one_word`'s contract.
-    unsafe { one_word(program, rows, cand) }
 }
 
 /// The executor for one-word clusters: `rows[t]` is tag `t`'s single word, the accumulator
@@ -165,7 +153,7 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
             }
             Opcode::And => {
                 acc &= row(insn.a);
-                next(acc.count_ones(), insn, pc)
+                one_word_next(acc, insn, pc)
             }
             Opcode::AndAny => {
                 // SAFETY: the verifier proved the pool range in bounds.
@@ -173,9 +161,9 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
                     [a, b] => row(a.as_u32()) | row(b.as_u32()),
                     tags => tags.iter().fold(0, |u, t| u | row(t.as_u32())),
                 };
-                next(acc.count_ones(), insn, pc)
+                one_word_next(acc, insn, pc)
             }
-            Opcode::Min => next(acc.count_ones(), insn, pc),
+            Opcode::Min => one_word_next(acc, insn, pc),
             Opcode::Ret if acc != 0 => return acc,
             Opcode::Ret => pc + 1,
             Opcode::RetCand => return cand,
@@ -194,6 +182,18 @@ unsafe fn fetch(program: &Program, pc: usize) -> &Insn {
     // SAFETY: the verifier proved the program non-empty, every jump target below its length
     // and its last instruction an unconditional return, so such a `pc` is in bounds.
     unsafe { program.insns.get_unchecked(pc) }
+}
+
+/// [`next`] for a one-word accumulator. "At least one" and "at least two" are bit tests, so
+/// the one-word executor needs no `popcnt` for the thresholds policies use most.
+#[inline(always)]
+fn one_word_next(acc: u64, insn: &Insn, pc: usize) -> usize {
+    let passes = match insn.min {
+        1 => acc != 0,
+        2 => acc & acc.wrapping_sub(1) != 0,
+        min => acc.count_ones() >= min,
+    };
+    if passes { pc + 1 } else { insn.target as usize }
 }
 
 /// Where a filter goes: on, or to its target when the set is smaller than its `min`.
