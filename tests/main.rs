@@ -14,3 +14,9 @@ mod regressions;
 
 /// The binary end to end: eval, disasm, explain, bench, demo.
 mod cli;
+
+/// Catch-up: every upstream vector through the API and the binary, the documented examples.
+mod upstream;
+
+/// Leader priority and balancing plans on clusters whose optimum is known.
+mod leaders;
