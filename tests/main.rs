@@ -15,6 +15,9 @@ mod regressions;
 /// The binary end to end: eval, disasm, explain, bench, demo.
 mod cli;
 
+/// Routing tables: vectors through the API and the binary, Neo4j 4.x behaviours, live updates.
+mod routing;
+
 /// Catch-up: every upstream vector through the API and the binary, the documented examples.
 mod upstream;
 

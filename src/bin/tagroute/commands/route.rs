@@ -1,8 +1,44 @@
-//! `tagroute route` (being built).
+//! `tagroute route --config CONF --topology T --db NAME [--policy NAME] [--exclude N1,N2] [--seed N]`.
 
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tagroute::Strictness;
+use tagroute::config::Config;
+use tagroute::rng::Rng;
+use tagroute::routing::{RouteRequest, RoutingService, RoutingTable};
+use tagroute::topology::Topology;
+
+use super::load_topology;
 use crate::args::RouteArgs;
 use crate::report::{Console, Failure};
 
-pub fn run(_args: &RouteArgs, _console: &mut Console<'_>) -> Result<(), Failure> {
-    Err(Failure::Invalid("`route` is not built yet".into()))
+pub fn run(args: &RouteArgs, console: &mut Console<'_>) -> Result<(), Failure> {
+    let config = Config::load(&args.config, Strictness::Default).map_err(|errors| {
+        let _ = writeln!(console.err, "{}", errors.render_all());
+        Failure::Reported
+    })?;
+    let topology = Arc::new(Topology::from_snapshot(load_topology(&args.topology)?));
+    let service = RoutingService::new(topology, &config)
+        .map_err(|e| Failure::Invalid(format!("{}: {e}", args.config.display())))?;
+    let excluded: Vec<&str> = args.exclude.iter().map(String::as_str).collect();
+    let request = RouteRequest {
+        database: &args.db,
+        policy: args.policy.as_deref(),
+        excluded: &excluded,
+    };
+    let mut rng = args.seed.map_or_else(Rng::from_os, Rng::seeded);
+    let table = service
+        .table(&request, &mut rng)
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    console.json(&table_json(&table))
+}
+
+/// `{"ttl": 300, "db": "neo4j", "servers": [{"role": "WRITE", "addresses": [...]}, ...]}`.
+fn table_json(table: &RoutingTable) -> Value {
+    let servers: Vec<Value> = table
+        .roles()
+        .map(|(role, _)| json!({ "role": role.as_str(), "addresses": table.addresses(role) }))
+        .collect();
+    json!({ "ttl": table.ttl_secs(), "db": table.database(), "servers": servers })
 }
