@@ -23,3 +23,6 @@ mod upstream;
 
 /// Leader priority and balancing plans on clusters whose optimum is known.
 mod leaders;
+
+/// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
+mod cli_check;

@@ -42,3 +42,38 @@ fn table_json(table: &RoutingTable) -> Value {
         .collect();
     json!({ "ttl": table.ttl_secs(), "db": table.database(), "servers": servers })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tagroute::topology::{ServerIdx, ServerSpec, Snapshot, TagInterner, TopologySpec};
+
+    use super::*;
+
+    #[test]
+    fn the_table_prints_ttl_db_then_the_non_empty_roles_in_order() {
+        let spec = TopologySpec {
+            servers: vec![
+                ServerSpec::new("a", "a.example:7687"),
+                ServerSpec::new("b", "b.example:7687"),
+            ],
+            databases: vec![],
+        };
+        let snapshot = Arc::new(Snapshot::build(&spec, &TagInterner::new()).expect("valid"));
+        let idx = |i| ServerIdx::new(i).expect("small");
+        let table = RoutingTable::new(
+            snapshot,
+            "neo4j",
+            Duration::from_secs(300),
+            vec![],
+            vec![idx(1), idx(0)],
+            vec![idx(0)],
+        )
+        .expect("not empty");
+        assert_eq!(
+            table_json(&table).to_string(),
+            r#"{"ttl":300,"db":"neo4j","servers":[{"role":"READ","addresses":["b.example:7687","a.example:7687"]},{"role":"ROUTE","addresses":["a.example:7687"]}]}"#
+        );
+    }
+}
