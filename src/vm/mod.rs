@@ -296,8 +296,8 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
             }
             Opcode::And => {
                 count = match row(insn.a) {
-                    Some(row) if from_cand => kernels::and_from(out, cand, row),
-                    Some(row) => kernels::and_in_place(out, row),
+                    Some(row) if from_cand => unsafe { kernels::and_from(out, cand, row) },
+                    Some(row) => unsafe { kernels::and_in_place(out, row) },
                     None => clear(out),
                 };
                 from_cand = false;
@@ -308,8 +308,10 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 let tags = unsafe { pool_tags(program, insn) };
                 count = match (tags, from_cand) {
                     ([a, b], from) => match (row(a.as_u32()), row(b.as_u32())) {
-                        (Some(a), Some(b)) if from => kernels::and_union2_from(out, cand, a, b),
-                        (Some(a), Some(b)) => kernels::and_union2_in_place(out, a, b),
+                        (Some(a), Some(b)) if from => unsafe {
+                            kernels::and_union2_from(out, cand, a, b)
+                        },
+                        (Some(a), Some(b)) => unsafe { kernels::and_union2_in_place(out, a, b) },
                         _ => and_union(tags, matrix, from.then_some(cand), out),
                     },
                     (_, from) => and_union(tags, matrix, from.then_some(cand), out),
@@ -353,7 +355,7 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
         })
     };
     match from {
-        Some(cand) => kernels::and_union_from(out, cand, union_at),
+        Some(cand) => unsafe { kernels::and_union_from(out, cand, union_at) },
         None => kernels::and_union_in_place(out, union_at),
     }
 }
