@@ -46,7 +46,7 @@
 //!                                         |                                              |
 //!                               reference interpreter                      VM over Snapshot bitsets
 //! ```
-//! The modules below are listed in that order. The [`reference`] interpreter is a literal,
+//! The modules below are listed in that order. The [`reference`](mod@reference) interpreter is a literal,
 //! slow re-implementation of Neo4j's parser and set semantics that shares nothing with the fast
 //! path; tests, property tests and fuzz targets check that the two always agree.
 
@@ -85,6 +85,8 @@ pub mod routing;
 
 // Catch-up: choosing the upstream a secondary pulls its transaction log from.
 pub mod catchup;
+
+// Leader priority: which primary should lead, and a leadership balancing plan.
 pub mod leader;
 
 // The embeddable hot path: per-thread deciders over cached selections.

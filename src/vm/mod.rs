@@ -10,7 +10,7 @@
 //!   row or a union of rows, writing and counting as it goes), and a filter whose set is too
 //!   small jumps straight to the next rule.
 //!
-//! The word executor is compiled with and without `popcnt`, picked at run time ([`cpu`]); the
+//! The word executor is compiled with and without `popcnt`, picked at run time ([`features`]); the
 //! one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks and needs no
 //! popcount for them, so it inlines into [`eval`]. The check that
 //! every tag of the program is known to the snapshot is made once per evaluation (the
