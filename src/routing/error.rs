@@ -185,4 +185,16 @@ mod tests {
             "routing table for database `orders` is empty"
         );
     }
+
+    #[test]
+    fn a_plugins_own_error_speaks_for_itself() {
+        let inner = UnknownDatabase {
+            name: "x".into(),
+            known: Vec::new(),
+        };
+        let error = RoutingError::Plugin(Arc::new(inner.clone()));
+        assert_eq!(error.to_string(), inner.to_string());
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(source, Some(inner.to_string()));
+    }
 }
