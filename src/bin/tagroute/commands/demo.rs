@@ -2,11 +2,17 @@
 //! west), two data centers each, with the policies of the Neo4j documentation.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
+use tagroute::catchup::Selector;
 use tagroute::compile::compile;
 use tagroute::config::Config;
+use tagroute::leader;
+use tagroute::rng::Rng;
+use tagroute::routing::{RouteRequest, RoutingService};
 use tagroute::topology::{
-    DatabaseSpec, ServerSet, ServerSpec, Snapshot, TagInterner, TopologySpec, Update,
+    DatabaseSpec, ServerIdx, ServerSet, ServerSpec, Snapshot, TagInterner, Topology, TopologySpec,
+    Update,
 };
 use tagroute::{Strictness, vm};
 
@@ -39,43 +45,48 @@ const DATA_CENTERS: [(&str, &str); 8] = [
     ("west", "west2"),
 ];
 
-/// Sixteen servers, `n1a` and `n1b` in north1 and so on; `neo4j` has a primary in each
-/// northern and southern data center and reads from secondaries everywhere, `orders` lives in
-/// the east and west.
+/// Sixteen servers, `n1a` and `n1b` in north1 and so on. `neo4j` has primaries in the north
+/// and south and secondaries everywhere; `orders` and `payments` live in the east and west,
+/// and both are led by `e1a`, which leadership balancing will not like.
 pub fn cluster() -> TopologySpec {
     let mut servers = Vec::new();
     for (region, dc) in DATA_CENTERS {
         for suffix in ["a", "b"] {
             let name = format!("{}{}{suffix}", &region[..1], &dc[dc.len() - 1..]);
-            servers.push(
-                ServerSpec::new(name.clone(), format!("{name}.demo.example:7687"))
-                    .with_tags([region, dc]),
-            );
+            let address = format!("{name}.demo.example:7687");
+            servers.push(ServerSpec::new(name, address).with_tags([region, dc]));
         }
     }
-    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let neo4j = DatabaseSpec {
-        name: "neo4j".into(),
-        primaries: names(&["n1a", "n2a", "s1a"]),
-        secondaries: names(&["n1b", "n2b", "s1b", "s2a", "s2b", "e1b", "w1b"]),
-        leader: Some("n2a".into()),
+    let database = |name: &str, primaries: &[&str], secondaries: &[&str], leader: &str| {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        DatabaseSpec {
+            name: name.into(),
+            primaries: names(primaries),
+            secondaries: names(secondaries),
+            leader: Some(leader.into()),
+        }
     };
-    let orders = DatabaseSpec {
-        name: "orders".into(),
-        primaries: names(&["e1a", "e2a", "w1a"]),
-        secondaries: names(&["e2b", "w2a", "w2b"]),
-        leader: Some("e1a".into()),
-    };
-    TopologySpec {
-        servers,
-        databases: vec![neo4j, orders],
-    }
+    let databases = vec![
+        database(
+            "neo4j",
+            &["n1a", "n2a", "s1a"],
+            &["n1b", "n2b", "s1b", "s2a", "s2b", "e1b", "w1b"],
+            "n2a",
+        ),
+        database(
+            "orders",
+            &["e1a", "e2a", "w1a"],
+            &["e2b", "w2a", "w2b"],
+            "e1a",
+        ),
+        database("payments", &["e1a", "w1a", "w2a"], &["e2a"], "e1a"),
+    ];
+    TopologySpec { servers, databases }
 }
 
 pub fn run(console: &mut Console<'_>) -> Result<(), Failure> {
-    let spec = cluster();
-    let snapshot =
-        Snapshot::build(&spec, &TagInterner::new()).map_err(|e| Failure::Invalid(e.to_string()))?;
+    let invalid = |e: &dyn std::fmt::Display| Failure::Invalid(e.to_string());
+    let snapshot = Snapshot::build(&cluster(), &TagInterner::new()).map_err(|e| invalid(&e))?;
     let config = Config::parse(CONFIG, "demo.conf", Strictness::Default)
         .map_err(|e| Failure::Invalid(e.render_all()))?;
     let mut text = String::new();
@@ -89,14 +100,27 @@ pub fn run(console: &mut Console<'_>) -> Result<(), Failure> {
         server: "n1b".into(),
         available: false,
     }];
-    let after = snapshot
-        .apply(&down)
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let after = snapshot.apply(&down).map_err(|e| invalid(&e))?;
     section(
         &mut text,
         "After n1b goes down (a live update: the next snapshot, epoch 1)",
     );
     selections(&config, &after, &mut text)?;
+    section(
+        &mut text,
+        "Routing tables for neo4j, one per policy (shuffling seeded)",
+    );
+    tables(&config, &snapshot, &mut text)?;
+    section(
+        &mut text,
+        "Catch-up: where one neo4j secondary per data center pulls from",
+    );
+    catchup(&config, &snapshot, &mut text);
+    section(
+        &mut text,
+        "Leader advice (neo4j prefers north1) and leadership balancing",
+    );
+    leaders(&config, &snapshot, &mut text);
     console.out.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -105,25 +129,25 @@ fn section(text: &mut String, title: &str) {
     let _ = write!(text, "\n== {title}\n");
 }
 
+fn name(snapshot: &Snapshot, server: Option<ServerIdx>) -> &str {
+    server
+        .and_then(|i| snapshot.server(i))
+        .map_or("none", |s| s.name())
+}
+
 fn describe_cluster(snapshot: &Snapshot, text: &mut String) {
     section(text, "The cluster: four regions, two data centers each");
     for (_, dc) in DATA_CENTERS {
-        let _ = writeln!(
-            text,
-            "  {dc:<7} {}",
-            snapshot.names(&snapshot.tagged_by_name(dc)).join(", ")
-        );
+        let servers = snapshot.names(&snapshot.tagged_by_name(dc));
+        let _ = writeln!(text, "  {dc:<7} {}", servers.join(", "));
     }
     for db in snapshot.databases() {
-        let leader = db
-            .leader()
-            .and_then(|l| snapshot.server(l))
-            .map_or("none", |s| s.name());
         let _ = writeln!(
             text,
-            "  database {}: primaries {} (leader {leader}), secondaries {}",
+            "  database {}: primaries {} (leader {}), secondaries {}",
             db.name(),
             snapshot.names(db.primaries()).join(", "),
+            name(snapshot, db.leader()),
             snapshot.names(db.secondaries()).join(", ")
         );
     }
@@ -144,10 +168,98 @@ fn selections(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result
         };
         let _ = writeln!(
             text,
-            "  {:<15} {:<60} -> {shown}",
-            policy.name,
-            policy.policy.to_string()
+            "  {:<15} {:<52} -> {shown}",
+            policy.name, policy.policy
         );
     }
     Ok(())
+}
+
+fn tables(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result<(), Failure> {
+    let topology = Arc::new(Topology::from_snapshot(snapshot.clone()));
+    let service =
+        RoutingService::new(topology, config).map_err(|e| Failure::Invalid(e.to_string()))?;
+    let mut rng = Rng::seeded(7);
+    for policy in config.policies().keys() {
+        let request = RouteRequest::new("neo4j").with_policy(policy);
+        let table = service
+            .table(&request, &mut rng)
+            .map_err(|e| Failure::Invalid(e.to_string()))?;
+        let _ = writeln!(text, "  {policy} (ttl {} s)", table.ttl_secs());
+        for (role, _) in table.roles() {
+            let _ = writeln!(
+                text,
+                "    {:<5} {}",
+                role.as_str(),
+                table.names(role).join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn catchup(config: &Config, snapshot: &Snapshot, text: &mut String) {
+    let Some(db) = snapshot.database("neo4j") else {
+        return;
+    };
+    let mut selector = Selector::builder(config.catchup())
+        .rng(Rng::seeded(7))
+        .build(snapshot.interner());
+    let strategies: Vec<&str> = selector.strategies().collect();
+    let _ = writeln!(text, "  strategies, in order: {}", strategies.join(", "));
+    for (_, dc) in DATA_CENTERS {
+        let mut here = snapshot.tagged_by_name(dc);
+        here.intersect_with(db.secondaries());
+        let Some(asking) = here.iter().next() else {
+            let _ = writeln!(text, "  {dc:<7} (no neo4j secondary)");
+            continue;
+        };
+        let asking = name(snapshot, Some(asking)).to_owned();
+        let answer = match selector.select(snapshot, "neo4j", &asking) {
+            Ok(s) => format!("{} (by {})", name(snapshot, Some(s.upstream)), s.strategy),
+            Err(error) => format!("no upstream: {error}"),
+        };
+        let _ = writeln!(text, "  {dc:<7} {asking} pulls from {answer}");
+    }
+}
+
+fn leaders(config: &Config, snapshot: &Snapshot, text: &mut String) {
+    let settings = config.leadership();
+    for advice in leader::priorities(snapshot, settings, &mut Rng::seeded(7)) {
+        let Some(tag) = &advice.priority_tag else {
+            continue;
+        };
+        let verdict = if advice.satisfied {
+            "satisfied".to_owned()
+        } else {
+            format!(
+                "not satisfied: transfer to {}",
+                name(snapshot, advice.transfer_to)
+            )
+        };
+        let leader = name(snapshot, advice.leader);
+        let _ = writeln!(
+            text,
+            "  {}: priority tag {tag}, leader {leader} -> {verdict}",
+            advice.database
+        );
+    }
+    let plan = leader::balance(snapshot, settings);
+    let moves: Vec<String> = plan
+        .moves()
+        .map(|p| {
+            format!(
+                "{} from {} to {}",
+                p.database,
+                name(snapshot, p.from),
+                name(snapshot, Some(p.to))
+            )
+        })
+        .collect();
+    let moves = if moves.is_empty() {
+        "nothing to move".to_owned()
+    } else {
+        moves.join("; ")
+    };
+    let _ = writeln!(text, "  balancing the other databases: {moves}");
 }
