@@ -52,6 +52,12 @@
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+// No input may panic the library: outside tests, errors are values. Modules that index by
+// numbers from their input also deny `clippy::indexing_slicing`.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // Diagnostics: byte spans, `line:column` and the caret renderer.
 pub mod span;
