@@ -2,21 +2,16 @@
 //! database, and the leadership balancing plan for the databases without a priority tag.
 
 use serde_json::{Value, json};
-use tagroute::Strictness;
-use tagroute::config::Config;
 use tagroute::leader::{self, BalancePlan, PriorityAdvice};
 use tagroute::rng::Rng;
 use tagroute::topology::{ServerIdx, Snapshot};
 
-use super::load_topology;
+use super::{load_config, load_topology};
 use crate::args::LeadersArgs;
 use crate::report::{Console, Failure};
 
 pub fn run(args: &LeadersArgs, console: &mut Console<'_>) -> Result<(), Failure> {
-    let config = Config::load(&args.config, Strictness::Default).map_err(|errors| {
-        let _ = writeln!(console.err, "{}", errors.render_all());
-        Failure::Reported
-    })?;
+    let config = load_config(&args.config, console)?;
     let snapshot = load_topology(&args.topology)?;
     let mut rng = args.seed.map_or_else(Rng::from_os, Rng::seeded);
     let advice = leader::priorities(&snapshot, config.leadership(), &mut rng);

@@ -14,6 +14,7 @@ mod upstream;
 use std::path::Path;
 
 use tagroute::Strictness;
+use tagroute::config::Config;
 use tagroute::syntax::{self, Policy};
 use tagroute::topology::{Snapshot, TagInterner, from_json};
 
@@ -49,6 +50,14 @@ impl StrictArg {
 pub fn read(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Loads a neo4j.conf (default strictness); its errors go to stderr, rendered with carets.
+pub fn load_config(path: &Path, console: &mut Console<'_>) -> Result<Config, Failure> {
+    Config::load(path, Strictness::Default).map_err(|errors| {
+        let _ = writeln!(console.err, "{}", errors.render_all());
+        Failure::Reported
+    })
 }
 
 /// Reads and builds a topology, or fails naming the file and the field.

@@ -3,21 +3,16 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tagroute::Strictness;
-use tagroute::config::Config;
 use tagroute::rng::Rng;
 use tagroute::routing::{RouteRequest, RoutingService, RoutingTable};
 use tagroute::topology::Topology;
 
-use super::load_topology;
+use super::{load_config, load_topology};
 use crate::args::RouteArgs;
 use crate::report::{Console, Failure};
 
 pub fn run(args: &RouteArgs, console: &mut Console<'_>) -> Result<(), Failure> {
-    let config = Config::load(&args.config, Strictness::Default).map_err(|errors| {
-        let _ = writeln!(console.err, "{}", errors.render_all());
-        Failure::Reported
-    })?;
+    let config = load_config(&args.config, console)?;
     let topology = Arc::new(Topology::from_snapshot(load_topology(&args.topology)?));
     let service = RoutingService::new(topology, &config)
         .map_err(|e| Failure::Invalid(format!("{}: {e}", args.config.display())))?;

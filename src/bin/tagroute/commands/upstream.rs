@@ -8,21 +8,16 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use tagroute::Strictness;
 use tagroute::catchup::{SelectError, Selector};
-use tagroute::config::Config;
 use tagroute::rng::Rng;
 use tagroute::topology::{ServerIdx, Snapshot};
 
-use super::load_topology;
+use super::{load_config, load_topology};
 use crate::args::UpstreamArgs;
 use crate::report::{Console, Failure};
 
 pub fn run(args: &UpstreamArgs, console: &mut Console<'_>) -> Result<(), Failure> {
-    let config = Config::load(&args.config, Strictness::Default).map_err(|errors| {
-        let _ = writeln!(console.err, "{}", errors.render_all());
-        Failure::Reported
-    })?;
+    let config = load_config(&args.config, console)?;
     let snapshot = load_topology(&args.topology)?;
     let mut selector = Selector::builder(config.catchup())
         .rng(args.seed.map_or_else(Rng::from_os, Rng::seeded))
