@@ -60,7 +60,7 @@ fn program_seed(text: &str, fixture: u8) -> Option<Vec<u8>> {
     }
     let policy = syntax::parse(&normal.to_string(), Strictness::Strict).ok()?;
     let program = compile(&policy, &interner).ok()?;
-    let mut seed = vec![4 | fixture % 4];
+    let mut seed = vec![4 | (fixture % 4)];
     seed.extend(program.to_bytes());
     Some(seed)
 }

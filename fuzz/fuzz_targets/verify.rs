@@ -144,7 +144,7 @@ fuzz_target!(|input: &[u8]| {
         assemble(rest)
     };
     let inputs = INPUTS.fetch_add(1, Ordering::Relaxed) + 1;
-    if inputs % (1 << 20) == 0 {
+    if inputs.is_multiple_of(1 << 20) {
         eprintln!(
             "verify: {} of {inputs} inputs accepted",
             ACCEPTED.load(Ordering::Relaxed)

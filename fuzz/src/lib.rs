@@ -97,10 +97,13 @@ pub enum FilterArg {
 /// is nothing else: an arrow-only rule).
 #[derive(Arbitrary, Debug, Clone)]
 pub struct RuleArg {
+    /// A leading `all()`.
     pub all: bool,
+    /// The first five are printed.
     pub filters: Vec<FilterArg>,
-    /// Filters followed by a run of `(` that Neo4j ignores, by position.
+    /// Bit `i`: filter `i` is followed by a stray `(`, which Neo4j ignores.
     pub stray: u8,
+    /// `->` after the last filter, 0 to 2 of them.
     pub trailing_arrows: u8,
 }
 
@@ -108,9 +111,13 @@ pub struct RuleArg {
 /// drawn from `blanks` between tokens.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct PolicyArg {
+    /// The first six are printed.
     pub rules: Vec<RuleArg>,
+    /// A final `halt()` rule (always there when there is no other rule).
     pub halt: bool,
+    /// `;` after the last rule, 0 to 2 of them.
     pub trailing_semicolons: u8,
+    /// One byte per gap, cycled: 128 and above put whitespace there.
     pub blanks: Vec<u8>,
 }
 
@@ -223,10 +230,12 @@ impl RuleArg {
 /// boundaries, and a candidate subset.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct ClusterArg {
+    /// How many servers.
     pub size: Size,
     /// Server `i` carries `TAGS[t]` if bit `t` of its byte is set, and is down if bits 4..7
     /// are all clear; servers past the end of `servers` take bytes from `seed`.
     pub servers: Vec<u8>,
+    /// Where the bytes of servers past `servers` come from.
     pub seed: u64,
     /// Server `i` is a candidate of the second evaluation if bit `i % 64` of word `i / 64 % 4`.
     pub pick: [u64; 4],
@@ -243,7 +252,7 @@ pub enum Size {
 
 impl ClusterArg {
     /// The number of servers.
-    pub fn len(&self) -> usize {
+    pub fn size(&self) -> usize {
         match self.size {
             Size::Boundary(n) => [1, 63, 64, 65, 127, 128, 129][usize::from(n % 7)],
             Size::Any(n) => usize::from(n % 301),
@@ -261,7 +270,7 @@ impl ClusterArg {
 
     /// The cluster as the reference interpreter sees it.
     pub fn spec(&self) -> TopologySpec {
-        let servers = (0..self.len())
+        let servers = (0..self.size())
             .map(|i| {
                 let b = self.byte(i);
                 let tags = (0..4).filter(|t| b & (1 << t) != 0).map(|t| TAGS[t]);
@@ -278,7 +287,7 @@ impl ClusterArg {
 
     /// The names of the second evaluation's candidates.
     pub fn picked(&self) -> BTreeSet<String> {
-        (0..self.len())
+        (0..self.size())
             .filter(|i| self.pick[i / 64 % 4] & (1 << (i % 64)) != 0)
             .map(|i| format!("s{i}"))
             .collect()
