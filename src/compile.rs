@@ -12,7 +12,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::bytecode::{Insn, Opcode, Program, VerifyError, verify::verify_with_spans};
+use crate::bytecode::{
+    Flags, Insn, Opcode, Origin, Program, VerifyError, verify::verify_with_origins,
+};
 use crate::span::Span;
 use crate::syntax::{FilterKind, Policy, Rule};
 use crate::topology::{TagId, TagInterner};
@@ -85,16 +87,24 @@ pub fn compile(policy: &Policy, interner: &TagInterner) -> Result<Program, Compi
             continue;
         }
         if steps.is_empty() {
-            emitter.emit(Insn::bare(Opcode::RetCand), Some(rule.span));
+            let origin = Origin {
+                filter: Some(rule.span),
+                rule: Some(rule.span),
+            };
+            emitter.emit(Insn::bare(Opcode::RetCand), origin);
             return emitter.finish(interner);
         }
         emitter.emit_rule(&steps, rule.span)?;
         seen.push(shape);
     }
     let halt = policy.rules.iter().find(|r| r.is_halt()).map(|r| r.span);
+    let origin = Origin {
+        filter: halt,
+        rule: None,
+    };
     match halt {
-        Some(span) if !seen.is_empty() => emitter.emit(Insn::bare(Opcode::RetEmpty), Some(span)),
-        _ => emitter.emit(Insn::bare(Opcode::RetCand), halt),
+        Some(_) if !seen.is_empty() => emitter.emit(Insn::bare(Opcode::RetEmpty), origin),
+        _ => emitter.emit(Insn::bare(Opcode::RetCand), origin),
     };
     emitter.finish(interner)
 }
@@ -138,29 +148,35 @@ fn fold_rule(rule: &Rule, interner: &TagInterner) -> Result<Vec<Step>, CompileEr
     Ok(steps)
 }
 
-/// Collects instructions, their spans and the tag pool.
+/// Collects instructions, where each came from, and the tag pool.
 #[derive(Default)]
 struct Emitter {
     insns: Vec<Insn>,
-    spans: Vec<Option<Span>>,
+    origins: Vec<Origin>,
     pool: Vec<u32>,
 }
 
 impl Emitter {
-    fn emit(&mut self, insn: Insn, span: Option<Span>) -> usize {
+    fn emit(&mut self, insn: Insn, origin: Origin) -> usize {
         self.insns.push(insn);
-        self.spans.push(span);
+        self.origins.push(origin);
         self.insns.len() - 1
     }
 
-    /// `rule`, one instruction per step jumping past the rule on failure, `ret`.
+    /// One instruction per step, the first marked `rule`, the last `ret`, each jumping past the
+    /// rule when its set is too small.
     fn emit_rule(&mut self, steps: &[Step], span: Span) -> Result<(), CompileError> {
-        self.emit(Insn::bare(Opcode::Rule), Some(span));
+        let last = steps.len().saturating_sub(1);
         let jumps: Vec<usize> = steps
             .iter()
-            .map(|step| self.emit_step(step))
+            .enumerate()
+            .map(|(i, step)| {
+                let first = if i == 0 { Flags::RULE } else { Flags::NONE };
+                let flags = if i == last { first | Flags::RET } else { first };
+                let rule = (i == 0).then_some(span);
+                self.emit_step(step, flags, rule)
+            })
             .collect::<Result<_, _>>()?;
-        self.emit(Insn::bare(Opcode::Ret), Some(span));
         let next_rule =
             u32::try_from(self.insns.len()).map_err(|_| CompileError::FilterTooWide(span))?;
         for at in jumps {
@@ -171,47 +187,45 @@ impl Emitter {
         Ok(())
     }
 
-    fn emit_step(&mut self, step: &Step) -> Result<usize, CompileError> {
-        let insn = match step {
-            Step::Min { min, .. } => Insn {
-                op: Opcode::Min,
-                len: 0,
-                a: 0,
-                min: *min,
-                target: 0,
-            },
+    fn emit_step(
+        &mut self,
+        step: &Step,
+        flags: Flags,
+        rule: Option<Span>,
+    ) -> Result<usize, CompileError> {
+        let filter = |op, len, a, min| Insn {
+            op,
+            flags,
+            len,
+            a,
+            min,
+            target: 0,
+        };
+        let (insn, span) = match step {
+            Step::Min { min, span } => (filter(Opcode::Min, 0, 0, *min), *span),
             Step::Tags { tags, min, span } => match tags.as_slice() {
-                [tag] => Insn {
-                    op: Opcode::And,
-                    len: 0,
-                    a: tag.as_u32(),
-                    min: *min,
-                    target: 0,
-                },
+                [tag] => (filter(Opcode::And, 0, tag.as_u32(), *min), *span),
                 _ => {
                     let len = u16::try_from(tags.len())
                         .map_err(|_| CompileError::FilterTooWide(*span))?;
                     let a = u32::try_from(self.pool.len())
                         .map_err(|_| CompileError::FilterTooWide(*span))?;
                     self.pool.extend(tags.iter().map(|t| t.as_u32()));
-                    Insn {
-                        op: Opcode::AndAny,
-                        len,
-                        a,
-                        min: *min,
-                        target: 0,
-                    }
+                    (filter(Opcode::AndAny, len, a, *min), *span)
                 }
             },
         };
-        let span = match step {
-            Step::Tags { span, .. } | Step::Min { span, .. } => *span,
-        };
-        Ok(self.emit(insn, Some(span)))
+        Ok(self.emit(
+            insn,
+            Origin {
+                filter: Some(span),
+                rule,
+            },
+        ))
     }
 
     fn finish(self, interner: &TagInterner) -> Result<Program, CompileError> {
-        verify_with_spans(self.insns, self.pool, interner, self.spans)
+        verify_with_origins(self.insns, self.pool, interner, self.origins)
             .map_err(CompileError::Unverifiable)
     }
 }
@@ -237,17 +251,13 @@ mod tests {
     }
 
     #[test]
-    fn the_benchmark_policy_compiles_to_two_short_rules() {
+    fn the_benchmark_policy_compiles_to_one_instruction_per_rule() {
         assert_eq!(
             listing("tags(north1,north2)->min(2); tags(north); halt()"),
             [
-                "0000  rule",
-                "0001  and.any   north1, north2  min 2  else 0003",
-                "0002  ret",
-                "0003  rule",
-                "0004  and       north  else 0006",
-                "0005  ret",
-                "0006  ret.empty",
+                "0000  rule and.any  north1, north2  min 2  ret  else 0001",
+                "0001  rule and      north  ret  else 0002",
+                "0002  ret.empty",
             ]
         );
     }
@@ -257,20 +267,16 @@ mod tests {
         assert_eq!(
             listing("tags(south,south)->min(1)->tags(south,north)->min(0)->min(3)->min(2)"),
             [
-                "0000  rule",
-                "0001  and       south  min 3  else 0003",
-                "0002  ret",
-                "0003  ret.cand"
+                "0000  rule and      south  min 3  ret  else 0001",
+                "0001  ret.cand"
             ]
         );
         assert_eq!(
             listing("min(3)->tags(north)"),
             [
-                "0000  rule",
-                "0001  min        min 3  else 0004",
-                "0002  and       north  else 0004",
-                "0003  ret",
-                "0004  ret.cand"
+                "0000  rule min       min 3  else 0002",
+                "0001  and           north  ret  else 0002",
+                "0002  ret.cand"
             ]
         );
     }
@@ -280,10 +286,8 @@ mod tests {
         assert_eq!(
             listing("tags(north); groups(north); min(1); tags(south)"),
             [
-                "0000  rule",
-                "0001  and       north  else 0003",
-                "0002  ret",
-                "0003  ret.cand"
+                "0000  rule and      north  ret  else 0001",
+                "0001  ret.cand"
             ]
         );
     }
@@ -294,20 +298,27 @@ mod tests {
         assert_eq!(listing("all()"), ["0000  ret.cand"]);
         assert_eq!(
             listing("tags(south); halt()").last().map(String::as_str),
-            Some("0003  ret.empty")
+            Some("0001  ret.empty")
         );
     }
 
     #[test]
     fn new_tags_are_interned_and_spans_kept() {
         let interner = TagInterner::new();
-        let text = "tags(east) -> min(2)";
+        let text = "tags(east) -> min(2) -> tags(west); halt()";
         let program =
             compile(&parse(text, Strictness::Strict).expect("valid"), &interner).expect("compiles");
         assert_eq!(interner.get("east").map(TagId::index), Some(0));
+        let under = |span: Option<Span>| span.map(|s| &text[s.range()]);
+        assert_eq!(under(program.span(0)), Some("tags(east)"));
         assert_eq!(
-            program.span(1).map(|s| &text[s.range()]),
-            Some("tags(east)")
+            under(program.rule_span(0)),
+            Some("tags(east) -> min(2) -> tags(west)")
         );
+        assert_eq!(
+            (under(program.span(1)), under(program.rule_span(1))),
+            (Some("tags(west)"), None)
+        );
+        assert_eq!(under(program.span(2)), Some("halt()"));
     }
 }

@@ -268,13 +268,9 @@ fn disasm_prints_one_instruction_a_line_with_tag_names() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     let expected = [
-        "0000  rule",
-        "0001  and.any   north1, north2  min 2  else 0003",
-        "0002  ret",
-        "0003  rule",
-        "0004  and       north  else 0006",
-        "0005  ret",
-        "0006  ret.empty",
+        "0000  rule and.any  north1, north2  min 2  ret  else 0001",
+        "0001  rule and      north  ret  else 0002",
+        "0002  ret.empty",
     ];
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
 }

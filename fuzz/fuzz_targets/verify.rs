@@ -3,7 +3,8 @@
 //! Byte 0 picks one of four fixed clusters (0, 5, 64 and 130 servers, tags `t0`..`t3`, and a
 //! tag `late` interned after the snapshot was built) and whether the rest is the binary form
 //! as is, or a recipe that makes acceptance likely: byte 1 the instruction count, byte 2 the
-//! pool length, then five small operands per instruction and one per pool entry, encoded with
+//! pool length, then six small operands per instruction (opcode, flags, length, operand, `min`,
+//! target) and one per pool entry, encoded with
 //! the header `Program::to_bytes` writes. Whatever `Program::from_bytes` accepts runs on the
 //! VM without panicking, on the available servers and on a subset, and returns a subset of the
 //! candidates: exactly what a plain interpretation of the instructions over sets returns.
@@ -16,7 +17,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libfuzzer_sys::fuzz_target;
-use tagroute::bytecode::{INSN_SIZE, Opcode, Program};
+use tagroute::bytecode::{Flags, INSN_SIZE, Opcode, Program};
 use tagroute::topology::{
     ServerIdx, ServerSet, ServerSpec, Snapshot, TagId, TagInterner, TopologySpec,
 };
@@ -82,6 +83,7 @@ fn assemble(recipe: &[u8]) -> (Vec<u8>, &[u8]) {
     for _ in 0..count {
         let mut insn = [0u8; INSN_SIZE];
         insn[0] = next() % 8;
+        insn[1] = next() % 4;
         insn[2] = next() % 3;
         insn[4] = next() % 7;
         insn[8] = next() % 4;
@@ -91,7 +93,7 @@ fn assemble(recipe: &[u8]) -> (Vec<u8>, &[u8]) {
     for _ in 0..pool_len {
         out.extend_from_slice(&u32::from(next() % 7).to_le_bytes());
     }
-    let used = (2 + count * 5 + pool_len).min(recipe.len());
+    let used = (2 + count * 6 + pool_len).min(recipe.len());
     (out, &recipe[used..])
 }
 
@@ -106,6 +108,9 @@ fn interpret(
     let mut pc = 0;
     loop {
         let insn = program.insns()[pc];
+        if insn.flags.contains(Flags::RULE) {
+            acc = cand.clone();
+        }
         let keep = match insn.op {
             Opcode::Rule => Some(cand.clone()),
             Opcode::And => Some(&acc & &row(insn.a)),
@@ -126,6 +131,8 @@ fn interpret(
         let filter = matches!(insn.op, Opcode::And | Opcode::AndAny | Opcode::Min);
         pc = if filter && acc.len() < insn.min as usize {
             insn.target as usize
+        } else if filter && insn.flags.contains(Flags::RET) {
+            return acc;
         } else {
             pc + 1
         };

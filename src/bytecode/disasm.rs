@@ -1,8 +1,14 @@
 //! The disassembler: a program as structured lines first, text second.
+//!
+//! ```text
+//! 0000  rule and.any  north1, north2  min 2  ret  else 0001
+//! 0001  rule and      north  ret  else 0002
+//! 0002  ret.empty
+//! ```
 
 use std::fmt;
 
-use super::{Opcode, Program};
+use super::{Flags, Opcode, Program};
 use crate::span::Span;
 use crate::topology::{TagId, TagInterner};
 
@@ -13,6 +19,10 @@ pub struct DisasmLine {
     pub at: usize,
     /// Its opcode.
     pub op: Opcode,
+    /// Whether a filter starts its rule (`acc ← candidates` first).
+    pub rule: bool,
+    /// Whether a filter ends its rule (returns when it passes).
+    pub ret: bool,
     /// The tags it intersects with: names when an interner was given, else `#id`.
     pub tags: Vec<String>,
     /// The least size to go on with, when it is more than "not empty".
@@ -48,14 +58,15 @@ impl Program {
                     }
                     _ => Vec::new(),
                 };
-                let jumps = matches!(insn.op, Opcode::And | Opcode::AndAny | Opcode::Min);
-                let min = (insn.op == Opcode::Min || (jumps && insn.min > 1)).then_some(insn.min);
+                let filter = insn.op.is_filter();
                 DisasmLine {
                     at,
                     op: insn.op,
+                    rule: filter && insn.flags.contains(Flags::RULE),
+                    ret: filter && insn.flags.contains(Flags::RET),
                     tags,
-                    min,
-                    target: jumps.then_some(insn.target),
+                    min: (insn.op == Opcode::Min || (filter && insn.min > 1)).then_some(insn.min),
+                    target: filter.then_some(insn.target),
                     span: self.span(at),
                 }
             })
@@ -65,12 +76,20 @@ impl Program {
 
 impl fmt::Display for DisasmLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = format!("{:04}  {:<9}", self.at, self.op.mnemonic());
+        let mnemonic = if self.rule {
+            format!("rule {}", self.op.mnemonic())
+        } else {
+            self.op.mnemonic().into()
+        };
+        let mut text = format!("{:04}  {mnemonic:<13}", self.at);
         if !self.tags.is_empty() {
             text.push_str(&format!(" {}", self.tags.join(", ")));
         }
         if let Some(min) = self.min {
             text.push_str(&format!("  min {min}"));
+        }
+        if self.ret {
+            text.push_str("  ret");
         }
         if let Some(target) = self.target {
             text.push_str(&format!("  else {target:04}"));

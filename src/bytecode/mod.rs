@@ -2,23 +2,20 @@
 //!
 //! A program evaluates a policy against a *candidate* set. It has one register, the
 //! accumulator `acc` (a set of servers), and a count `|acc|` that every filter instruction
-//! leaves behind, so `min(n)` costs nothing extra. Rules are blocks:
+//! leaves behind, so `min(n)` costs nothing extra. Each rule is a run of filter instructions
+//! that jump to the next rule as soon as their set is too small:
 //!
 //! ```text
-//! 0000  rule                                  acc ← candidates
-//! 0001  and.any  north1, north2  min 2  else 0003
-//! 0002  ret                                   return acc if not empty
-//! 0003  rule
-//! 0004  and      north                  else 0006
-//! 0005  ret
-//! 0006  ret.empty                             halt(): nothing
+//! 0000  rule and.any  north1, north2  min 2  ret  else 0001
+//! 0001  rule and      north  ret  else 0002
+//! 0002  ret.empty
 //! ```
 //!
 //! Every instruction is 16 bytes, [`INSN_SIZE`]:
 //!
 //! ```text
-//! byte  0      1      2..4        4..8          8..12         12..16
-//!       op     0      len (u16)   a (u32)       min (u32)     target (u32)
+//! byte  0      1        2..4        4..8          8..12         12..16
+//!       op     flags    len (u16)   a (u32)       min (u32)     target (u32)
 //! ```
 //!
 //! | op | mnemonic | operands | effect | ends the program |
@@ -31,17 +28,27 @@
 //! | 6 | `ret.cand` | none | return the candidates | yes |
 //! | 7 | `ret.empty` | none | return `∅` | yes |
 //!
+//! The three filters (`and`, `and.any`, `min`) take two modifiers in the flags byte, which fuse
+//! the instructions around them into one dispatch ([`Flags`]):
+//! - `rule` (bit 0): `acc ← candidates` first, as if a `rule` instruction came before;
+//! - `ret` (bit 1): when the filter passes, return `acc`, as if a `ret` came after.
+//!
+//! The compiler marks the first filter of each rule `rule` and the last `ret`, so the common
+//! one-filter rule is one instruction; `rule` and `ret` as instructions of their own remain for
+//! hand-written bytecode.
+//!
 //! `T[t]` is the set of servers carrying tag `t` in the snapshot (empty for a tag the snapshot
 //! predates). `min` is at least 1: a filter that empties the accumulator always jumps, which is
 //! how a rule stops as soon as its set is empty; a following `min(n)` is folded into it. Jumps go
-//! forward to the next rule. Unused operands are zero. A [`Program`] is only ever made by the
-//! verifier (see [`verify`]), which proves every jump forward and in range, every tag and pool
-//! operand in range, and that the last instruction returns unconditionally.
+//! forward to the next rule. Unused operands and flags are zero. A [`Program`] is only ever made
+//! by the verifier (see [`verify`]), which proves every jump forward and in range, every tag and
+//! pool operand in range, and that the last instruction returns unconditionally.
 
 mod disasm;
 pub(crate) mod verify;
 
 use std::fmt;
+use std::ops::BitOr;
 
 pub use disasm::DisasmLine;
 pub use verify::{VerifyError, VerifyErrorKind, verify};
@@ -102,6 +109,47 @@ impl Opcode {
             Opcode::RetEmpty => "ret.empty",
         }
     }
+
+    /// Whether this is a filter (`and`, `and.any`, `min`): it may jump and take modifiers.
+    pub fn is_filter(self) -> bool {
+        matches!(self, Opcode::And | Opcode::AndAny | Opcode::Min)
+    }
+}
+
+/// The modifiers of a filter instruction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// No modifier.
+    pub const NONE: Flags = Flags(0);
+    /// Start the rule: `acc ← candidates` before filtering.
+    pub const RULE: Flags = Flags(1);
+    /// End the rule: return `acc` when the filter passes.
+    pub const RET: Flags = Flags(2);
+
+    /// The flags of `bits`, if every set bit is a known flag.
+    pub fn from_bits(bits: u8) -> Option<Flags> {
+        (bits & !(Flags::RULE.0 | Flags::RET.0) == 0).then_some(Flags(bits))
+    }
+
+    /// The flags as the byte the binary form stores.
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Whether every flag of `other` is set.
+    #[inline(always)]
+    pub fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
 }
 
 /// One instruction. Fields that an opcode does not use are zero.
@@ -110,6 +158,8 @@ impl Opcode {
 pub struct Insn {
     /// What to do.
     pub op: Opcode,
+    /// Filters: whether the instruction also starts and ends its rule.
+    pub flags: Flags,
     /// `and.any`: how many tags, from `pool[a]` on.
     pub len: u16,
     /// `and`: the tag id; `and.any`: the first tag's index in the pool.
@@ -125,6 +175,7 @@ impl Insn {
     pub const fn bare(op: Opcode) -> Insn {
         Insn {
             op,
+            flags: Flags::NONE,
             len: 0,
             a: 0,
             min: 0,
@@ -132,10 +183,17 @@ impl Insn {
         }
     }
 
+    /// Whether the instruction starts its rule: `rule`, or a filter marked `rule`.
+    #[inline(always)]
+    pub fn starts_rule(&self) -> bool {
+        self.op == Opcode::Rule || self.flags.contains(Flags::RULE)
+    }
+
     /// The little-endian encoding of the instruction.
     pub fn encode(&self) -> [u8; INSN_SIZE] {
         let mut bytes = [0u8; INSN_SIZE];
         bytes[0] = self.op as u8;
+        bytes[1] = self.flags.bits();
         bytes[2..4].copy_from_slice(&self.len.to_le_bytes());
         bytes[4..8].copy_from_slice(&self.a.to_le_bytes());
         bytes[8..12].copy_from_slice(&self.min.to_le_bytes());
@@ -143,11 +201,11 @@ impl Insn {
         bytes
     }
 
-    /// Decodes one instruction; `None` for an unknown opcode or a nonzero padding byte.
+    /// Decodes one instruction; `None` for an unknown opcode or unknown flag bits.
     pub fn decode(bytes: [u8; INSN_SIZE]) -> Option<Insn> {
         let [
             op,
-            pad,
+            flags,
             l0,
             l1,
             a0,
@@ -163,15 +221,24 @@ impl Insn {
             t2,
             t3,
         ] = bytes;
-        (pad == 0).then_some(())?;
         Some(Insn {
             op: Opcode::from_u8(op)?,
+            flags: Flags::from_bits(flags)?,
             len: u16::from_le_bytes([l0, l1]),
             a: u32::from_le_bytes([a0, a1, a2, a3]),
             min: u32::from_le_bytes([m0, m1, m2, m3]),
             target: u32::from_le_bytes([t0, t1, t2, t3]),
         })
     }
+}
+
+/// Where an instruction came from in the policy text, when it was compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The filter (or the `halt()` of a `ret.empty`, the rule of a `ret.cand`).
+    pub filter: Option<Span>,
+    /// The whole rule, on the instruction that starts it.
+    pub rule: Option<Span>,
 }
 
 /// A verified program: it can only be made by [`verify`] (the compiler's output goes through it
@@ -189,7 +256,7 @@ pub struct Program {
     /// evaluation with the snapshot's tag count.
     pub(crate) tag_bound: usize,
     /// For each instruction, the source text it came from, when it was compiled.
-    pub(crate) spans: Box<[Option<Span>]>,
+    pub(crate) origins: Box<[Origin]>,
 }
 
 impl PartialEq for Program {
@@ -214,9 +281,14 @@ impl Program {
         &self.pool
     }
 
-    /// The source span instruction `at` was compiled from, if known.
+    /// The source span of the filter instruction `at` was compiled from, if known.
     pub fn span(&self, at: usize) -> Option<Span> {
-        self.spans.get(at).copied().flatten()
+        self.origins.get(at).and_then(|o| o.filter)
+    }
+
+    /// The source span of the rule that instruction `at` starts, if it starts one and is known.
+    pub fn rule_span(&self, at: usize) -> Option<Span> {
+        self.origins.get(at).and_then(|o| o.rule)
     }
 
     /// The identity of the tag interner the program's tag ids belong to.

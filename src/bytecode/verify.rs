@@ -1,22 +1,22 @@
 //! The verifier: the only way to make a [`Program`].
 //!
 //! It proves, for every instruction, what the VM relies on without checking again:
-//! - the program is not empty, no longer than [`PROGRAM_MAX_INSNS`], and starts with `rule`
-//!   or a return, so the accumulator is defined before it is read;
+//! - the program is not empty, no longer than [`PROGRAM_MAX_INSNS`], and starts with `rule`,
+//!   a filter marked `rule`, or a return, so the accumulator is defined before it is read;
 //! - every `and` tag id, and every pool entry, is an id the interner has handed out;
 //! - every `and.any` pool range lies inside the pool and names at least one tag;
 //! - every `min` is at least 1 and every jump goes forward to an instruction of the program;
 //! - the last instruction returns unconditionally, so with forward jumps every path ends in a
 //!   return;
-//! - operands an opcode does not use are zero (one encoding per program).
+//! - operands an opcode does not use are zero, and only filters carry flags (one encoding per
+//!   program).
 //!
 //! It does not prove that the program means anything: a hand-written program may jump into the
 //! middle of a rule. That is safe, only odd; the compiler never does it.
 
 use std::fmt;
 
-use super::{INSN_SIZE, Insn, Opcode, PROGRAM_MAX_INSNS, Program};
-use crate::span::Span;
+use super::{Flags, INSN_SIZE, Insn, Opcode, Origin, PROGRAM_MAX_INSNS, Program};
 use crate::topology::{TagId, TagInterner};
 
 /// Why a program was rejected, and at which instruction.
@@ -89,15 +89,15 @@ pub fn verify(
     pool: Vec<u32>,
     interner: &TagInterner,
 ) -> Result<Program, VerifyError> {
-    verify_with_spans(insns, pool, interner, Vec::new())
+    verify_with_origins(insns, pool, interner, Vec::new())
 }
 
-/// [`verify`], keeping the compiler's side table of source spans.
-pub(crate) fn verify_with_spans(
+/// [`verify`], keeping the compiler's side table of where each instruction came from.
+pub(crate) fn verify_with_origins(
     insns: Vec<Insn>,
     pool: Vec<u32>,
     interner: &TagInterner,
-    spans: Vec<Option<Span>>,
+    origins: Vec<Origin>,
 ) -> Result<Program, VerifyError> {
     let whole = |kind| VerifyError { at: None, kind };
     if insns.is_empty() {
@@ -130,14 +130,14 @@ pub(crate) fn verify_with_spans(
         .chain(pool.iter().map(|t| t.index() + 1))
         .max()
         .unwrap_or(0);
-    let mut spans = spans;
-    spans.resize(insns.len(), None);
+    let mut origins = origins;
+    origins.resize(insns.len(), Origin::default());
     Ok(Program {
         insns: insns.into(),
         pool: pool.into(),
         interner: interner.identity(),
         tag_bound,
-        spans: spans.into(),
+        origins: origins.into(),
     })
 }
 
@@ -194,8 +194,12 @@ fn check_pool(pool: &[u32], tag_count: usize) -> Result<Vec<TagId>, VerifyErrorK
 }
 
 fn check_first(insns: &[Insn]) -> Result<(), VerifyErrorKind> {
-    match insns.first().map(|i| i.op) {
-        Some(Opcode::Rule | Opcode::RetCand | Opcode::RetEmpty) => Ok(()),
+    match insns.first() {
+        Some(first)
+            if first.starts_rule() || matches!(first.op, Opcode::RetCand | Opcode::RetEmpty) =>
+        {
+            Ok(())
+        }
         _ => Err(VerifyErrorKind::NoRuleFirst),
     }
 }
@@ -210,7 +214,8 @@ fn check(
 ) -> Result<(), VerifyErrorKind> {
     match insn.op {
         Opcode::Rule | Opcode::Ret | Opcode::RetCand | Opcode::RetEmpty => {
-            check_unused(insn.len == 0 && insn.a == 0 && insn.min == 0 && insn.target == 0)
+            let zero = insn.flags == Flags::NONE && insn.len == 0 && insn.a == 0;
+            check_unused(zero && insn.min == 0 && insn.target == 0)
         }
         Opcode::And => {
             check_unused(insn.len == 0)?;
@@ -288,6 +293,7 @@ mod tests {
     fn and(tag: u32, min: u32, target: u32) -> Insn {
         Insn {
             op: Opcode::And,
+            flags: Flags::NONE,
             len: 0,
             a: tag,
             min,
@@ -317,6 +323,7 @@ mod tests {
         let interner = interner(2);
         let any = Insn {
             op: Opcode::AndAny,
+            flags: Flags::NONE,
             len: 2,
             a: 0,
             min: 2,
@@ -360,6 +367,7 @@ mod tests {
         );
         let wide = Insn {
             op: Opcode::AndAny,
+            flags: Flags::NONE,
             len: 3,
             a: 0,
             min: 1,
@@ -371,6 +379,7 @@ mod tests {
         );
         let none = Insn {
             op: Opcode::AndAny,
+            flags: Flags::NONE,
             len: 0,
             a: 0,
             min: 1,
@@ -389,6 +398,35 @@ mod tests {
         assert_eq!(
             rejection(program_with(2, padded), vec![]),
             (Some(2), UnusedOperand)
+        );
+        let mut flagged = Insn::bare(Opcode::Ret);
+        flagged.flags = Flags::RET;
+        assert_eq!(
+            rejection(program_with(2, flagged), vec![]),
+            (Some(2), UnusedOperand)
+        );
+        assert_eq!(
+            rejection(vec![and(0, 1, 1), Insn::bare(Opcode::RetEmpty)], vec![]),
+            (Some(0), NoRuleFirst)
+        );
+    }
+
+    #[test]
+    fn a_filter_may_start_and_end_its_rule() {
+        let fused = Insn {
+            flags: Flags::RULE | Flags::RET,
+            ..and(1, 2, 1)
+        };
+        let program = verify(
+            vec![fused, Insn::bare(Opcode::RetEmpty)],
+            vec![],
+            &interner(2),
+        )
+        .expect("valid");
+        assert!(program.insns()[0].starts_rule());
+        assert_eq!(
+            Program::from_bytes(&program.to_bytes(), &interner(2)).map(|p| p.insns().to_vec()),
+            Ok(program.insns().to_vec())
         );
     }
 
@@ -411,6 +449,13 @@ mod tests {
         assert_eq!(
             Program::from_bytes(&[1, 2], &interner).map_err(|e| e.kind),
             Err(VerifyErrorKind::BadLength)
+        );
+        let mut bytes = program.to_bytes();
+        bytes[8 + INSN_SIZE + 1] = 4;
+        assert_eq!(
+            Program::from_bytes(&bytes, &interner).map_err(|e| (e.at, e.kind)),
+            Err((Some(1), VerifyErrorKind::BadEncoding)),
+            "unknown flag bits"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! which rule answered. It runs the same executor as [`eval`](super::eval), with an observer
 //! that records; never on the hot path.
 
+use super::cpu::Portable;
 use super::{EvalError, Observer, check, words};
 use crate::bytecode::{Opcode, Program};
 use crate::span::Span;
@@ -67,7 +68,16 @@ pub fn explain(
     let (matrix, cand) = (snapshot.tag_matrix(), candidates.words());
     // SAFETY: `check` proved the candidates span the snapshot's words, `result` was made for
     // them too, and the checked executor (`KNOWN = false`) assumes nothing about tags.
-    unsafe { words::<false, _>(program, matrix, cand, result.words_mut(), &mut recorder) };
+    unsafe {
+        words::<false, _, _>(
+            program,
+            matrix,
+            cand,
+            result.words_mut(),
+            &mut recorder,
+            Portable,
+        )
+    };
     let answer = recorder.answer.unwrap_or(Answer::Nothing(None));
     Ok(Explanation {
         rules: recorder.rules,
@@ -87,27 +97,34 @@ impl Observer for Recorder<'_> {
     const WATCHING: bool = true;
 
     fn after(&mut self, at: usize, acc: &[u64], _count: u32) {
-        let span = self.program.span(at);
-        match self.program.insns.get(at).map(|i| i.op) {
-            Some(Opcode::Rule) => self.rules.push(RuleTrace {
-                span,
+        let Some(insn) = self.program.insns.get(at) else {
+            return;
+        };
+        if insn.starts_rule() {
+            self.rules.push(RuleTrace {
+                span: self.program.rule_span(at),
                 steps: Vec::new(),
-            }),
-            Some(Opcode::And | Opcode::AndAny | Opcode::Min) => {
-                let mut kept = ServerSet::empty(self.universe);
-                kept.words_mut().copy_from_slice(acc);
-                if let Some(rule) = self.rules.last_mut() {
-                    rule.steps.push(StepTrace { at, span, kept });
-                }
+            });
+        }
+        if insn.op.is_filter() {
+            let mut kept = ServerSet::empty(self.universe);
+            kept.words_mut().copy_from_slice(acc);
+            if let Some(rule) = self.rules.last_mut() {
+                rule.steps.push(StepTrace {
+                    at,
+                    span: self.program.span(at),
+                    kept,
+                });
             }
-            _ => {}
         }
     }
 
     fn returned(&mut self, at: usize) {
         let span = self.program.span(at);
         self.answer = Some(match self.program.insns.get(at).map(|i| i.op) {
-            Some(Opcode::Ret) => Answer::Rule(self.rules.len().saturating_sub(1)),
+            Some(Opcode::Ret | Opcode::And | Opcode::AndAny | Opcode::Min) => {
+                Answer::Rule(self.rules.len().saturating_sub(1))
+            }
             Some(Opcode::RetCand) => Answer::Candidates(span),
             _ => Answer::Nothing(span),
         });

@@ -10,22 +10,26 @@
 //!   row or a union of rows, writing and counting as it goes), and a filter whose set is too
 //!   small jumps straight to the next rule.
 //!
-//! The word executor is compiled with and without `popcnt`, picked at run time ([`features`]); the
-//! one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks and needs no
-//! popcount for them, so it inlines into [`eval`]. The check that
-//! every tag of the program is known to the snapshot is made once per evaluation (the
-//! program's tag bound against the snapshot's tag count), never per instruction.
+//! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks, needs no
+//! popcount for them, and inlines into [`eval`]. The word executor runs each kernel out of line,
+//! compiled with `popcnt` when the CPU has it ([`features`]), so each loop has its registers to
+//! itself. The check that every tag of the program is known to the snapshot is made once per
+//! evaluation (the program's tag bound against the snapshot's tag count), never per instruction.
+//! A rule's filters carry the `rule` and `ret` modifiers, so a one-filter rule is a single
+//! dispatch.
 
 mod cpu;
 mod explain;
 mod kernels;
 
 pub use cpu::{Features, features, select_in_word};
+
+use cpu::{Isa, Popcnt, Portable};
 pub use explain::{Answer, Explanation, RuleTrace, StepTrace, explain};
 
 use std::fmt;
 
-use crate::bytecode::{Insn, Opcode, Program};
+use crate::bytecode::{Flags, Insn, Opcode, Program};
 use crate::topology::{ServerSet, Snapshot, TagId, TagMatrix};
 
 /// Why an evaluation could not run.
@@ -111,7 +115,7 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
 fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     // SAFETY: `eval` checked `cand` and sized `out` to the snapshot's words; the checked
     // executor (`KNOWN = false`) assumes nothing about tags.
-    unsafe { words::<false, _>(program, matrix, cand, out, &mut Quiet) }
+    unsafe { words::<false, _, _>(program, matrix, cand, out, &mut Quiet, Portable) }
 }
 
 /// Picks the executor for the cluster's size and the CPU.
@@ -120,14 +124,14 @@ fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], o
 /// Every tag id of `program` is below `matrix.tag_count()`, and `cand` and `out` have
 /// `matrix.words()` words each.
 unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    let popcnt = features().popcnt;
-    // SAFETY: the contract of `run_known` is that of the executors; `popcnt` was detected on
-    // this CPU before the `popcnt` variant is called.
+    // SAFETY: the contract of `run_known` is that of the executors.
     unsafe {
-        match (cand, &mut *out, popcnt) {
+        match (cand, &mut *out, Popcnt::detect()) {
             ([cand], [result], _) => *result = one_word(program, matrix.bits(), *cand),
-            (_, _, true) => words_popcnt(program, matrix, cand, out),
-            (_, _, false) => words::<true, _>(program, matrix, cand, out, &mut Quiet),
+            (_, _, Some(popcnt)) => {
+                words::<true, _, _>(program, matrix, cand, out, &mut Quiet, popcnt)
+            }
+            (_, _, None) => words::<true, _, _>(program, matrix, cand, out, &mut Quiet, Portable),
         }
     }
 }
@@ -141,34 +145,48 @@ unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &m
 unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
     // SAFETY: tag ids are below `rows.len()` by the caller's contract.
     let row = |t: u32| unsafe { *rows.get_unchecked(t as usize) };
+    let start = |acc: u64, insn: &Insn| {
+        if insn.flags.contains(Flags::RULE) {
+            cand
+        } else {
+            acc
+        }
+    };
     let mut acc = 0u64;
     let mut pc = 0usize;
     loop {
         // SAFETY: the verifier proved that every path stays inside the program.
         let insn = unsafe { fetch(program, pc) };
-        pc = match insn.op {
+        let flow = match insn.op {
             Opcode::Rule => {
                 acc = cand;
-                pc + 1
+                Some(pc + 1)
             }
             Opcode::And => {
-                acc &= row(insn.a);
+                acc = start(acc, insn) & row(insn.a);
                 one_word_next(acc, insn, pc)
             }
             Opcode::AndAny => {
                 // SAFETY: the verifier proved the pool range in bounds.
-                acc &= match unsafe { pool_tags(program, insn) } {
+                let union = match unsafe { pool_tags(program, insn) } {
                     [a, b] => row(a.as_u32()) | row(b.as_u32()),
                     tags => tags.iter().fold(0, |u, t| u | row(t.as_u32())),
                 };
+                acc = start(acc, insn) & union;
                 one_word_next(acc, insn, pc)
             }
-            Opcode::Min => one_word_next(acc, insn, pc),
-            Opcode::Ret if acc != 0 => return acc,
-            Opcode::Ret => pc + 1,
+            Opcode::Min => {
+                acc = start(acc, insn);
+                one_word_next(acc, insn, pc)
+            }
+            Opcode::Ret => (acc == 0).then_some(pc + 1),
             Opcode::RetCand => return cand,
             Opcode::RetEmpty => return 0,
         };
+        match flow {
+            Some(next) => pc = next,
+            None => return acc,
+        }
     }
 }
 
@@ -187,22 +205,31 @@ unsafe fn fetch(program: &Program, pc: usize) -> &Insn {
 /// [`next`] for a one-word accumulator. "At least one" and "at least two" are bit tests, so
 /// the one-word executor needs no `popcnt` for the thresholds policies use most.
 #[inline(always)]
-fn one_word_next(acc: u64, insn: &Insn, pc: usize) -> usize {
+fn one_word_next(acc: u64, insn: &Insn, pc: usize) -> Option<usize> {
     let passes = match insn.min {
         1 => acc != 0,
         2 => acc & acc.wrapping_sub(1) != 0,
         min => acc.count_ones() >= min,
     };
-    if passes { pc + 1 } else { insn.target as usize }
+    filter_flow(passes, insn, pc)
 }
 
 /// Where a filter goes: on, or to its target when the set is smaller than its `min`.
 #[inline(always)]
-fn next(count: u32, insn: &Insn, pc: usize) -> usize {
-    if count >= insn.min {
-        pc + 1
+fn next(count: u32, insn: &Insn, pc: usize) -> Option<usize> {
+    filter_flow(count >= insn.min, insn, pc)
+}
+
+/// After a filter: to its target when it failed, out of the program (`None`, returning the
+/// accumulator) when it passed and ends its rule, else on.
+#[inline(always)]
+fn filter_flow(passes: bool, insn: &Insn, pc: usize) -> Option<usize> {
+    if !passes {
+        Some(insn.target as usize)
+    } else if insn.flags.contains(Flags::RET) {
+        None
     } else {
-        insn.target as usize
+        Some(pc + 1)
     }
 }
 
@@ -238,33 +265,22 @@ impl Observer for Quiet {
     fn returned(&mut self, _: usize) {}
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-unsafe fn words_popcnt(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    // SAFETY: the caller keeps `words::<true, _>`'s contract.
-    unsafe { words::<true, _>(program, matrix, cand, out, &mut Quiet) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn words_popcnt(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    // SAFETY: the caller keeps `words::<true, _>`'s contract.
-    unsafe { words::<true, _>(program, matrix, cand, out, &mut Quiet) }
-}
-
 /// The executor for any cluster. `out` is the accumulator; after `rule` it stands for the
 /// candidates without a copy (`from_cand`), and the next filter reads the candidates instead.
 ///
+/// `cand` and `out` must have `matrix.words()` words each (the kernels stop at the shortest).
+///
 /// # Safety
-/// `cand` and `out` have `matrix.words()` words each. When `KNOWN`, every tag id of `program`
-/// is below `matrix.tag_count()` (otherwise tags are looked up checked and unknown ones read
-/// as empty).
+/// When `KNOWN`, every tag id of `program` is below `matrix.tag_count()` (otherwise tags are
+/// looked up checked and unknown ones read as empty).
 #[inline(always)]
-pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
+pub(crate) unsafe fn words<const KNOWN: bool, O: Observer, I: Isa>(
     program: &Program,
     matrix: &TagMatrix,
     cand: &[u64],
     out: &mut [u64],
     observer: &mut O,
+    isa: I,
 ) {
     let row = |t: u32| {
         if KNOWN {
@@ -279,7 +295,7 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
     let mut cand_count = None;
     let mut current = |from_cand: bool, count: u32| {
         if from_cand {
-            *cand_count.get_or_insert_with(|| kernels::count(cand))
+            *cand_count.get_or_insert_with(|| isa.run(|| kernels::count(cand)))
         } else {
             count
         }
@@ -289,15 +305,13 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
         // SAFETY: the verifier proved that every path stays inside the program.
         let insn = unsafe { fetch(program, pc) };
         let at = pc;
-        pc = match insn.op {
-            Opcode::Rule => {
-                from_cand = true;
-                pc + 1
-            }
+        from_cand |= insn.starts_rule();
+        let flow = match insn.op {
+            Opcode::Rule => Some(pc + 1),
             Opcode::And => {
                 count = match row(insn.a) {
-                    Some(row) if from_cand => unsafe { kernels::and_from(out, cand, row) },
-                    Some(row) => unsafe { kernels::and_in_place(out, row) },
+                    Some(row) if from_cand => isa.run(|| kernels::and_from(out, cand, row)),
+                    Some(row) => isa.run(|| kernels::and_in_place(out, row)),
                     None => clear(out),
                 };
                 from_cand = false;
@@ -308,25 +322,19 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 let tags = unsafe { pool_tags(program, insn) };
                 count = match (tags, from_cand) {
                     ([a, b], from) => match (row(a.as_u32()), row(b.as_u32())) {
-                        (Some(a), Some(b)) if from => unsafe {
-                            kernels::and_union2_from(out, cand, a, b)
-                        },
-                        (Some(a), Some(b)) => unsafe { kernels::and_union2_in_place(out, a, b) },
-                        _ => and_union(tags, matrix, from.then_some(cand), out),
+                        (Some(a), Some(b)) if from => {
+                            isa.run(|| kernels::and_union2_from(out, cand, a, b))
+                        }
+                        (Some(a), Some(b)) => isa.run(|| kernels::and_union2_in_place(out, a, b)),
+                        _ => isa.run(|| and_union(tags, matrix, from.then_some(cand), out)),
                     },
-                    (_, from) => and_union(tags, matrix, from.then_some(cand), out),
+                    (_, from) => isa.run(|| and_union(tags, matrix, from.then_some(cand), out)),
                 };
                 from_cand = false;
                 next(count, insn, pc)
             }
             Opcode::Min => next(current(from_cand, count), insn, pc),
-            Opcode::Ret if current(from_cand, count) > 0 => {
-                if from_cand {
-                    out.copy_from_slice(cand);
-                }
-                return observer.returned(at);
-            }
-            Opcode::Ret => pc + 1,
+            Opcode::Ret => (current(from_cand, count) == 0).then_some(pc + 1),
             Opcode::RetCand => {
                 out.copy_from_slice(cand);
                 return observer.returned(at);
@@ -343,6 +351,15 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer>(
                 current(from_cand, count),
             );
         }
+        match flow {
+            Some(next) => pc = next,
+            None => {
+                if from_cand {
+                    out.copy_from_slice(cand);
+                }
+                return observer.returned(at);
+            }
+        }
     }
 }
 
@@ -355,7 +372,7 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
         })
     };
     match from {
-        Some(cand) => unsafe { kernels::and_union_from(out, cand, union_at) },
+        Some(cand) => kernels::and_union_from(out, cand, union_at),
         None => kernels::and_union_in_place(out, union_at),
     }
 }
