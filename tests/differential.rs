@@ -271,3 +271,110 @@ fn the_printer_round_trips_to_the_same_rules_and_bytecode() {
         })
         .expect("print(parse(x)) reads back the same");
 }
+
+/// One way to break a verified program, applied at instruction `at` (modulo the length).
+#[derive(Clone, Copy, Debug)]
+enum Corruption {
+    JumpBackward,
+    JumpPastTheEnd,
+    TagNeverInterned,
+    PoolPastTheEnd,
+    ZeroMin,
+    DropTheFinalReturn,
+    FlagsOnAReturn,
+    UnknownOpcodeByte,
+}
+
+fn corrupt(
+    program: &tagroute::bytecode::Program,
+    how: Corruption,
+    at: usize,
+    tags: usize,
+) -> Option<Vec<u8>> {
+    use tagroute::bytecode::{INSN_SIZE, Opcode};
+    let insns = program.insns();
+    let filters: Vec<usize> = (0..insns.len())
+        .filter(|&i| insns[i].op.is_filter())
+        .collect();
+    let filter = filters.get(at % filters.len().max(1)).copied();
+    let mut bytes = program.to_bytes();
+    let field = |i: usize, offset: usize| 8 + i * INSN_SIZE + offset;
+    let write = |bytes: &mut Vec<u8>, at: usize, value: u32| {
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes())
+    };
+    match how {
+        Corruption::JumpBackward => {
+            let i = filter?;
+            write(&mut bytes, field(i, 12), i as u32);
+        }
+        Corruption::JumpPastTheEnd => write(&mut bytes, field(filter?, 12), insns.len() as u32),
+        Corruption::TagNeverInterned => {
+            let i = filters
+                .iter()
+                .copied()
+                .find(|&i| insns[i].op == Opcode::And)?;
+            write(&mut bytes, field(i, 4), tags as u32);
+        }
+        Corruption::PoolPastTheEnd => {
+            let i = filters
+                .iter()
+                .copied()
+                .find(|&i| insns[i].op == Opcode::AndAny)?;
+            write(&mut bytes, field(i, 4), program.pool().len() as u32);
+        }
+        Corruption::ZeroMin => write(&mut bytes, field(filter?, 8), 0),
+        Corruption::DropTheFinalReturn => {
+            let last = insns.len() - 1;
+            bytes[field(last, 0)] = Opcode::Ret as u8;
+        }
+        Corruption::FlagsOnAReturn => {
+            let last = insns.len() - 1;
+            bytes[field(last, 1)] = 2;
+        }
+        Corruption::UnknownOpcodeByte => bytes[field(at % insns.len(), 0)] = 0x7f,
+    }
+    Some(bytes)
+}
+
+#[test]
+fn the_verifier_rejects_every_corrupted_program() {
+    use tagroute::bytecode::Program;
+    let corruption = prop::sample::select(vec![
+        Corruption::JumpBackward,
+        Corruption::JumpPastTheEnd,
+        Corruption::TagNeverInterned,
+        Corruption::PoolPastTheEnd,
+        Corruption::ZeroMin,
+        Corruption::DropTheFinalReturn,
+        Corruption::FlagsOnAReturn,
+        Corruption::UnknownOpcodeByte,
+    ]);
+    let applied = std::cell::Cell::new(0u32);
+    runner(3_000)
+        .run(
+            &(policy_text(), corruption, 0..64usize),
+            |(text, how, at)| {
+                let interner = TagInterner::new();
+                let policy = syntax::parse(&text, Strictness::Default).expect("valid");
+                let program = compile(&policy, &interner).expect("every compiled program verifies");
+                let reloaded = Program::from_bytes(&program.to_bytes(), &interner);
+                prop_assert_eq!(reloaded.as_ref(), Ok(&program));
+                if let Some(bytes) = corrupt(&program, how, at, interner.len()) {
+                    applied.set(applied.get() + 1);
+                    prop_assert!(
+                        Program::from_bytes(&bytes, &interner).is_err(),
+                        "{:?} of {:?} verified",
+                        how,
+                        text
+                    );
+                }
+                Ok(())
+            },
+        )
+        .expect("corrupted programs are rejected");
+    assert!(
+        applied.get() > 1_500,
+        "only {} corruptions applied",
+        applied.get()
+    );
+}
