@@ -39,10 +39,10 @@ pub enum EvalError {
     ForeignProgram,
     /// The candidate set ranges over another number of servers than the snapshot has.
     UniverseMismatch {
-        /// The candidates' universe.
-        candidates: usize,
+        /// The candidates' universe (saturated at `u32::MAX`: no snapshot is larger).
+        candidates: u32,
         /// The snapshot's server count.
-        servers: usize,
+        servers: u32,
     },
 }
 
@@ -100,9 +100,11 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
         return Err(EvalError::ForeignProgram);
     }
     if candidates.universe() != snapshot.len() {
+        // `u32`s keep `Result<(), EvalError>` at 12 bytes, returned in registers.
+        let size = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         return Err(EvalError::UniverseMismatch {
-            candidates: candidates.universe(),
-            servers: snapshot.len(),
+            candidates: size(candidates.universe()),
+            servers: size(snapshot.len()),
         });
     }
     Ok(())
