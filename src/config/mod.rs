@@ -197,7 +197,7 @@ fn initial_server_tags(
 mod tests {
     use std::time::Duration;
 
-    use super::testing::{position, under};
+    use super::testing::{position, summary, under};
     use super::*;
     use crate::span::Severity;
 
@@ -205,22 +205,6 @@ mod tests {
 
     fn errors(source: &str) -> ConfigErrors {
         Config::parse(source, "neo4j.conf", Strictness::Default).unwrap_err()
-    }
-
-    fn summary(
-        source: &str,
-        diagnostics: &[ConfigDiagnostic],
-    ) -> Vec<(ConfigDiagnosticKind, String, String)> {
-        diagnostics
-            .iter()
-            .map(|d| {
-                (
-                    d.kind,
-                    under(source, d.span).to_owned(),
-                    position(source, d.span),
-                )
-            })
-            .collect()
     }
 
     #[test]

@@ -212,7 +212,7 @@ pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &m
 mod tests {
     use super::*;
     use crate::config::properties::read as read_properties;
-    use crate::config::testing::{every_diagnostic, position, under};
+    use crate::config::testing::{every_diagnostic, position, summary, under};
     use crate::syntax::LintKind;
 
     const PREFIX: &str = "dbms.routing.load_balancing.config.server_policies.";
@@ -226,19 +226,6 @@ mod tests {
         let policies = read(&properties, strictness, &mut diagnostics);
         let diagnostics = every_diagnostic(diagnostics, source);
         (policies, diagnostics)
-    }
-
-    fn summary(source: &str, diagnostics: &[ConfigDiagnostic]) -> Vec<(Kind, String, String)> {
-        diagnostics
-            .iter()
-            .map(|d| {
-                (
-                    d.kind,
-                    under(source, d.span).to_owned(),
-                    position(source, d.span),
-                )
-            })
-            .collect()
     }
 
     #[test]

@@ -32,3 +32,20 @@ pub fn every_diagnostic(
             .collect(),
     }
 }
+
+/// Each diagnostic as its kind, the text under its span, and where that starts.
+pub fn summary(
+    source: &str,
+    diagnostics: &[super::ConfigDiagnostic],
+) -> Vec<(super::ConfigDiagnosticKind, String, String)> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                under(source, d.span).to_owned(),
+                position(source, d.span),
+            )
+        })
+        .collect()
+}
