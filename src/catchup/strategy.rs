@@ -244,7 +244,7 @@ impl Strategy for WithinServerGroup {
         let mut tagged = false;
         let tag_count = snapshot.tag_matrix().tag_count();
         for tag in (0..tag_count).filter_map(TagId::new) {
-            if carries(snapshot, tag, request.server()) {
+            if snapshot.tag_matrix().has(tag, request.server()) {
                 tagged = true;
                 add_row(&mut self.scratch, snapshot, tag);
             }
@@ -276,19 +276,8 @@ impl Strategy for LeaderOnly {
 /// `set ∪= the servers carrying tag`.
 fn add_row(set: &mut ServerSet, snapshot: &Snapshot, tag: TagId) {
     if let Some(row) = snapshot.tag_matrix().row(tag) {
-        set.words_mut()
-            .iter_mut()
-            .zip(row)
-            .for_each(|(word, bits)| *word |= bits);
+        set.union_with_words(row);
     }
-}
-
-fn carries(snapshot: &Snapshot, tag: TagId, server: ServerIdx) -> bool {
-    snapshot
-        .tag_matrix()
-        .row(tag)
-        .and_then(|row| row.get(server.index() / 64))
-        .is_some_and(|word| word & (1u64 << (server.index() % 64)) != 0)
 }
 
 #[cfg(test)]

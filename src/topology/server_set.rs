@@ -192,10 +192,12 @@ impl ServerSet {
 
     /// `self ∪= other`; both must have the same universe (extra words of `other` are ignored).
     pub fn union_with(&mut self, other: &ServerSet) {
-        self.words
-            .iter_mut()
-            .zip(&other.words)
-            .for_each(|(a, b)| *a |= b);
+        self.union_with_words(&other.words);
+    }
+
+    /// `self ∪= words`, a bitset of the same layout (a tag row of the snapshot).
+    pub(crate) fn union_with_words(&mut self, words: &[u64]) {
+        self.words.iter_mut().zip(words).for_each(|(a, b)| *a |= b);
     }
 
     /// `self ∩= other`.

@@ -143,7 +143,8 @@ impl TagMatrix {
         }
     }
 
-    fn has(&self, tag: TagId, server: ServerIdx) -> bool {
+    /// Whether `server` carries `tag` (false for a tag the snapshot predates).
+    pub(crate) fn has(&self, tag: TagId, server: ServerIdx) -> bool {
         self.row(tag)
             .and_then(|row| row.get(server.index() / 64))
             .is_some_and(|w| w & (1u64 << (server.index() % 64)) != 0)
