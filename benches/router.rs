@@ -7,9 +7,9 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tagroute::Strictness;
 use tagroute::config::RoutingSettings;
-use tagroute::policies::{PolicyRegistry, PolicySource};
 use tagroute::rng::Rng;
 use tagroute::router::{Pick, Router};
+use tagroute::routing::policies::{PolicyRegistry, PolicySource};
 use tagroute::topology::{Snapshot, TagInterner, Topology};
 use tagroute::workload::{DATABASE, IdealRows, POLICY, SIZES, ideal_decision, topology, words};
 

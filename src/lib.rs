@@ -62,6 +62,9 @@
 // Diagnostics: byte spans, `line:column` and the caret renderer.
 pub mod span;
 
+// CPU features detected at run time, and the bit-level primitives that depend on them.
+pub(crate) mod cpu;
+
 // Text → tokens → syntax tree; normalization, canonical printer, lints.
 pub mod syntax;
 
@@ -83,9 +86,6 @@ pub mod topology;
 // neo4j.conf: policies and settings, loaded whole or not at all.
 pub mod config;
 
-// Compiled policies by name, reloaded atomically.
-pub mod policies;
-
 // Routing tables for a database and a policy.
 pub mod routing;
 
@@ -96,7 +96,7 @@ pub mod catchup;
 pub mod leader;
 
 // The embeddable hot path: per-thread deciders over cached selections.
-pub mod router;
+pub use routing::router;
 
 // The small seedable generator that every random choice draws from.
 pub mod rng;

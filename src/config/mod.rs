@@ -20,30 +20,30 @@
     allow(clippy::indexing_slicing, reason = "tests index what they just built")
 )]
 
+mod catchup;
 mod diff;
 mod duration;
 mod error;
 mod keys;
-mod leadership;
+mod leader;
 mod located;
 mod policies;
 mod properties;
 mod routing;
 #[cfg(test)]
 mod testing;
-mod upstream;
 mod values;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use catchup::{CatchupSettings, ConfiguredStrategy, UserDefined};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
-pub use leadership::LeadershipSettings;
+pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub use routing::RoutingSettings;
-pub use upstream::{CatchupSettings, ConfiguredStrategy, UserDefined};
 
 use crate::Strictness;
 use error::Diagnostics;
@@ -87,8 +87,8 @@ impl Config {
         let properties = properties::read(source, &mut diagnostics);
         let policies = policies::read(&properties, strictness, &mut diagnostics);
         let routing = routing::read(&properties, &mut diagnostics);
-        let catchup = upstream::read(&properties, strictness, &mut diagnostics);
-        let leadership = leadership::read(&properties, &mut diagnostics);
+        let catchup = catchup::read(&properties, strictness, &mut diagnostics);
+        let leadership = leader::read(&properties, &mut diagnostics);
         let initial_server_tags = initial_server_tags(&properties, &mut diagnostics);
         let ignored_keys = properties
             .iter()

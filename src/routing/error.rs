@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::config::ConfigErrors;
-use crate::policies::{RegistryError, UnknownPolicy};
+use crate::routing::policies::{RegistryError, UnknownPolicy};
 use crate::suggest;
 use crate::topology::ServerIdx;
 use crate::vm::EvalError;

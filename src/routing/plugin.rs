@@ -13,8 +13,8 @@ use super::error::{RoutingError, UnknownDatabase};
 use super::roles::roles;
 use super::table::{RouteRequest, RoutingTable};
 use crate::config::RoutingSettings;
-use crate::policies::{CompiledPolicy, Policies};
 use crate::rng::Rng;
+use crate::routing::policies::{CompiledPolicy, Policies};
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
 use crate::vm;
 
@@ -150,8 +150,8 @@ impl Order<'_> {
 mod tests {
     use super::*;
     use crate::Strictness;
-    use crate::policies::{PolicyRegistry, PolicySource};
     use crate::routing::Role;
+    use crate::routing::policies::{PolicyRegistry, PolicySource};
     use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
 
     /// Primaries p1 (leader, north), p2 (south), p3 (north); secondaries s1 (north), s2 (south).

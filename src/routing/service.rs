@@ -54,8 +54,8 @@ use super::plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 use super::table::{RouteRequest, RoutingTable};
 use crate::Strictness;
 use crate::config::{Config, RoutingSettings};
-use crate::policies::{Policies, PolicyRegistry, PolicySource, RegistryError, Reload};
 use crate::rng::Rng;
+use crate::routing::policies::{Policies, PolicyRegistry, PolicySource, RegistryError, Reload};
 use crate::topology::Topology;
 
 /// The load-balancing policies of a configuration, ready for a [`PolicyRegistry`] (the built-in

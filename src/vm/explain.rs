@@ -2,9 +2,9 @@
 //! which rule answered. It runs the same executor as [`eval`](super::eval), with an observer
 //! that records; never on the hot path.
 
-use super::cpu::Portable;
 use super::{EvalError, Observer, check, words};
 use crate::bytecode::{Opcode, Program};
+use crate::cpu::Portable;
 use crate::span::Span;
 use crate::topology::{ServerSet, Snapshot};
 

@@ -18,13 +18,12 @@
 //! A rule's filters carry the `rule` and `ret` modifiers, so a one-filter rule is a single
 //! dispatch.
 
-mod cpu;
 mod explain;
 mod kernels;
 
-pub use cpu::{Features, features, select_in_word};
+pub use crate::cpu::{Features, features, select_in_word};
 
-use cpu::{Isa, Popcnt, Portable};
+use crate::cpu::{Isa, Popcnt, Portable};
 pub use explain::{Answer, Explanation, RuleTrace, StepTrace, explain};
 
 use std::fmt;

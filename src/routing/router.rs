@@ -13,7 +13,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use tagroute::config::RoutingSettings;
-//! use tagroute::policies::{PolicyRegistry, PolicySource};
+//! use tagroute::routing::policies::{PolicyRegistry, PolicySource};
 //! use tagroute::router::{Pick, Router};
 //! use tagroute::topology::{DatabaseSpec, ServerSpec, Topology, TopologySpec};
 //! use tagroute::Strictness;
@@ -48,8 +48,8 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Cache};
 
 use crate::config::RoutingSettings;
-use crate::policies::{Policies, PolicyId, PolicyRegistry, UnknownPolicy};
 use crate::rng::Rng;
+use crate::routing::policies::{Policies, PolicyId, PolicyRegistry, UnknownPolicy};
 use crate::routing::readers_into;
 use crate::topology::{Server, ServerIdx, ServerSet, Snapshot, Topology};
 use crate::vm;
@@ -432,7 +432,7 @@ fn select(
 mod tests {
     use super::*;
     use crate::Strictness;
-    use crate::policies::PolicySource;
+    use crate::routing::policies::PolicySource;
     use crate::topology::{DatabaseSpec, ServerSpec, TopologySpec, Update};
 
     fn router() -> Router {
