@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Compile and evaluate Neo4j routing policies.
 #[derive(Debug, Parser)]
@@ -35,6 +35,16 @@ pub enum Command {
     Demo,
 }
 
+/// How a command writes its findings: for people (stderr) or for programs (JSON on stdout).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics with carets on stderr.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
 /// Policy strictness, shared by the commands that parse policies.
 #[derive(Debug, Args)]
 pub struct StrictArg {
@@ -59,6 +69,12 @@ pub struct CheckArgs {
     /// Also list the keys that were not read.
     #[arg(long)]
     pub verbose: bool,
+    /// Exit 1 when there is a warning, too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// `text` (diagnostics on stderr) or `json` (one document on stdout).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +110,12 @@ pub struct ExplainArgs {
     /// The policy text.
     #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: String,
+    /// Explain as if these servers (comma-separated names) were down.
+    #[arg(long, value_name = "SERVER,...", value_delimiter = ',')]
+    pub down: Vec<String>,
+    /// `text` (for people) or `json` (one document).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     #[command(flatten)]
     pub strict: StrictArg,
 }
