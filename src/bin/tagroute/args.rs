@@ -33,6 +33,32 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run everything on a built-in four-region cluster with the documented policies.
     Demo,
+    /// Topology files: `import` builds one from a live cluster's records.
+    Topology(TopologyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopologyArgs {
+    #[command(subcommand)]
+    pub command: TopologyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopologyCommand {
+    /// Build the topology JSON from the records of `SHOW SERVERS YIELD *` and
+    /// `SHOW DATABASES YIELD *` (JSON lists of records, or CSV as cypher-shell and Neo4j
+    /// Browser export them).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The records of `SHOW SERVERS YIELD *`.
+    #[arg(long, value_name = "FILE")]
+    pub servers: PathBuf,
+    /// The records of `SHOW DATABASES YIELD *`.
+    #[arg(long, value_name = "FILE")]
+    pub databases: PathBuf,
 }
 
 /// How a command writes its findings: for people (stderr) or for programs (JSON on stdout).

@@ -9,6 +9,7 @@ mod eval;
 mod explain;
 mod leaders;
 mod route;
+mod topology;
 mod upstream;
 
 use std::path::Path;
@@ -33,6 +34,7 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Leaders(args) => leaders::run(&args, console),
         Command::Bench(args) => bench::run(&args, console),
         Command::Demo => demo::run(console),
+        Command::Topology(args) => topology::run(&args, console),
     }
 }
 
