@@ -155,9 +155,17 @@ impl fmt::Display for Finding {
             FindingKind::Load => write!(
                 f,
                 "{db}/{subject}: {servers} {} {:.2}x {} reads {when}",
-                if self.servers.len() == 1 { "takes" } else { "take" },
+                if self.servers.len() == 1 {
+                    "takes"
+                } else {
+                    "take"
+                },
                 self.measure.unwrap_or(0.0),
-                if self.servers.len() == 1 { "its" } else { "their" },
+                if self.servers.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
             ),
             FindingKind::UpstreamFallback => write!(
                 f,

@@ -285,6 +285,9 @@ fn write_record(
     writeln!(out, "}}}}")
 }
 
+/// A (database, policy) pair: how often each answer came, and the outages.
+type Tally = (String, Vec<(Answer, u64)>, u64);
+
 /// Findings first, then how often each rule answered, per database and policy.
 fn text(analysis: &Analysis<'_>, header: &Header<'_>, out: &mut dyn Write) -> Result<(), Failure> {
     let domains: Vec<&str> = header.domains.iter().map(|d| d.name()).collect();
@@ -295,7 +298,7 @@ fn text(analysis: &Analysis<'_>, header: &Header<'_>, out: &mut dyn Write) -> Re
         header.origin,
         domains.join(", ")
     )?;
-    let mut tally: Vec<(String, Vec<(Answer, u64)>, u64)> = Vec::new();
+    let mut tally: Vec<Tally> = Vec::new();
     let mut rows = RowOf::default();
     let findings = analysis
         .sweep(header.domains, header.depth, |record| {
