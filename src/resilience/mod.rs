@@ -146,6 +146,7 @@ pub struct Analysis<'s> {
     regions: Regions,
     regioned: ServerSet,
     load_alert: f64,
+    upstreams: bool,
 }
 
 /// The routing table of one database and policy in one scenario, as sets.
@@ -289,6 +290,7 @@ impl<'s> Analysis<'s> {
             regions,
             regioned,
             load_alert: 2.0,
+            upstreams: true,
         })
     }
 
@@ -311,6 +313,13 @@ impl<'s> Analysis<'s> {
     /// `factor` (default 2).
     pub fn load_alert(mut self, factor: f64) -> Self {
         self.load_alert = factor;
+        self
+    }
+
+    /// Whether sweeps ask for every secondary's catch-up upstream in every scenario (default:
+    /// yes). Without, a sweep evaluates only the routing tables and the leader checks.
+    pub fn with_upstreams(mut self, on: bool) -> Self {
+        self.upstreams = on;
         self
     }
 
@@ -403,6 +412,9 @@ impl<'s> Analysis<'s> {
                     visit(&record);
                 }
                 collector.database(d, db, scenario, &roles, self);
+                if !self.upstreams {
+                    continue;
+                }
                 self.check_upstreams(
                     &mut selector,
                     d,
