@@ -35,6 +35,10 @@ fn chromium() -> Option<PathBuf> {
 /// Runs headless Chromium on `page` with `mode` (`--dump-dom`, `--screenshot=...`), in a
 /// fresh profile; returns (exit status, stdout, stderr).
 fn browse(browser: &Path, page: &Path, mode: &str, profile: &Path) -> (bool, String, String) {
+    std::fs::create_dir_all(profile).expect("profile dir");
+    // Files, not pipes: the DOM is larger than a pipe's buffer, and nobody reads until the end.
+    let (out_path, err_path) = (profile.join("stdout"), profile.join("stderr"));
+    let file = |p: &Path| std::fs::File::create(p).expect("output file");
     let mut child = Command::new(browser)
         .args([
             "--headless",
@@ -50,28 +54,30 @@ fn browse(browser: &Path, page: &Path, mode: &str, profile: &Path) -> (bool, Str
             "--v=0",
             "--window-size=1400,1000",
         ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.join("user-data").display()
+        ))
         .arg(mode)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(file(&out_path))
+        .stderr(file(&err_path))
         .spawn()
         .expect("chromium starts");
     let started = Instant::now();
-    while child.try_wait().expect("chromium runs").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("chromium runs") {
+            break status;
+        }
         if started.elapsed() > BROWSER_DEADLINE {
             let _ = child.kill();
             panic!("chromium did not finish within {BROWSER_DEADLINE:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().expect("chromium output");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).expect("output")).into_owned();
+    (status.success(), read(&out_path), read(&err_path))
 }
 
 fn count(haystack: &str, needle: &str) -> usize {
