@@ -11,7 +11,7 @@ use tagroute::config::{CheckReport, Config, ConfigErrors, Finding, check};
 use tagroute::span::{Severity, line_col};
 
 use super::load_topology;
-use crate::args::{CheckArgs, Format};
+use crate::args::{CheckArgs, ReportFormat};
 use crate::report::{Console, Failure};
 
 pub fn run(args: &CheckArgs, console: &mut Console<'_>) -> Result<(), Failure> {
@@ -31,8 +31,8 @@ pub fn run(args: &CheckArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         verbose: args.verbose,
     };
     match args.format {
-        Format::Text => rendering.text(console)?,
-        Format::Json => console.json(&rendering.json())?,
+        ReportFormat::Text => rendering.text(console)?,
+        ReportFormat::Json => console.json(&rendering.json())?,
     }
     let errors = report.errors().count();
     let warnings = report.warnings().count();

@@ -10,7 +10,7 @@ use tagroute::topology::{ServerSet, Snapshot};
 use tagroute::vm::{self, Answer, Explanation, RuleOutcome, Step};
 
 use super::{load_topology, parse_policy};
-use crate::args::{ExplainArgs, Format};
+use crate::args::{ExplainArgs, ReportFormat};
 use crate::report::{Console, Failure, diagnostic_json};
 
 pub fn run(args: &ExplainArgs, console: &mut Console<'_>) -> Result<(), Failure> {
@@ -18,8 +18,8 @@ pub fn run(args: &ExplainArgs, console: &mut Console<'_>) -> Result<(), Failure>
     let candidates = candidates(&snapshot, &args.down)?;
     let strictness = args.strict.strictness();
     let policy = match args.format {
-        Format::Text => parse_policy(&args.policy, strictness, Some(&snapshot), console)?,
-        Format::Json => match syntax::parse(&args.policy, strictness) {
+        ReportFormat::Text => parse_policy(&args.policy, strictness, Some(&snapshot), console)?,
+        ReportFormat::Json => match syntax::parse(&args.policy, strictness) {
             Ok(policy) => policy,
             Err(error) => {
                 let help = error.help();
@@ -49,8 +49,8 @@ pub fn run(args: &ExplainArgs, console: &mut Console<'_>) -> Result<(), Failure>
         trace: &trace,
     };
     match args.format {
-        Format::Text => shown.text(console),
-        Format::Json => console.json(&shown.json(&args.down)),
+        ReportFormat::Text => shown.text(console),
+        ReportFormat::Json => console.json(&shown.json(&args.down)),
     }
 }
 

@@ -8,9 +8,11 @@ mod disasm;
 mod eval;
 mod explain;
 mod leaders;
+mod resilience;
 mod route;
 mod topology;
 mod upstream;
+mod whatif;
 
 use std::path::Path;
 
@@ -34,6 +36,8 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Leaders(args) => leaders::run(&args, console),
         Command::Bench(args) => bench::run(&args, console),
         Command::Demo => demo::run(console),
+        Command::Whatif(args) => whatif::run(&args, console),
+        Command::Resilience(args) => resilience::run(&args, console),
         Command::Topology(args) => topology::run(&args, console),
     }
 }
