@@ -139,10 +139,13 @@ pub struct Snippet {
     pub carets: String,
 }
 
-/// A snippet shows at most this many characters of its line on each side of the span, and
-/// marks at most [`MAX_MARKED`] characters, so that a diagnostic about a 100 KB line stays a
-/// few lines long; `...` stands for what is left out.
-const CONTEXT: usize = 40;
+/// A line longer than this many characters is not shown whole: a snippet shows at most
+/// [`CONTEXT`] characters of it on each side of the span and marks at most [`MAX_MARKED`], so
+/// that a diagnostic about a 100 KB line stays a few lines long; `...` stands for what is left
+/// out.
+const MAX_LINE: usize = 160;
+/// See [`MAX_LINE`].
+const CONTEXT: usize = 60;
 /// See [`CONTEXT`].
 const MAX_MARKED: usize = 80;
 const ELLIPSIS: &str = "...";
@@ -163,8 +166,12 @@ impl Snippet {
             .max(1);
         let (column, marked) = (at.column - 1, width.min(MAX_MARKED));
         let total = line.chars().count();
-        let from = column.saturating_sub(CONTEXT);
-        let to = (column + marked + CONTEXT).min(total);
+        let (from, to) = if total <= MAX_LINE {
+            (0, total)
+        } else {
+            let from = column.saturating_sub(CONTEXT);
+            (from, (column + marked + CONTEXT).min(total))
+        };
         let open = if from > 0 { ELLIPSIS } else { "" };
         let close = if to < total { ELLIPSIS } else { "" };
         let shown: String = line
@@ -303,16 +310,21 @@ mod tests {
                 column: start + 1
             }
         );
-        let before = "x;".repeat(20);
-        let after = format!("(b){}", "->y".repeat(20))
+        let before = "x;".repeat(30);
+        let after = format!("(b){}", "->y".repeat(30))
             .chars()
-            .take(40)
+            .take(60)
             .collect::<String>();
         assert_eq!(s.source_line, format!("...{before}tgas{after}..."));
-        assert_eq!(s.carets, format!("{}^^^^", " ".repeat(3 + 40)));
+        assert_eq!(s.carets, format!("{}^^^^", " ".repeat(3 + 60)));
         let huge = Snippet::new(&line, Span::new(0, line.len()));
         assert_eq!(huge.carets, "^".repeat(80));
-        assert_eq!(huge.source_line.chars().count(), 80 + 40 + 3);
+        assert_eq!(huge.source_line.chars().count(), 80 + 60 + 3);
+        let short = "y".repeat(MAX_LINE);
+        assert_eq!(
+            Snippet::new(&short, Span::at(MAX_LINE - 1)).source_line,
+            short
+        );
     }
 
     #[test]

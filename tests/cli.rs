@@ -61,7 +61,11 @@ pub fn temp_file(name: &str, contents: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tagroute-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
-    std::fs::write(&path, contents).expect("write temp file");
+    // Tests run in parallel and rewrite the same files: write aside, then rename atomically,
+    // so that no run of the binary reads a half-written file.
+    let aside = dir.join(format!("{name}.{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&aside, contents).expect("write temp file");
+    std::fs::rename(&aside, &path).expect("rename temp file");
     path
 }
 
