@@ -203,3 +203,113 @@ impl Dechunker {
         self.stream_offset += n as u64;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::testing::hex;
+
+    /// Every body the dechunker yields from `stream` pushed in pieces of `split` bytes.
+    fn bodies(stream: &[u8], split: usize, max: usize) -> Result<Vec<Vec<u8>>, ChunkError> {
+        let mut dechunker = Dechunker::new(max);
+        let mut out = Vec::new();
+        for piece in stream.chunks(split) {
+            dechunker.push(piece);
+            while let Some(body) = dechunker.next_message()? {
+                out.push(body.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_body_is_cut_into_full_chunks_and_an_end_marker() {
+        let body: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        let mut wire = Vec::new();
+        write_message(&body, &mut wire);
+        assert_eq!(wire.len(), 2 + 65_535 + 2 + 4_465 + 2);
+        assert_eq!(&wire[..2], [0xFF, 0xFF]);
+        assert_eq!(&wire[65_537..65_539], 4_465u16.to_be_bytes());
+        assert_eq!(&wire[wire.len() - 2..], [0, 0]);
+        assert_eq!(bodies(&wire, wire.len(), 1 << 20).unwrap(), [body]);
+    }
+
+    #[test]
+    fn noops_are_skipped_and_every_split_gives_the_same_bodies() {
+        // NOOP, GOODBYE in two chunks, NOOP, NOOP, RESET.
+        let stream = hex("0000 0001 B0 0001 02 0000 0000 0000 0002 B00F 0000");
+        let expected = [hex("B0 02"), hex("B0 0F")];
+        for split in 1..=stream.len() {
+            assert_eq!(
+                bodies(&stream, split, 16).unwrap(),
+                expected,
+                "split {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_at_the_chunk_that_crosses_it() {
+        let stream = hex("0002 B00F 0000 0003 B1 70 A0 0002 0102 0000");
+        assert_eq!(
+            bodies(&stream, stream.len(), 4)
+                .unwrap_err()
+                .stream_offset(),
+            11
+        );
+        assert_eq!(bodies(&stream, 3, 4).unwrap_err().stream_offset(), 11);
+        assert_eq!(bodies(&stream, stream.len(), 5).unwrap().len(), 2);
+        let e = bodies(&hex("FFFF"), 2, 1024).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "message over the limit of 1024 bytes at stream byte 0"
+        );
+    }
+
+    #[test]
+    fn mid_message_is_known() {
+        let mut dechunker = Dechunker::new(64);
+        assert!(!dechunker.is_mid_message());
+        dechunker.push(&hex("0000 00"));
+        assert_eq!(dechunker.next_message().unwrap(), None);
+        assert!(dechunker.is_mid_message());
+        dechunker.push(&hex("02 B0 02"));
+        assert_eq!(dechunker.next_message().unwrap(), None);
+        assert!(dechunker.is_mid_message());
+        dechunker.push(&hex("0000"));
+        assert!(dechunker.next_message().unwrap().is_some());
+        assert!(!dechunker.is_mid_message());
+    }
+
+    #[test]
+    fn write_with_frames_in_place_or_re_frames_a_long_body() {
+        let mut out = vec![0xAA];
+        write_with(&mut out, |out| {
+            out.extend_from_slice(&[1, 2, 3]);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(out, hex("AA 0003 010203 0000"));
+
+        let long = vec![7; 65_536];
+        let mut framed = Vec::new();
+        write_with(&mut framed, |out| {
+            out.extend_from_slice(&long);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        let mut expected = Vec::new();
+        write_message(&long, &mut expected);
+        assert_eq!(framed, expected);
+
+        let mut out = vec![0xAA];
+        assert_eq!(
+            write_with(&mut out, |out| {
+                out.push(1);
+                Err(())
+            }),
+            Err(())
+        );
+        assert_eq!(out, [0xAA]);
+    }
+}

@@ -283,3 +283,155 @@ pub fn negotiate(bytes: &[u8], max: Version) -> Result<Version, HandshakeError> 
     }
     Err(HandshakeError::NoCommonVersion { offered, max })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::testing::hex;
+
+    /// The magic and `slots`, where a lone `0` is a padding slot.
+    fn offer(slots: &str) -> Vec<u8> {
+        let slots: Vec<&str> = slots
+            .split_whitespace()
+            .map(|slot| if slot == "0" { "00000000" } else { slot })
+            .collect();
+        hex(&format!("6060B017 {}", slots.join(" ")))
+    }
+
+    const PYTHON_6: &str = "000001FF 00080805 00020404 00000003";
+    const PYTHON_5_25: &str = "00070705 00020404 00000104 00000003";
+    const PYTHON_5_0: &str = "00000005 00020404 00000104 00000003";
+    const NEO4RS: &str = "00000404 00000304 00000104 00000004";
+
+    #[test]
+    fn real_drivers_get_their_best_version_under_the_cap() {
+        let cases = [
+            (PYTHON_6, Version::V5_8, "5.8"),
+            (PYTHON_6, Version::new(5, 7), "5.7"),
+            (PYTHON_6, Version::new(5, 6), "5.6"),
+            (PYTHON_6, Version::new(5, 5), "5.4"), // 5.5 is skipped, as Neo4j does
+            (PYTHON_6, Version::V5_0, "5.0"),
+            (PYTHON_6, Version::V4_4, "4.4"), // the 5.x slot has nothing, the 4.x slot does
+            (PYTHON_6, Version::new(9, 9), "5.8"),
+            (PYTHON_5_25, Version::V5_8, "5.7"),
+            (PYTHON_5_0, Version::V5_8, "5.0"),
+            (NEO4RS, Version::V5_8, "4.4"),
+        ];
+        for (slots, max, expected) in cases {
+            let version = negotiate(&offer(slots), max).unwrap();
+            assert_eq!(version.to_string(), expected, "{slots} up to {max}");
+        }
+    }
+
+    #[test]
+    fn the_reply_names_one_exact_version() {
+        assert_eq!(Version::V5_8.reply(), [0, 0, 8, 5]);
+        assert_eq!(Version::V4_4.reply(), [0, 0, 4, 4]);
+    }
+
+    #[test]
+    fn slots_are_walked_in_the_client_order() {
+        // 4.4 first: the first slot that holds a supported version wins, not the highest.
+        assert_eq!(
+            negotiate(&offer("00000404 00080805 0 0"), Version::V5_8),
+            Ok(Version::V4_4)
+        );
+        // A slot with nothing supported is passed over.
+        assert_eq!(
+            negotiate(&offer("00000003 00000505 00010605 00000000"), Version::V5_8),
+            Ok(Version::new(5, 6))
+        );
+    }
+
+    #[test]
+    fn ranges_count_down_within_one_major() {
+        // 5.3 down to 5.0 (the range of 8 saturates at minor 0, never reaching 4.x).
+        assert_eq!(
+            negotiate(&offer("00080305 0 0 0"), Version::V5_8),
+            Ok(Version::new(5, 3))
+        );
+        // 5.9 down to 5.6: 5.9 is not implemented, 5.8 is.
+        assert_eq!(
+            negotiate(&offer("00030905 0 0 0"), Version::V5_8),
+            Ok(Version::V5_8)
+        );
+        // 4.3 down to 4.0: none implemented.
+        assert!(negotiate(&offer("00030304 0 0 0"), Version::V5_8).is_err());
+    }
+
+    #[test]
+    fn the_manifest_slot_is_never_read_as_a_version() {
+        // 00 00 01 FF would be "255.1"; FF FF FF FF a manifest with a range: both skipped.
+        let e =
+            negotiate(&offer("000001FF FFFFFFFF 00000006 00000000"), Version::V5_8).unwrap_err();
+        assert_eq!(e.reply(), Some(NO_VERSION));
+        assert_eq!(
+            e.to_string(),
+            "no common Bolt version: the client offers manifest v1, manifest v255, 6.0; \
+             this server speaks 4.4 and 5.0-5.8 up to 5.8"
+        );
+    }
+
+    #[test]
+    fn no_common_version_replies_zeros_and_lists_the_offers() {
+        let e = negotiate(&offer("00020304 00000003 0 0"), Version::V5_8).unwrap_err();
+        assert_eq!(e.reply(), Some([0, 0, 0, 0]));
+        assert_eq!(
+            e,
+            HandshakeError::NoCommonVersion {
+                offered: vec![
+                    Offer {
+                        highest: Version::new(4, 3),
+                        range: 2
+                    },
+                    Offer {
+                        highest: Version::new(3, 0),
+                        range: 0
+                    },
+                ],
+                max: Version::V5_8,
+            }
+        );
+        assert!(e.to_string().contains("the client offers 4.3..4.1, 3.0;"));
+        // A cap below 4.4 leaves nothing to speak.
+        assert!(negotiate(&offer(PYTHON_6), Version::new(4, 3)).is_err());
+        let padding = negotiate(&offer("0 0 0 0"), Version::V5_8).unwrap_err();
+        assert!(padding.to_string().contains("offers nothing"));
+    }
+
+    #[test]
+    fn a_client_that_does_not_speak_bolt_gets_no_reply() {
+        let e = negotiate(b"GET / HTTP/1.1\r\nHost", Version::V5_8).unwrap_err();
+        assert_eq!(e, HandshakeError::BadMagic { found: *b"GET " });
+        assert_eq!(e.reply(), None);
+        assert!(e.to_string().contains("47 45 54 20 at byte 0"));
+        assert_eq!(
+            negotiate(&[0x60, 0x60], Version::V5_8),
+            Err(HandshakeError::Length { len: 2 })
+        );
+    }
+
+    #[test]
+    fn versions_parse_as_major_dot_minor() {
+        assert_eq!("5.4".parse(), Ok(Version::V5_4));
+        assert_eq!("4.4".parse(), Ok(Version::V4_4));
+        for bad in ["5", "5.", ".4", "5.x", "+5.4", "5.4.1", "256.0", " 5.4", ""] {
+            let e = bad.parse::<Version>().unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("`{bad}` is not a Bolt version such as `5.4`")
+            );
+        }
+    }
+
+    #[test]
+    fn supported_versions_are_4_4_and_5_0_to_5_8_without_5_5() {
+        let all: Vec<String> = Version::SUPPORTED.iter().map(Version::to_string).collect();
+        assert_eq!(
+            all,
+            [
+                "4.4", "5.0", "5.1", "5.2", "5.3", "5.4", "5.6", "5.7", "5.8"
+            ]
+        );
+    }
+}

@@ -122,12 +122,13 @@ impl RequestKind {
         }
     }
 
-    /// The first version with this message (of those this endpoint speaks).
+    /// The first version with this message.
     fn since(self) -> Version {
         match self {
             RequestKind::Logon | RequestKind::Logoff => Version::V5_1,
             RequestKind::Telemetry => Version::V5_4,
-            _ => Version::V4_4,
+            RequestKind::Route => Version::new(4, 3),
+            _ => Version::new(1, 0),
         }
     }
 
@@ -253,8 +254,8 @@ pub struct RoutingTable {
 }
 
 impl RoutingTable {
-    /// The `rt` value: roles in Neo4j's order WRITE, READ, ROUTE, an empty role left out, `ttl`
-    /// saturated to PackStream's largest integer.
+    /// The `rt` value `{ttl, servers, db}` (the order Neo4j sends): roles in the order WRITE,
+    /// READ, ROUTE, an empty role left out, `ttl` saturated to PackStream's largest integer.
     pub fn to_value(&self) -> Value {
         let roles = [
             ("WRITE", &self.writers),
@@ -277,8 +278,8 @@ impl RoutingTable {
                 "ttl",
                 Value::Int(i64::try_from(self.ttl).unwrap_or(i64::MAX)),
             ),
-            ("db", Value::from(self.db.as_str())),
             ("servers", Value::List(servers)),
+            ("db", Value::from(self.db.as_str())),
         ])
     }
 
@@ -337,7 +338,7 @@ impl fmt::Display for MessageError {
         match self {
             MessageError::Decode(e) => e.fmt(f),
             MessageError::NotAStructure { found } => {
-                write!(f, "a message is a structure, not a {found}")
+                write!(f, "a message is a structure, not {}", a(found))
             }
             MessageError::UnknownSignature { signature, version } => {
                 write!(
@@ -360,9 +361,24 @@ impl fmt::Display for MessageError {
                 field,
                 expected,
                 found,
-            } => write!(f, "{kind} {field} must be a {expected}, not a {found}"),
+            } => write!(
+                f,
+                "{kind} {field} must be {}, not {}",
+                a(expected),
+                a(found)
+            ),
         }
     }
+}
+
+/// `word` with its indefinite article.
+fn a(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }
 
 impl std::error::Error for MessageError {
@@ -606,5 +622,347 @@ impl Response {
     /// An [`EncodeError`] only for a string or list longer than `u32::MAX`.
     pub fn write_chunked(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         chunk::write_with(out, |out| packstream::encode(&self.to_value(), out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::testing::{body, encoded, europe, hello_4x, hello_5x, hex, logon, strings};
+
+    /// BOLT.md's vectors, captured from the Python driver 6.4.1.
+    const ROUTE_EUROPE: &str = "b3 66 a2 86 706f6c696379 86 6575726f7065 87 61646472657373 \
+                                8e 3132372e302e302e313a37363837 90 a0";
+    const LOGON_BASIC: &str = "b1 6a a3 86 736368656d65 85 6261736963 89 7072696e636970616c \
+                               85 6e656f346a 8b 63726564656e7469616c73 82 7077";
+    const GOODBYE: &str = "b0 02";
+    const SUCCESS_HELLO: &str = "b1 70 a2 86 736572766572 8c 4e656f346a2f352e32362e30 \
+                                 8d 636f6e6e656374696f6e5f6964 86 626f6c742d31";
+    const SUCCESS_EMPTY: &str = "b1 70 a0";
+    const SUCCESS_RT_OPENING: &str = "b1 70 a1 82 7274 a3 83 74746c c9012c 87 73657276657273 \
+                                      93 a2 89 616464726573736573 91 8d 31302e302e302e313a37363837 \
+                                      84 726f6c65 85 5752495445";
+
+    fn request(bytes: &[u8], version: Version) -> Result<Request, MessageError> {
+        Request::decode(bytes, version, &Limits::default())
+    }
+
+    fn response_bytes(response: &Response) -> Vec<u8> {
+        encoded(&response.to_value())
+    }
+
+    #[test]
+    fn route_vector_decodes_and_re_encodes_byte_for_byte() {
+        let bytes = hex(ROUTE_EUROPE);
+        let Ok(Request::Route(route)) = request(&bytes, Version::V5_8) else {
+            panic!("not a ROUTE")
+        };
+        assert_eq!(route.policy(), Some("europe"));
+        assert_eq!(route.context["address"], "127.0.0.1:7687");
+        assert_eq!(
+            (route.bookmarks.len(), &route.db, &route.imp_user),
+            (0, &None, &None)
+        );
+        let rebuilt = body(
+            0x66,
+            vec![europe(), Value::List(vec![]), Value::Map(Map::new())],
+        );
+        assert_eq!(rebuilt, bytes);
+    }
+
+    #[test]
+    fn logon_vector_decodes_and_re_encodes_byte_for_byte() {
+        let bytes = hex(LOGON_BASIC);
+        let Ok(Request::Logon(auth)) = request(&bytes, Version::V5_1) else {
+            panic!("not a LOGON")
+        };
+        assert_eq!(auth.scheme.as_deref(), Some("basic"));
+        assert_eq!(auth.principal.as_deref(), Some("neo4j"));
+        assert_eq!(auth.credentials.as_deref(), Some("pw"));
+        assert_eq!(logon("neo4j", "pw"), bytes);
+        assert!(
+            !format!("{auth:?}").contains("pw\""),
+            "credentials leak into Debug"
+        );
+    }
+
+    #[test]
+    fn goodbye_reset_and_logoff_have_no_fields() {
+        assert_eq!(request(&hex(GOODBYE), Version::V4_4), Ok(Request::Goodbye));
+        assert_eq!(request(&hex("b0 0f"), Version::V4_4), Ok(Request::Reset));
+        assert_eq!(request(&hex("b0 6b"), Version::V5_1), Ok(Request::Logoff));
+        assert_eq!(
+            request(&hex("b1 54 01"), Version::V5_4),
+            Ok(Request::Telemetry(1))
+        );
+    }
+
+    #[test]
+    fn responses_encode_to_the_captured_bytes() {
+        let hello = Map::from_iter([
+            ("server", Value::from("Neo4j/5.26.0")),
+            ("connection_id", Value::from("bolt-1")),
+        ]);
+        assert_eq!(
+            response_bytes(&Response::Success(hello)),
+            hex(SUCCESS_HELLO)
+        );
+        assert_eq!(
+            response_bytes(&Response::Success(Map::new())),
+            hex(SUCCESS_EMPTY)
+        );
+        assert_eq!(response_bytes(&Response::Ignored), hex("b0 7e"));
+
+        let table = RoutingTable {
+            ttl: 300,
+            db: "neo4j".to_owned(),
+            writers: vec!["10.0.0.1:7687".to_owned()],
+            readers: vec!["10.0.0.2:7687".to_owned()],
+            routers: vec!["10.0.0.3:7687".to_owned()],
+        };
+        let rt = Response::Success(Map::from_iter([("rt", table.to_value())]));
+        let bytes = response_bytes(&rt);
+        assert!(bytes.starts_with(&hex(SUCCESS_RT_OPENING)));
+        // And the rest, as a driver reads it.
+        let decoded = packstream::decode(&bytes, &Limits::default()).unwrap();
+        let rt = decoded.as_struct().unwrap().fields()[0]
+            .as_map()
+            .unwrap()
+            .get("rt")
+            .unwrap();
+        let rt = rt.as_map().unwrap();
+        assert_eq!(rt.get("db"), Some(&Value::from("neo4j")));
+        let roles: Vec<_> = rt
+            .get("servers")
+            .unwrap()
+            .as_list()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s.as_map()
+                    .unwrap()
+                    .get("role")
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(roles, ["WRITE", "READ", "ROUTE"]);
+    }
+
+    #[test]
+    fn an_empty_role_is_left_out_and_a_table_without_readers_or_routers_is_named() {
+        let mut table = RoutingTable {
+            ttl: u64::MAX,
+            db: "movies".to_owned(),
+            readers: vec!["r:7687".to_owned()],
+            routers: vec!["[::1]:7687".to_owned()],
+            ..RoutingTable::default()
+        };
+        let value = table.to_value();
+        let rt = value.as_map().unwrap();
+        assert_eq!(rt.get("ttl"), Some(&Value::Int(i64::MAX)));
+        assert_eq!(rt.get("servers").unwrap().as_list().unwrap().len(), 2);
+        assert_eq!(table.missing_role(), None);
+        table.routers.clear();
+        assert_eq!(table.missing_role(), Some("ROUTE"));
+        table.readers.clear();
+        assert_eq!(table.missing_role(), Some("READ"));
+    }
+
+    #[test]
+    fn failure_carries_all_five_keys() {
+        let failure = Failure::policy_not_found("atlantis");
+        let bytes = response_bytes(&Response::Failure(failure));
+        assert_eq!(&bytes[..3], hex("b1 7f a5"));
+        let value = packstream::decode(&bytes, &Limits::default()).unwrap();
+        let metadata = value.as_struct().unwrap().fields()[0]
+            .as_map()
+            .unwrap()
+            .clone();
+        let keys: Vec<&str> = metadata.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            ["code", "message", "neo4j_code", "gql_status", "description"]
+        );
+        assert_eq!(metadata.get("code"), metadata.get("neo4j_code"));
+        assert_eq!(
+            metadata.get("description").and_then(Value::as_str),
+            Some(
+                "error: connection exception - unknown routing policy. Policy definition for 'atlantis' could not be found."
+            )
+        );
+    }
+
+    #[test]
+    fn hello_carries_auth_up_to_5_0_only() {
+        let Ok(Request::Hello(hello)) = request(&hello_4x("neo4j", "pw"), Version::V4_4) else {
+            panic!("not a HELLO")
+        };
+        assert_eq!(hello.user_agent, "neo4rs");
+        assert_eq!(hello.auth.principal.as_deref(), Some("neo4j"));
+        assert_eq!(hello.routing.unwrap()["address"], "127.0.0.1:7687");
+        let Ok(Request::Hello(hello)) = request(&hello_4x("neo4j", "pw"), Version::V5_1) else {
+            panic!("not a HELLO")
+        };
+        assert_eq!(hello.auth, Auth::default());
+        let Ok(Request::Hello(hello)) = request(&hello_5x(), Version::V5_4) else {
+            panic!("not a HELLO")
+        };
+        assert_eq!(hello.routing.unwrap()["policy"], "europe");
+        assert!(hello.user_agent.starts_with("neo4j-python/6.4.1"));
+        // bolt:// sends no routing; neo4rs's second connection neither.
+        let bare = body(0x01, vec![strings(&[("user_agent", "x")])]);
+        let Ok(Request::Hello(hello)) = request(&bare, Version::V5_0) else {
+            panic!("not a HELLO")
+        };
+        assert_eq!(hello.routing, None);
+    }
+
+    #[test]
+    fn route_extra_takes_omitted_keys_explicit_nulls_or_values() {
+        let with_extra = |extra: Value| {
+            let bytes = body(
+                0x66,
+                vec![europe(), Value::List(vec![Value::from("bm:1")]), extra],
+            );
+            match request(&bytes, Version::V4_4) {
+                Ok(Request::Route(route)) => route,
+                other => panic!("{other:?}"),
+            }
+        };
+        let nulls = with_extra(
+            [("db", Value::Null), ("imp_user", Value::Null)]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!((nulls.db, nulls.imp_user), (None, None));
+        assert_eq!(nulls.bookmarks, ["bm:1"]);
+        let movies = with_extra(strings(&[("db", "movies"), ("imp_user", "alice")]));
+        assert_eq!(
+            (movies.db.as_deref(), movies.imp_user.as_deref()),
+            (Some("movies"), Some("alice"))
+        );
+        // 4.3's bare database name.
+        let bytes = body(
+            0x66,
+            vec![europe(), Value::List(vec![]), Value::from("movies")],
+        );
+        let Ok(Request::Route(route)) = request(&bytes, Version::new(4, 3)) else {
+            panic!("not a ROUTE")
+        };
+        assert_eq!(route.db.as_deref(), Some("movies"));
+        assert_eq!(
+            request(&bytes, Version::V4_4).unwrap_err().to_string(),
+            "ROUTE extra must be a map, not a string"
+        );
+    }
+
+    #[test]
+    fn query_requests_decode_as_refused() {
+        let cases = [
+            (
+                body(
+                    0x10,
+                    vec![
+                        Value::from("RETURN 1"),
+                        Value::Map(Map::new()),
+                        Value::Map(Map::new()),
+                    ],
+                ),
+                RequestKind::Run,
+            ),
+            (body(0x11, vec![Value::Map(Map::new())]), RequestKind::Begin),
+            (hex("b0 12"), RequestKind::Commit),
+            (hex("b0 13"), RequestKind::Rollback),
+            (body(0x2F, vec![strings(&[])]), RequestKind::Discard),
+            (
+                body(0x3F, vec![[("n", Value::Int(200))].into_iter().collect()]),
+                RequestKind::Pull,
+            ),
+        ];
+        for (bytes, kind) in cases {
+            assert_eq!(
+                request(&bytes, Version::V5_8),
+                Ok(Request::Refused(kind)),
+                "{kind}"
+            );
+            assert_eq!(
+                RequestKind::from_signature(kind.signature(), Version::V5_8),
+                Some(kind)
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_requests_say_what_is_wrong() {
+        let cases = [
+            (
+                hex("b1 6a a0"),
+                Version::V5_0,
+                "no Bolt 5.0 request has signature 0x6A",
+            ),
+            (
+                hex("b1 54 00"),
+                Version::new(5, 3),
+                "no Bolt 5.3 request has signature 0x54",
+            ),
+            (
+                hex("b0 70"),
+                Version::V5_8,
+                "no Bolt 5.8 request has signature 0x70",
+            ),
+            (hex("b1 0f 01"), Version::V5_8, "RESET has 0 fields, not 1"),
+            (
+                hex("b2 66 a0 90"),
+                Version::V5_8,
+                "ROUTE has 3 fields, not 2",
+            ),
+            (hex("b0 10"), Version::V5_8, "RUN has 2 to 3 fields, not 0"),
+            (
+                hex("91 01"),
+                Version::V5_8,
+                "a message is a structure, not a list",
+            ),
+            (
+                hex("b3 66 a1 81 61 01 90 a0"),
+                Version::V5_8,
+                "ROUTE routing context.a must be a string, not an integer",
+            ),
+            (
+                hex("b3 66 a0 91 01 a0"),
+                Version::V5_8,
+                "ROUTE bookmarks must be a list of strings, not an integer",
+            ),
+            (
+                hex("b3 66 a0 90 a1 82 6462 01"),
+                Version::V5_8,
+                "ROUTE db must be a string, not an integer",
+            ),
+            (
+                hex("b1 01 90"),
+                Version::V5_8,
+                "HELLO metadata must be a map, not a list",
+            ),
+            (
+                hex("b1 54 c0"),
+                Version::V5_8,
+                "TELEMETRY api must be an integer, not a null",
+            ),
+            (
+                hex("b1 6a a1 86 736368656d65 c3"),
+                Version::V5_8,
+                "LOGON scheme must be a string, not a boolean",
+            ),
+            (
+                hex("b1 6a"),
+                Version::V5_8,
+                "input ends inside a value at byte 2",
+            ),
+        ];
+        for (bytes, version, message) in cases {
+            assert_eq!(request(&bytes, version).unwrap_err().to_string(), message);
+        }
     }
 }

@@ -20,6 +20,10 @@
 //! `Neo.ClientError.Request.Invalid`: this endpoint serves routing tables only.
 
 #![deny(clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::indexing_slicing, reason = "tests index what they just built")
+)]
 
 pub mod chunk;
 pub mod connection;
@@ -35,3 +39,6 @@ pub use handshake::Version;
 pub use message::{Auth, Hello, Request, RequestKind, Response, RouteRequest, RoutingTable};
 pub use packstream::{Limits, Value};
 pub use state::{Backend, SERVER_AGENT, Session, State, Step};
+
+#[cfg(test)]
+mod testing;

@@ -676,3 +676,344 @@ fn header(tiny: Option<u8>, sized: u8, len: usize, out: &mut Vec<u8>) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::testing::{encoded, hex};
+    use proptest::prelude::*;
+
+    fn decoded(text: &str) -> Value {
+        decode(&hex(text), &Limits::default()).unwrap()
+    }
+
+    fn error(bytes: &[u8], limits: &Limits) -> (usize, DecodeErrorKind) {
+        let e = decode(bytes, limits).unwrap_err();
+        (e.offset(), e.kind().clone())
+    }
+
+    fn string(n: usize) -> Value {
+        Value::String("x".repeat(n))
+    }
+
+    fn list(n: usize) -> Value {
+        Value::List(vec![Value::Null; n])
+    }
+
+    fn map(n: usize) -> Value {
+        (0..n).map(|i| (format!("k{i}"), Value::Null)).collect()
+    }
+
+    #[test]
+    fn every_scalar_marker_decodes() {
+        let cases = [
+            ("C0", Value::Null),
+            ("C2", Value::Bool(false)),
+            ("C3", Value::Bool(true)),
+            ("00", Value::Int(0)),
+            ("7F", Value::Int(127)),
+            ("F0", Value::Int(-16)),
+            ("FF", Value::Int(-1)),
+            ("C8 80", Value::Int(-128)),
+            ("C8 01", Value::Int(1)),
+            ("C9 80 00", Value::Int(-32768)),
+            ("CA 80 00 00 00", Value::Int(i64::from(i32::MIN))),
+            ("CB 80 00 00 00 00 00 00 00", Value::Int(i64::MIN)),
+            ("CB 00 00 00 00 00 00 00 01", Value::Int(1)),
+            ("C1 3F F1 99 99 99 99 99 9A", Value::Float(1.1)),
+            ("CC 02 01 02", Value::Bytes(vec![1, 2])),
+            ("CD 00 01 FF", Value::Bytes(vec![0xFF])),
+            ("CE 00 00 00 00", Value::Bytes(vec![])),
+            ("80", Value::from("")),
+            ("81 61", Value::from("a")),
+            ("D0 01 61", Value::from("a")),
+            ("D1 00 01 61", Value::from("a")),
+            ("D2 00 00 00 01 61", Value::from("a")),
+            ("83 C3 A9 21", Value::from("é!")),
+        ];
+        for (bytes, value) in cases {
+            assert_eq!(decoded(bytes), value, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn every_collection_marker_decodes() {
+        let one = Value::List(vec![Value::Int(1)]);
+        let entry: Value = [("a", Value::Int(1))].into_iter().collect();
+        let cases = [
+            ("90", Value::List(vec![])),
+            ("91 01", one.clone()),
+            ("D4 01 01", one.clone()),
+            ("D5 00 01 01", one.clone()),
+            ("D6 00 00 00 01 01", one),
+            ("A0", Value::Map(Map::new())),
+            ("A1 81 61 01", entry.clone()),
+            ("D8 01 81 61 01", entry.clone()),
+            ("D9 00 01 81 61 01", entry.clone()),
+            ("DA 00 00 00 01 81 61 01", entry),
+        ];
+        for (bytes, value) in cases {
+            assert_eq!(decoded(bytes), value, "{bytes}");
+        }
+        let Value::Struct(s) = decoded("B2 4E 01 C0") else {
+            panic!("not a structure")
+        };
+        assert_eq!(
+            (s.tag(), s.fields()),
+            (0x4E, &[Value::Int(1), Value::Null][..])
+        );
+    }
+
+    #[test]
+    fn encoder_writes_the_smallest_integer() {
+        let cases: [(i64, &str); 14] = [
+            (0, "00"),
+            (127, "7F"),
+            (-16, "F0"),
+            (-1, "FF"),
+            (-17, "C8 EF"),
+            (-128, "C8 80"),
+            (128, "C9 00 80"),
+            (-129, "C9 FF 7F"),
+            (32767, "C9 7F FF"),
+            (32768, "CA 00 00 80 00"),
+            (-32769, "CA FF FF 7F FF"),
+            (i64::from(i32::MAX) + 1, "CB 00 00 00 00 80 00 00 00"),
+            (i64::MIN, "CB 80 00 00 00 00 00 00 00"),
+            (300, "C9 01 2C"),
+        ];
+        for (i, bytes) in cases {
+            assert_eq!(encoded(&Value::Int(i)), hex(bytes), "{i}");
+        }
+    }
+
+    #[test]
+    fn encoder_writes_the_smallest_length_header() {
+        let cases: [(Value, &str); 15] = [
+            (string(15), "8F"),
+            (string(16), "D0 10"),
+            (string(255), "D0 FF"),
+            (string(256), "D1 01 00"),
+            (string(65536), "D2 00 01 00 00"),
+            (list(15), "9F"),
+            (list(16), "D4 10"),
+            (list(256), "D5 01 00"),
+            (list(65536), "D6 00 01 00 00"),
+            (map(15), "AF"),
+            (map(16), "D8 10"),
+            (map(256), "D9 01 00"),
+            (Value::Bytes(vec![0; 3]), "CC 03"),
+            (Value::Bytes(vec![0; 256]), "CD 01 00"),
+            (Value::Bytes(vec![0; 65536]), "CE 00 01 00 00"),
+        ];
+        for (value, header) in cases {
+            let bytes = encoded(&value);
+            let header = hex(header);
+            assert_eq!(&bytes[..header.len()], header, "{}", value.kind());
+            let limits = Limits {
+                max_entries: 1 << 20,
+                max_bytes: 1 << 20,
+                ..Limits::default()
+            };
+            assert_eq!(decode(&bytes, &limits).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn unknown_markers_are_named_with_their_offset() {
+        let unknown = [0xC4, 0xC5, 0xC6, 0xC7, 0xCF, 0xD3, 0xD7]
+            .into_iter()
+            .chain(0xDB..=0xEF);
+        for marker in unknown {
+            assert_eq!(
+                error(&[0x92, 0x01, marker], &Limits::default()),
+                (2, DecodeErrorKind::UnknownMarker(marker))
+            );
+        }
+        let e = decode(&[0xC7], &Limits::default()).unwrap_err();
+        assert_eq!(e.to_string(), "unknown marker 0xC7 at byte 0");
+    }
+
+    #[test]
+    fn truncated_input_ends_at_its_length() {
+        for bytes in [
+            "C9 01", "CB 00", "C1 00 00", "D0", "D1 00", "83 61", "92 01", "A1 81 61", "B1 70",
+        ] {
+            let bytes = hex(bytes);
+            assert_eq!(
+                error(&bytes, &Limits::default()),
+                (bytes.len(), DecodeErrorKind::UnexpectedEnd)
+            );
+        }
+        assert_eq!(
+            error(&[], &Limits::default()),
+            (0, DecodeErrorKind::UnexpectedEnd)
+        );
+    }
+
+    #[test]
+    fn limits_are_checked_before_anything_is_allocated() {
+        let limits = Limits::default();
+        // Four-gigabyte string, list and map declared in a handful of bytes.
+        assert_eq!(
+            error(&hex("91 D2 FF FF FF FF"), &limits),
+            (
+                1,
+                DecodeErrorKind::TooLarge {
+                    len: u64::from(u32::MAX),
+                    max: limits.max_bytes
+                }
+            )
+        );
+        assert_eq!(
+            error(&hex("D6 FF FF FF FF"), &limits),
+            (
+                0,
+                DecodeErrorKind::TooLarge {
+                    len: u64::from(u32::MAX),
+                    max: limits.max_entries
+                }
+            )
+        );
+        assert_eq!(
+            error(&hex("DA 00 00 10 01"), &limits),
+            (
+                0,
+                DecodeErrorKind::TooLarge {
+                    len: 4097,
+                    max: 4096
+                }
+            )
+        );
+        assert_eq!(
+            error(&hex("CE 00 01 00 01"), &limits),
+            (
+                0,
+                DecodeErrorKind::TooLarge {
+                    len: 65537,
+                    max: 65536
+                }
+            )
+        );
+        // Within the limit but longer than the input: the end of the input, not an allocation.
+        assert_eq!(
+            error(&hex("D5 10 00 01"), &limits),
+            (4, DecodeErrorKind::UnexpectedEnd)
+        );
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_where_it_starts() {
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert!(decode(&hex("91 91 91 01"), &limits).is_ok());
+        assert_eq!(
+            error(&hex("91 A1 81 61 B1 01 91 01"), &limits),
+            (6, DecodeErrorKind::TooDeep { max: 3 })
+        );
+        // A long run of nested lists stays within the stack.
+        let deep = vec![0x91; 100_000];
+        assert_eq!(
+            error(&deep, &Limits::default()).1,
+            DecodeErrorKind::TooDeep { max: 32 }
+        );
+    }
+
+    #[test]
+    fn message_length_is_limited() {
+        let limits = Limits {
+            max_message: 4,
+            ..Limits::default()
+        };
+        assert_eq!(
+            error(&hex("84 61 62 63 64"), &limits),
+            (0, DecodeErrorKind::MessageTooLarge { len: 5, max: 4 })
+        );
+        assert!(decode(&hex("83 61 62 63"), &limits).is_ok());
+    }
+
+    #[test]
+    fn malformed_values_name_the_byte_at_fault() {
+        let limits = Limits::default();
+        assert_eq!(
+            error(&hex("92 83 61 FF 62"), &limits),
+            (3, DecodeErrorKind::InvalidUtf8)
+        );
+        assert_eq!(
+            error(&hex("A1 01 01"), &limits),
+            (1, DecodeErrorKind::NonStringKey)
+        );
+        assert_eq!(
+            error(&hex("01 02"), &limits),
+            (1, DecodeErrorKind::TrailingBytes)
+        );
+        let e = decode(&hex("A1 01 01"), &limits).unwrap_err();
+        assert_eq!(e.to_string(), "map key is not a string at byte 1");
+    }
+
+    #[test]
+    fn on_a_duplicate_key_the_last_one_wins() {
+        let value = decoded("A3 81 61 01 81 62 02 81 61 03");
+        let map = value.as_map().unwrap();
+        assert_eq!(map.len(), 2);
+        assert_eq!(map.get("a"), Some(&Value::Int(3)));
+        // The same over the hashing path of a large map.
+        let mut bytes = hex("D8 40");
+        for i in 0..64u8 {
+            bytes.extend_from_slice(&[0x81, b'a' + i % 2, i]);
+        }
+        let value = decode(&bytes, &Limits::default()).unwrap();
+        let map = value.as_map().unwrap();
+        assert_eq!(map.len(), 2);
+        assert_eq!(
+            (map.get("a"), map.get("b")),
+            (Some(&Value::Int(62)), Some(&Value::Int(63)))
+        );
+    }
+
+    #[test]
+    fn structures_hold_at_most_fifteen_fields() {
+        assert!(Structure::new(0x70, vec![Value::Null; 15]).is_some());
+        assert!(Structure::new(0x70, vec![Value::Null; 16]).is_none());
+    }
+
+    fn values() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            prop_oneof![-200i64..200, -70_000i64..70_000].prop_map(Value::Int),
+            any::<f64>()
+                .prop_filter("NaN is not equal to itself", |x| !x.is_nan())
+                .prop_map(Value::Float),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Value::Bytes),
+            ".{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 20, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..20).prop_map(Value::List),
+                proptest::collection::vec(("[a-z]{0,3}", inner.clone()), 0..20)
+                    .prop_map(|entries| entries.into_iter().collect()),
+                (any::<u8>(), proptest::collection::vec(inner, 0..=15))
+                    .prop_map(|(tag, fields)| Value::Struct(Structure::new(tag, fields).unwrap())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn every_value_round_trips(value in values()) {
+            let bytes = encoded(&value);
+            prop_assert_eq!(decode(&bytes, &Limits::default()).unwrap(), value);
+        }
+
+        #[test]
+        fn any_bytes_decode_or_fail_inside_the_input(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Err(e) = decode(&bytes, &Limits::default()) {
+                prop_assert!(e.offset() <= bytes.len());
+            }
+        }
+    }
+}

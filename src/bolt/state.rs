@@ -244,3 +244,303 @@ fn out_of_place(kind: RequestKind, state: State) -> Failure {
         "{kind} is not allowed in state {state}; the connection closes"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::message::Hello;
+    use crate::bolt::testing::{Recorder, table};
+
+    fn basic(principal: &str, credentials: &str) -> Auth {
+        Auth {
+            scheme: Some("basic".to_owned()),
+            principal: Some(principal.to_owned()),
+            credentials: Some(credentials.to_owned()),
+        }
+    }
+
+    fn hello(auth: Auth) -> Request {
+        Request::Hello(Hello {
+            auth,
+            ..Hello::default()
+        })
+    }
+
+    fn route(policy: &str) -> Request {
+        Request::Route(RouteRequest {
+            context: [("policy".to_owned(), policy.to_owned())]
+                .into_iter()
+                .collect(),
+            ..RouteRequest::default()
+        })
+    }
+
+    /// A session at `version` taken to READY.
+    fn ready(version: Version, backend: &Recorder) -> Session {
+        let mut session = Session::new(version, "bolt-7");
+        session.handle(hello(basic("neo4j", "pw")), backend);
+        if version >= Version::V5_1 {
+            session.handle(Request::Logon(basic("neo4j", "pw")), backend);
+        }
+        assert_eq!(session.state(), State::Ready);
+        session
+    }
+
+    fn success(metadata: Map) -> Step {
+        Step {
+            response: Some(Response::Success(metadata)),
+            close: false,
+        }
+    }
+
+    fn code(step: &Step) -> &str {
+        match &step.response {
+            Some(Response::Failure(failure)) => failure.code(),
+            other => panic!("not a FAILURE: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn up_to_5_0_hello_authenticates() {
+        for version in [Version::V4_4, Version::V5_0] {
+            let backend = Recorder::default();
+            let mut session = Session::new(version, "bolt-7");
+            let step = session.handle(hello(basic("neo4j", "pw")), &backend);
+            let metadata = Map::from_iter([
+                ("server", Value::from("Neo4j/5.26.0")),
+                ("connection_id", Value::from("bolt-7")),
+            ]);
+            assert_eq!(step, success(metadata));
+            assert_eq!(session.state(), State::Ready);
+            assert_eq!(*backend.logins.borrow(), [basic("neo4j", "pw")]);
+
+            let mut session = Session::new(version, "bolt-8");
+            let step = session.handle(hello(basic("neo4j", "wrong")), &backend);
+            assert_eq!(code(&step), "Neo.ClientError.Security.Unauthorized");
+            assert!(step.close);
+            assert_eq!(session.state(), State::Defunct);
+        }
+    }
+
+    #[test]
+    fn from_5_1_hello_then_logon_authenticates() {
+        let backend = Recorder::default();
+        let mut session = Session::new(Version::V5_1, "bolt-7");
+        let step = session.handle(hello(basic("ignored", "ignored")), &backend);
+        assert!(matches!(step.response, Some(Response::Success(_))));
+        assert_eq!(session.state(), State::Authentication);
+        assert!(backend.logins.borrow().is_empty());
+        let step = session.handle(Request::Logon(basic("neo4j", "pw")), &backend);
+        assert_eq!(step, success(Map::new()));
+        assert_eq!(session.state(), State::Ready);
+
+        let mut session = Session::new(Version::V5_8, "bolt-8");
+        session.handle(hello(Auth::default()), &backend);
+        let step = session.handle(Request::Logon(basic("neo4j", "nope")), &backend);
+        assert_eq!(code(&step), "Neo.ClientError.Security.Unauthorized");
+        assert!(step.close);
+    }
+
+    #[test]
+    fn logoff_returns_to_authentication() {
+        let backend = Recorder::default();
+        let mut session = ready(Version::V5_4, &backend);
+        assert_eq!(
+            session.handle(Request::Logoff, &backend),
+            success(Map::new())
+        );
+        assert_eq!(session.state(), State::Authentication);
+        let step = session.handle(route("europe"), &backend);
+        assert_eq!(code(&step), "Neo.ClientError.Request.Invalid");
+        assert!(step.close);
+    }
+
+    #[test]
+    fn route_answers_the_backend_table() {
+        let backend = Recorder::default();
+        let mut session = ready(Version::V5_8, &backend);
+        let step = session.handle(route("europe"), &backend);
+        assert_eq!(
+            step,
+            success(Map::from_iter([("rt", table("neo4j").to_value())]))
+        );
+        assert_eq!(session.state(), State::Ready);
+        assert_eq!(backend.routes.borrow()[0].policy(), Some("europe"));
+        assert_eq!(
+            session.handle(Request::Telemetry(0), &backend),
+            success(Map::new())
+        );
+        assert_eq!(
+            session.handle(Request::Reset, &backend),
+            success(Map::new())
+        );
+        assert_eq!(session.state(), State::Ready);
+    }
+
+    #[test]
+    fn after_a_failure_everything_is_ignored_until_reset() {
+        let backend = Recorder::default();
+        let mut session = ready(Version::V5_8, &backend);
+        let step = session.handle(route("atlantis"), &backend);
+        assert_eq!(code(&step), "Neo.ClientError.Procedure.ProcedureCallFailed");
+        assert!(!step.close);
+        assert_eq!(session.state(), State::Failed);
+        for request in [
+            route("europe"),
+            Request::Logoff,
+            Request::Telemetry(1),
+            Request::Refused(RequestKind::Run),
+            hello(Auth::default()),
+        ] {
+            let step = session.handle(request, &backend);
+            assert_eq!(
+                step,
+                Step {
+                    response: Some(Response::Ignored),
+                    close: false
+                }
+            );
+        }
+        assert_eq!(
+            backend.routes.borrow().len(),
+            1,
+            "an IGNORED request reached the backend"
+        );
+        assert_eq!(
+            session.handle(Request::Reset, &backend),
+            success(Map::new())
+        );
+        assert_eq!(session.state(), State::Ready);
+        assert!(matches!(
+            session.handle(route("europe"), &backend).response,
+            Some(Response::Success(_))
+        ));
+    }
+
+    #[test]
+    fn queries_are_refused_as_routing_only() {
+        let backend = Recorder::default();
+        for kind in [
+            RequestKind::Run,
+            RequestKind::Begin,
+            RequestKind::Commit,
+            RequestKind::Rollback,
+            RequestKind::Discard,
+            RequestKind::Pull,
+        ] {
+            let mut session = ready(Version::V4_4, &backend);
+            let step = session.handle(Request::Refused(kind), &backend);
+            assert_eq!(code(&step), "Neo.ClientError.Request.Invalid");
+            let Some(Response::Failure(failure)) = &step.response else {
+                unreachable!()
+            };
+            assert!(failure.message().starts_with(&format!(
+                "{kind} is not supported: this endpoint serves routing tables only"
+            )));
+            assert!(!step.close);
+            assert_eq!(session.state(), State::Failed);
+        }
+    }
+
+    #[test]
+    fn a_table_without_readers_or_routers_is_never_sent() {
+        for (strip, role) in [(0, "READ"), (1, "ROUTE")] {
+            let mut empty = table("movies");
+            if strip == 0 {
+                empty.readers.clear()
+            } else {
+                empty.routers.clear()
+            }
+            let backend = Recorder {
+                answer: Some(Ok(empty)),
+                ..Recorder::default()
+            };
+            let mut session = ready(Version::V5_8, &backend);
+            let step = session.handle(route("europe"), &backend);
+            assert_eq!(
+                code(&step),
+                "Neo.TransientError.General.DatabaseUnavailable"
+            );
+            let Some(Response::Failure(failure)) = &step.response else {
+                unreachable!()
+            };
+            assert_eq!(
+                failure.message(),
+                format!("routing table for database `movies` has no {role} server")
+            );
+            assert_eq!(session.state(), State::Failed);
+        }
+    }
+
+    #[test]
+    fn requests_out_of_place_close_the_connection() {
+        let backend = Recorder::default();
+        let cases: [(Version, Vec<Request>, Request); 5] = [
+            (Version::V5_8, vec![], route("europe")),
+            (Version::V5_8, vec![], Request::Logon(Auth::default())),
+            (
+                Version::V4_4,
+                vec![hello(Auth::default())],
+                hello(Auth::default()),
+            ),
+            (
+                Version::V5_8,
+                vec![hello(Auth::default()), Request::Logon(Auth::default())],
+                Request::Logon(Auth::default()),
+            ),
+            (
+                Version::V5_8,
+                vec![hello(Auth::default())],
+                Request::Refused(RequestKind::Run),
+            ),
+        ];
+        for (version, before, request) in cases {
+            let mut session = Session::new(version, "bolt-1");
+            for earlier in before {
+                session.handle(earlier, &backend);
+            }
+            let state = session.state();
+            let kind = request.kind();
+            let step = session.handle(request, &backend);
+            assert!(step.close, "{kind} in {state}");
+            let Some(Response::Failure(failure)) = &step.response else {
+                panic!("{kind} in {state}")
+            };
+            assert_eq!(
+                failure.message(),
+                format!("{kind} is not allowed in state {state}; the connection closes")
+            );
+            assert_eq!(session.state(), State::Defunct);
+            let after = session.handle(Request::Reset, &backend);
+            assert_eq!(
+                after,
+                Step {
+                    response: None,
+                    close: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn goodbye_closes_without_a_reply_from_any_state() {
+        let backend = Recorder::default();
+        let mut failed = ready(Version::V5_8, &backend);
+        failed.handle(route("atlantis"), &backend);
+        let sessions = [
+            Session::new(Version::V5_8, "a"),
+            ready(Version::V5_8, &backend),
+            failed,
+        ];
+        for mut session in sessions {
+            assert_eq!(
+                session.handle(Request::Goodbye, &backend),
+                Step {
+                    response: None,
+                    close: true
+                }
+            );
+            assert_eq!(session.state(), State::Defunct);
+        }
+    }
+}
