@@ -33,3 +33,9 @@ mod leaders;
 
 /// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
 mod cli_check;
+
+/// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
+mod resilience;
+
+/// The resilience heatmap rendered by headless Chromium (skipped without a browser outside CI).
+mod browser;
