@@ -3,6 +3,13 @@
 //! connection already READY; and the decoding of a driver's HELLO on its own. No I/O and no
 //! routing: the backend returns a fixed table, so this is the floor under `tagroute serve`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

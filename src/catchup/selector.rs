@@ -116,6 +116,18 @@ impl Selector {
         database: &str,
         server: &str,
     ) -> Result<Selection<'_>, SelectError> {
+        self.select_without(snapshot, database, server, None)
+    }
+
+    /// Chooses as [`Selector::select`] does, as if the servers of `down` were unavailable too:
+    /// what-if analysis asks about a failure without building a snapshot for it.
+    pub fn select_without(
+        &mut self,
+        snapshot: &Snapshot,
+        database: &str,
+        server: &str,
+        down: Option<&ServerSet>,
+    ) -> Result<Selection<'_>, SelectError> {
         let db = snapshot
             .database(database)
             .ok_or_else(|| SelectError::UnknownDatabase(database.to_owned()))?;
@@ -128,7 +140,7 @@ impl Selector {
                 database: database.to_owned(),
             });
         }
-        self.sets.fill(snapshot, db, asker);
+        self.sets.fill(snapshot, db, asker, down);
         let first_call = self.calls.slot_of(database, server, self.slots.len());
         let answer = self.ask(snapshot, db, asker, first_call);
         let slots = &self.slots;
@@ -300,8 +312,15 @@ struct Sets {
 }
 
 impl Sets {
-    /// The available servers hosting `database` other than `asker`, and their two roles.
-    fn fill(&mut self, snapshot: &Snapshot, database: &Database, asker: ServerIdx) {
+    /// The available servers hosting `database` other than `asker` and those `down`, and their
+    /// two roles.
+    fn fill(
+        &mut self,
+        snapshot: &Snapshot,
+        database: &Database,
+        asker: ServerIdx,
+        down: Option<&ServerSet>,
+    ) {
         let n = snapshot.len();
         for (set, role) in [
             (&mut self.primaries, database.primaries()),
@@ -310,6 +329,9 @@ impl Sets {
             set.reset(n);
             set.union_with(role);
             set.intersect_with(snapshot.available());
+            if let Some(down) = down {
+                set.subtract(down);
+            }
             set.remove(asker);
         }
         self.candidates.reset(n);
