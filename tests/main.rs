@@ -1,5 +1,12 @@
 //! The integration suite: one binary, one module per concern.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly on what it did not expect"
+)]
+
 /// Shared helpers: reading vectors, normal forms as the vectors spell them.
 mod util;
 
