@@ -44,6 +44,7 @@ pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub use routing::RoutingSettings;
+pub use duration::parse_duration;
 
 use crate::Strictness;
 use error::Diagnostics;

@@ -9,6 +9,8 @@ mod eval;
 mod explain;
 mod leaders;
 mod route;
+#[cfg(feature = "serve")]
+mod serve;
 mod upstream;
 
 use std::path::Path;
@@ -33,6 +35,8 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Leaders(args) => leaders::run(&args, console),
         Command::Bench(args) => bench::run(&args, console),
         Command::Demo => demo::run(console),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(&args, console),
     }
 }
 
