@@ -99,6 +99,10 @@ pub mod catchup;
 // Leader priority: which primary should lead, and a leadership balancing plan.
 pub mod leader;
 
+// Bolt without I/O: PackStream, chunks, the handshake and the routing endpoint's state machine.
+#[cfg(feature = "bolt")]
+pub mod bolt;
+
 // The embeddable hot path: per-thread deciders over cached selections.
 pub use routing::router;
 
