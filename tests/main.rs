@@ -26,3 +26,7 @@ mod leaders;
 
 /// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
 mod cli_check;
+
+/// `tagroute serve`: answers, admin, TLS, load, faults, reloads, signals.
+#[cfg(feature = "serve")]
+mod serve;

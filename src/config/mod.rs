@@ -39,12 +39,12 @@ use std::path::Path;
 
 pub use catchup::{CatchupSettings, ConfiguredStrategy, UserDefined};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
+pub use duration::parse_duration;
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub use routing::RoutingSettings;
-pub use duration::parse_duration;
 
 use crate::Strictness;
 use error::Diagnostics;

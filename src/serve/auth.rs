@@ -230,9 +230,11 @@ mod tests {
         let error = |text: &str| Credentials::parse(text, "users.auth").map(|c| c.len());
         assert_eq!(
             error("app:hunter2\n").map_err(|e| e.to_string()),
-            Err("users.auth:1:5: expected an argon2 hash (`$argon2id$...`, as `tagroute serve \
+            Err(
+                "users.auth:1:5: expected an argon2 hash (`$argon2id$...`, as `tagroute serve \
                  --hash-password` prints), never a plain password"
-                .into())
+                    .into()
+            )
         );
         assert_eq!(
             error("# c\n  nocolon\n").map_err(|e| e.to_string()),

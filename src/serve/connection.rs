@@ -61,7 +61,9 @@ impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Ended::Client => f.write_str("closed by the client"),
-            Ended::ClientMidMessage => f.write_str("closed by the client in the middle of a message"),
+            Ended::ClientMidMessage => {
+                f.write_str("closed by the client in the middle of a message")
+            }
             Ended::Server => f.write_str("closed after a failure that ends the connection"),
             Ended::HandshakeTimeout => f.write_str("the handshake did not finish in time"),
             Ended::Tls(e) => write!(f, "TLS handshake failed: {e}"),
@@ -174,7 +176,9 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let n = match read {
             Err(_) if handshaking => break Ended::HandshakeTimeout,
             Err(_) => break Ended::Idle,
-            Ok(Ok(0)) if handshaking => break Ended::Handshake("closed during the handshake".into()),
+            Ok(Ok(0)) if handshaking => {
+                break Ended::Handshake("closed during the handshake".into());
+            }
             Ok(Ok(0)) if bolt.is_mid_message() => break Ended::ClientMidMessage,
             Ok(Ok(0)) => break Ended::Client,
             Ok(Ok(n)) => n,
@@ -333,7 +337,9 @@ impl Backend for Connection<'_> {
                 );
                 Err(match failure {
                     RouteFailure::UnknownPolicy(name) => Failure::policy_not_found(&name),
-                    RouteFailure::UnknownDatabase { name, .. } => Failure::database_not_found(&name),
+                    RouteFailure::UnknownDatabase { name, .. } => {
+                        Failure::database_not_found(&name)
+                    }
                     RouteFailure::NoReader(why) | RouteFailure::NoRouter(why) => {
                         Failure::unavailable(why)
                     }

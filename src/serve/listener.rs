@@ -50,11 +50,8 @@ pub(super) async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     drop(listener);
     tracing::info!("shutting down: no longer accepting, waiting for open connections");
     let limit = u32::try_from(max).unwrap_or(u32::MAX);
-    let drained = tokio::time::timeout(
-        shared.settings.drain_timeout,
-        permits.acquire_many(limit),
-    )
-    .await;
+    let drained =
+        tokio::time::timeout(shared.settings.drain_timeout, permits.acquire_many(limit)).await;
     match drained {
         Ok(_) => tracing::info!("every connection closed; stopped"),
         Err(_) => tracing::warn!(

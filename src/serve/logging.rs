@@ -4,8 +4,8 @@
 use std::fmt;
 use std::fs::File;
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use tracing_subscriber::fmt::format::FmtSpan;
 

@@ -264,7 +264,9 @@ impl Server {
 
     /// Where the Bolt listener is bound (the port chosen when asked for port 0).
     pub fn bolt_address(&self) -> SocketAddr {
-        self.bolt.local_addr().unwrap_or(self.shared.settings.listen)
+        self.bolt
+            .local_addr()
+            .unwrap_or(self.shared.settings.listen)
     }
 
     /// Where the admin listener is bound, if there is one.

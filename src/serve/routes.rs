@@ -175,7 +175,11 @@ const RULE_CACHE_SIZE: usize = 8;
 impl Routes {
     /// Loads `config` and `topology`; `advertise` lists the addresses to put in ROUTE entries
     /// (empty: the database's routers).
-    pub fn load(config: &Path, topology: &Path, advertise: Vec<String>) -> Result<Routes, LoadError> {
+    pub fn load(
+        config: &Path,
+        topology: &Path,
+        advertise: Vec<String>,
+    ) -> Result<Routes, LoadError> {
         let settings = load_config(config)?;
         let snapshot = load_snapshot(topology, &TagInterner::new())?;
         let topology_live = Arc::new(Topology::from_snapshot(snapshot));
@@ -226,7 +230,10 @@ impl Routes {
             ));
         }
         if self.advertise.is_empty() && table.servers(Role::Route).is_empty() {
-            return Err(RouteFailure::NoRouter(no_router(table.snapshot(), database)));
+            return Err(RouteFailure::NoRouter(no_router(
+                table.snapshot(),
+                database,
+            )));
         }
         Ok(Answered {
             table,
@@ -250,8 +257,7 @@ impl Routes {
             .entries
             .iter()
             .position(|e| e.policy == policy && e.database == database);
-        if let Some(at) = at.filter(|&at| cache.entries.get(at).is_some_and(|e| e.stamp == stamp))
-        {
+        if let Some(at) = at.filter(|&at| cache.entries.get(at).is_some_and(|e| e.stamp == stamp)) {
             return cache.entries.get(at).map_or("", |e| e.rule.as_str());
         }
         let rule = self
@@ -357,7 +363,12 @@ impl Routes {
     }
 
     /// The traced evaluation of `policy` on `database`'s readers in `snapshot`.
-    fn explain(&self, policy: &str, snapshot: &Snapshot, database: &str) -> Option<(Answer, Trace)> {
+    fn explain(
+        &self,
+        policy: &str,
+        snapshot: &Snapshot,
+        database: &str,
+    ) -> Option<(Answer, Trace)> {
         let policies = self.service.policies();
         let compiled = policies.get(policy).ok()?;
         let db = snapshot.database(database)?;

@@ -19,8 +19,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::topology::{
-    DatabaseSpec, ServerSpec, Snapshot, TopologyError, TopologyErrorKind as Kind, Update,
-    from_json,
+    DatabaseSpec, ServerSpec, Snapshot, TopologyError, TopologyErrorKind as Kind, Update, from_json,
 };
 
 /// The kinds of update, as `op` spells them.
@@ -149,10 +148,10 @@ fn embedded(
     };
     from_json(&wrapper.to_string()).map_err(|e| {
         let inner = format!("{list}[0]");
-        let moved = e
-            .field()
-            .strip_prefix(&inner)
-            .map_or_else(|| format!("{field}.{key}"), |rest| format!("{field}.{key}{rest}"));
+        let moved = e.field().strip_prefix(&inner).map_or_else(
+            || format!("{field}.{key}"),
+            |rest| format!("{field}.{key}{rest}"),
+        );
         TopologyError::new(moved, e.kind().clone())
     })
 }
@@ -262,7 +261,9 @@ mod tests {
             Err("expected a list of updates".into())
         );
         assert_eq!(
-            error(r#"[{"op": "set_available", "server": "a", "available": true}, {"op": "set_avail"}]"#),
+            error(
+                r#"[{"op": "set_available", "server": "a", "available": true}, {"op": "set_avail"}]"#
+            ),
             Err(format!(
                 "updates[1].op: unknown field (expected one of {OPS}; got `set_avail`)"
             ))
@@ -273,7 +274,9 @@ mod tests {
         );
         assert_eq!(
             error(r#"[{"op": "set_available", "server": "a", "availble": true}]"#),
-            Err("updates[0].availble: unknown field (expected one of op, server, available)".into())
+            Err(
+                "updates[0].availble: unknown field (expected one of op, server, available)".into()
+            )
         );
         assert_eq!(
             error(r#"[{"op": "add_server", "server": {"name": "b"}}]"#),

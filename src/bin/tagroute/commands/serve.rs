@@ -32,6 +32,12 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         .parse()
         .map_err(|_| Failure::Invalid(format!("unknown log level `{}`", args.log_level)))?;
     logging::init(format, level);
+    // A fleet's idle connections need file descriptors: take the hard limit, as Go's runtime
+    // does for every server.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -74,7 +80,9 @@ async fn on_signals(handle: Handle) {
 
 fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
     let (Some(config), Some(topology)) = (&args.config, &args.topology) else {
-        return Err(Failure::Invalid("--config and --topology are required".into()));
+        return Err(Failure::Invalid(
+            "--config and --topology are required".into(),
+        ));
     };
     let mut settings = Settings::new(config.clone(), topology.clone());
     settings.listen = args.listen;
