@@ -3,8 +3,8 @@
 //!
 //! The protocol is [`bolt`](crate::bolt)'s, pure and without I/O; this module is the server
 //! around it, on tokio:
-//! - [`listener`]: the accept loop, the connection cap, graceful shutdown;
-//! - [`connection`]: one connection's I/O: TLS, the handshake under a deadline, de-chunking
+//! - `listener`: the accept loop, the connection cap, graceful shutdown;
+//! - `connection`: one connection's I/O: TLS, the handshake under a deadline, de-chunking
 //!   under a size cap, the idle deadline, the state machine, pipelined answers;
 //! - [`routes`]: the one adapter to the routing module (tables, reloads, updates);
 //! - [`auth`], [`tls`]: credentials from `--auth-file`, certificates;

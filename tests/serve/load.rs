@@ -8,8 +8,11 @@ use tokio::net::TcpStream;
 
 use super::client::*;
 
+/// A policy and a database to ask for (`None`: the default, the home database).
+type Question = (Option<&'static str>, Option<&'static str>);
+
 /// The questions the load clients ask in turn, each with the routing module's answer.
-fn questions() -> Vec<((Option<&'static str>, Option<&'static str>), Table)> {
+fn questions() -> Vec<(Question, Table)> {
     let (config, topology) = (data("neo4j.conf"), data("topology.json"));
     [
         (Some("europe"), None),
