@@ -481,13 +481,13 @@ impl<'s> Analysis<'s> {
 
     /// Whether `strategy` is the random-primary fallback the configuration does not list.
     fn is_last_resort(&self, strategy: &str) -> bool {
-        let random_primary = crate::config::StrategyName::RandomPrimary;
-        strategy == random_primary.name()
+        use crate::config::StrategyName;
+        strategy == StrategyName::RandomPrimary.name()
             && !self
                 .catchup
                 .strategies
                 .iter()
-                .any(|s| s.kind == Some(random_primary))
+                .any(|s| s.kind == Some(StrategyName::RandomPrimary))
     }
 }
 
