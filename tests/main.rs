@@ -34,6 +34,10 @@ mod leaders;
 /// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
 mod cli_check;
 
+/// `tagroute serve`: answers, admin, TLS, load, faults, reloads, signals.
+#[cfg(feature = "serve")]
+mod serve;
+
 /// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
 mod resilience;
 

@@ -16,7 +16,7 @@ const UNITS: &[(&str, u64)] = &[
 ];
 
 /// The duration `text` stands for, or `None` when it is not a duration (or overflows).
-pub(super) fn parse_duration(text: &str) -> Option<Duration> {
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let (number, unit_millis) = UNITS
         .iter()
         .find_map(|(unit, millis)| Some((text.strip_suffix(unit)?, *millis)))

@@ -41,6 +41,7 @@ use std::path::Path;
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
+pub use duration::parse_duration;
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
