@@ -83,7 +83,7 @@ use std::fmt;
 
 use crate::catchup::{SelectError, Selector};
 use crate::compile::CompileError;
-use crate::config::{CatchupSettings, Config, LeadershipSettings, RoutingSettings};
+use crate::config::{CatchupSettings, Config, LeadershipSettings, RoutingSettings, StrategyName};
 use crate::rng::Rng;
 use crate::routing::readers_into;
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
@@ -481,13 +481,13 @@ impl<'s> Analysis<'s> {
 
     /// Whether `strategy` is the random-primary fallback the configuration does not list.
     fn is_last_resort(&self, strategy: &str) -> bool {
-        use crate::config::StrategyName;
-        strategy == StrategyName::RandomPrimary.name()
+        let last_resort = StrategyName::RandomPrimary;
+        strategy == last_resort.name()
             && !self
                 .catchup
                 .strategies
                 .iter()
-                .any(|s| s.kind == Some(StrategyName::RandomPrimary))
+                .any(|s| s.kind == Some(last_resort))
     }
 }
 

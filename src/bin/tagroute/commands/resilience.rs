@@ -131,34 +131,43 @@ fn domains(args: &ResilienceArgs, snapshot: &Snapshot) -> Result<(Domains, &'sta
 
 /// The servers' names, sorted, with their JSON spelling: records list names in this order.
 pub struct Names {
-    order: Vec<(ServerIdx, String, String)>,
+    /// Server indices in name order: small, so scanning it per record stays in cache.
+    order: Vec<ServerIdx>,
+    /// Per server index: the name, and the name as a JSON string.
+    names: Vec<(String, String)>,
 }
 
 impl Names {
     pub fn of(snapshot: &Snapshot) -> Names {
-        let mut order: Vec<(ServerIdx, String, String)> = snapshot
+        let names: Vec<(String, String)> = snapshot
             .servers()
             .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let quoted = Value::from(s.name()).to_string();
-                Some((ServerIdx::new(i)?, s.name().to_owned(), quoted))
-            })
+            .map(|s| (s.name().to_owned(), Value::from(s.name()).to_string()))
             .collect();
-        order.sort_by(|a, b| a.1.cmp(&b.1));
-        Names { order }
+        let mut order: Vec<ServerIdx> = (0..names.len()).filter_map(ServerIdx::new).collect();
+        order.sort_by(|a, b| {
+            let name = |i: &ServerIdx| names.get(i.index()).map(|n| n.0.as_str());
+            name(a).cmp(&name(b))
+        });
+        Names { order, names }
     }
 
     /// The members of `set`, sorted by name: (index, name, name as a JSON string).
     pub fn sorted<'a>(
         &'a self,
         set: &'a ServerSet,
-    ) -> impl Iterator<Item = &'a (ServerIdx, String, String)> {
-        self.order.iter().filter(move |(i, _, _)| set.contains(*i))
+    ) -> impl Iterator<Item = (ServerIdx, &'a str, &'a str)> {
+        self.order
+            .iter()
+            .filter(move |i| set.contains(**i))
+            .filter_map(|&i| {
+                let (name, quoted) = self.names.get(i.index())?;
+                Some((i, name.as_str(), quoted.as_str()))
+            })
     }
 
     pub fn list<'a>(&'a self, set: &'a ServerSet) -> Vec<&'a str> {
-        self.sorted(set).map(|(_, n, _)| n.as_str()).collect()
+        self.sorted(set).map(|(_, n, _)| n).collect()
     }
 }
 
@@ -268,18 +277,19 @@ fn write_record(
         record.is_outage(),
         regions.join(",")
     )?;
-    let share = 1.0 / outcome.readers().len().max(1) as f64;
+    // Every reader has the same share, and every reader that read before the same growth:
+    // each number is formatted once per record.
+    let share = (1.0 / outcome.readers().len().max(1) as f64).to_string();
     for (i, (_, _, quoted)) in names.sorted(outcome.readers()).enumerate() {
         write!(out, "{}{quoted}:{share}", if i == 0 { "" } else { "," })?;
     }
     write!(out, "}},\"growth\":{{")?;
     let today = record.today().readers();
-    let growth = record.growth().next().map_or(0.0, |(_, g)| g);
-    for (i, (_, _, quoted)) in names
+    let growth = record.growth().next().map_or(0.0, |(_, g)| g).to_string();
+    let grown = names
         .sorted(outcome.readers())
-        .filter(|(s, _, _)| today.contains(*s))
-        .enumerate()
-    {
+        .filter(|(s, _, _)| today.contains(*s));
+    for (i, (_, _, quoted)) in grown.enumerate() {
         write!(out, "{}{quoted}:{growth}", if i == 0 { "" } else { "," })?;
     }
     writeln!(out, "}}}}")

@@ -166,7 +166,7 @@ fn cell(record: &Record<'_>, names: &Names, scenario: &str, cells: &mut String) 
     if !readers.is_empty() {
         let _ = write!(title, "\n{} readers, load {share:.3} each", readers.len());
         for (idx, name, _) in names.sorted(outcome.readers()).take(HOVER_READERS) {
-            let _ = match growth.filter(|_| today.contains(*idx)) {
+            let _ = match growth.filter(|_| today.contains(idx)) {
                 Some(g) => write!(title, "\n{name}: {share:.3} (x{g:.2})"),
                 None => write!(title, "\n{name}: {share:.3} (new)"),
             };
