@@ -35,4 +35,4 @@ pub use names::{
 pub use selector::{
     Asked, NoUpstream, RegisterError, SelectError, Selection, Selector, SelectorBuilder,
 };
-pub use strategy::{NoAnswer, Request, Strategy, pick};
+pub use strategy::{NoAnswer, Request, Strategy};

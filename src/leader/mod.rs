@@ -22,7 +22,6 @@
 
 use std::collections::VecDeque;
 
-use crate::catchup::pick;
 use crate::config::LeadershipSettings;
 use crate::rng::Rng;
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
@@ -69,18 +68,14 @@ fn priority(
     let eligible = match tag {
         Some(tag) => {
             let mut set = snapshot.tagged_by_name(tag);
-            set.intersect_with(db.primaries());
-            set.intersect_with(snapshot.available());
+            set.intersect_same(db.primaries());
+            set.intersect_same(snapshot.available());
             set
         }
         None => ServerSet::empty(snapshot.len()),
     };
     let satisfied = tag.is_none() || db.leader().is_some_and(|l| eligible.contains(l));
-    let transfer_to = if satisfied {
-        None
-    } else {
-        pick(&eligible, rng)
-    };
+    let transfer_to = if satisfied { None } else { eligible.pick(rng) };
     PriorityAdvice {
         database: db.name().to_owned(),
         priority_tag: tag.map(str::to_owned),
@@ -181,13 +176,13 @@ impl Instance {
             .filter(|db| settings.priority_tag_of(db.name()).is_none())
             .map(|db| {
                 let mut up = db.primaries().clone();
-                up.intersect_with(snapshot.available());
+                up.intersect_same(snapshot.available());
                 (db, up)
             })
             .filter(|(_, up)| !up.is_empty())
             .collect();
         let mut all = ServerSet::empty(snapshot.len());
-        balanced.iter().for_each(|(_, up)| all.union_with(up));
+        balanced.iter().for_each(|(_, up)| all.union_same(up));
         let servers: Vec<ServerIdx> = all.iter().collect();
         let local = |s: ServerIdx| servers.binary_search(&s).ok();
         let dbs = balanced

@@ -23,7 +23,7 @@ pub use error::{TopologyError, TopologyErrorKind};
 pub use json::from_json;
 pub(crate) use matrix::TagMatrix;
 pub use publish::Topology;
-pub use server_set::{ServerIdx, ServerSet, select_in_word, words_for};
+pub use server_set::{ServerIdx, ServerSet, UniverseMismatch, select_in_word, words_for};
 pub use snapshot::{Database, Server, Snapshot, Update, is_valid_tag};
 pub use spec::{DatabaseSpec, ServerSpec, TopologySpec};
 pub use tags::{TagId, TagInterner, TooManyTags};

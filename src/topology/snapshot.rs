@@ -524,9 +524,9 @@ impl crate::syntax::TagCensus for Snapshot {
         for filter in filters {
             let mut union = ServerSet::empty(self.len());
             for tag in filter.iter() {
-                union.union_with(&self.tagged_by_name(tag));
+                union.union_same(&self.tagged_by_name(tag));
             }
-            matching.intersect_with(&union);
+            matching.intersect_same(&union);
         }
         matching.len()
     }
