@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::{ArcSwap, Cache};
 
 use super::error::TopologyError;
-use super::snapshot::{Snapshot, Update};
+use super::snapshot::Snapshot;
 use super::spec::TopologySpec;
 use super::tags::TagInterner;
+use super::update::Update;
 
 /// A live cluster: the current snapshot, replaced atomically on every update.
 #[derive(Debug)]
