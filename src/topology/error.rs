@@ -99,7 +99,7 @@ impl fmt::Display for TopologyError {
             MissingField => write!(f, "missing field"),
             WrongType(expected) => write!(f, "expected {expected}"),
             Empty => write!(f, "must not be empty"),
-            InvalidAddress(a) => write!(f, "`{a}` is not a `host:port` address"),
+            InvalidAddress(a) => write!(f, "`{}` is not a `host:port` address", a.escape_debug()),
             DuplicateName(n) => write!(f, "duplicate server name `{n}`"),
             DuplicateAddress(a) => write!(f, "duplicate address `{a}`"),
             DuplicateDatabase(n) => write!(f, "duplicate database name `{n}`"),
