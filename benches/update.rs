@@ -5,6 +5,13 @@
 //! publishes one real change on a cluster of the same size:
 //! `cargo bench --bench update`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
