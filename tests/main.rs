@@ -19,6 +19,9 @@ mod differential;
 /// One test per fuzz finding, with its root cause.
 mod regressions;
 
+/// The cluster model: interning only what is published, server sets of one universe.
+mod topology;
+
 /// The binary end to end: eval, disasm, explain, bench, demo.
 mod cli;
 

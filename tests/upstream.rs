@@ -433,8 +433,10 @@ fn an_embedders_strategy_is_asked_in_its_place() {
             .iter()
             .find(|t| t.ends_with(|c: char| c.is_ascii_digit()));
         let mut same = request.secondaries().clone();
-        same.intersect_with(&snapshot.tagged_by_name(data_center.map_or("", |t| t)));
-        tagroute::catchup::pick(&same, rng).ok_or(NoAnswer::Other("alone in its data center"))
+        same.intersect_with(&snapshot.tagged_by_name(data_center.map_or("", |t| t)))
+            .map_err(|_| NoAnswer::Other("sets of two snapshots"))?;
+        same.pick(rng)
+            .ok_or(NoAnswer::Other("alone in its data center"))
     };
     let mut selector = Selector::builder(config.catchup())
         .register("same-data-center", same_data_center)

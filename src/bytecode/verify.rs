@@ -89,14 +89,26 @@ pub fn verify(
     pool: Vec<u32>,
     interner: &TagInterner,
 ) -> Result<Program, VerifyError> {
-    verify_with_origins(insns, pool, interner, Vec::new())
+    let tags = Tags {
+        interner: interner.identity(),
+        count: interner.len(),
+    };
+    verify_with_origins(insns, pool, tags, Vec::new())
+}
+
+/// The tag ids a program may name: those below `count`, of the interner `interner`
+/// (identity). The compiler counts the tags it has staged but not yet committed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tags {
+    pub(crate) interner: u64,
+    pub(crate) count: usize,
 }
 
 /// [`verify`], keeping the compiler's side table of where each instruction came from.
 pub(crate) fn verify_with_origins(
     insns: Vec<Insn>,
     pool: Vec<u32>,
-    interner: &TagInterner,
+    tags: Tags,
     origins: Vec<Origin>,
 ) -> Result<Program, VerifyError> {
     let whole = |kind| VerifyError { at: None, kind };
@@ -106,7 +118,7 @@ pub(crate) fn verify_with_origins(
     if insns.len() > PROGRAM_MAX_INSNS {
         return Err(whole(VerifyErrorKind::TooLong(insns.len())));
     }
-    let tag_count = interner.len();
+    let tag_count = tags.count;
     let pool = check_pool(&pool, tag_count).map_err(whole)?;
     check_first(&insns).map_err(|kind| VerifyError { at: Some(0), kind })?;
     for (at, insn) in insns.iter().enumerate() {
@@ -135,7 +147,7 @@ pub(crate) fn verify_with_origins(
     Ok(Program {
         insns: insns.into(),
         pool: pool.into(),
-        interner: interner.identity(),
+        interner: tags.interner,
         tag_bound,
         origins: origins.into(),
     })

@@ -75,7 +75,7 @@ impl RoutingPlugin for ServerPolicies {
         let readers = select(policy, snapshot, &roles.readers)?;
         let mut others = roles.routers.clone();
         let preferred = select(policy, snapshot, &roles.routers)?;
-        others.subtract(&preferred);
+        others.subtract_same(&preferred);
         let mut order = Order {
             shuffle: context.settings.shuffle,
             rng: context.rng,

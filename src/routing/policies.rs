@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::{ArcSwap, Cache};
 
 use crate::bytecode::Program;
-use crate::compile::{CompileError, compile};
+use crate::compile::{CompileError, compile_staged};
 use crate::syntax::{self, Policy};
 use crate::topology::TagInterner;
 use crate::{Strictness, suggest};
@@ -175,11 +175,14 @@ impl Policies {
                 }
             })?;
         let has_default = sources.iter().any(|s| s.name == DEFAULT_POLICY);
+        // One stage for the whole generation: a rejected reload interns nothing.
+        let mut stage = interner.stage();
         for source in sources.iter().chain((!has_default).then_some(&builtin)) {
-            let program = compile(&source.policy, interner).map_err(|e| RegistryError {
-                name: source.name.clone(),
-                kind: RegistryErrorKind::Compile(e),
-            })?;
+            let program =
+                compile_staged(&source.policy, &mut stage).map_err(|e| RegistryError {
+                    name: source.name.clone(),
+                    kind: RegistryErrorKind::Compile(e),
+                })?;
             let next_id = PolicyId(u32::try_from(ids.len()).unwrap_or(u32::MAX));
             let id = *ids.entry(source.name.clone()).or_insert(next_id);
             if slots.len() <= id.index() {
@@ -195,6 +198,7 @@ impl Policies {
                 *slot = Some(Arc::new(compiled));
             }
         }
+        stage.commit();
         Ok(Policies {
             generation: previous.map_or(0, |p| p.generation + 1),
             slots,

@@ -32,7 +32,7 @@ pub fn roles(
     let mut readers = ServerSet::default();
     readers_into(db, &usable, settings, &mut readers);
     let mut routers = db.primaries().clone();
-    routers.intersect_with(&usable);
+    routers.intersect_same(&usable);
     Roles {
         writer: db.leader().filter(|&l| usable.contains(l)),
         readers,
@@ -43,7 +43,7 @@ pub fn roles(
 /// The available servers not in `excluded`.
 pub fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
     let mut usable = snapshot.available().clone();
-    usable.subtract(excluded);
+    usable.subtract_same(excluded);
     usable
 }
 
@@ -56,12 +56,12 @@ pub fn readers_into(
     out: &mut ServerSet,
 ) {
     out.reset(usable.universe());
-    out.union_with(db.secondaries());
-    out.intersect_with(usable);
+    out.union_same(db.secondaries());
+    out.intersect_same(usable);
     let leader = db.leader().filter(|&l| usable.contains(l));
     if settings.reads_on_primaries || out.is_empty() {
-        out.union_with(db.primaries());
-        out.intersect_with(usable);
+        out.union_same(db.primaries());
+        out.intersect_same(usable);
         if let Some(leader) = leader {
             out.remove(leader);
         }

@@ -419,8 +419,8 @@ fn select(
         .database(database.name())
         .ok_or(NoDecision::UnknownDatabase)?;
     scratch.usable.reset(snapshot.len());
-    scratch.usable.union_with(snapshot.available());
-    scratch.usable.subtract(&scratch.excluded);
+    scratch.usable.union_same(snapshot.available());
+    scratch.usable.subtract_same(&scratch.excluded);
     readers_into(db, &scratch.usable, settings, &mut scratch.readers);
     // INVARIANT: the registry compiles against the topology's interner, and `readers` ranges
     // over this snapshot's servers, so evaluation cannot fail.

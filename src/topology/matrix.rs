@@ -9,10 +9,12 @@
 //!   fields.
 //! - No bit at or above the universe is set in any row (rows are `ServerSet` words).
 //!
-//! A tag id at or beyond `tag_count` (interned after the snapshot was built, or carried by no
-//! server of it) has no row and reads as the empty set.
+//! Rows stop at the highest tag some server carries ([`TagMatrix::trim`]): a tag id at or
+//! beyond `tag_count` (interned after the snapshot was built, named only by policies, or
+//! carried by no server any more) has no row and reads as the empty set. So the matrix grows
+//! with the tags servers carry, not with everything ever interned.
 
-use super::server_set::{ServerIdx, words_for};
+use super::server_set::{ServerIdx, remove_bit, words_for};
 use super::tags::TagId;
 
 /// Tag membership: one row of `words` words per tag id, rows laid out back to back.
@@ -87,6 +89,73 @@ impl TagMatrix {
         }
     }
 
+    /// Removes `server` from every row.
+    pub(super) fn clear_server(&mut self, server: ServerIdx) {
+        let (w, bit) = (server.index() / 64, 1u64 << (server.index() % 64));
+        for row in self.rows_mut() {
+            if let Some(word) = row.get_mut(w) {
+                *word &= !bit;
+            }
+        }
+    }
+
+    /// Drops the trailing rows no server carries, so rows end at the highest tag carried.
+    pub(super) fn trim(&mut self) {
+        while self.tag_count > 0 {
+            let last = (self.tag_count - 1) * self.words;
+            if self
+                .bits
+                .get(last..)
+                .is_some_and(|row| row.iter().any(|&w| w != 0))
+            {
+                break;
+            }
+            self.tag_count -= 1;
+        }
+        self.bits.truncate(self.tag_count * self.words);
+    }
+
+    /// Lays the rows out for `universe` servers: bits below it are kept, new ones are absent.
+    pub(super) fn resize_universe(&mut self, universe: usize) {
+        let words = words_for(universe);
+        if words != self.words {
+            let mut bits = vec![0; self.tag_count * words];
+            if words > 0 && self.words > 0 {
+                for (new, old) in bits
+                    .chunks_exact_mut(words)
+                    .zip(self.bits.chunks_exact(self.words))
+                {
+                    new.iter_mut().zip(old).for_each(|(n, o)| *n = *o);
+                }
+            }
+            self.words = words;
+            self.bits = bits;
+        }
+        let used = universe % 64;
+        if used != 0 {
+            let mask = (1u64 << used) - 1;
+            self.rows_mut().for_each(|row| {
+                if let Some(last) = row.last_mut() {
+                    *last &= mask;
+                }
+            });
+        }
+    }
+
+    /// Removes `server` from every row and renumbers the servers after it down by one, for a
+    /// universe of `universe` servers before the removal.
+    pub(super) fn remove_server(&mut self, server: ServerIdx, universe: usize) {
+        for row in self.rows_mut() {
+            remove_bit(row, server.index());
+        }
+        self.resize_universe(universe.saturating_sub(1));
+    }
+
+    fn rows_mut(&mut self) -> impl Iterator<Item = &mut [u64]> {
+        // `chunks_exact_mut` needs a non-zero size; a zero-word matrix has nothing to visit.
+        self.bits.chunks_exact_mut(self.words.max(1))
+    }
+
     /// Whether `server` carries `tag` (false for a tag the snapshot predates).
     pub(crate) fn has(&self, tag: TagId, server: ServerIdx) -> bool {
         self.row(tag)
@@ -134,5 +203,37 @@ mod tests {
         assert_eq!(matrix.row(tag(2)), Some(&[0, 0][..]));
         matrix.set(tag(0), server(69), false);
         assert_eq!(matrix.row(tag(0)), Some(&[0, 0][..]));
+    }
+
+    #[test]
+    fn trimming_drops_trailing_rows_no_server_carries() {
+        let mut matrix = TagMatrix::new(4, 10);
+        matrix.set(tag(1), server(3), true);
+        matrix.trim();
+        assert_eq!((matrix.tag_count(), matrix.bits().len()), (2, 2));
+        matrix.clear_server(server(3));
+        matrix.trim();
+        assert_eq!((matrix.tag_count(), matrix.bits().len()), (0, 0));
+    }
+
+    #[test]
+    fn servers_come_and_go_at_word_boundaries() {
+        let mut matrix = TagMatrix::new(2, 64);
+        matrix.set(tag(0), server(63), true);
+        matrix.set(tag(1), server(0), true);
+        matrix.resize_universe(65);
+        matrix.set(tag(1), server(64), true);
+        assert_eq!(matrix.row(tag(1)), Some(&[1, 1][..]));
+        matrix.remove_server(server(0), 65);
+        assert_eq!(matrix.words(), 1);
+        assert_eq!(matrix.row(tag(0)), Some(&[1 << 62][..]));
+        assert_eq!(matrix.row(tag(1)), Some(&[1 << 63][..]));
+        matrix.remove_server(server(63), 64);
+        assert_eq!(matrix.row(tag(1)), Some(&[0][..]));
+        matrix.resize_universe(0);
+        assert_eq!((matrix.words(), matrix.bits().len()), (0, 0));
+        matrix.clear_server(server(0));
+        matrix.trim();
+        assert_eq!(matrix.tag_count(), 0);
     }
 }
