@@ -104,8 +104,9 @@ pub mod rng;
 // The benchmark workload and the hand-written ideal loops of DESIGN section 11.
 pub mod workload;
 
-// "Did you mean": the closest known name to a near miss.
+// "Did you mean": the closest known name to a near miss, and the error for an unknown name.
 pub(crate) mod suggest;
+pub use suggest::{NameKind, UnknownName};
 
 /// How closely the parser follows Neo4j.
 ///

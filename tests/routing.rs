@@ -432,7 +432,7 @@ fn neo4j_4x_with_every_secondary_and_follower_down_the_leader_reads() {
     );
     let conf = format!("{UNSHUFFLED}dbms.routing.reads_on_writers_enabled=false\n");
     let service = service(&spec, &conf);
-    assert!(!service.settings().reads_on_writers);
+    assert!(!service.generation().settings().reads_on_writers);
     assert_eq!(
         table_of(&service, &RouteRequest::new("neo4j")),
         roles(&[
@@ -509,7 +509,7 @@ fn chi_square(counts: &HashMap<Vec<String>, u32>, cells: usize, draws: u32) -> f
 #[test]
 fn with_shuffling_each_part_is_a_uniform_permutation() {
     let service = service(&shuffle_cluster(), SHUFFLE_CONF);
-    assert!(service.settings().shuffle);
+    assert!(service.generation().settings().shuffle);
     let request = RouteRequest::new("neo4j").with_policy("x");
     let mut rng = Rng::seeded(0x5eed);
     let (mut readers, mut preferred, mut others) = (HashMap::new(), HashMap::new(), HashMap::new());
@@ -793,7 +793,7 @@ fn tables_under_live_updates_match_the_reference_on_their_own_snapshot() {
         .map(|(n, t)| format!("{POLICY}{n}={t}\n"))
         .collect();
     let service = service(&spec, &conf);
-    let settings = service.settings();
+    let settings = service.generation().settings().clone();
     let (done, tables) = (AtomicBool::new(false), AtomicUsize::new(0));
     let epochs = std::thread::scope(|scope| {
         let readers: Vec<_> = (0..3)
