@@ -26,11 +26,11 @@ type Names = BTreeSet<String>;
 
 /// A table as sets of names, and the routers the policy prefers (which must come first).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Expected {
-    writers: Names,
-    readers: Names,
-    routers: Names,
-    preferred: Names,
+pub(crate) struct Expected {
+    pub(crate) writers: Names,
+    pub(crate) readers: Names,
+    pub(crate) routers: Names,
+    pub(crate) preferred: Names,
 }
 
 impl Expected {
@@ -45,7 +45,7 @@ fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> Names {
 
 /// DESIGN section 5 over names, with the reference interpreter for the policy: shares nothing
 /// with `routing` but the topology description.
-fn reference_table(
+pub(crate) fn reference_table(
     spec: &TopologySpec,
     db: &str,
     policy: &str,
@@ -108,7 +108,7 @@ fn as_sets(table: &RoutingTable, preferred: usize) -> Expected {
 }
 
 /// Checks a table against what the reference says, and that no server appears twice.
-fn check_table(table: &RoutingTable, expected: &Expected, context: &str) {
+pub(crate) fn check_table(table: &RoutingTable, expected: &Expected, context: &str) {
     assert_eq!(
         as_sets(table, expected.preferred.len()),
         *expected,
@@ -362,7 +362,7 @@ fn spec(
     }
 }
 
-fn service(spec: &TopologySpec, conf: &str) -> RoutingService {
+pub(crate) fn service(spec: &TopologySpec, conf: &str) -> RoutingService {
     let config = Config::parse(conf, "neo4j.conf", Strictness::Default)
         .unwrap_or_else(|e| panic!("{}", e.render_all()));
     RoutingService::new(Arc::new(Topology::new(spec).expect("valid")), &config).expect("compiles")
@@ -887,12 +887,12 @@ fn stress_reader(
 
 /// The description of the last snapshot seen, made once per epoch.
 #[derive(Default)]
-struct Specs {
+pub(crate) struct Specs {
     last: Option<(u64, TopologySpec)>,
 }
 
 impl Specs {
-    fn of(&mut self, snapshot: &Snapshot) -> &TopologySpec {
+    pub(crate) fn of(&mut self, snapshot: &Snapshot) -> &TopologySpec {
         if self.last.as_ref().map(|(epoch, _)| *epoch) != Some(snapshot.epoch()) {
             self.last = Some((snapshot.epoch(), snapshot.to_spec()));
         }
