@@ -12,6 +12,7 @@ use tagroute::Strictness;
 use tagroute::config::{Config, RoutingSettings};
 use tagroute::reference;
 use tagroute::rng::Rng;
+use tagroute::router::Pick;
 use tagroute::routing::{Role, RouteRequest, RoutingError, RoutingService, RoutingTable};
 use tagroute::topology::{
     DatabaseSpec, ServerSpec, Snapshot, Topology, TopologySpec, Update, from_json,
@@ -711,6 +712,75 @@ fn a_reload_never_mixes_two_configurations() {
         done.store(true, Ordering::Relaxed);
         for reader in readers {
             reader.join().expect("no reader failed");
+        }
+    });
+}
+
+#[test]
+fn decisions_never_mix_two_generations() {
+    // A: every reader, but only secondaries read. B: four northern readers or nobody, and
+    // primaries and the writer read. A's policy with B's settings picks a primary; B's policy
+    // with A's settings (three northern readers) picks nobody.
+    let cluster = exclusion_cluster();
+    let a = format!("{POLICY}p=all()\ndbms.routing.reads_on_primaries_enabled=false\n");
+    let b = format!(
+        "{POLICY}p=tags(north)->min(4); halt()\ndbms.routing.reads_on_writers_enabled=true\n"
+    );
+    let configs = [a.as_str(), b.as_str()]
+        .map(|c| Config::parse(c, "c", Strictness::Default).expect("loads"));
+    let expected = configs.each_ref().map(|c| {
+        let text = &c.policy("p").expect("p").text;
+        reference_table(&cluster, "neo4j", text, c.routing(), &[]).readers
+    });
+    assert_eq!(expected.each_ref().map(BTreeSet::len), [3, 4]);
+    let service = service(&cluster, &a);
+    let (done, satisfied) = (AtomicBool::new(false), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        let deciders: Vec<_> = (0..2)
+            .map(|t| {
+                let (service, expected, done, satisfied) = (&service, &expected, &done, &satisfied);
+                scope.spawn(move || {
+                    let router = service.router();
+                    let policy = router.policy("p").expect("p");
+                    let db = router.database("neo4j").expect("neo4j");
+                    let mut decider = router.decider_seeded(t);
+                    let mut seen = BTreeSet::new();
+                    for i in 0.. {
+                        if done.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let pick = [Pick::Random, Pick::RoundRobin][i % 2];
+                        let decision = if i % 3 == 0 {
+                            decider.decide_excluding(policy, &db, &[], pick)
+                        } else {
+                            decider.decide(policy, &db, pick)
+                        };
+                        let decision = decision.expect("both configurations always pick one");
+                        let config = (decision.generation().number() % 2) as usize;
+                        let server = decision.server().name();
+                        assert!(
+                            expected[config].contains(server),
+                            "{server} under configuration {config}"
+                        );
+                        if seen.insert(config) && seen.len() == 2 {
+                            satisfied.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut reloads = 0;
+        while reloads < 2_000 || satisfied.load(Ordering::Relaxed) < 2 {
+            reloads += 1;
+            service.reload(&configs[reloads % 2]).expect("compiles");
+            assert!(
+                reloads < 10_000_000,
+                "the deciders never saw both configurations"
+            );
+        }
+        done.store(true, Ordering::Relaxed);
+        for decider in deciders {
+            decider.join().expect("no decider failed");
         }
     });
 }
