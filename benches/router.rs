@@ -1,6 +1,13 @@
 //! Decisions: the ideal decision (ideal evaluation plus one uniform pick) against the cached
 //! router decision, per cluster size (DESIGN section 11).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

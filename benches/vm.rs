@@ -1,6 +1,13 @@
 //! Evaluation: the ideal loop, the VM and the reference interpreter in one group per cluster
 //! size (DESIGN section 11), then the VM on the seed's documented policies.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 

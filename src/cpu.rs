@@ -38,11 +38,21 @@ fn detect() -> Features {
     }
 }
 
+/// The `cpuid` leaf `leaf`.
+#[cfg(target_arch = "x86_64")]
+#[allow(
+    unused_unsafe,
+    reason = "`__cpuid` is a safe function from Rust 1.94 on, and unsafe in the older Rusts that `rust-version` admits"
+)]
+fn cpuid(leaf: u32) -> std::arch::x86_64::CpuidResult {
+    // SAFETY: every x86_64 CPU has the `cpuid` instruction, and leaves 0 and 1 always exist.
+    unsafe { std::arch::x86_64::__cpuid(leaf) }
+}
+
 /// Intel, or AMD family 0x19 (Zen 3) and later.
 #[cfg(target_arch = "x86_64")]
 fn pdep_is_fast() -> bool {
-    use std::arch::x86_64::__cpuid;
-    let vendor = __cpuid(0);
+    let vendor = cpuid(0);
     let mut name = [0u8; 12];
     for (chunk, register) in name
         .chunks_exact_mut(4)
@@ -53,7 +63,7 @@ fn pdep_is_fast() -> bool {
     match &name {
         b"GenuineIntel" => true,
         b"AuthenticAMD" | b"HygonGenuine" => {
-            let eax = __cpuid(1).eax;
+            let eax = cpuid(1).eax;
             let base = (eax >> 8) & 0xf;
             let family = if base == 0xf {
                 base + ((eax >> 20) & 0xff)

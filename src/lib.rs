@@ -46,11 +46,22 @@
 //!                                         |                                              |
 //!                               reference interpreter                      VM over Snapshot bitsets
 //! ```
-//! The modules below are listed in that order. The [`reference`](mod@reference) interpreter is a literal,
+//! The modules below are listed in that order. The reference interpreter (feature `reference`) is a literal,
 //! slow re-implementation of Neo4j's parser and set semantics that shares nothing with the fast
 //! path; tests, property tests and fuzz targets check that the two always agree.
 
-#![forbid(unsafe_op_in_unsafe_fn)]
+// The crate's lints live in `Cargo.toml` (`[lints]`). No input may panic the library: outside
+// tests, errors are values; modules that index by numbers from their input also deny
+// `clippy::indexing_slicing`.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        reason = "a test fails loudly on what it did not expect"
+    )
+)]
 #![warn(missing_docs)]
 // No input may panic the library: outside tests, errors are values. Modules that index by
 // numbers from their input also deny `clippy::indexing_slicing`.
@@ -77,7 +88,10 @@ pub mod bytecode;
 // Program × snapshot × candidates → servers: the allocation-free VM, and `explain`.
 pub mod vm;
 
-// The oracle: Neo4j's split-based parser and set evaluation, slow on purpose.
+// The oracle: Neo4j's split-based parser and set evaluation, slow on purpose. Tooling, not API:
+// behind the `reference` feature (on for the binary, the tests and the fuzz targets).
+#[cfg(feature = "reference")]
+#[doc(hidden)]
 pub mod reference;
 
 // Servers, tags, databases: immutable snapshots, updates, arc-swap publication.
@@ -95,6 +109,9 @@ pub mod catchup;
 // Leader priority: which primary should lead, and a leadership balancing plan.
 pub mod leader;
 
+// What-if and resilience: every policy under every failure scenario, on one snapshot.
+pub mod resilience;
+
 // The embeddable hot path: per-thread deciders over cached selections.
 pub use routing::router;
 
@@ -107,6 +124,14 @@ pub mod workload;
 // "Did you mean": the closest known name to a near miss, and the error for an unknown name.
 pub(crate) mod suggest;
 pub use suggest::{NameKind, UnknownName};
+
+// The nouns an embedder uses, at the root.
+pub use bytecode::Program;
+pub use catchup::Selector;
+pub use config::Config;
+pub use routing::RoutingService;
+pub use routing::router::Router;
+pub use topology::{Snapshot, Topology, Update};
 
 /// How closely the parser follows Neo4j.
 ///

@@ -1,5 +1,12 @@
 //! The integration suite: one binary, one module per concern.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly on what it did not expect"
+)]
+
 /// Shared helpers: reading vectors, normal forms as the vectors spell them.
 mod util;
 
@@ -30,3 +37,9 @@ mod leaders;
 
 /// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
 mod cli_check;
+
+/// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
+mod resilience;
+
+/// The resilience heatmap rendered by headless Chromium (skipped without a browser outside CI).
+mod browser;

@@ -3,6 +3,13 @@
 //! Its own test binary, because the allocator is global. Counts are per thread, so the test
 //! harness's other threads cannot disturb them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly on what it did not expect"
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

@@ -37,7 +37,7 @@ mod values;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use catchup::{CatchupSettings, ConfiguredStrategy, UserDefined};
+pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
@@ -287,13 +287,14 @@ mod tests {
         );
         assert!(!config.routing().shuffle);
         assert_eq!(config.routing().ttl, Duration::from_secs(10));
-        let strategies: Vec<_> = config
-            .catchup()
-            .strategies
-            .iter()
-            .map(|s| s.canonical)
-            .collect();
-        assert_eq!(strategies, [Some("user-defined"), Some("leader-only")]);
+        let strategies: Vec<_> = config.catchup().strategies.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            strategies,
+            [
+                Some(StrategyName::UserDefined),
+                Some(StrategyName::LeaderOnly)
+            ]
+        );
         assert!(matches!(
             config.catchup().user_defined,
             UserDefined::Valid { .. }
@@ -317,8 +318,8 @@ mod tests {
         let config = Config::parse(source, "old.conf", Strictness::Default).unwrap();
         assert_eq!(config.policy("dc").unwrap().policy.to_string(), "tags(dc1)");
         assert_eq!(
-            config.catchup().strategies[0].canonical,
-            Some("connect-randomly-to-server-tags")
+            config.catchup().strategies[0].kind,
+            Some(StrategyName::ServerTags)
         );
         assert_eq!(config.catchup().connect_tags, ["dc1"]);
         assert_eq!(config.initial_server_tags(), ["dc1"]);

@@ -25,7 +25,7 @@ mod tree;
 pub use error::{ParseError, ParseErrorKind};
 pub use lint::{Lint, LintKind, TagCensus, lint, lint_with};
 pub use parser::parse;
-pub use token::is_whitespace;
+pub(crate) use token::is_whitespace;
 pub use tree::{
     Count, Filter, FilterKind, NormalFilter, NormalRule, Normalized, Policy, Rule, Tag,
     TagsSpelling,

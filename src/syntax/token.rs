@@ -63,7 +63,7 @@ pub fn lex(text: &str) -> Vec<Lexeme> {
 }
 
 /// Whether `c` is whitespace in the policy language (and to Java's `String.trim`).
-pub fn is_whitespace(c: char) -> bool {
+pub(crate) fn is_whitespace(c: char) -> bool {
     c <= '\u{20}'
 }
 

@@ -4,6 +4,16 @@
 //! Machine-readable output is JSON on stdout, diagnostics go to stderr, and the exit status is
 //! decided once, here: 0 ok, 1 invalid input or no answer, 2 usage error (clap's own).
 
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        reason = "a test fails loudly on what it did not expect"
+    )
+)]
+
 mod args;
 mod commands;
 mod report;
