@@ -481,12 +481,13 @@ impl<'s> Analysis<'s> {
 
     /// Whether `strategy` is the random-primary fallback the configuration does not list.
     fn is_last_resort(&self, strategy: &str) -> bool {
-        strategy == crate::catchup::RANDOM_PRIMARY
+        let random_primary = crate::config::StrategyName::RandomPrimary;
+        strategy == random_primary.name()
             && !self
                 .catchup
                 .strategies
                 .iter()
-                .any(|s| s.canonical == Some(crate::catchup::RANDOM_PRIMARY))
+                .any(|s| s.kind == Some(random_primary))
     }
 }
 

@@ -18,6 +18,7 @@ mod table;
 pub use error::{ReloadError, RoutingError};
 pub use plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 pub use policies::{CompiledPolicy, Policies, PolicyError, PolicyId, Reload};
+pub(crate) use roles::readers_into;
 pub use roles::{Roles, roles};
 pub use service::{Generation, RoutingService};
 pub use table::{Role, RouteRequest, RoutingTable};

@@ -49,7 +49,7 @@ fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
 
 /// The readers of `db` among `usable`, written into `out` (no allocation once `out` has
 /// held a set of this size).
-pub(super) fn readers_into(
+pub(crate) fn readers_into(
     db: &Database,
     usable: &ServerSet,
     settings: &RoutingSettings,
