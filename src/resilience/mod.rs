@@ -481,13 +481,12 @@ impl<'s> Analysis<'s> {
 
     /// Whether `strategy` is the random-primary fallback the configuration does not list.
     fn is_last_resort(&self, strategy: &str) -> bool {
-        let random_primary = crate::config::StrategyName::RandomPrimary;
-        strategy == random_primary.name()
+        strategy == crate::catchup::RANDOM_PRIMARY
             && !self
                 .catchup
                 .strategies
                 .iter()
-                .any(|s| s.kind == Some(random_primary))
+                .any(|s| s.canonical == Some(crate::catchup::RANDOM_PRIMARY))
     }
 }
 
