@@ -6,6 +6,13 @@
 //! `cargo bench --bench resilience`; criterion's throughput is in records (scenario ×
 //! database × policy) per second.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
 mod resilience_cluster;
 
 use std::hint::black_box;

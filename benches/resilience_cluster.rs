@@ -11,7 +11,7 @@ pub fn cluster(dcs: usize, per_dc: usize, policies: usize) -> (String, String) {
     for dc in 0..dcs {
         for i in 0..per_dc {
             let mut tags = vec![format!("\"dc{dc:02}\""), format!("\"region{}\"", dc / 4)];
-            if (dc * per_dc + i) % 3 == 0 {
+            if (dc * per_dc + i).is_multiple_of(3) {
                 tags.push("\"ssd\"".into());
             }
             let name = server(dc, i);

@@ -7,6 +7,13 @@
 //!
 //! The defaults are the figure's: 32 data centers of 32 servers (1,024), 20 policies.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a example fails loudly on what it did not expect"
+)]
+
 #[path = "../benches/resilience_cluster.rs"]
 mod resilience_cluster;
 

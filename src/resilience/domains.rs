@@ -349,11 +349,10 @@ impl Regions {
     pub fn covering(&self, servers: &ServerSet) -> ServerSet {
         let mut out = ServerSet::empty(servers.universe());
         for name in self.of_set(servers) {
-            if let Some(at) = self.names.iter().position(|n| n == name) {
-                if let Some(members) = self.members.get(at) {
+            if let Some(at) = self.names.iter().position(|n| n == name)
+                && let Some(members) = self.members.get(at) {
                     out.union_with(members);
                 }
-            }
         }
         out
     }

@@ -481,12 +481,13 @@ impl<'s> Analysis<'s> {
 
     /// Whether `strategy` is the random-primary fallback the configuration does not list.
     fn is_last_resort(&self, strategy: &str) -> bool {
-        strategy == crate::catchup::RANDOM_PRIMARY
+        use crate::config::StrategyName;
+        strategy == StrategyName::RandomPrimary.name()
             && !self
                 .catchup
                 .strategies
                 .iter()
-                .any(|s| s.canonical == Some(crate::catchup::RANDOM_PRIMARY))
+                .any(|s| s.kind == Some(StrategyName::RandomPrimary))
     }
 }
 

@@ -432,7 +432,7 @@ mod tests {
     fn both_executors_follow_the_rules_on_every_word_boundary() {
         for n in [1, 2, 63, 64, 65, 127, 128, 129, 1000] {
             let snapshot = cluster(n);
-            let both = |i: usize| i % 3 == 0 || i % 5 == 0;
+            let both = |i: usize| i.is_multiple_of(3) || i.is_multiple_of(5);
             let wanted = if expect(n, both).len() >= 2 {
                 expect(n, both)
             } else {
