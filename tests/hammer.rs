@@ -411,15 +411,15 @@ fn decide_until(
         after += usize::from(done.load(Ordering::Relaxed));
         let name = POLICY_NAMES[rng.index(POLICY_NAMES.len())];
         let db = DATABASES[rng.index(DATABASES.len())];
-        if !ids.contains_key(name) {
-            if let Ok(id) = router.policy(name) {
-                ids.insert(name, id);
-            }
+        if !ids.contains_key(name)
+            && let Ok(id) = router.policy(name)
+        {
+            ids.insert(name, id);
         }
-        if !keys.contains_key(db) {
-            if let Ok(key) = router.database(db) {
-                keys.insert(db, key);
-            }
+        if !keys.contains_key(db)
+            && let Ok(key) = router.database(db)
+        {
+            keys.insert(db, key);
         }
         let (Some(&id), Some(key)) = (ids.get(name), keys.get(db)) else {
             continue;

@@ -350,9 +350,10 @@ impl Regions {
         let mut out = ServerSet::empty(servers.universe());
         for name in self.of_set(servers) {
             if let Some(at) = self.names.iter().position(|n| n == name)
-                && let Some(members) = self.members.get(at) {
-                    out.union_with(members);
-                }
+                && let Some(members) = self.members.get(at)
+            {
+                out.union_with(members);
+            }
         }
         out
     }

@@ -284,9 +284,10 @@ impl Collector {
         let scenario = record.scenario;
         let (now, today) = (record.outcome, record.today);
         if scenario.number() == 0
-            && let Some(preferred) = self.preferred.get_mut(key) {
-                *preferred = analysis.regions.covering(&today.readers);
-            }
+            && let Some(preferred) = self.preferred.get_mut(key)
+        {
+            *preferred = analysis.regions.covering(&today.readers);
+        }
         let kinds = &FindingKind::POLICY;
         if now.is_outage() {
             if let Some(slot) = Self::slot(&mut self.policy, kinds, FindingKind::Outage, key) {
@@ -296,16 +297,17 @@ impl Collector {
         }
         if let Some(share) = self.leaving_share(key, now, analysis)
             && let Some(slot) = Self::slot(&mut self.policy, kinds, FindingKind::LeavesRegion, key)
-            {
-                slot.hit(scenario, share);
-            }
+        {
+            slot.hit(scenario, share);
+        }
         let factor = growth(today, now);
         if !today.readers.is_empty()
             && factor >= analysis.load_alert
             && overlaps(&today.readers, &now.readers)
-            && let Some(slot) = Self::slot(&mut self.policy, kinds, FindingKind::Load, key) {
-                slot.hit(scenario, factor);
-            }
+            && let Some(slot) = Self::slot(&mut self.policy, kinds, FindingKind::Load, key)
+        {
+            slot.hit(scenario, factor);
+        }
     }
 
     /// The share of `now`'s reads that go to servers with a region outside the preferred
@@ -330,18 +332,20 @@ impl Collector {
     ) {
         let kinds = &FindingKind::DATABASE;
         let primaries = db.primaries().len();
-        if primaries > 0 && roles.routers.len() * 2 <= primaries
-            && let Some(slot) = Self::slot(&mut self.database, kinds, FindingKind::NoQuorum, d) {
-                slot.hit(scenario, 0.0);
-            }
+        if primaries > 0
+            && roles.routers.len() * 2 <= primaries
+            && let Some(slot) = Self::slot(&mut self.database, kinds, FindingKind::NoQuorum, d)
+        {
+            slot.hit(scenario, 0.0);
+        }
         if let Some(tag) = analysis.leadership.priority_tag_of(db.name()) {
             let eligible = analysis.snapshot.tagged_by_name(tag);
             if !overlaps(&eligible, &roles.routers)
                 && let Some(slot) =
                     Self::slot(&mut self.database, kinds, FindingKind::LeaderPriority, d)
-                {
-                    slot.hit(scenario, 0.0);
-                }
+            {
+                slot.hit(scenario, 0.0);
+            }
         }
         self.scenarios = self.scenarios.max(scenario.number() + 1);
     }
@@ -356,9 +360,10 @@ impl Collector {
     ) {
         let key = d * self.servers + server.index();
         if scenario.number() == 0
-            && let Some(today) = self.today_upstream.get_mut(key) {
-                *today = Some(answer);
-            }
+            && let Some(today) = self.today_upstream.get_mut(key)
+        {
+            *today = Some(answer);
+        }
         let today = self.today_upstream.get(key).copied().flatten();
         let kinds = &FindingKind::SERVER;
         let kind = match (answer, today) {
