@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${SMOKE_SECONDS:-30}"
-targets=(parse roundtrip differential verify config)
+targets=(parse roundtrip differential verify config bolt)
 unset CARGO_TARGET_DIR # the fuzz crate builds into fuzz/target
 stable=()
 if rustup toolchain list 2>/dev/null | grep -q '^stable'; then

@@ -112,6 +112,10 @@ pub mod leader;
 // What-if and resilience: every policy under every failure scenario, on one snapshot.
 pub mod resilience;
 
+// Bolt without I/O: PackStream, chunks, the handshake and the routing endpoint's state machine.
+#[cfg(feature = "bolt")]
+pub mod bolt;
+
 // The embeddable hot path: per-thread deciders over cached selections.
 pub use routing::router;
 
