@@ -9,16 +9,14 @@
 )]
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tagroute::Strictness;
-use tagroute::config::RoutingSettings;
 use tagroute::rng::Rng;
-use tagroute::router::{Pick, Router};
-use tagroute::routing::policies::{PolicyRegistry, PolicySource};
-use tagroute::topology::{Snapshot, TagInterner, Topology};
-use tagroute::workload::{DATABASE, IdealRows, POLICY, SIZES, ideal_decision, topology, words};
+use tagroute::router::Pick;
+use tagroute::topology::{Snapshot, TagInterner};
+use tagroute::workload::{
+    DATABASE, IdealRows, POLICY, POLICY_NAME, SIZES, ideal_decision, service, topology, words,
+};
 
 fn decisions(c: &mut Criterion) {
     for servers in SIZES {
@@ -31,14 +29,12 @@ fn decisions(c: &mut Criterion) {
             north: row("north"),
         };
         let candidates = snapshot.all();
-        let source = PolicySource::parse("bench", POLICY, Strictness::Strict).expect("valid");
-        let topology = Arc::new(Topology::from_snapshot(snapshot.clone()));
-        let policies =
-            Arc::new(PolicyRegistry::new(&[source], topology.interner()).expect("compiles"));
-        let router = Router::new(topology, policies, RoutingSettings::default());
+        let router = service(snapshot.clone(), POLICY)
+            .expect("compiles")
+            .router();
         let (policy, db) = (
-            router.policy("bench").expect("exists"),
-            router.database(DATABASE),
+            router.policy(POLICY_NAME).expect("exists"),
+            router.database(DATABASE).expect("exists"),
         );
 
         let mut group = c.benchmark_group(format!("decide/{servers}"));

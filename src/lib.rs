@@ -125,8 +125,9 @@ pub mod rng;
 // The benchmark workload and the hand-written ideal loops of DESIGN section 11.
 pub mod workload;
 
-// "Did you mean": the closest known name to a near miss.
+// "Did you mean": the closest known name to a near miss, and the error for an unknown name.
 pub(crate) mod suggest;
+pub use suggest::{NameKind, UnknownName};
 
 // The nouns an embedder uses, at the root.
 pub use bytecode::Program;

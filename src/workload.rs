@@ -9,8 +9,13 @@
 //! uniform random pick (select the k-th set bit). Both get the same run-time `popcnt` choice
 //! as the VM, so the comparison is like for like.
 
+use std::sync::Arc;
+
+use crate::Strictness;
+use crate::config::Config;
 use crate::rng::Rng;
-use crate::topology::{DatabaseSpec, ServerSpec, TopologySpec, words_for};
+use crate::routing::RoutingService;
+use crate::topology::{DatabaseSpec, ServerSpec, Snapshot, Topology, TopologySpec, words_for};
 use crate::vm::{features, select_in_word};
 
 /// The policy of the workload.
@@ -22,6 +27,24 @@ pub const SIZES: [usize; 3] = [64, 1024, 8192];
 /// The database of the workload's clusters: three primaries without a leader and every other
 /// server a secondary, so its readers are all the servers.
 pub const DATABASE: &str = "neo4j";
+
+/// The name the workload's routing service gives its one configured policy.
+pub const POLICY_NAME: &str = "bench";
+
+/// A routing service over a topology starting at `snapshot`, configured with one policy,
+/// [`POLICY_NAME`], whose text is `policy`: how benchmarks and tests build a router.
+pub fn service(
+    snapshot: Snapshot,
+    policy: &str,
+) -> Result<RoutingService, Box<dyn std::error::Error + Send + Sync>> {
+    if policy.contains(['\n', '\r']) {
+        return Err("a policy is one line".into());
+    }
+    let conf = format!("dbms.routing.load_balancing.config.server_policies.{POLICY_NAME}={policy}");
+    let config = Config::parse(&conf, "bench.conf", Strictness::Default)?;
+    let topology = Arc::new(Topology::from_snapshot(snapshot));
+    Ok(RoutingService::new(topology, &config)?)
+}
 
 const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
 const EXTRA_TAGS: [&str; 8] = [

@@ -28,6 +28,10 @@ mod cli;
 /// Routing tables: vectors through the API and the binary, Neo4j 4.x behaviours, live updates.
 mod routing;
 
+/// The hammer: deciders and tables against every update kind and reloads, each checked on
+/// what it came from.
+mod hammer;
+
 /// Catch-up: every upstream vector through the API and the binary, the documented examples.
 mod upstream;
 

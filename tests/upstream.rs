@@ -562,7 +562,17 @@ fn one_selection_and_errors_through_the_binary() {
         run_for("nope", "n2a", &[]).stderr,
         "error: unknown database `nope`\n"
     );
-    assert_eq!(run_for("neo4j", "n2a", &["--samples", "0"]).code, Some(1));
+    for samples in ["0", "10000001", "18446744073709551615"] {
+        let run = run_for("neo4j", "n2a", &["--samples", samples]);
+        assert_eq!(run.code, Some(2), "--samples {samples} is a usage error");
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{samples}' for '--samples <K>'"))
+                && run.stderr.contains("1..=10000000"),
+            "{}",
+            run.stderr
+        );
+    }
 
     let broken = scratch.file("broken.conf", "dbms.routing_ttl=soon\n");
     let run = tagroute(&[

@@ -41,7 +41,7 @@ pub fn roles(
 }
 
 /// The available servers not in `excluded`.
-pub fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
+fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
     let mut usable = snapshot.available().clone();
     usable.subtract_same(excluded);
     usable
@@ -49,7 +49,7 @@ pub fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
 
 /// The readers of `db` among `usable`, written into `out` (no allocation once `out` has
 /// held a set of this size).
-pub fn readers_into(
+pub(crate) fn readers_into(
     db: &Database,
     usable: &ServerSet,
     settings: &RoutingSettings,

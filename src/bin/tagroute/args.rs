@@ -141,10 +141,13 @@ pub struct UpstreamArgs {
     /// Seed for the random choices (default: from the operating system).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Make K selections from one selector and print the counts.
-    #[arg(long, value_name = "K")]
+    /// Make K selections from one selector and print the counts (1 to 10,000,000).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=MAX_SAMPLES))]
     pub samples: Option<u64>,
 }
+
+/// The most selections `upstream --samples` makes: seconds of work, never unbounded.
+pub const MAX_SAMPLES: u64 = 10_000_000;
 
 #[derive(Debug, Args)]
 pub struct LeadersArgs {

@@ -9,16 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tagroute::compile::compile;
-use tagroute::config::RoutingSettings;
 use tagroute::rng::Rng;
 use tagroute::router::{Pick, Router};
-use tagroute::routing::policies::{PolicyRegistry, PolicySource};
-use tagroute::topology::{ServerSet, Snapshot, TagInterner, Topology, TopologySpec, from_json};
+use tagroute::topology::{ServerSet, Snapshot, TagInterner, TopologySpec, from_json};
 use tagroute::workload::{self, IdealRows};
 use tagroute::{Strictness, reference, vm};
 
@@ -152,11 +149,10 @@ fn router_decision(scenario: &Scenario, snapshot: &Snapshot) -> Result<Option<f6
         return Ok(None);
     };
     let router = router_for(snapshot.clone(), &scenario.policy)?;
+    let invalid = |e: tagroute::UnknownName| Failure::Invalid(e.to_string());
     let (policy, db) = (
-        router
-            .policy("bench")
-            .map_err(|e| Failure::Invalid(e.to_string()))?,
-        router.database(&db),
+        router.policy(workload::POLICY_NAME).map_err(invalid)?,
+        router.database(&db).map_err(invalid)?,
     );
     let mut decider = router.decider_seeded(1);
     Ok(Some(time(|| {
@@ -165,16 +161,9 @@ fn router_decision(scenario: &Scenario, snapshot: &Snapshot) -> Result<Option<f6
 }
 
 fn router_for(snapshot: Snapshot, policy: &str) -> Result<Router, Failure> {
-    let topology = Arc::new(Topology::from_snapshot(snapshot));
-    let source = PolicySource::parse("bench", policy, Strictness::Default)
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
-    let policies = PolicyRegistry::new(&[source], topology.interner())
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
-    Ok(Router::new(
-        topology,
-        Arc::new(policies),
-        RoutingSettings::default(),
-    ))
+    let service =
+        workload::service(snapshot, policy).map_err(|e| Failure::Invalid(e.to_string()))?;
+    Ok(service.router())
 }
 
 fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> (Option<f64>, Option<f64>) {
@@ -212,7 +201,8 @@ fn scaling(spec: Option<&TopologySpec>, policy: &str, threads: usize) -> Result<
                     let router = &router;
                     let db = router.database(&db);
                     scope.spawn(move || {
-                        let Ok(policy) = router.policy("bench") else {
+                        let (Ok(policy), Ok(db)) = (router.policy(workload::POLICY_NAME), db)
+                        else {
                             return 0;
                         };
                         let mut decider = router.decider_seeded(i as u64);
