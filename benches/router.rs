@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tagroute::Strictness;
+use tagroute::bench_support::{
+    DATABASE, IdealRows, POLICY, SIZES, ideal_decision, topology, words,
+};
 use tagroute::config::RoutingSettings;
 use tagroute::rng::Rng;
 use tagroute::router::{Pick, Router};
 use tagroute::routing::policies::{PolicyRegistry, PolicySource};
 use tagroute::topology::{Snapshot, TagInterner, Topology};
-use tagroute::workload::{DATABASE, IdealRows, POLICY, SIZES, ideal_decision, topology, words};
 
 fn decisions(c: &mut Criterion) {
     for servers in SIZES {

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tagroute::bench_support::topology;
 use tagroute::topology::{Topology, Update};
-use tagroute::workload::topology;
 
 fn publish_a_tag_change(c: &mut Criterion) {
     let live = Topology::new(&topology(8192)).expect("valid workload");

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use tagroute::bench_support::{IdealRows, POLICY, SIZES, ideal_eval, topology, words};
 use tagroute::compile::compile;
 use tagroute::topology::{ServerSet, Snapshot, TagInterner};
-use tagroute::workload::{IdealRows, POLICY, SIZES, ideal_eval, topology, words};
 use tagroute::{Strictness, reference, syntax, vm};
 
 /// The Neo4j documentation's policies, as the seed lists them.

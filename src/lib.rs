@@ -101,8 +101,11 @@ pub use routing::router;
 // The small seedable generator that every random choice draws from.
 pub mod rng;
 
-// The benchmark workload and the hand-written ideal loops of DESIGN section 11.
-pub mod workload;
+// The benchmark workload and the hand-written ideal loops of DESIGN section 11: tooling for
+// `tagroute bench` and `benches/`, not part of the library's API (feature `bench`).
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench_support;
 
 // "Did you mean": the closest known name to a near miss.
 pub(crate) mod suggest;

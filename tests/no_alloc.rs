@@ -8,12 +8,12 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use tagroute::Strictness;
+use tagroute::bench_support::{DATABASE, POLICY, topology};
 use tagroute::compile::compile;
 use tagroute::config::RoutingSettings;
 use tagroute::router::{Pick, Router};
 use tagroute::routing::policies::{PolicyRegistry, PolicySource};
 use tagroute::topology::{ServerSet, Snapshot, TagInterner, Topology};
-use tagroute::workload::{DATABASE, POLICY, topology};
 use tagroute::{syntax, vm};
 
 struct Counting;

@@ -21,7 +21,7 @@ pub use error::{TopologyError, TopologyErrorKind};
 #[cfg(feature = "json")]
 pub use json::from_json;
 pub use publish::Topology;
-pub use server_set::{ServerIdx, ServerSet, select_in_word, words_for};
+pub use server_set::{ServerIdx, ServerSet, words_for};
 pub(crate) use snapshot::TagMatrix;
 pub use snapshot::{Database, Server, Snapshot, Update, is_valid_tag};
 pub use spec::{DatabaseSpec, ServerSpec, TopologySpec};

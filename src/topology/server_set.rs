@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::cpu::select_in_word;
+
 /// A dense server number, `0..snapshot.len()`, in the order servers were added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerIdx(u32);
@@ -226,19 +228,6 @@ impl ServerSet {
     }
 }
 
-/// The position of the `n`-th set bit of `word` (from 0, counting from the least significant
-/// bit); 64 if `word` has no more than `n` set bits. Portable; the VM picks a faster version
-/// at run time where the CPU has one.
-pub fn select_in_word(mut word: u64, n: u32) -> u32 {
-    for _ in 0..n {
-        if word == 0 {
-            return 64;
-        }
-        word &= word - 1;
-    }
-    word.trailing_zeros()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,13 +263,6 @@ mod tests {
         assert_eq!(union, set(130, &[0, 64]));
         assert_eq!(union.nth(1), Some(ServerIdx(64)));
         assert_eq!(union.nth(2), None);
-    }
-
-    #[test]
-    fn select_in_word_finds_each_set_bit() {
-        let word = 0b1011_0100u64 | (1 << 63);
-        let positions: Vec<u32> = (0..6).map(|n| select_in_word(word, n)).collect();
-        assert_eq!(positions, [2, 4, 5, 7, 63, 64]);
     }
 
     #[test]

@@ -13,13 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tagroute::bench_support::{self, IdealRows};
 use tagroute::compile::compile;
 use tagroute::config::RoutingSettings;
 use tagroute::rng::Rng;
 use tagroute::router::{Pick, Router};
 use tagroute::routing::policies::{PolicyRegistry, PolicySource};
 use tagroute::topology::{ServerSet, Snapshot, TagInterner, Topology, TopologySpec, from_json};
-use tagroute::workload::{self, IdealRows};
 use tagroute::{Strictness, reference, vm};
 
 use super::read;
@@ -51,12 +51,12 @@ pub fn run(args: &BenchArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         .iter()
         .map(measure)
         .collect::<Result<Vec<_>, _>>()?;
-    let threads = args.threads.max(1);
+    let threads = usize::from(args.threads);
     let scaling = scaling(
         scenarios.last().map(|s| &s.spec),
         &scenarios
             .last()
-            .map_or(workload::POLICY.into(), |s| s.policy.clone()),
+            .map_or(bench_support::POLICY.into(), |s| s.policy.clone()),
         threads,
     )?;
     if args.json {
@@ -73,7 +73,7 @@ fn scenarios(args: &BenchArgs) -> Result<Vec<Scenario>, Failure> {
     let policy = args
         .policy
         .clone()
-        .unwrap_or_else(|| workload::POLICY.into());
+        .unwrap_or_else(|| bench_support::POLICY.into());
     let builtin_policy = args.policy.is_none();
     match &args.topology {
         Some(path) => {
@@ -85,10 +85,10 @@ fn scenarios(args: &BenchArgs) -> Result<Vec<Scenario>, Failure> {
                 ideal: false,
             }])
         }
-        None => Ok(workload::SIZES
+        None => Ok(bench_support::SIZES
             .iter()
             .map(|&n| Scenario {
-                spec: workload::topology(n),
+                spec: bench_support::topology(n),
                 policy: policy.clone(),
                 ideal: builtin_policy,
             })
@@ -186,10 +186,10 @@ fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> (Option<f64>, Option<f
     };
     let mut scratch = vec![0u64; candidates.words().len()];
     let eval =
-        time(|| workload::ideal_eval(&rows, black_box(candidates.words()), &mut scratch) > 0);
+        time(|| bench_support::ideal_eval(&rows, black_box(candidates.words()), &mut scratch) > 0);
     let mut rng = Rng::seeded(1);
     let decision = time(|| {
-        workload::ideal_decision(&rows, black_box(candidates.words()), &mut scratch, &mut rng)
+        bench_support::ideal_decision(&rows, black_box(candidates.words()), &mut scratch, &mut rng)
             .is_some()
     });
     (Some(eval), Some(decision))
@@ -197,7 +197,9 @@ fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> (Option<f64>, Option<f
 
 /// Decisions per second with `threads` deciders at once, against one alone.
 fn scaling(spec: Option<&TopologySpec>, policy: &str, threads: usize) -> Result<f64, Failure> {
-    let spec = spec.cloned().unwrap_or_else(|| workload::topology(1024));
+    let spec = spec
+        .cloned()
+        .unwrap_or_else(|| bench_support::topology(1024));
     let snapshot =
         Snapshot::build(&spec, &TagInterner::new()).map_err(|e| Failure::Invalid(e.to_string()))?;
     let Some(db) = snapshot.databases().first().map(|d| d.name().to_owned()) else {

@@ -62,6 +62,24 @@ pub fn topology(servers: usize) -> TopologySpec {
     }
 }
 
+/// A policy of `rules` rules for the compile-time benchmark: 64 tags in pairs with thresholds,
+/// every eighth rule a repeat of the one seven before (so duplicate detection has work), ending in
+/// `halt()`.
+pub fn policy_of_rules(rules: usize) -> String {
+    let rule = |i: usize| {
+        let i = if i % 8 == 7 { i - 7 } else { i };
+        format!(
+            "tags(t{},t{})->min({})",
+            i % 64,
+            (i / 64) % 64,
+            i / 4096 + 2
+        )
+    };
+    let mut text: Vec<String> = (0..rules.saturating_sub(1)).map(rule).collect();
+    text.push("halt()".into());
+    text.join("; ")
+}
+
 /// The tag rows the ideal evaluation reads.
 #[derive(Clone, Debug)]
 pub struct IdealRows {
@@ -177,6 +195,19 @@ mod tests {
             );
             assert!(picked.is_some_and(|i| out.words()[i / 64] & (1 << (i % 64)) != 0));
         }
+    }
+
+    #[test]
+    fn big_policies_lint_and_compile_their_repeats_away() {
+        let policy = parse(&policy_of_rules(20_000), Strictness::Default).expect("valid");
+        let duplicates = crate::syntax::lint(&policy)
+            .iter()
+            .filter(|l| l.kind.code() == "duplicate-rule")
+            .count();
+        let program = compile(&policy, &TagInterner::new()).expect("compiles");
+        let rules = program.insns().iter().filter(|i| i.starts_rule()).count();
+        assert_eq!(duplicates + rules, 19_999);
+        assert!(duplicates >= 19_999 / 8, "{duplicates}");
     }
 
     #[test]
