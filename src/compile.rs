@@ -244,6 +244,7 @@ impl Emitter {
 mod tests {
     use super::*;
     use crate::Strictness;
+    use crate::bytecode::InsnIdx;
     use crate::syntax::parse;
 
     fn listing(text: &str) -> Vec<String> {
@@ -320,15 +321,18 @@ mod tests {
             compile(&parse(text, Strictness::Strict).expect("valid"), &interner).expect("compiles");
         assert_eq!(interner.get("east").map(TagId::index), Some(0));
         let under = |span: Option<Span>| span.map(|s| &text[s.range()]);
-        assert_eq!(under(program.span(0)), Some("tags(east)"));
+        assert_eq!(under(program.span(InsnIdx::new(0))), Some("tags(east)"));
         assert_eq!(
-            under(program.rule_span(0)),
+            under(program.rule_span(InsnIdx::new(0))),
             Some("tags(east) -> min(2) -> tags(west)")
         );
         assert_eq!(
-            (under(program.span(1)), under(program.rule_span(1))),
+            (
+                under(program.span(InsnIdx::new(1))),
+                under(program.rule_span(InsnIdx::new(1)))
+            ),
             (Some("tags(west)"), None)
         );
-        assert_eq!(under(program.span(2)), Some("halt()"));
+        assert_eq!(under(program.span(InsnIdx::new(2))), Some("halt()"));
     }
 }

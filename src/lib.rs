@@ -65,6 +65,9 @@ pub mod span;
 // CPU features detected at run time, and the bit-level primitives that depend on them.
 pub(crate) mod cpu;
 
+// Bitset words on 64-byte boundaries, for the vector kernels.
+pub(crate) mod aligned;
+
 // Text → tokens → syntax tree; normalization, canonical printer, lints.
 pub mod syntax;
 

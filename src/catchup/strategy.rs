@@ -187,7 +187,7 @@ pub(super) const PRIMARY_TURN: u64 = 10;
 
 impl Strategy for TypicallySecondary {
     fn upstream(&mut self, request: &Request<'_>, rng: &mut Rng) -> Result<ServerIdx, NoAnswer> {
-        let (first, then) = if request.call() % PRIMARY_TURN == 0 {
+        let (first, then) = if request.call().is_multiple_of(PRIMARY_TURN) {
             (request.primaries(), request.secondaries())
         } else {
             (request.secondaries(), request.primaries())

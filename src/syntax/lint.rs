@@ -113,14 +113,14 @@ fn lint_spelling(policy: &Policy, lints: &mut Vec<Lint>) {
                 message: "`groups()` is deprecated; use `tags()`".into(),
             });
         }
-        if let FilterKind::Min(count) = &filter.kind {
-            if count.value <= 1 {
-                lints.push(Lint {
-                    kind: LintKind::NoOpMin,
-                    span: filter.span,
-                    message: format!("`min({})` never changes the result", count.written),
-                });
-            }
+        if let FilterKind::Min(count) = &filter.kind
+            && count.value <= 1
+        {
+            lints.push(Lint {
+                kind: LintKind::NoOpMin,
+                span: filter.span,
+                message: format!("`min({})` never changes the result", count.written),
+            });
         }
         if let Some(span) = filter.stray_open {
             lints.push(Lint {

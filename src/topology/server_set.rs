@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::aligned::AlignedWords;
 use crate::cpu::select_in_word;
 
 /// A dense server number, `0..snapshot.len()`, in the order servers were added.
@@ -46,7 +47,8 @@ pub const fn words_for(universe: usize) -> usize {
 /// Invariant: no bit at or above `universe` is ever set.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct ServerSet {
-    words: Vec<u64>,
+    /// On a 64-byte line (for the VM's vector kernels), `words_for(universe)` long.
+    words: AlignedWords,
     universe: usize,
 }
 
@@ -60,7 +62,7 @@ impl ServerSet {
     /// The empty set over `universe` servers.
     pub fn empty(universe: usize) -> ServerSet {
         ServerSet {
-            words: vec![0; words_for(universe)],
+            words: AlignedWords::zeroed(words_for(universe)),
             universe,
         }
     }
@@ -88,8 +90,8 @@ impl ServerSet {
     /// Makes this the empty set over `universe` servers, reusing the allocation when it is
     /// large enough (so a buffer sized once never allocates again).
     pub fn reset(&mut self, universe: usize) {
-        self.words.clear();
-        self.words.resize(words_for(universe), 0);
+        self.words.fill(0);
+        self.words.resize_zeroed(words_for(universe));
         self.universe = universe;
     }
 
@@ -100,7 +102,7 @@ impl ServerSet {
         // INVARIANT: `words.len() == words_for(universe)` in every set, so an unchanged
         // universe needs nothing.
         if self.universe != universe {
-            self.words.resize(words_for(universe), 0);
+            self.words.resize_zeroed(words_for(universe));
             self.universe = universe;
         }
     }
@@ -207,7 +209,7 @@ impl ServerSet {
         let n = other.words.len();
         self.words
             .iter_mut()
-            .zip(&other.words)
+            .zip(other.words.iter())
             .for_each(|(a, b)| *a &= b);
         self.words.iter_mut().skip(n).for_each(|a| *a = 0);
     }
@@ -216,7 +218,7 @@ impl ServerSet {
     pub fn subtract(&mut self, other: &ServerSet) {
         self.words
             .iter_mut()
-            .zip(&other.words)
+            .zip(other.words.iter())
             .for_each(|(a, b)| *a &= !b);
     }
 
