@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tagroute::topology::{DatabaseSpec, ServerSpec, Topology, Update};
-use tagroute::workload::{DATABASE, topology};
+use tagroute::bench_support::{DATABASE, topology};
 
 const SERVERS: usize = 8192;
 

@@ -17,7 +17,7 @@ use tagroute::Strictness;
 use tagroute::compile::compile;
 use tagroute::router::Pick;
 use tagroute::topology::{ServerSet, Snapshot, TagInterner};
-use tagroute::workload::{DATABASE, POLICY, POLICY_NAME, service, topology};
+use tagroute::bench_support::{DATABASE, POLICY, POLICY_NAME, service, topology};
 use tagroute::{syntax, vm};
 
 struct Counting;

@@ -423,7 +423,8 @@ impl Entry {
     #[inline]
     fn pick(&mut self, rng: &mut Rng, pick: Pick) -> Option<ServerIdx> {
         let k = match pick {
-            Pick::Random => rng.index(self.servers.len()),
+            // One draw and a multiply-shift, no rejection loop (its bias is below 2^-32).
+            Pick::Random => rng.scaled(self.servers.len()),
             Pick::RoundRobin => {
                 let turn = self.turn;
                 self.turn = if turn + 1 >= self.servers.len() {

@@ -31,7 +31,7 @@ pub use error::{TopologyError, TopologyErrorKind};
 pub use json::from_json;
 pub(crate) use matrix::TagMatrix;
 pub use publish::Topology;
-pub use server_set::{ServerIdx, ServerSet, UniverseMismatch, select_in_word, words_for};
+pub use server_set::{ServerIdx, ServerSet, UniverseMismatch, words_for};
 pub use snapshot::{Database, Server, Snapshot, is_valid_tag};
 pub use spec::{DatabaseSpec, ServerSpec, TopologySpec};
 pub(crate) use tags::TagStage;

@@ -7,6 +7,8 @@
 use std::fmt;
 
 use crate::rng::Rng;
+use crate::aligned::AlignedWords;
+use crate::cpu::select_in_word;
 
 /// A dense server number, `0..snapshot.len()`, in the order servers were added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,7 +48,8 @@ pub const fn words_for(universe: usize) -> usize {
 /// Invariant: no bit at or above `universe` is ever set.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct ServerSet {
-    words: Vec<u64>,
+    /// On a 64-byte line (for the VM's vector kernels), `words_for(universe)` long.
+    words: AlignedWords,
     universe: usize,
 }
 
@@ -60,7 +63,7 @@ impl ServerSet {
     /// The empty set over `universe` servers.
     pub fn empty(universe: usize) -> ServerSet {
         ServerSet {
-            words: vec![0; words_for(universe)],
+            words: AlignedWords::zeroed(words_for(universe)),
             universe,
         }
     }
@@ -88,8 +91,8 @@ impl ServerSet {
     /// Makes this the empty set over `universe` servers, reusing the allocation when it is
     /// large enough (so a buffer sized once never allocates again).
     pub fn reset(&mut self, universe: usize) {
-        self.words.clear();
-        self.words.resize(words_for(universe), 0);
+        self.words.fill(0);
+        self.words.resize_zeroed(words_for(universe));
         self.universe = universe;
     }
 
@@ -100,7 +103,7 @@ impl ServerSet {
         // INVARIANT: `words.len() == words_for(universe)` in every set, so an unchanged
         // universe needs nothing.
         if self.universe != universe {
-            self.words.resize(words_for(universe), 0);
+            self.words.resize_zeroed(words_for(universe));
             self.universe = universe;
             self.clear_beyond_universe();
         }
@@ -242,7 +245,7 @@ impl ServerSet {
         let n = other.words.len();
         self.words
             .iter_mut()
-            .zip(&other.words)
+            .zip(other.words.iter())
             .for_each(|(a, b)| *a &= b);
         self.words.iter_mut().skip(n).for_each(|a| *a = 0);
     }
@@ -251,7 +254,7 @@ impl ServerSet {
     pub(crate) fn subtract_same(&mut self, other: &ServerSet) {
         self.words
             .iter_mut()
-            .zip(&other.words)
+            .zip(other.words.iter())
             .for_each(|(a, b)| *a &= !b);
     }
 
@@ -269,7 +272,7 @@ impl ServerSet {
     /// The same set over `universe` servers: indices at or beyond it are dropped, new ones
     /// are absent. For a snapshot that gained or lost servers at the end.
     pub(crate) fn resize(&mut self, universe: usize) {
-        self.words.resize(words_for(universe), 0);
+        self.words.resize_zeroed(words_for(universe));
         self.universe = universe;
         self.clear_beyond_universe();
     }
@@ -339,19 +342,6 @@ pub(crate) fn remove_bit(words: &mut [u64], bit: usize) {
     }
 }
 
-/// The position of the `n`-th set bit of `word` (from 0, counting from the least significant
-/// bit); 64 if `word` has no more than `n` set bits. Portable; the VM picks a faster version
-/// at run time where the CPU has one.
-pub fn select_in_word(mut word: u64, n: u32) -> u32 {
-    for _ in 0..n {
-        if word == 0 {
-            return 64;
-        }
-        word &= word - 1;
-    }
-    word.trailing_zeros()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,13 +377,6 @@ mod tests {
         assert_eq!(union, set(130, &[0, 64]));
         assert_eq!(union.nth(1), Some(ServerIdx(64)));
         assert_eq!(union.nth(2), None);
-    }
-
-    #[test]
-    fn select_in_word_finds_each_set_bit() {
-        let word = 0b1011_0100u64 | (1 << 63);
-        let positions: Vec<u32> = (0..6).map(|n| select_in_word(word, n)).collect();
-        assert_eq!(positions, [2, 4, 5, 7, 63, 64]);
     }
 
     #[test]

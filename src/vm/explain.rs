@@ -3,7 +3,7 @@
 //! that records; never on the hot path.
 
 use super::{EvalError, Observer, check, words};
-use crate::bytecode::{Opcode, Program};
+use crate::bytecode::{InsnIdx, Opcode, Program};
 use crate::cpu::Portable;
 use crate::span::Span;
 use crate::topology::{ServerSet, Snapshot};
@@ -44,7 +44,7 @@ pub struct RuleTrace {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepTrace {
     /// The instruction.
-    pub at: usize,
+    pub at: InsnIdx,
     /// The filter's source text.
     pub span: Option<Span>,
     /// The servers it kept.
@@ -96,8 +96,8 @@ struct Recorder<'p> {
 impl Observer for Recorder<'_> {
     const WATCHING: bool = true;
 
-    fn after(&mut self, at: usize, acc: &[u64], _count: u32) {
-        let Some(insn) = self.program.insns.get(at) else {
+    fn after(&mut self, at: InsnIdx, acc: &[u64], _count: u32) {
+        let Some(insn) = self.program.insn(at) else {
             return;
         };
         if insn.starts_rule() {
@@ -119,9 +119,9 @@ impl Observer for Recorder<'_> {
         }
     }
 
-    fn returned(&mut self, at: usize) {
+    fn returned(&mut self, at: InsnIdx) {
         let span = self.program.span(at);
-        self.answer = Some(match self.program.insns.get(at).map(|i| i.op) {
+        self.answer = Some(match self.program.insn(at).map(|i| i.op) {
             Some(Opcode::Ret | Opcode::And | Opcode::AndAny | Opcode::Min) => {
                 Answer::Rule(self.rules.len().saturating_sub(1))
             }
