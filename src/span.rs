@@ -139,21 +139,23 @@ pub struct Snippet {
     pub carets: String,
 }
 
+/// A line longer than this many characters is not shown whole: a snippet shows at most
+/// [`CONTEXT`] characters of it on each side of the span and marks at most [`MAX_MARKED`], so
+/// that a diagnostic about a 100 KB line stays a few lines long; `...` stands for what is left
+/// out.
+const MAX_LINE: usize = 160;
+/// See [`MAX_LINE`].
+const CONTEXT: usize = 60;
+/// See [`CONTEXT`].
+const MAX_MARKED: usize = 80;
+const ELLIPSIS: &str = "...";
+
 impl Snippet {
     /// Places `span` in `text`.
     pub fn new(text: &str, span: Span) -> Snippet {
         let at = line_col(text, span.start);
         let (_, line_start, line_end) = line_of(text, span.start);
         let line = text.get(line_start..line_end).unwrap_or("");
-        let source_line: String = line
-            .chars()
-            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-            .collect();
-        let lead: String = line
-            .chars()
-            .take(at.column - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
         let span_end = span.end.clamp(span.start, line_end.max(span.start));
         let width = text
             .get(
@@ -162,10 +164,32 @@ impl Snippet {
             )
             .map_or(0, |s| s.chars().count())
             .max(1);
+        let (column, marked) = (at.column - 1, width.min(MAX_MARKED));
+        let total = line.chars().count();
+        let (from, to) = if total <= MAX_LINE {
+            (0, total)
+        } else {
+            let from = column.saturating_sub(CONTEXT);
+            (from, (column + marked + CONTEXT).min(total))
+        };
+        let open = if from > 0 { ELLIPSIS } else { "" };
+        let close = if to < total { ELLIPSIS } else { "" };
+        let shown: String = line
+            .chars()
+            .skip(from)
+            .take(to.saturating_sub(from))
+            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+            .collect();
+        let lead: String = line
+            .chars()
+            .skip(from)
+            .take(column - from)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
         Snippet {
             at,
-            source_line,
-            carets: format!("{lead}{}", "^".repeat(width)),
+            source_line: format!("{open}{shown}{close}"),
+            carets: format!("{}{lead}{}", " ".repeat(open.len()), "^".repeat(marked)),
         }
     }
 }
@@ -272,6 +296,35 @@ mod tests {
     fn an_empty_span_still_gets_one_caret() {
         let s = Snippet::new("abc", Span::at(3));
         assert_eq!(s.carets, "   ^");
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let line = format!("{}tgas(b){}", "x;".repeat(50_000), "->y".repeat(20_000));
+        let start = 100_000;
+        let s = Snippet::new(&line, Span::new(start, start + 4));
+        assert_eq!(
+            s.at,
+            LineCol {
+                line: 1,
+                column: start + 1
+            }
+        );
+        let before = "x;".repeat(30);
+        let after = format!("(b){}", "->y".repeat(30))
+            .chars()
+            .take(60)
+            .collect::<String>();
+        assert_eq!(s.source_line, format!("...{before}tgas{after}..."));
+        assert_eq!(s.carets, format!("{}^^^^", " ".repeat(3 + 60)));
+        let huge = Snippet::new(&line, Span::new(0, line.len()));
+        assert_eq!(huge.carets, "^".repeat(80));
+        assert_eq!(huge.source_line.chars().count(), 80 + 60 + 3);
+        let short = "y".repeat(MAX_LINE);
+        assert_eq!(
+            Snippet::new(&short, Span::at(MAX_LINE - 1)).source_line,
+            short
+        );
     }
 
     #[test]

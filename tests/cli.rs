@@ -33,8 +33,8 @@ impl Run {
     }
 }
 
-/// Runs `tagroute args...` with `stdin`.
-pub fn tagroute(args: &[&str], stdin: &str) -> Run {
+/// Runs `tagroute args...` with `stdin` (any bytes).
+pub fn tagroute(args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
         .args(args)
         .stdin(Stdio::piped())
@@ -46,7 +46,7 @@ pub fn tagroute(args: &[&str], stdin: &str) -> Run {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(stdin.as_bytes())
+        .write_all(stdin.as_ref())
         .expect("write stdin");
     let output = child.wait_with_output().expect("the binary finishes");
     Run {
@@ -61,7 +61,11 @@ pub fn temp_file(name: &str, contents: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tagroute-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
-    std::fs::write(&path, contents).expect("write temp file");
+    // Tests run in parallel and rewrite the same files: write aside, then rename atomically,
+    // so that no run of the binary reads a half-written file.
+    let aside = dir.join(format!("{name}.{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&aside, contents).expect("write temp file");
+    std::fs::rename(&aside, &path).expect("rename temp file");
     path
 }
 
@@ -276,21 +280,261 @@ fn disasm_prints_one_instruction_a_line_with_tag_names() {
 }
 
 #[test]
-fn explain_shows_each_filter_and_the_answering_rule() {
+fn explain_shows_each_filter_with_the_count_a_min_saw_and_the_answering_rule() {
     let policy = "tags(north1)->min(3); tags(north)->tags(north2); halt()";
     let run = tagroute(
         &["explain", "--topology", &topology(), "--policy", policy],
         "",
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines[2], "rule 1: tags(north1)->min(3)");
+    let lines: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     assert_eq!(
-        lines[3].split_whitespace().collect::<Vec<_>>(),
-        ["tags(north1)", "kept", "2", "[n1a,", "n1b]"]
+        lines,
+        [
+            "policy: tags(north1)->min(3); tags(north)->tags(north2); halt()",
+            "candidates: 4 [n1a, n1b, n2a, s1a]",
+            "rule 1: tags(north1)->min(3)",
+            "tags(north1) kept 2 [n1a, n1b]",
+            "min(3) saw 2 < 3, kept 0 []",
+            "=> nothing left: the next rule is tried",
+            "rule 2: tags(north)->tags(north2)",
+            "tags(north) kept 3 [n1a, n1b, n2a]",
+            "tags(north2) kept 1 [n2a]",
+            "=> answers",
+            "rule 3: halt()",
+            "=> not reached",
+            "answer: rule 2",
+            "result: 1 [n2a]",
+        ],
+        "{run:?}"
     );
-    assert_eq!(lines[7], "answer: rule 2");
-    assert_eq!(lines[8], "result: 1 [n2a]");
+}
+
+#[test]
+fn explain_down_and_json_show_why_the_first_rule_stopped_answering() {
+    let policy = "tags(north1)->min(2); tags(north); halt()";
+    let args = [
+        "explain",
+        "--topology",
+        &topology(),
+        "--policy",
+        policy,
+        "--format",
+        "json",
+    ];
+    let up = tagroute(&args, "");
+    assert_eq!(up.code, 0, "{up:?}");
+    assert_eq!(up.json()["answer"], json!({"kind": "rule", "rule": 1}));
+    let mut down_args = args.to_vec();
+    down_args.extend(["--down", "n1b,s1a"]);
+    let down = tagroute(&down_args, "");
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(down.stderr, "");
+    let report = down.json();
+    assert_eq!(report["down"], json!(["n1b", "s1a"]));
+    assert_eq!(report["candidates"], json!(["n1a", "n2a"]));
+    assert_eq!(
+        report["rules"][0],
+        json!({
+            "text": "tags(north1)->min(2)",
+            "outcome": "empty",
+            "filters": [
+                {"text": "tags(north1)", "filter": "tags", "kept": ["n1a"], "count": 1},
+                {"text": "min(2)", "filter": "min", "min": 2, "saw": 1, "passed": false, "kept": [], "count": 0},
+            ],
+        })
+    );
+    assert_eq!(report["answer"], json!({"kind": "rule", "rule": 2}));
+    assert_eq!(report["result"], json!(["n1a", "n2a"]));
+    assert_eq!(report["diagnostics"], json!([]));
+    let unknown = tagroute(
+        &[
+            "explain",
+            "--topology",
+            &topology(),
+            "--policy",
+            policy,
+            "--down",
+            "zz",
+        ],
+        "",
+    );
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown
+            .stderr
+            .starts_with("error: --down: unknown server `zz`"),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn explain_json_reports_warnings_and_errors_with_their_place() {
+    let warned = tagroute(
+        &[
+            "explain",
+            "--topology",
+            &topology(),
+            "--policy",
+            "groups(west)",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(warned.code, 0, "{warned:?}");
+    let codes: Vec<Value> = warned.json()["diagnostics"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| json!([d["code"], d["line"], d["column"]]))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            json!(["deprecated-groups", 1, 1]),
+            json!(["unknown-tag", 1, 8])
+        ]
+    );
+    let broken = tagroute(
+        &[
+            "explain",
+            "--topology",
+            &topology(),
+            "--policy",
+            "tags(a);;tags(b)",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(broken.code, 1, "{broken:?}");
+    let diagnostic = &broken.json()["diagnostics"][0];
+    assert_eq!(diagnostic["severity"], "error");
+    assert_eq!(diagnostic["code"], "invalid-policy");
+    assert_eq!(
+        (diagnostic["line"].clone(), diagnostic["column"].clone()),
+        (json!(1), json!(9))
+    );
+}
+
+#[test]
+fn a_warning_about_a_huge_policy_shows_a_window_not_the_line() {
+    let policy = "tags(north1); ".repeat(7_000) + "halt()";
+    let run = tagroute(
+        &["eval", "--topology", &topology(), "--policy", &policy],
+        "",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let warnings = run.stderr.matches("warning:").count();
+    assert!(warnings >= 6_999, "{warnings} warnings");
+    assert!(
+        run.stderr.len() < warnings * 400,
+        "{} bytes of stderr for {warnings} warnings",
+        run.stderr.len()
+    );
+    assert!(run.stderr.lines().all(|l| l.chars().count() < 200));
+}
+
+#[test]
+fn batch_answers_a_line_that_is_not_utf8_and_goes_on() {
+    let input: &[u8] = b"\"tags(south1)\"\n\"tags(\xff)\"\n\"tags(north2)\"\n";
+    let run = tagroute(&["eval", "--topology", &topology(), "--batch"], input);
+    assert_eq!(run.code, 0, "{run:?}");
+    let answers: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            json!({"ok": true, "servers": ["s1a"]}),
+            json!({"ok": false, "error": "the line is not valid UTF-8 (byte 6)"}),
+            json!({"ok": true, "servers": ["n2a"]}),
+        ]
+    );
+}
+
+#[test]
+fn topology_import_builds_the_example_cluster_from_its_records() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let run = tagroute(
+        &[
+            "topology",
+            "import",
+            "--servers",
+            &format!("{examples}/show-servers.txt"),
+            "--databases",
+            &format!("{examples}/show-databases.csv"),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "note: servers record 8: `x9` is Free, not in the cluster; left out\n\
+         note: databases record 4: `system` on `n2b` has role `unknown`; left out\n\
+         note: databases record 12: `neo4j` on `n2b` has role `unknown`; left out\n"
+    );
+    let imported = run.json();
+    let cluster: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{examples}/cluster.json")).expect("cluster.json"),
+    )
+    .expect("JSON");
+    for (i, server) in cluster["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .enumerate()
+    {
+        let got = &imported["servers"][i];
+        assert_eq!(got["name"], server["name"]);
+        assert_eq!(got["address"], server["address"]);
+        assert_eq!(got["tags"], server["tags"]);
+        assert_eq!(
+            got["available"],
+            server.get("available").cloned().unwrap_or(json!(true))
+        );
+    }
+    assert_eq!(imported["servers"].as_array().map(Vec::len), Some(7));
+    let names: Vec<&Value> = imported["databases"]
+        .as_array()
+        .expect("dbs")
+        .iter()
+        .map(|d| &d["name"])
+        .collect();
+    assert_eq!(names, [&json!("system"), &json!("neo4j"), &json!("orders")]);
+    assert_eq!(imported["databases"][1]["leader"], "n1a");
+    assert_eq!(
+        imported["databases"][1]["secondaries"],
+        json!(["n1b", "s1b", "s2a"])
+    );
+    let bad = temp_file(
+        "bad-servers.csv",
+        "name,address,tags\na,a:1,[\"not a tag\"]\n",
+    );
+    let run = tagroute(
+        &[
+            "topology",
+            "import",
+            "--servers",
+            bad.to_str().expect("utf-8"),
+            "--databases",
+            &format!("{examples}/show-databases.json"),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("error: the imported topology is invalid: "),
+        "{run:?}"
+    );
 }
 
 #[test]

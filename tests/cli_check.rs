@@ -1,7 +1,7 @@
 //! `tagroute check` end to end: exit codes, carets placed through line continuations, warnings,
 //! topology lints, the asking server's tags, policies that differ between files, `--verbose`.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tagroute::Strictness;
 use tagroute::config::{Config, ConfigDiagnosticKind};
 
@@ -53,7 +53,10 @@ fn a_valid_file_exits_0_and_says_so() {
     );
     assert_eq!(
         outcome(&check(&[&path])),
-        (0, "check: 0 errors, 0 warnings\n")
+        (
+            0,
+            "check: 1 file, 0 errors, 0 warnings\nneo4j 5: would start with this file\n"
+        )
     );
 }
 
@@ -64,7 +67,7 @@ fn a_bad_policy_continued_over_lines_gets_its_caret_under_the_text() {
     );
     let path = conf("continued.conf", &text);
     let expected = format!(
-        "{path}:3:5: error: policy `north`: unknown filter `tgas`\n      tgas(north)\n      ^^^^\n  help: did you mean `tags`?\ncheck: 1 error, 0 warnings\n"
+        "{path}:3:5: error: policy `north`: unknown filter `tgas`\n      tgas(north)\n      ^^^^\n  help: did you mean `tags`?\ncheck: 1 file, 1 error, 0 warnings\nneo4j 5: would not start with {path}\n"
     );
     assert_eq!(outcome(&check(&[&path])), (1, expected.as_str()));
 }
@@ -92,7 +95,9 @@ fn every_error_and_warning_of_every_file_is_reported() {
             format!("{warned}:1:56: warning: policy `old`: `groups()` is deprecated; use `tags()`"),
         ]
     );
-    assert!(stderr.ends_with("check: 3 errors, 1 warning\n"), "{run:?}");
+    let tail =
+        format!("check: 2 files, 3 errors, 1 warning\nneo4j 5: would not start with {broken}\n");
+    assert!(stderr.ends_with(&tail), "{run:?}");
 }
 
 #[test]
@@ -101,7 +106,7 @@ fn warnings_alone_exit_0() {
     let run = check(&[&path]);
     let before = POLICY.len() + "p=tags(a)->".len();
     let expected = format!(
-        "{path}:1:{}: warning: policy `p`: `min(1)` never changes the result\n  {POLICY}p=tags(a)->min(1)\n  {}^^^^^^\ncheck: 0 errors, 1 warning\n",
+        "{path}:1:{}: warning: policy `p`: `min(1)` never changes the result\n  {POLICY}p=tags(a)->min(1)\n  {}^^^^^^\ncheck: 1 file, 0 errors, 1 warning\nneo4j 5: would start with this file\n",
         before + 1,
         " ".repeat(before)
     );
@@ -124,7 +129,10 @@ fn an_invalid_user_defined_policy_is_an_error_for_check_only() {
         stderr.starts_with(&format!("{path}:2:70: error: policy `user-defined`: `halt()` must be the only filter in its rule; the strategy never answers\n")),
         "{run:?}"
     );
-    assert!(stderr.ends_with("check: 1 error, 0 warnings\n"), "{run:?}");
+    assert!(
+        stderr.ends_with("check: 1 file, 1 error, 0 warnings\nneo4j 5: would start with this file (the errors above are tagroute's own checks)\n"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -160,10 +168,16 @@ fn policies_that_differ_between_files_are_errors() {
         "b.conf",
         &format!("{POLICY}north=tags(n)\n{POLICY}same=tags(b, a)\n"),
     );
+    let key = |name: &str| format!("{POLICY}{name}=");
     let expected = format!(
-        "error: policy `north` differs between the configurations (policies must be the same on every server)\n  {a}: tags(n); halt()\n  {b}: tags(n)\n\
-         error: policy `only_a` differs between the configurations (policies must be the same on every server)\n  {a}: all()\n  {b}: (not configured)\n\
-         check: 2 errors, 0 warnings\n"
+        "{a}:1:1: error: policy `north` differs between the configurations (policies must be the same on every server)\n  {}tags(n);halt()\n  {}\n  help: {a}: tags(n); halt(); {b}: tags(n)\n\
+         {a}:2:1: error: policy `only_a` differs between the configurations (policies must be the same on every server)\n  {}all()\n  {}\n  help: {a}: all(); {b}: (not configured)\n\
+         check: 2 files, 2 errors, 0 warnings\n\
+         neo4j 5: would start with each of these files (the errors above are tagroute's own checks)\n",
+        key("north"),
+        "^".repeat(key("north").len() - 1),
+        key("only_a"),
+        "^".repeat(key("only_a").len() - 1),
     );
     assert_eq!(outcome(&check(&[&a, &b])), (1, expected.as_str()));
     let twin = conf(
@@ -172,7 +186,10 @@ fn policies_that_differ_between_files_are_errors() {
     );
     assert_eq!(
         outcome(&check(&[&a, &twin])),
-        (0, "check: 0 errors, 0 warnings\n")
+        (
+            0,
+            "check: 2 files, 0 errors, 0 warnings\nneo4j 5: would start with each of these files\n"
+        )
     );
 }
 
@@ -184,10 +201,13 @@ fn verbose_lists_the_keys_that_are_not_read() {
     );
     assert_eq!(
         outcome(&check(&[&path])),
-        (0, "check: 0 errors, 0 warnings\n")
+        (
+            0,
+            "check: 1 file, 0 errors, 0 warnings\nneo4j 5: would start with this file\n"
+        )
     );
     let expected = format!(
-        "{path}: note: key `server.memory.heap.max_size` is not read\n{path}: note: key `server.bolt.enabled` is not read\ncheck: 0 errors, 0 warnings\n"
+        "{path}: note: key `server.memory.heap.max_size` is not read\n{path}: note: key `server.bolt.enabled` is not read\ncheck: 1 file, 0 errors, 0 warnings\nneo4j 5: would start with this file\n"
     );
     assert_eq!(
         outcome(&check(&["--verbose", &path])),
@@ -202,7 +222,10 @@ fn a_topology_adds_its_lints_placed_in_the_file() {
     let topology = topology();
     assert_eq!(
         outcome(&check(&[&path])),
-        (0, "check: 0 errors, 0 warnings\n")
+        (
+            0,
+            "check: 1 file, 0 errors, 0 warnings\nneo4j 5: would start with this file\n"
+        )
     );
     let run = check(&["--topology", &topology, &path]);
     let (code, stderr) = outcome(&run);
@@ -233,21 +256,24 @@ fn the_servers_own_tags_are_compared_with_the_topology() {
     let topology = topology();
     let same = conf("tags-same.conf", "initial.server.tags=north1, north\n");
     let run = check(&["--topology", &topology, "--server", "n1", &same]);
-    assert_eq!(outcome(&run), (0, "check: 0 errors, 0 warnings\n"));
-    let other = conf("tags-other.conf", "initial.server.tags=north2\n");
-    let run = check(&["--topology", &topology, "--server", "n1", &other]);
-    let expected = format!(
-        "{other}: warning: `initial.server.tags` gives `north2` but the topology gives server `n1` `north, north1`\ncheck: 0 errors, 1 warning\n"
-    );
-    assert_eq!(outcome(&run), (0, expected.as_str()));
-    let run = check(&["--topology", &topology, "--server", "x1", &same]);
     assert_eq!(
         outcome(&run),
         (
-            1,
-            "error: unknown server `x1`; the servers are n1, n2, s1\n"
+            0,
+            "check: 1 file, 0 errors, 0 warnings\nneo4j 5: would start with this file\n"
         )
     );
+    let other = conf("tags-other.conf", "initial.server.tags=north2\n");
+    let run = check(&["--topology", &topology, "--server", "n1", &other]);
+    let expected = format!(
+        "{other}:1:1: warning: `initial.server.tags` gives `north2` but the topology gives server `n1` `north, north1`\n  initial.server.tags=north2\n  ^^^^^^^^^^^^^^^^^^^\ncheck: 1 file, 0 errors, 1 warning\nneo4j 5: would start with this file\n"
+    );
+    assert_eq!(outcome(&run), (0, expected.as_str()));
+    let run = check(&["--topology", &topology, "--server", "x1", &same]);
+    let expected = format!(
+        "{topology}: error: the topology has no server `x1`\n  help: its servers are `n1`, `n2`, `s1`\ncheck: 1 file, 1 error, 0 warnings\nneo4j 5: would start with this file (the errors above are tagroute's own checks)\n"
+    );
+    assert_eq!(outcome(&run), (1, expected.as_str()));
 }
 
 #[test]
@@ -269,4 +295,138 @@ fn usage_errors_exit_2_and_unreadable_files_exit_1() {
         )),
         "{run:?}"
     );
+}
+
+/// A cluster with two databases: `neo4j` (primaries n1, n2, leader n1; secondary s1) and
+/// `orders`, whose only primary is down.
+fn cluster_with_databases() -> String {
+    let server = |name: &str, tags: &[&str], available: bool| json!({"name": name, "address": format!("{name}:7687"), "tags": tags, "available": available});
+    let topology = json!({
+        "servers": [
+            server("n1", &["north", "north1"], true),
+            server("n2", &["north", "north2"], true),
+            server("s1", &["south"], true),
+            server("o1", &["north"], false),
+        ],
+        "databases": [
+            {"name": "neo4j", "primaries": ["n1", "n2"], "secondaries": ["s1"], "leader": "n1"},
+            {"name": "orders", "primaries": ["o1"], "secondaries": ["s1"]},
+        ],
+    });
+    temp_file("check-cluster.json", &topology.to_string())
+        .to_str()
+        .expect("utf-8")
+        .to_owned()
+}
+
+#[test]
+fn a_topology_warns_about_tables_without_readers_or_routers_and_leader_settings() {
+    let text = format!(
+        "{POLICY}east=tags(east); halt()\n\
+         db.cluster.raft.leader_transfer.priority_tag=north1\n\
+         db.cluster.raft.leader_transfer.priority_tag.audit=south\n"
+    );
+    let path = conf("tables.conf", &text);
+    let cluster = cluster_with_databases();
+    let run = check(&["--format", "json", "--topology", &cluster, &path]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr, "");
+    let report = run.json();
+    let found: Vec<(String, Value, Value)> = report["diagnostics"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().expect("code").to_owned(),
+                d["line"].clone(),
+                d["column"].clone(),
+            )
+        })
+        .collect();
+    let at = |code: &str, line: usize| (code.to_owned(), json!(line), json!(1));
+    assert_eq!(
+        found,
+        [
+            (
+                "unknown-tag".to_owned(),
+                json!(1),
+                json!(POLICY.len() + "east=tags(".len() + 1)
+            ),
+            at("no-readers", 1),
+            at("no-readers", 1),
+            at("priority-tag-not-carried", 2),
+            at("unknown-database", 3),
+            ("no-routers".to_owned(), Value::Null, Value::Null),
+        ],
+        "{report}"
+    );
+    let diagnostics = &report["diagnostics"];
+    assert_eq!(
+        diagnostics[1]["message"],
+        "policy `east` selects no reader of database `neo4j`: its routing table has no readers"
+    );
+    assert_eq!(
+        diagnostics[3]["message"],
+        "no primary of database `orders` carries its leadership priority tag `north1`"
+    );
+    assert_eq!(
+        diagnostics[4]["help"],
+        "its databases are `neo4j`, `orders`"
+    );
+    assert_eq!(
+        diagnostics[5]["message"],
+        "database `orders` has no available primary: its routing table has no routers"
+    );
+    assert_eq!(diagnostics[5]["file"], cluster.as_str());
+    assert_eq!(report["errors"], 0);
+    assert_eq!(report["warnings"], 6);
+    assert_eq!(report["neo4j_would_start"], true);
+}
+
+#[test]
+fn json_gives_every_diagnostic_with_its_place_and_the_verdict() {
+    let text = "dbms.routing_ttl=0\nserver.cluster.catchup.upstream_strategy=leader_only\n";
+    let path = conf("json.conf", text);
+    let run = check(&["--format", "json", &path]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        run.json(),
+        json!({
+            "files": [path],
+            "diagnostics": [
+                {
+                    "severity": "error", "code": "ttl-too-short", "file": path, "line": 1,
+                    "column": 18, "message": "the routing TTL `0` is shorter than one second",
+                    "help": run.json()["diagnostics"][0]["help"], "neo4j_refuses": true,
+                },
+                {
+                    "severity": "warning", "code": "unknown-strategy", "file": path, "line": 2,
+                    "column": 42, "message": run.json()["diagnostics"][1]["message"],
+                    "help": "did you mean `leader-only`?", "neo4j_refuses": false,
+                },
+            ],
+            "errors": 1,
+            "warnings": 1,
+            "neo4j_would_start": false,
+            "neo4j_refuses": [path],
+        })
+    );
+}
+
+#[test]
+fn deny_warnings_turns_a_warning_into_exit_1() {
+    let path = conf("deny.conf", &format!("{POLICY}p=groups(a)\n"));
+    assert_eq!(check(&[&path]).code, 0);
+    let run = check(&["--deny-warnings", &path]);
+    let (code, stderr) = outcome(&run);
+    assert_eq!(code, 1);
+    assert!(
+        stderr
+            .ends_with("check: 1 file, 0 errors, 1 warning\nneo4j 5: would start with this file\n"),
+        "{run:?}"
+    );
+    let clean = conf("deny-clean.conf", &format!("{POLICY}p=tags(a)\n"));
+    assert_eq!(check(&["--deny-warnings", &clean]).code, 0);
 }

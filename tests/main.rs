@@ -46,3 +46,6 @@ mod resilience;
 
 /// The resilience heatmap rendered by headless Chromium (skipped without a browser outside CI).
 mod browser;
+
+/// The README's and docs/'s examples run as written; their links resolve.
+mod docs;

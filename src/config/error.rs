@@ -113,6 +113,26 @@ pub enum ConfigDiagnosticKind {
     InvalidUserDefined,
     /// Error: a per-database key without the database (`...priority_tag.`).
     MissingDatabaseName,
+    /// Warning (`check --server`): `initial.server.tags` is not what the topology gives the
+    /// server.
+    ServerTagsDiffer,
+    /// Error (`check`): a policy that is not the same in every file given; policies are
+    /// cluster-wide.
+    PolicyDiffers,
+    /// Error (`check --server`): the topology has no server of that name.
+    UnknownServer,
+    /// Warning (`check --topology`): a policy that leaves some database's routing table
+    /// without readers, or a database with no available server to read from.
+    NoReaders,
+    /// Warning (`check --topology`): a database without an available primary, so that its
+    /// routing table has no routers.
+    NoRouters,
+    /// Warning (`check --topology`): a leadership priority tag that no primary of the database
+    /// carries.
+    PriorityTagNotCarried,
+    /// Warning (`check --topology`): a per-database key naming a database the topology does not
+    /// have.
+    UnknownDatabase,
 }
 
 impl ConfigDiagnosticKind {
@@ -144,6 +164,13 @@ impl ConfigDiagnosticKind {
             UserDefinedDisabled => "user-defined-disabled",
             InvalidUserDefined => "invalid-user-defined",
             MissingDatabaseName => "missing-database-name",
+            ServerTagsDiffer => "server-tags-differ",
+            PolicyDiffers => "policy-differs",
+            UnknownServer => "unknown-server",
+            NoReaders => "no-readers",
+            NoRouters => "no-routers",
+            PriorityTagNotCarried => "priority-tag-not-carried",
+            UnknownDatabase => "unknown-database",
         }
     }
 }

@@ -93,7 +93,7 @@ const SETTINGS: &[Setting] = &[
 
 impl Setting {
     /// Every key of the setting, current first.
-    fn keys(self) -> impl Iterator<Item = &'static str> {
+    pub(super) fn keys(self) -> impl Iterator<Item = &'static str> {
         std::iter::once(self.key).chain(self.deprecated.iter().copied())
     }
 

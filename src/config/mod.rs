@@ -21,6 +21,7 @@
 )]
 
 mod catchup;
+mod check;
 mod diff;
 mod duration;
 mod error;
@@ -38,6 +39,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
+pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
@@ -60,6 +62,7 @@ pub struct Config {
     initial_server_tags: Vec<String>,
     warnings: Vec<ConfigDiagnostic>,
     ignored_keys: Vec<String>,
+    key_spans: BTreeMap<String, crate::span::Span>,
 }
 
 impl Config {
@@ -96,6 +99,10 @@ impl Config {
             .filter(|key| !keys::is_read(key))
             .cloned()
             .collect();
+        let key_spans = properties
+            .iter()
+            .map(|p| (p.key.text.clone(), p.key.span()))
+            .collect();
         let warnings = diagnostics.finish(origin, source)?;
         Ok(Config {
             origin: origin.to_owned(),
@@ -107,6 +114,7 @@ impl Config {
             initial_server_tags,
             warnings,
             ignored_keys,
+            key_spans,
         })
     }
 
@@ -167,6 +175,11 @@ impl Config {
     /// The keys tagroute does not read, in file order (for `check --verbose`).
     pub fn ignored_keys(&self) -> &[String] {
         &self.ignored_keys
+    }
+
+    /// Where the key `key` (exactly as read) is in the file: its last occurrence.
+    pub fn key_span(&self, key: &str) -> Option<crate::span::Span> {
+        self.key_spans.get(key).copied()
     }
 }
 

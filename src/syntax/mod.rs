@@ -8,7 +8,9 @@
 //! accepts a text if and only if Neo4j does; in [`Strictness::Default`] it also accepts
 //! whitespace in the two places where Neo4j's string-splitting parser trips over it (after a
 //! trailing `;`, between trailing arrows), and records them for the `neo4j-compat` warning.
-//! This layer knows nothing of bitsets or bytecode: the compiler reads its [`Normalized`] form.
+//! This layer knows nothing of bitsets or bytecode. The compiler reads [`Policy`] (it needs
+//! every span, for the program's origins); [`Normalized`] is the form of the conformance
+//! vectors and of equality.
 //!
 //! Neo4j's quirks that the grammar keeps on purpose: empty arguments are ignored (`tags(,a)`),
 //! trailing `;` and `->` are allowed but interior empty pieces are not, a run of `(` after a

@@ -3,7 +3,8 @@
 //! Two trees, as in regex-syntax's `Ast` and `Hir`: [`Policy`] keeps everything the author wrote
 //! (the `groups` spelling, duplicate tags, a leading `all()`, dropped rules, numbers as written,
 //! each with its span) so that lints and diagnostics can point at it; [`Normalized`] keeps only
-//! what decides the result — the form of the conformance vectors, and the compiler's input.
+//! what decides the result — the form of the conformance vectors and of equality. The compiler
+//! reads [`Policy`], because it needs every span.
 //! Spans never take part in equality.
 
 use std::collections::BTreeSet;

@@ -15,6 +15,8 @@
 
 mod error;
 #[cfg(feature = "json")]
+pub mod import;
+#[cfg(feature = "json")]
 mod json;
 mod matrix;
 mod publish;

@@ -372,24 +372,6 @@ impl Snapshot {
     }
 }
 
-impl crate::syntax::TagCensus for Snapshot {
-    fn carries(&self, tag: &str) -> bool {
-        !self.tagged_by_name(tag).is_empty()
-    }
-
-    fn count_matching(&self, filters: &[&std::collections::BTreeSet<String>]) -> usize {
-        let mut matching = self.all();
-        for filter in filters {
-            let mut union = ServerSet::empty(self.len());
-            for tag in filter.iter() {
-                union.union_same(&self.tagged_by_name(tag));
-            }
-            matching.intersect_same(&union);
-        }
-        matching.len()
-    }
-}
-
 /// Whether `name` is a valid tag: `[A-Za-z0-9_-]+`, but not `-` alone.
 pub fn is_valid_tag(name: &str) -> bool {
     !name.is_empty()

@@ -24,7 +24,7 @@ mod kernels;
 pub use crate::cpu::{Features, features, select_in_word};
 
 use crate::cpu::{Isa, Kernels, Portable, with_isa};
-pub use explain::{Answer, Explanation, RuleTrace, StepTrace, explain};
+pub use explain::{Answer, Explanation, FilterTrace, RuleOutcome, RuleTrace, Step, explain};
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Compile and evaluate Neo4j routing policies.
 #[derive(Debug, Parser)]
@@ -37,6 +37,42 @@ pub enum Command {
     Whatif(WhatifArgs),
     /// Every policy under every failure of up to K domains, and the findings to act on.
     Resilience(ResilienceArgs),
+    /// Topology files: `import` builds one from a live cluster's records.
+    Topology(TopologyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopologyArgs {
+    #[command(subcommand)]
+    pub command: TopologyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopologyCommand {
+    /// Build the topology JSON from the records of `SHOW SERVERS YIELD *` and
+    /// `SHOW DATABASES YIELD *` (JSON lists of records, or CSV as cypher-shell and Neo4j
+    /// Browser export them).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The records of `SHOW SERVERS YIELD *`.
+    #[arg(long, value_name = "FILE")]
+    pub servers: PathBuf,
+    /// The records of `SHOW DATABASES YIELD *`.
+    #[arg(long, value_name = "FILE")]
+    pub databases: PathBuf,
+}
+
+/// How a command writes its findings: for people (stderr) or for programs (JSON on stdout).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Diagnostics with carets on stderr.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
 }
 
 /// Policy strictness, shared by the commands that parse policies.
@@ -63,6 +99,12 @@ pub struct CheckArgs {
     /// Also list the keys that were not read.
     #[arg(long)]
     pub verbose: bool,
+    /// Exit 1 when there is a warning, too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// `text` (diagnostics on stderr) or `json` (one document on stdout).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +140,12 @@ pub struct ExplainArgs {
     /// The policy text.
     #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: String,
+    /// Explain as if these servers (comma-separated names) were down.
+    #[arg(long, value_name = "SERVER,...", value_delimiter = ',')]
+    pub down: Vec<String>,
+    /// `text` (for people) or `json` (one document).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     #[command(flatten)]
     pub strict: StrictArg,
 }

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use serde_json::Value;
-use tagroute::span::{Severity, Span, render};
+use serde_json::{Value, json};
+use tagroute::span::{Severity, Span, line_col, render};
 use tagroute::syntax::{Lint, ParseError};
 
 /// The process's streams, passed to every command (tests pass buffers).
@@ -71,6 +71,29 @@ impl Console<'_> {
         )?;
         Ok(())
     }
+}
+
+/// A diagnostic for programs: severity, code, file, line, column, message and help (the
+/// shape of `check --format json`).
+pub fn diagnostic_json(
+    source: &str,
+    origin: Option<&str>,
+    span: Span,
+    severity: Severity,
+    code: &str,
+    message: &dyn fmt::Display,
+    help: Option<&str>,
+) -> Value {
+    let at = line_col(source, span.start);
+    json!({
+        "severity": severity.to_string(),
+        "code": code,
+        "file": origin,
+        "line": at.line,
+        "column": at.column,
+        "message": message.to_string(),
+        "help": help,
+    })
 }
 
 /// Why a command did not succeed.

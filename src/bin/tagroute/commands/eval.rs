@@ -23,31 +23,48 @@ pub fn run(args: &EvalArgs, console: &mut Console<'_>) -> Result<(), Failure> {
     }
 }
 
-/// One JSON string per input line, one JSON object per output line.
+/// One JSON string per input line, one JSON object per output line; a line that is not UTF-8
+/// gets an error object like any other bad line.
 fn batch(args: &EvalArgs, snapshot: &Snapshot, console: &mut Console<'_>) -> Result<(), Failure> {
     let mut out = ServerSet::default();
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        if console.input.read_line(&mut line)? == 0 {
+        if console.input.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
-        let answer = match serde_json::from_str::<Value>(line.trim_end_matches(['\n', '\r'])) {
-            Ok(Value::String(text)) => match syntax::parse(&text, args.strict.strictness()) {
-                Ok(policy) => match evaluate(&policy, snapshot, &mut out) {
-                    Ok(servers) => json!({ "ok": true, "servers": servers }),
-                    Err(error) => json!({ "ok": false, "error": error }),
-                },
-                Err(e) => {
-                    json!({ "ok": false, "error": e.to_string(), "span": [e.span().start, e.span().end] })
-                }
-            },
-            Ok(other) => {
-                json!({ "ok": false, "error": format!("expected a JSON string, found {}", kind(&other)) })
-            }
-            Err(e) => json!({ "ok": false, "error": format!("invalid JSON: {e}") }),
+        let answer = match std::str::from_utf8(&line) {
+            Ok(text) => answer(
+                text.trim_end_matches(['\n', '\r']),
+                args,
+                snapshot,
+                &mut out,
+            ),
+            Err(e) => json!({
+                "ok": false,
+                "error": format!("the line is not valid UTF-8 (byte {})", e.valid_up_to())
+            }),
         };
         console.json(&answer)?;
+    }
+}
+
+/// The answer to one line of `--batch`.
+fn answer(line: &str, args: &EvalArgs, snapshot: &Snapshot, out: &mut ServerSet) -> Value {
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::String(text)) => match syntax::parse(&text, args.strict.strictness()) {
+            Ok(policy) => match evaluate(&policy, snapshot, out) {
+                Ok(servers) => json!({ "ok": true, "servers": servers }),
+                Err(error) => json!({ "ok": false, "error": error }),
+            },
+            Err(e) => {
+                json!({ "ok": false, "error": e.to_string(), "span": [e.span().start, e.span().end] })
+            }
+        },
+        Ok(other) => {
+            json!({ "ok": false, "error": format!("expected a JSON string, found {}", kind(&other)) })
+        }
+        Err(e) => json!({ "ok": false, "error": format!("invalid JSON: {e}") }),
     }
 }
 

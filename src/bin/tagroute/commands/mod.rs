@@ -10,6 +10,7 @@ mod explain;
 mod leaders;
 mod resilience;
 mod route;
+mod topology;
 mod upstream;
 mod whatif;
 
@@ -37,6 +38,7 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Demo => demo::run(console),
         Command::Whatif(args) => whatif::run(&args, console),
         Command::Resilience(args) => resilience::run(&args, console),
+        Command::Topology(args) => topology::run(&args, console),
     }
 }
 

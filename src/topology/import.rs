@@ -1,0 +1,652 @@
+//! A topology from a live Neo4j 5 cluster: the records of `SHOW SERVERS YIELD *` and
+//! `SHOW DATABASES YIELD *`, as a driver returns them (a JSON list of objects) or as
+//! cypher-shell and Neo4j Browser export them (CSV), into a [`TopologySpec`].
+//!
+//! The columns read (Neo4j 5 names; every other column is ignored):
+//!
+//! | command | column | becomes |
+//! |---|---|---|
+//! | `SHOW SERVERS` | `name` (else `serverId`) | the server's name |
+//! | | `serverId` | how database rows find their server |
+//! | | `address` | the Bolt address; a server without one is left out, with a note |
+//! | | `state` | `Free` and `Dropped` servers are not in the cluster: left out, with a note |
+//! | | `health` | available when `Available` |
+//! | | `tags` | the tags |
+//! | `SHOW DATABASES` | `name` | the database (one row per database and hosting server) |
+//! | | `serverID` (else `address`) | the hosting server |
+//! | | `role` | `primary` or `secondary`; another role (`unknown`) is left out, with a note |
+//! | | `writer` | `true` on the leader's row |
+//!
+//! CSV comes in two dialects, both read: Neo4j Browser's RFC 4180 export (a list cell is a
+//! quoted JSON list, `"[""a"",""b""]"`) and cypher-shell's `--format plain` (values written as
+//! Cypher literals after `, `: `"n1"`, `["a", "b"]`, `{k: 1}`, `NULL`, `TRUE`). The second
+//! dialect is not CSV that a CSV library reads (the commas inside a list or map are not
+//! quoted), hence the small reader here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
+
+/// One record: column name to value.
+pub type Record = BTreeMap<String, Cell>;
+
+/// A value of a record, as far as the import needs to tell values apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// `null`, `NULL` or an empty CSV field.
+    Null,
+    /// `true` or `false` (any case).
+    Bool(bool),
+    /// A string, or a number or other scalar in its text form.
+    Text(String),
+    /// A list, each item in its text form.
+    List(Vec<String>),
+}
+
+/// Why records could not be read or imported: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportError {
+    /// The record (1-based; a CSV header is not a record), or 0 for the whole input.
+    row: usize,
+    /// The column at fault, if one is.
+    column: Option<String>,
+    message: String,
+}
+
+impl ImportError {
+    fn new(row: usize, column: Option<&str>, message: impl Into<String>) -> ImportError {
+        ImportError {
+            row,
+            column: column.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// The record at fault (1-based), or 0 when the whole input is.
+    pub fn row(&self) -> usize {
+        self.row
+    }
+
+    /// The column at fault, if one is.
+    pub fn column(&self) -> Option<&str> {
+        self.column.as_deref()
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.row > 0 {
+            write!(f, "record {}", self.row)?;
+            if let Some(column) = &self.column {
+                write!(f, ", column `{column}`")?;
+            }
+            write!(f, ": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// A topology read from a cluster's records, and what was left out of it and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imported {
+    /// The topology, in the order of the server records.
+    pub spec: TopologySpec,
+    /// One line per record left out.
+    pub notes: Vec<String>,
+}
+
+/// Reads records: a JSON list of objects when the text starts with `[`, CSV otherwise (with
+/// a header row).
+pub fn read_records(text: &str) -> Result<Vec<Record>, ImportError> {
+    let text = text.trim_start_matches('\u{feff}');
+    if text.trim_start().starts_with('[') {
+        json_records(text)
+    } else {
+        csv_records(text)
+    }
+}
+
+fn json_records(text: &str) -> Result<Vec<Record>, ImportError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ImportError::new(0, None, format!("invalid JSON: {e}")))?;
+    let Value::Array(rows) = value else {
+        return Err(ImportError::new(0, None, "expected a JSON list of records"));
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| match row {
+            Value::Object(fields) => Ok(fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json_cell(v)))
+                .collect()),
+            _ => Err(ImportError::new(i + 1, None, "expected an object")),
+        })
+        .collect()
+}
+
+fn json_cell(value: &Value) -> Cell {
+    match value {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::String(s) => Cell::Text(s.clone()),
+        Value::Array(items) => Cell::List(items.iter().map(json_text).collect()),
+        other => Cell::Text(other.to_string()),
+    }
+}
+
+fn json_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_records(text: &str) -> Result<Vec<Record>, ImportError> {
+    let mut lines = CsvReader { rest: text, row: 0 };
+    let Some(header) = lines.next_row()? else {
+        return Err(ImportError::new(0, None, "no header row"));
+    };
+    let header: Vec<String> = header.into_iter().map(|f| text_of(&f.cell())).collect();
+    let mut records = Vec::new();
+    while let Some(fields) = lines.next_row()? {
+        let row = records.len() + 1;
+        if fields.len() != header.len() {
+            let message = format!(
+                "{} fields where the header has {}",
+                fields.len(),
+                header.len()
+            );
+            return Err(ImportError::new(row, None, message));
+        }
+        let record = header
+            .iter()
+            .zip(fields)
+            .map(|(name, field)| (name.clone(), field.cell()))
+            .collect();
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// A CSV field as written: quoted (RFC 4180, `""` for `"`), a bracketed list, or bare.
+enum Field {
+    Quoted(String),
+    Bare(String),
+}
+
+impl Field {
+    /// The field's value: lists and Cypher literals decoded, `NULL` and empty as null.
+    fn cell(&self) -> Cell {
+        match self {
+            Field::Quoted(text) if text.starts_with('[') && text.ends_with(']') => list(text),
+            Field::Quoted(text) => Cell::Text(text.clone()),
+            Field::Bare(text) => literal(text.trim()),
+        }
+    }
+}
+
+/// A Cypher (or JSON) literal as cypher-shell writes it.
+fn literal(text: &str) -> Cell {
+    match text {
+        "" => Cell::Null,
+        _ if text.eq_ignore_ascii_case("null") => Cell::Null,
+        _ if text.eq_ignore_ascii_case("true") => Cell::Bool(true),
+        _ if text.eq_ignore_ascii_case("false") => Cell::Bool(false),
+        _ if text.starts_with('[') && text.ends_with(']') => list(text),
+        _ => Cell::Text(unquote(text)),
+    }
+}
+
+/// `["a", "b"]` or `['a', 'b']` or `[a, b]`.
+fn list(text: &str) -> Cell {
+    let inner = text
+        .get(1..text.len().saturating_sub(1))
+        .unwrap_or("")
+        .trim();
+    if inner.is_empty() {
+        return Cell::List(Vec::new());
+    }
+    Cell::List(
+        split_items(inner)
+            .iter()
+            .map(|i| unquote(i.trim()))
+            .collect(),
+    )
+}
+
+/// Splits a list's inside at the commas outside quotes.
+fn split_items(inner: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut start, mut quote, mut escaped) = (0, None, false);
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, ',') => {
+                items.push(inner.get(start..i).unwrap_or(""));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(inner.get(start..).unwrap_or(""));
+    items
+}
+
+/// A string literal without its quotes and with `\"`, `\'`, `\\` decoded; anything else as is.
+fn unquote(text: &str) -> String {
+    let quoted = text.len() >= 2
+        && ((text.starts_with('"') && text.ends_with('"'))
+            || (text.starts_with('\'') && text.ends_with('\'')));
+    if !quoted {
+        return text.to_owned();
+    }
+    unescape(text.get(1..text.len() - 1).unwrap_or(""))
+}
+
+/// `\"`, `\'` and `\\` decoded, as cypher-shell writes them inside a string.
+fn unescape(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(next @ ('"' | '\'' | '\\'))) => {
+                out.push(next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn text_of(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(text) => text.clone(),
+        Cell::Null => String::new(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::List(items) => items.join(","),
+    }
+}
+
+struct CsvReader<'t> {
+    rest: &'t str,
+    row: usize,
+}
+
+impl CsvReader<'_> {
+    /// The fields of the next non-blank row, or `None` at the end.
+    fn next_row(&mut self) -> Result<Option<Vec<Field>>, ImportError> {
+        self.rest = self.rest.trim_start_matches(['\r', '\n']);
+        if self.rest.is_empty() {
+            return Ok(None);
+        }
+        self.row += 1;
+        let mut fields = Vec::new();
+        loop {
+            let field = self.field()?;
+            fields.push(field);
+            self.rest = self.rest.trim_start_matches([' ', '\t']);
+            match self.rest.chars().next() {
+                Some(',') => self.rest = self.rest.get(1..).unwrap_or(""),
+                Some('\r' | '\n') | None => return Ok(Some(fields)),
+                Some(c) => {
+                    let message = format!("unexpected `{c}` after a field");
+                    return Err(ImportError::new(self.row, None, message));
+                }
+            }
+        }
+    }
+
+    fn field(&mut self) -> Result<Field, ImportError> {
+        self.rest = self.rest.trim_start_matches([' ', '\t']);
+        if let Some(quoted) = self.rest.strip_prefix('"') {
+            if let Some(end) = rfc_quote_end(quoted) {
+                // RFC 4180 doubles a quote (`""`), cypher-shell escapes it (`\"`): both read.
+                let text = unescape(&quoted.get(..end).unwrap_or("").replace("\"\"", "\""));
+                self.rest = quoted.get(end + 1..).unwrap_or("");
+                return Ok(Field::Quoted(text));
+            }
+            let message = "a quoted field is not closed";
+            return Err(ImportError::new(self.row, None, message));
+        }
+        let end = if self.rest.starts_with(['[', '{']) {
+            bracket_end(self.rest).ok_or_else(|| {
+                ImportError::new(self.row, None, "a list or map is not closed on its line")
+            })?
+        } else {
+            self.rest.find([',', '\r', '\n']).unwrap_or(self.rest.len())
+        };
+        let text = self.rest.get(..end).unwrap_or("").to_owned();
+        self.rest = self.rest.get(end..).unwrap_or("");
+        Ok(Field::Bare(text))
+    }
+}
+
+/// The byte index of the `"` that closes an RFC 4180 quoted field (`""` stands for `"`;
+/// cypher-shell's `\"` is honoured too).
+fn rfc_quote_end(quoted: &str) -> Option<usize> {
+    let bytes = quoted.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' if bytes.get(i + 1) == Some(&b'"') => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// One past the `]` or `}` that closes the list or map at the start of `text`, quotes
+/// respected, on its line.
+fn bracket_end(text: &str) -> Option<usize> {
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            (None, '\n' | '\r') => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Builds a topology from the records of `SHOW SERVERS YIELD *` and `SHOW DATABASES YIELD *`.
+///
+/// ```
+/// use tagroute::topology::import::{import, read_records};
+///
+/// let servers = read_records(r#"[{"serverId": "8f2a", "name": "n1", "address": "n1:7687",
+///     "state": "Enabled", "health": "Available", "tags": ["north"]}]"#)?;
+/// let databases = read_records(
+///     "name,serverID,address,role,writer\nneo4j,8f2a,n1:7687,primary,TRUE\n",
+/// )?;
+/// let imported = import(&servers, &databases)?;
+/// assert_eq!(imported.spec.databases[0].leader.as_deref(), Some("n1"));
+/// # Ok::<(), tagroute::topology::import::ImportError>(())
+/// ```
+pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, ImportError> {
+    let mut notes = Vec::new();
+    let mut spec = TopologySpec::default();
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    for (i, record) in servers.iter().enumerate() {
+        let row = i + 1;
+        let Some(server) = server(record, row, &mut notes)? else {
+            continue;
+        };
+        if let Some(id) = text(record, "serverId") {
+            ids.insert(id.to_owned(), server.name.clone());
+        }
+        spec.servers.push(server);
+    }
+    let mut by_name: BTreeMap<String, DatabaseSpec> = BTreeMap::new();
+    let mut order = Vec::new();
+    for (i, record) in databases.iter().enumerate() {
+        let row = i + 1;
+        let name = required(record, row, "name")?;
+        let Some(host) = host(record, &ids, &spec) else {
+            notes.push(format!(
+                "databases record {row}: no server of SHOW SERVERS hosts `{name}` here; left out"
+            ));
+            continue;
+        };
+        let db = by_name.entry(name.to_owned()).or_insert_with(|| {
+            order.push(name.to_owned());
+            DatabaseSpec {
+                name: name.to_owned(),
+                ..DatabaseSpec::default()
+            }
+        });
+        match text(record, "role").map(str::to_ascii_lowercase).as_deref() {
+            Some("primary") => db.primaries.push(host.clone()),
+            Some("secondary") => db.secondaries.push(host.clone()),
+            other => {
+                let role = other.unwrap_or("none");
+                notes.push(format!(
+                    "databases record {row}: `{name}` on `{host}` has role `{role}`; left out"
+                ));
+                continue;
+            }
+        }
+        if flag(record, row, "writer")? {
+            db.leader = Some(host);
+        }
+    }
+    spec.databases = order
+        .into_iter()
+        .filter_map(|name| by_name.remove(&name))
+        .collect();
+    Ok(Imported { spec, notes })
+}
+
+/// One server, or `None` (with a note) when it is not part of the cluster.
+fn server(
+    record: &Record,
+    row: usize,
+    notes: &mut Vec<String>,
+) -> Result<Option<ServerSpec>, ImportError> {
+    let name = text(record, "name")
+        .or_else(|| text(record, "serverId"))
+        .ok_or_else(|| ImportError::new(row, Some("name"), "no `name` or `serverId`"))?;
+    let state = text(record, "state").unwrap_or("Enabled");
+    if state.eq_ignore_ascii_case("free") || state.eq_ignore_ascii_case("dropped") {
+        notes.push(format!(
+            "servers record {row}: `{name}` is {state}, not in the cluster; left out"
+        ));
+        return Ok(None);
+    }
+    let Some(address) = text(record, "address") else {
+        notes.push(format!(
+            "servers record {row}: `{name}` has no Bolt address; left out"
+        ));
+        return Ok(None);
+    };
+    let tags = match record.get("tags") {
+        None | Some(Cell::Null) => Vec::new(),
+        Some(Cell::List(tags)) => tags.clone(),
+        Some(_) => return Err(ImportError::new(row, Some("tags"), "expected a list")),
+    };
+    let available = text(record, "health").is_none_or(|h| h.eq_ignore_ascii_case("available"));
+    Ok(Some(
+        ServerSpec::new(name, address)
+            .with_tags(tags)
+            .with_available(available),
+    ))
+}
+
+/// The name of the server a database record is on: by `serverID`, else by address.
+fn host(record: &Record, ids: &BTreeMap<String, String>, spec: &TopologySpec) -> Option<String> {
+    let by_id = ["serverID", "serverId"]
+        .iter()
+        .find_map(|c| text(record, c))
+        .and_then(|id| ids.get(id).cloned());
+    by_id.or_else(|| {
+        let address = text(record, "address")?;
+        spec.servers
+            .iter()
+            .find(|s| s.address == address)
+            .map(|s| s.name.clone())
+    })
+}
+
+fn text<'r>(record: &'r Record, column: &str) -> Option<&'r str> {
+    match record.get(column) {
+        Some(Cell::Text(text)) if !text.is_empty() => Some(text),
+        _ => None,
+    }
+}
+
+fn required<'r>(record: &'r Record, row: usize, column: &str) -> Result<&'r str, ImportError> {
+    text(record, column).ok_or_else(|| ImportError::new(row, Some(column), "missing"))
+}
+
+fn flag(record: &Record, row: usize, column: &str) -> Result<bool, ImportError> {
+    match record.get(column) {
+        None | Some(Cell::Null) => Ok(false),
+        Some(Cell::Bool(b)) => Ok(*b),
+        Some(Cell::Text(t)) if t.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Cell::Text(t)) if t.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(ImportError::new(
+            row,
+            Some(column),
+            "expected true or false",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::topology::from_json;
+
+    fn example(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn imported(servers: &str, databases: &str) -> Imported {
+        let servers = read_records(&example(servers)).expect("servers");
+        let databases = read_records(&example(databases)).expect("databases");
+        import(&servers, &databases).expect("imports")
+    }
+
+    /// `examples/cluster.json` as the records describe it: `system` hosted too, and `n2b`
+    /// (down, so of unknown role) hosting nothing.
+    fn expected() -> TopologySpec {
+        let mut spec = from_json(&example("cluster.json")).expect("cluster.json");
+        for db in &mut spec.databases {
+            db.secondaries.retain(|s| s != "n2b");
+        }
+        let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let system = DatabaseSpec {
+            name: "system".into(),
+            primaries: names(&["n1a", "n1b", "n2a", "s1a", "s1b"]),
+            secondaries: names(&["s2a"]),
+            leader: Some("n1a".into()),
+        };
+        spec.databases.insert(0, system);
+        spec
+    }
+
+    #[test]
+    fn every_dialect_of_the_records_gives_the_same_topology() {
+        let expected = expected();
+        for (servers, databases) in [
+            ("show-servers.json", "show-databases.json"),
+            ("show-servers.csv", "show-databases.csv"),
+            ("show-servers.txt", "show-databases.txt"),
+            ("show-servers.csv", "show-databases.txt"),
+        ] {
+            let imported = imported(servers, databases);
+            assert_eq!(imported.spec, expected, "{servers} + {databases}");
+            assert_eq!(
+                imported.notes,
+                [
+                    "servers record 8: `x9` is Free, not in the cluster; left out",
+                    "databases record 4: `system` on `n2b` has role `unknown`; left out",
+                    "databases record 12: `neo4j` on `n2b` has role `unknown`; left out",
+                ],
+                "{servers} + {databases}"
+            );
+        }
+    }
+
+    #[test]
+    fn cypher_literals_and_rfc_quotes_are_decoded() {
+        let text = "name, tags, note, writer, gone\n\
+                    \"a\\\"b\", ['x', \"y,z\"], \"say \"\"hi\"\"\", TRUE, NULL\n\
+                    plain, [], {k: 1, j: [2, 3]}, false, \n";
+        let records = read_records(text).expect("reads");
+        let first = &records[0];
+        assert_eq!(first["name"], Cell::Text("a\"b".into()));
+        assert_eq!(first["tags"], Cell::List(vec!["x".into(), "y,z".into()]));
+        assert_eq!(first["note"], Cell::Text("say \"hi\"".into()));
+        assert_eq!(first["writer"], Cell::Bool(true));
+        assert_eq!(first["gone"], Cell::Null);
+        let second = &records[1];
+        assert_eq!(second["name"], Cell::Text("plain".into()));
+        assert_eq!(second["tags"], Cell::List(vec![]));
+        assert_eq!(second["note"], Cell::Text("{k: 1, j: [2, 3]}".into()));
+        assert_eq!(second["writer"], Cell::Bool(false));
+        assert_eq!(second["gone"], Cell::Null);
+    }
+
+    #[test]
+    fn bad_records_are_errors_naming_the_record_and_column() {
+        let err = |text: &str| read_records(text).unwrap_err().to_string();
+        assert_eq!(err("[1]"), "record 1: expected an object");
+        assert!(err("[{").starts_with("invalid JSON: "));
+        assert_eq!(err("a,b\n1\n"), "record 1: 1 fields where the header has 2");
+        assert_eq!(err("a\n\"open\n"), "record 2: a quoted field is not closed");
+        assert_eq!(
+            err("a\n[1, 2\n"),
+            "record 2: a list or map is not closed on its line"
+        );
+        assert_eq!(err(""), "no header row");
+        let servers = read_records(r#"[{"address": "a:1"}]"#).expect("reads");
+        let error = import(&servers, &[]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "record 1, column `name`: no `name` or `serverId`"
+        );
+        assert_eq!((error.row(), error.column()), (1, Some("name")));
+        let servers =
+            read_records(r#"[{"name": "a", "address": "a:1", "tags": "x"}]"#).expect("reads");
+        assert_eq!(
+            import(&servers, &[]).unwrap_err().to_string(),
+            "record 1, column `tags`: expected a list"
+        );
+        let databases =
+            read_records("name,address,role,writer\nneo4j,a:1,primary,maybe\n").expect("reads");
+        let servers = read_records(r#"[{"name": "a", "address": "a:1"}]"#).expect("reads");
+        assert_eq!(
+            import(&servers, &databases).unwrap_err().to_string(),
+            "record 1, column `writer`: expected true or false"
+        );
+    }
+
+    #[test]
+    fn a_record_on_an_unknown_server_or_without_address_is_left_out_with_a_note() {
+        let servers = read_records(r#"[{"name": "a", "address": null, "health": "Available"}, {"name": "b", "address": "b:1", "health": "Unavailable"}]"#).expect("reads");
+        let databases = read_records(
+            "name,address,role,writer\nneo4j,z:9,primary,true\nneo4j,b:1,secondary,false\n",
+        )
+        .expect("reads");
+        let imported = import(&servers, &databases).expect("imports");
+        assert_eq!(imported.spec.servers.len(), 1);
+        assert!(!imported.spec.servers[0].available);
+        assert_eq!(imported.spec.databases[0].secondaries, ["b"]);
+        assert_eq!(
+            imported.notes,
+            [
+                "servers record 1: `a` has no Bolt address; left out",
+                "databases record 1: no server of SHOW SERVERS hosts `neo4j` here; left out",
+            ]
+        );
+    }
+}
