@@ -11,6 +11,7 @@
 mod error;
 #[cfg(feature = "json")]
 mod json;
+mod matrix;
 mod publish;
 mod server_set;
 mod snapshot;
@@ -20,9 +21,9 @@ mod tags;
 pub use error::{TopologyError, TopologyErrorKind};
 #[cfg(feature = "json")]
 pub use json::from_json;
+pub(crate) use matrix::TagMatrix;
 pub use publish::Topology;
 pub use server_set::{ServerIdx, ServerSet, select_in_word, words_for};
-pub(crate) use snapshot::TagMatrix;
 pub use snapshot::{Database, Server, Snapshot, Update, is_valid_tag};
 pub use spec::{DatabaseSpec, ServerSpec, TopologySpec};
 pub use tags::{TagId, TagInterner, TooManyTags};

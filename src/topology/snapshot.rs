@@ -12,7 +12,8 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
-use super::server_set::{ServerIdx, ServerSet, words_for};
+use super::matrix::TagMatrix;
+use super::server_set::{ServerIdx, ServerSet};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
 use super::tags::{TagId, TagInterner};
 
@@ -68,86 +69,6 @@ impl Database {
     /// Whether `server` hosts the database in either role.
     pub fn hosts(&self, server: ServerIdx) -> bool {
         self.primaries.contains(server) || self.secondaries.contains(server)
-    }
-}
-
-/// Tag membership: one row of `words` words per tag id, rows laid out back to back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TagMatrix {
-    words: usize,
-    tag_count: usize,
-    bits: Vec<u64>,
-}
-
-impl TagMatrix {
-    fn new(tag_count: usize, universe: usize) -> TagMatrix {
-        let words = words_for(universe);
-        TagMatrix {
-            words,
-            tag_count,
-            bits: vec![0; tag_count * words],
-        }
-    }
-
-    /// Words per row.
-    pub(crate) fn words(&self) -> usize {
-        self.words
-    }
-
-    /// Rows, one per tag id known to the snapshot.
-    pub(crate) fn tag_count(&self) -> usize {
-        self.tag_count
-    }
-
-    /// The whole matrix, tag-major.
-    pub(crate) fn bits(&self) -> &[u64] {
-        &self.bits
-    }
-
-    /// The servers carrying `tag`, or `None` for a tag interned after the snapshot was built.
-    pub(crate) fn row(&self, tag: TagId) -> Option<&[u64]> {
-        self.bits
-            .get(tag.index() * self.words..(tag.index() + 1) * self.words)
-    }
-
-    /// The row of tag `tag` without a bounds check.
-    ///
-    /// # Safety
-    /// `tag` is below [`TagMatrix::tag_count`].
-    #[inline(always)]
-    pub(crate) unsafe fn row_unchecked(&self, tag: u32) -> &[u64] {
-        let start = tag as usize * self.words;
-        // SAFETY: the matrix holds `tag_count * words` words and `tag < tag_count`.
-        unsafe { self.bits.get_unchecked(start..start + self.words) }
-    }
-
-    /// [`TagMatrix::row`] for a tag id as bytecode stores it.
-    pub(crate) fn row_of(&self, tag: u32) -> Option<&[u64]> {
-        self.row(TagId::new(tag as usize)?)
-    }
-
-    fn grow_to(&mut self, tag_count: usize) {
-        if tag_count > self.tag_count {
-            self.bits.resize(tag_count * self.words, 0);
-            self.tag_count = tag_count;
-        }
-    }
-
-    fn set(&mut self, tag: TagId, server: ServerIdx, on: bool) {
-        let bit = 1u64 << (server.index() % 64);
-        if let Some(word) = self
-            .bits
-            .get_mut(tag.index() * self.words + server.index() / 64)
-        {
-            if on { *word |= bit } else { *word &= !bit }
-        }
-    }
-
-    /// Whether `server` carries `tag` (false for a tag the snapshot predates).
-    pub(crate) fn has(&self, tag: TagId, server: ServerIdx) -> bool {
-        self.row(tag)
-            .and_then(|row| row.get(server.index() / 64))
-            .is_some_and(|w| w & (1u64 << (server.index() % 64)) != 0)
     }
 }
 
