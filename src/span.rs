@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// A half-open byte range `start..end` into a source text.
 ///
@@ -91,14 +92,15 @@ impl fmt::Display for LineCol {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineIndex {
-    text: Box<str>,
+    text: Arc<str>,
     /// INVARIANT: starts with 0, strictly increasing, each the first byte after a line break.
     starts: Vec<usize>,
 }
 
 impl LineIndex {
-    /// Indexes the lines of `text` (which it keeps a copy of).
-    pub fn new(text: &str) -> LineIndex {
+    /// Indexes the lines of `text`, which it keeps (shared, when given as an `Arc<str>`).
+    pub fn new(text: impl Into<Arc<str>>) -> LineIndex {
+        let text: Arc<str> = text.into();
         let bytes = text.as_bytes();
         let mut starts = vec![0];
         let mut i = 0;
@@ -111,10 +113,7 @@ impl LineIndex {
                 starts.push(i);
             }
         }
-        LineIndex {
-            text: text.into(),
-            starts,
-        }
+        LineIndex { text, starts }
     }
 
     /// The text indexed.
@@ -432,7 +431,7 @@ mod tests {
             text in "([a\r\n]|é|\r\n){0,40}",
             offset in 0usize..60,
         ) {
-            proptest::prop_assert_eq!(LineIndex::new(&text).line_col(offset), walked(&text, offset));
+            proptest::prop_assert_eq!(LineIndex::new(text.as_str()).line_col(offset), walked(&text, offset));
         }
     }
 

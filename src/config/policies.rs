@@ -13,7 +13,7 @@ use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
 use crate::Strictness;
 use crate::span::Span;
-use crate::syntax::{self, Filter, FilterKind, ParseError, Policy, Rule};
+use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
 
 /// The name of the policy a client gets when it names none.
 pub const DEFAULT_POLICY: &str = "default";
@@ -198,15 +198,35 @@ pub(super) fn parse_diagnostic(
 }
 
 /// The policy's lints, as warnings placed in the file.
+///
+/// Whitespace that Neo4j rejects is where tagroute is more lenient (DESIGN section 13): the
+/// warning says what Neo4j does with such a policy. A load-balancing policy Neo4j rejects stops
+/// it from starting; a user-defined strategy's only disables the strategy.
 pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {
+    let load_balancing = name != USER_DEFINED_NAME;
     for lint in syntax::lint(policy) {
-        diagnostics.push(ConfigDiagnostic::warning(
-            Kind::PolicyLint(lint.kind),
-            value.file_span(lint.span),
-            format!("policy `{name}`: {}", lint.message),
-        ));
+        let mut message = format!("policy `{name}`: {}", lint.message);
+        let neo4j_rejects = lint.kind == LintKind::Neo4jCompat;
+        if neo4j_rejects {
+            message.push_str(if load_balancing {
+                "; Neo4j 5 refuses to start with this policy, tagroute serves it (strict mode refuses it too)"
+            } else {
+                "; Neo4j 5 rejects this policy and its strategy never answers, tagroute applies it"
+            });
+        }
+        diagnostics.push(
+            ConfigDiagnostic::warning(
+                Kind::PolicyLint(lint.kind),
+                value.file_span(lint.span),
+                message,
+            )
+            .stopping_neo4j(neo4j_rejects && load_balancing),
+        );
     }
 }
+
+/// The name under which the user-defined strategy's policy is reported.
+pub(super) const USER_DEFINED_NAME: &str = "user-defined";
 
 #[cfg(test)]
 mod tests {
@@ -321,7 +341,7 @@ mod tests {
     #[test]
     fn policy_names_are_case_sensitive_and_checked() {
         let source = format!(
-            "{PREFIX}North=tags(n)\n{PREFIX}north=tags(m)\n{PREFIX}a.b=all()\n{PREFIX}my policy=all()\n{PREFIX}=all()\n{PREFIX}eu-west=all()\n"
+            "{PREFIX}North=tags(n)\n{PREFIX}north=tags(m)\n{PREFIX}a.b=all()\n{PREFIX}my\\ policy=all()\n{PREFIX}=all()\n{PREFIX}eu-west=all()\n"
         );
         let (found, diagnostics) = policies(&source, Strictness::Default);
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
@@ -333,7 +353,7 @@ mod tests {
                 (Kind::InvalidPolicyName, "a.b".to_owned(), "3:52".to_owned()),
                 (
                     Kind::InvalidPolicyName,
-                    "my policy".to_owned(),
+                    "my\\ policy".to_owned(),
                     "4:52".to_owned()
                 ),
                 (Kind::InvalidPolicyName, String::new(), "5:52".to_owned()),
@@ -346,17 +366,5 @@ mod tests {
         );
         assert_eq!(diagnostics[0].severity, crate::span::Severity::Error);
         assert_eq!(diagnostics[3].severity, crate::span::Severity::Warning);
-    }
-
-    #[test]
-    fn a_4x_policy_key_is_read_with_a_warning() {
-        let source = "causal_clustering.load_balancing.config.server_policies.dc=groups(dc1)";
-        let (found, diagnostics) = policies(source, Strictness::Default);
-        assert_eq!(found["dc"].policy.to_string(), "tags(dc1)");
-        assert_eq!(diagnostics[0].kind, Kind::DeprecatedKey);
-        assert_eq!(
-            diagnostics[0].help.as_deref(),
-            Some("use `dbms.routing.load_balancing.config.server_policies.dc`")
-        );
     }
 }
