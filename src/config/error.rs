@@ -134,6 +134,9 @@ pub enum ConfigDiagnosticKind {
     UnusualPolicyName,
     /// Error: a load-balancing policy that does not parse (Neo4j does not start either).
     InvalidPolicy,
+    /// Error: a load-balancing policy that parses but that tagroute cannot compile (a filter of
+    /// more than 65,535 tags); Neo4j would start with it.
+    UncompilablePolicy,
     /// Warning: a lint of a policy that parses (load-balancing or user-defined).
     PolicyLint(LintKind),
     /// Warning: a name in `server.cluster.catchup.upstream_strategy` that is no strategy.
@@ -179,6 +182,7 @@ impl ConfigDiagnosticKind {
             InvalidPolicyName => "invalid-policy-name",
             UnusualPolicyName => "unusual-policy-name",
             InvalidPolicy => "invalid-policy",
+            UncompilablePolicy => "uncompilable-policy",
             PolicyLint(lint) => lint.code(),
             UnknownStrategy => "unknown-strategy",
             DeprecatedStrategyName => "deprecated-strategy-name",

@@ -283,6 +283,28 @@ impl Config {
     }
 }
 
+/// The `key=value` pairs of `text` as `java.util.Properties.load` reads them (the first step of
+/// [`Config::parse`]): in file order, keys given twice included, continuations joined and
+/// escapes decoded. Fails with every malformed `\uXXXX` escape (Java refuses the whole file).
+///
+/// ```
+/// let pairs = tagroute::config::java_properties("a\\=b : c\\u0041 \\\n   d\n# comment\n")?;
+/// assert_eq!(pairs, [("a=b".to_owned(), "cA d".to_owned())]);
+/// # Ok::<(), Vec<tagroute::config::ConfigDiagnostic>>(())
+/// ```
+pub fn java_properties(text: &str) -> Result<Vec<(String, String)>, Vec<ConfigDiagnostic>> {
+    let mut diagnostics = Diagnostics::default();
+    let properties = properties::read(text, &mut diagnostics);
+    match diagnostics.finish_indexed("", &LineIndex::new(text)) {
+        Ok(_) => Ok(properties
+            .all()
+            .iter()
+            .map(|p| (p.key.text.clone(), p.value.text.clone()))
+            .collect()),
+        Err(errors) => Err(errors.errors().to_vec()),
+    }
+}
+
 /// `initial.server.tags`: valid tags, each once.
 fn initial_server_tags(
     properties: &properties::Properties,

@@ -12,7 +12,9 @@ use super::keys;
 use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
 use crate::Strictness;
+use crate::compile::{CompileError, compile};
 use crate::span::Span;
+use crate::topology::TagInterner;
 use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
 
 /// The name of the policy a client gets when it names none.
@@ -154,6 +156,10 @@ fn read_policy(
     match syntax::parse(&value.text, strictness) {
         Ok(policy) => {
             lint(name, &policy, value, diagnostics);
+            if let Err(error) = compile(&policy, &TagInterner::new()) {
+                diagnostics.push(uncompilable(name, &error, value));
+                return None;
+            }
             Some(ConfiguredPolicy {
                 name: name.to_owned(),
                 text: value.text.clone(),
@@ -175,6 +181,22 @@ fn read_policy(
             None
         }
     }
+}
+
+/// The error for a policy that parses but that tagroute cannot compile (a filter of more than
+/// 65,535 tags): loading refuses what routing would refuse, so that a configuration that loads
+/// (and that `check` passes) is one tagroute can serve. Neo4j 5 would start with it.
+fn uncompilable(name: &str, error: &CompileError, value: &Located) -> ConfigDiagnostic {
+    let span = match error {
+        CompileError::FilterTooWide(span) => value.file_span(*span),
+        _ => value.span(),
+    };
+    ConfigDiagnostic::error(
+        Kind::UncompilablePolicy,
+        span,
+        format!("policy `{name}`: {error}; tagroute cannot serve it (Neo4j 5 would start with it)"),
+    )
+    .stopping_neo4j(false)
 }
 
 /// The diagnostic for a policy that does not parse, placed in the file; an error unless it is
@@ -366,5 +388,22 @@ mod tests {
         );
         assert_eq!(diagnostics[0].severity, crate::span::Severity::Error);
         assert_eq!(diagnostics[3].severity, crate::span::Severity::Warning);
+    }
+
+    #[test]
+    fn a_policy_routing_cannot_compile_does_not_load() {
+        let tags: Vec<String> = (0..65_536).map(|i| format!("t{i}")).collect();
+        let source = format!("{PREFIX}wide=tags({})\n{PREFIX}ok=tags(a)\n", tags.join(","));
+        let (found, diagnostics) = policies(&source, Strictness::Default);
+        assert!(!found.contains_key("wide"));
+        assert!(found.contains_key("ok"));
+        assert_eq!(diagnostics.len(), 1);
+        let d = &diagnostics[0];
+        assert_eq!((d.kind, d.severity, d.stops_neo4j), (Kind::UncompilablePolicy, crate::span::Severity::Error, false));
+        assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
+        assert_eq!(d.message, "policy `wide`: a filter names more than 65535 tags; tagroute cannot serve it (Neo4j 5 would start with it)");
+        // One tag fewer compiles.
+        let source = format!("{PREFIX}wide=tags({})\n", tags[..65_535].join(","));
+        assert!(policies(&source, Strictness::Default).0.contains_key("wide"));
     }
 }
