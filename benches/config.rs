@@ -69,7 +69,11 @@ fn load(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(shape), text, |b, text| {
             b.iter(|| {
                 let loaded = Config::parse(black_box(text), "bench.conf", Strictness::Default);
-                black_box(loaded.map(|c| c.warnings().len()).map_err(|e| e.errors().len()))
+                black_box(
+                    loaded
+                        .map(|c| c.warnings().len())
+                        .map_err(|e| e.errors().len()),
+                )
             })
         });
     }

@@ -95,6 +95,9 @@ pub mod catchup;
 // Leader priority: which primary should lead, and a leadership balancing plan.
 pub mod leader;
 
+// What-if and resilience: every policy under every failure scenario, on one snapshot.
+pub mod resilience;
+
 // The embeddable hot path: per-thread deciders over cached selections.
 pub use routing::router;
 

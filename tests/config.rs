@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use tagroute::Strictness;
-use tagroute::config::{Charset, Config, ConfigDiagnosticKind as Kind, ConfigErrors, java_properties};
+use tagroute::config::{
+    Charset, Config, ConfigDiagnosticKind as Kind, ConfigErrors, java_properties,
+};
 
 const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
 
@@ -36,7 +38,11 @@ fn the_same_key_twice_is_refused() {
     assert_eq!(errors.errors().len(), 1);
     let error = &errors.errors()[0];
     assert_eq!(error.kind, Kind::DuplicateKey);
-    assert!(error.message.contains("declared multiple times"), "{}", error.message);
+    assert!(
+        error.message.contains("declared multiple times"),
+        "{}",
+        error.message
+    );
     assert!(errors.stops_neo4j());
     assert_eq!(errors.to_string().split(':').nth(1), Some("2"));
     // server.jvm.additional may repeat.
@@ -73,14 +79,19 @@ fn a_byte_order_mark_is_refused_and_named() {
     assert_eq!(errors.errors().len(), 1, "{}", errors.render_all());
     let error = &errors.errors()[0];
     assert_eq!(error.kind, Kind::ByteOrderMark);
-    assert!(error.message.contains("byte-order mark"), "{}", error.message);
+    assert!(
+        error.message.contains("byte-order mark"),
+        "{}",
+        error.message
+    );
     assert_eq!(error.span.start, 0);
     assert_eq!(&errors.source()[error.span.range()], "\u{ef}\u{bb}\u{bf}");
 }
 
 #[test]
 fn latin1_text_loads() {
-    let config = load_bytes("latin1.conf", b"# caf\xe9\ninitial.server.tags=north\n").expect("loads");
+    let config =
+        load_bytes("latin1.conf", b"# caf\xe9\ninitial.server.tags=north\n").expect("loads");
     assert_eq!(config.initial_server_tags(), ["north"]);
     assert!(config.source().starts_with("# caf\u{e9}"));
 }
@@ -111,7 +122,7 @@ fn escapes_in_keys_and_values_are_decoded() {
     )
     .expect("loads");
     let p = config.policy("p").expect("policy p, not `\\u0070`");
-    assert_eq!(p.policy.to_string(), "tags(a, b); halt()");
+    assert_eq!(p.policy.to_string(), "tags(a,b); halt()");
     // A span in the decoded value still points into the file: `,` is written `\u002C`.
     let comma = p.text.find(',').expect("comma");
     let span = p.file_span(tagroute::span::Span::new(comma, comma + 1));

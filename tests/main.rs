@@ -32,3 +32,8 @@ mod config;
 
 /// The properties reader against `java.util.Properties` on the JDK, on random files.
 mod config_java;
+/// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
+mod resilience;
+
+/// The resilience heatmap rendered by headless Chromium (skipped without a browser outside CI).
+mod browser;

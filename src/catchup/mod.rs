@@ -9,8 +9,9 @@
 //! `connect-to-random-primary-server` is always asked last. Every strategy chooses among the
 //! same candidates: the available servers hosting the database, never the asking server. The
 //! configuration names the predefined strategies by their Neo4j 5 names or by the 4.x aliases,
-//! and [`canonical_strategy`] is the one place that resolves either to the name the selector
-//! works with; an embedder adds strategies of its own by name, through the same trait.
+//! and [`StrategyName`](crate::config::StrategyName) is the one place that resolves either to
+//! the strategy the selector builds; an embedder adds strategies of its own by name, through the
+//! same trait.
 //!
 //! Selection runs on every synchronisation, so it is cheap: the selector owns its random
 //! generator, its buffers and its counters, the user-defined policy is compiled once and run by
@@ -23,15 +24,10 @@
     allow(clippy::indexing_slicing, reason = "tests index what they just built")
 )]
 
-mod names;
 mod selector;
 mod strategy;
 mod user_defined;
 
-pub use names::{
-    LEADER_ONLY, RANDOM_PRIMARY, SERVER_TAGS, STRATEGY_NAMES, TYPICALLY_SECONDARY, USER_DEFINED,
-    WITHIN_SERVER_GROUP, canonical_strategy,
-};
 pub use selector::{
     Asked, NoUpstream, RegisterError, SelectError, Selection, Selector, SelectorBuilder,
 };

@@ -13,14 +13,10 @@ use std::fmt;
 
 use rustc_hash::FxHashMap;
 
-use crate::config::CatchupSettings;
+use crate::config::{CatchupSettings, StrategyName};
 use crate::rng::Rng;
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot, TagInterner};
 
-use super::names::{
-    LEADER_ONLY, RANDOM_PRIMARY, SERVER_TAGS, TYPICALLY_SECONDARY, USER_DEFINED,
-    WITHIN_SERVER_GROUP, canonical_strategy,
-};
 use super::strategy::{
     LeaderOnly, NoAnswer, RandomPrimary, Request, ServerTags, Strategy, TypicallySecondary,
     WithinServerGroup,
@@ -120,6 +116,18 @@ impl Selector {
         database: &str,
         server: &str,
     ) -> Result<Selection<'_>, SelectError> {
+        self.select_without(snapshot, database, server, None)
+    }
+
+    /// Chooses as [`Selector::select`] does, as if the servers of `down` were unavailable too:
+    /// what-if analysis asks about a failure without building a snapshot for it.
+    pub fn select_without(
+        &mut self,
+        snapshot: &Snapshot,
+        database: &str,
+        server: &str,
+        down: Option<&ServerSet>,
+    ) -> Result<Selection<'_>, SelectError> {
         let db = snapshot
             .database(database)
             .ok_or_else(|| SelectError::UnknownDatabase(database.to_owned()))?;
@@ -132,7 +140,7 @@ impl Selector {
                 database: database.to_owned(),
             });
         }
-        self.sets.fill(snapshot, db, asker);
+        self.sets.fill(snapshot, db, asker, down);
         let first_call = self.calls.slot_of(database, server, self.slots.len());
         let answer = self.ask(snapshot, db, asker, first_call);
         let slots = &self.slots;
@@ -206,7 +214,7 @@ impl<'c> SelectorBuilder<'c> {
         if name.is_empty() || name.chars().any(|c| c == ',' || c.is_whitespace()) {
             return Err(RegisterError::InvalidName(name.to_owned()));
         }
-        if canonical_strategy(name).is_some() {
+        if StrategyName::from_written(name).is_some() {
             return Err(RegisterError::Predefined(name.to_owned()));
         }
         if self.custom.iter().any(|(taken, _)| taken == name) {
@@ -238,18 +246,22 @@ impl<'c> SelectorBuilder<'c> {
         let listed = settings
             .strategies
             .iter()
-            .map(|s| s.canonical.unwrap_or(&s.written))
-            .chain([RANDOM_PRIMARY]);
-        for name in listed {
+            .map(|s| s.kind.ok_or(s.written.as_str()))
+            .chain([Ok(StrategyName::RandomPrimary)]);
+        for listed in listed {
+            let name: &str = match listed {
+                Ok(kind) => kind.name(),
+                Err(written) => written,
+            };
             if slots.iter().any(|slot| slot.name == name) {
                 continue;
             }
-            let slot = match predefined(name, settings, interner) {
-                Some((name, strategy)) => Slot {
-                    name: Cow::Borrowed(name),
-                    strategy,
+            let slot = match listed {
+                Ok(kind) => Slot {
+                    name: Cow::Borrowed(kind.name()),
+                    strategy: predefined(kind, settings, interner),
                 },
-                None => match custom.iter().position(|(taken, _)| taken == name) {
+                Err(written) => match custom.iter().position(|(taken, _)| taken == written) {
                     Some(at) => {
                         let (name, strategy) = custom.swap_remove(at);
                         Slot {
@@ -273,28 +285,22 @@ impl<'c> SelectorBuilder<'c> {
     }
 }
 
-/// The predefined strategy called `name` (a canonical name), built for `settings`.
+/// The predefined strategy `kind`, built for `settings`.
 fn predefined(
-    name: &str,
+    kind: StrategyName,
     settings: &CatchupSettings,
     interner: &TagInterner,
-) -> Option<(&'static str, Box<dyn Strategy>)> {
-    let strategy: (&'static str, Box<dyn Strategy>) = match name {
-        RANDOM_PRIMARY => (RANDOM_PRIMARY, Box::new(RandomPrimary)),
-        TYPICALLY_SECONDARY => (TYPICALLY_SECONDARY, Box::new(TypicallySecondary)),
-        SERVER_TAGS => (
-            SERVER_TAGS,
-            Box::new(ServerTags::new(&settings.connect_tags)),
-        ),
-        WITHIN_SERVER_GROUP => (WITHIN_SERVER_GROUP, Box::<WithinServerGroup>::default()),
-        LEADER_ONLY => (LEADER_ONLY, Box::new(LeaderOnly)),
-        USER_DEFINED => (
-            USER_DEFINED,
-            Box::new(UserDefinedPolicy::new(&settings.user_defined, interner)),
-        ),
-        _ => return None,
-    };
-    Some(strategy)
+) -> Box<dyn Strategy> {
+    match kind {
+        StrategyName::RandomPrimary => Box::new(RandomPrimary),
+        StrategyName::TypicallySecondary => Box::new(TypicallySecondary),
+        StrategyName::ServerTags => Box::new(ServerTags::new(&settings.connect_tags)),
+        StrategyName::WithinServerGroup => Box::<WithinServerGroup>::default(),
+        StrategyName::LeaderOnly => Box::new(LeaderOnly),
+        StrategyName::UserDefined => {
+            Box::new(UserDefinedPolicy::new(&settings.user_defined, interner))
+        }
+    }
 }
 
 /// The candidates of one selection, in buffers reused by every selection.
@@ -306,8 +312,15 @@ struct Sets {
 }
 
 impl Sets {
-    /// The available servers hosting `database` other than `asker`, and their two roles.
-    fn fill(&mut self, snapshot: &Snapshot, database: &Database, asker: ServerIdx) {
+    /// The available servers hosting `database` other than `asker` and those `down`, and their
+    /// two roles.
+    fn fill(
+        &mut self,
+        snapshot: &Snapshot,
+        database: &Database,
+        asker: ServerIdx,
+        down: Option<&ServerSet>,
+    ) {
         let n = snapshot.len();
         for (set, role) in [
             (&mut self.primaries, database.primaries()),
@@ -316,6 +329,9 @@ impl Sets {
             set.reset(n);
             set.union_with(role);
             set.intersect_with(snapshot.available());
+            if let Some(down) = down {
+                set.subtract(down);
+            }
             set.remove(asker);
         }
         self.candidates.reset(n);
@@ -523,14 +539,18 @@ mod tests {
         let selector = selector(&config, &s);
         assert_eq!(
             selector.strategies().collect::<Vec<_>>(),
-            [RANDOM_PRIMARY, LEADER_ONLY, TYPICALLY_SECONDARY],
+            [
+                StrategyName::RandomPrimary.name(),
+                StrategyName::LeaderOnly.name(),
+                StrategyName::TypicallySecondary.name()
+            ],
             "a listed random primary is not asked twice"
         );
         let empty = self::config("");
         let fallback_only = self::selector(&empty, &s);
         assert_eq!(
             fallback_only.strategies().collect::<Vec<_>>(),
-            [RANDOM_PRIMARY]
+            [StrategyName::RandomPrimary.name()]
         );
     }
 
@@ -541,11 +561,11 @@ mod tests {
         let mut selector = selector(&config, &s);
         assert_eq!(
             chosen(&mut selector, &s, "s1"),
-            (LEADER_ONLY.into(), "p1".into())
+            (StrategyName::LeaderOnly.name().into(), "p1".into())
         );
         assert_eq!(
             chosen(&mut selector, &s, "p1"),
-            (RANDOM_PRIMARY.into(), "p2".into())
+            (StrategyName::RandomPrimary.name().into(), "p2".into())
         );
     }
 
@@ -589,10 +609,10 @@ mod tests {
         assert_eq!(
             asked,
             [
-                (USER_DEFINED, NoAnswer::PolicyAbsent),
-                (LEADER_ONLY, NoAnswer::LeaderUnavailable),
-                (SERVER_TAGS, NoAnswer::NoTagsConfigured),
-                (RANDOM_PRIMARY, NoAnswer::NoPrimary),
+                (StrategyName::UserDefined.name(), NoAnswer::PolicyAbsent),
+                (StrategyName::LeaderOnly.name(), NoAnswer::LeaderUnavailable),
+                (StrategyName::ServerTags.name(), NoAnswer::NoTagsConfigured),
+                (StrategyName::RandomPrimary.name(), NoAnswer::NoPrimary),
             ]
         );
         assert_eq!(
@@ -655,7 +675,12 @@ mod tests {
             .build(s.interner());
         assert_eq!(
             selector.strategies().collect::<Vec<_>>(),
-            ["self-first", "same-rack", LEADER_ONLY, RANDOM_PRIMARY]
+            [
+                "self-first",
+                "same-rack",
+                StrategyName::LeaderOnly.name(),
+                StrategyName::RandomPrimary.name()
+            ]
         );
         assert_eq!(
             chosen(&mut selector, &s, "s1"),

@@ -12,7 +12,6 @@ use super::policies::{lint, parse_diagnostic};
 use super::properties::Properties;
 use super::values::tag_list;
 use crate::Strictness;
-use crate::catchup::{STRATEGY_NAMES, canonical_strategy};
 use crate::span::Span;
 use crate::suggest::closest;
 use crate::syntax::{self, Policy};
@@ -35,11 +34,95 @@ pub struct CatchupSettings {
 pub struct ConfiguredStrategy {
     /// The name as written.
     pub written: String,
-    /// The Neo4j 5 name it stands for; `None` for an unknown name (warned, and skipped by the
-    /// selector).
-    pub canonical: Option<&'static str>,
+    /// The predefined strategy it names; `None` for an unknown name (warned, and left to the
+    /// strategies an embedder registers).
+    pub kind: Option<StrategyName>,
     /// Where it is written in the file.
     pub span: Span,
+}
+
+/// A predefined catch-up strategy (DESIGN section 6), known by its Neo4j 5 name or a 4.x alias.
+///
+/// ```
+/// use tagroute::config::StrategyName;
+///
+/// let kind = StrategyName::from_written("connect-to-random-core-server");
+/// assert_eq!(kind, Some(StrategyName::RandomPrimary));
+/// assert_eq!(StrategyName::RandomPrimary.name(), "connect-to-random-primary-server");
+/// assert_eq!(StrategyName::from_written("Leader-Only"), None); // names are case-sensitive
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StrategyName {
+    /// `connect-to-random-primary-server`: a random primary; always asked last.
+    RandomPrimary,
+    /// `typically-connect-to-random-secondary`: a random secondary, a primary every 10th call.
+    TypicallySecondary,
+    /// `connect-randomly-to-server-tags`: a random secondary carrying a configured tag.
+    ServerTags,
+    /// `connect-randomly-within-server-group` (deprecated): a random secondary sharing a tag
+    /// with the asking server.
+    WithinServerGroup,
+    /// `leader-only`: the leader.
+    LeaderOnly,
+    /// `user-defined`: a random server of the user-defined policy's result.
+    UserDefined,
+}
+
+impl StrategyName {
+    /// Every predefined strategy, in the order of DESIGN section 6.
+    pub const ALL: [StrategyName; 6] = [
+        StrategyName::RandomPrimary,
+        StrategyName::TypicallySecondary,
+        StrategyName::ServerTags,
+        StrategyName::WithinServerGroup,
+        StrategyName::LeaderOnly,
+        StrategyName::UserDefined,
+    ];
+
+    /// The Neo4j 5 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyName::RandomPrimary => "connect-to-random-primary-server",
+            StrategyName::TypicallySecondary => "typically-connect-to-random-secondary",
+            StrategyName::ServerTags => "connect-randomly-to-server-tags",
+            StrategyName::WithinServerGroup => "connect-randomly-within-server-group",
+            StrategyName::LeaderOnly => "leader-only",
+            StrategyName::UserDefined => "user-defined",
+        }
+    }
+
+    /// The older names Neo4j still accepts for it.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            StrategyName::RandomPrimary => &["connect-to-random-core-server"],
+            StrategyName::TypicallySecondary => &["typically-connect-to-random-read-replica"],
+            StrategyName::ServerTags => &[
+                "connect-randomly-to-server-group",
+                "connect-randomly-to-server-with-tag",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// The strategy written `written` (its name or an alias, case-sensitive as in Neo4j).
+    pub fn from_written(written: &str) -> Option<StrategyName> {
+        StrategyName::ALL
+            .into_iter()
+            .find(|kind| kind.name() == written || kind.aliases().contains(&written))
+    }
+
+    /// Every name and alias, in the order of [`StrategyName::ALL`].
+    pub fn every_written() -> impl Iterator<Item = &'static str> {
+        StrategyName::ALL
+            .into_iter()
+            .flat_map(|kind| std::iter::once(kind.name()).chain(kind.aliases().iter().copied()))
+    }
+}
+
+impl std::fmt::Display for StrategyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The user-defined strategy's policy.
@@ -99,7 +182,7 @@ fn strategies(properties: &Properties, diagnostics: &mut Diagnostics) -> Vec<Con
         .list_items()
         .into_iter()
         .map(|item| ConfiguredStrategy {
-            canonical: canonical_strategy(&item.text),
+            kind: StrategyName::from_written(&item.text),
             span: item.span(),
             written: item.text,
         })
@@ -115,8 +198,8 @@ fn strategies(properties: &Properties, diagnostics: &mut Diagnostics) -> Vec<Con
 /// A warning for an unknown name (with the closest known one) or a 4.x alias.
 fn check_name(strategy: &ConfiguredStrategy) -> Option<ConfigDiagnostic> {
     let written = &strategy.written;
-    match strategy.canonical {
-        Some(canonical) if canonical == written => None,
+    match strategy.kind {
+        Some(kind) if kind.name() == written => None,
         Some(canonical) => Some(
             ConfigDiagnostic::warning(
                 Kind::DeprecatedStrategyName,
@@ -131,7 +214,7 @@ fn check_name(strategy: &ConfiguredStrategy) -> Option<ConfigDiagnostic> {
                 strategy.span,
                 format!("unknown upstream strategy `{written}` is ignored"),
             );
-            let known = STRATEGY_NAMES.iter().map(|(name, _)| *name);
+            let known = StrategyName::every_written();
             Some(match closest(written, known) {
                 Some(name) => warning.with_help(format!("did you mean `{name}`?")),
                 None => warning,
@@ -190,11 +273,11 @@ fn parse_user_defined(
 /// Warns about strategies listed without the setting they need.
 fn check_configured(settings: &CatchupSettings, diagnostics: &mut Diagnostics) {
     for strategy in &settings.strategies {
-        let missing = match strategy.canonical {
-            Some("user-defined") if settings.user_defined == UserDefined::Absent => {
+        let missing = match strategy.kind {
+            Some(StrategyName::UserDefined) if settings.user_defined == UserDefined::Absent => {
                 keys::USER_DEFINED.key
             }
-            Some("connect-randomly-to-server-tags") if settings.connect_tags.is_empty() => {
+            Some(StrategyName::ServerTags) if settings.connect_tags.is_empty() => {
                 keys::CONNECT_TAGS.key
             }
             _ => continue,
@@ -236,7 +319,13 @@ mod tests {
         let found: Vec<(&str, Option<&str>, &str)> = settings
             .strategies
             .iter()
-            .map(|s| (s.written.as_str(), s.canonical, under(&source, s.span)))
+            .map(|s| {
+                (
+                    s.written.as_str(),
+                    s.kind.map(StrategyName::name),
+                    under(&source, s.span),
+                )
+            })
             .collect();
         assert_eq!(
             found,
@@ -259,7 +348,7 @@ mod tests {
     fn an_unknown_strategy_suggests_the_closest_name() {
         let source = format!("{USER_DEFINED}=tags(a)\n{STRATEGY}=user_defined");
         let (settings, diagnostics) = catchup(&source);
-        assert_eq!(settings.strategies[0].canonical, None);
+        assert_eq!(settings.strategies[0].kind, None);
         assert_eq!(diagnostics.len(), 1);
         let d = &diagnostics[0];
         assert_eq!(
@@ -374,5 +463,45 @@ mod tests {
         let (settings, diagnostics) = catchup(&format!("{tags}=c,d e"));
         assert_eq!(settings.connect_tags, ["c"]);
         assert_eq!(diagnostics[0].kind, Kind::InvalidTag);
+    }
+}
+
+#[cfg(test)]
+mod strategy_name_tests {
+    use super::StrategyName;
+
+    #[test]
+    fn aliases_resolve_to_the_neo4j_5_names() {
+        let cases = [
+            ("connect-to-random-core-server", StrategyName::RandomPrimary),
+            (
+                "typically-connect-to-random-read-replica",
+                StrategyName::TypicallySecondary,
+            ),
+            ("connect-randomly-to-server-group", StrategyName::ServerTags),
+            (
+                "connect-randomly-to-server-with-tag",
+                StrategyName::ServerTags,
+            ),
+            ("user-defined", StrategyName::UserDefined),
+        ];
+        for (written, kind) in cases {
+            assert_eq!(StrategyName::from_written(written), Some(kind), "{written}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_miscased_names_are_no_strategy() {
+        for written in ["user_defined", "Leader-Only", ""] {
+            assert_eq!(StrategyName::from_written(written), None, "{written}");
+        }
+    }
+
+    #[test]
+    fn every_name_reads_back_as_itself() {
+        for kind in StrategyName::ALL {
+            assert_eq!(StrategyName::from_written(kind.name()), Some(kind));
+        }
+        assert_eq!(StrategyName::every_written().count(), 10);
     }
 }

@@ -43,7 +43,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use catchup::{CatchupSettings, ConfiguredStrategy, UserDefined};
+pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
@@ -418,13 +418,14 @@ mod tests {
         );
         assert!(!config.routing().shuffle);
         assert_eq!(config.routing().ttl, Duration::from_secs(10));
-        let strategies: Vec<_> = config
-            .catchup()
-            .strategies
-            .iter()
-            .map(|s| s.canonical)
-            .collect();
-        assert_eq!(strategies, [Some("user-defined"), Some("leader-only")]);
+        let strategies: Vec<_> = config.catchup().strategies.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            strategies,
+            [
+                Some(StrategyName::UserDefined),
+                Some(StrategyName::LeaderOnly)
+            ]
+        );
         assert!(matches!(
             config.catchup().user_defined,
             UserDefined::Valid { .. }

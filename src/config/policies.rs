@@ -14,8 +14,8 @@ use super::properties::{Properties, Property};
 use crate::Strictness;
 use crate::compile::{CompileError, compile};
 use crate::span::Span;
-use crate::topology::TagInterner;
 use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
+use crate::topology::TagInterner;
 
 /// The name of the policy a client gets when it names none.
 pub const DEFAULT_POLICY: &str = "default";
@@ -393,17 +393,34 @@ mod tests {
     #[test]
     fn a_policy_routing_cannot_compile_does_not_load() {
         let tags: Vec<String> = (0..65_536).map(|i| format!("t{i}")).collect();
-        let source = format!("{PREFIX}wide=tags({})\n{PREFIX}ok=tags(a)\n", tags.join(","));
+        let source = format!(
+            "{PREFIX}wide=tags({})\n{PREFIX}ok=tags(a)\n",
+            tags.join(",")
+        );
         let (found, diagnostics) = policies(&source, Strictness::Default);
         assert!(!found.contains_key("wide"));
         assert!(found.contains_key("ok"));
         assert_eq!(diagnostics.len(), 1);
         let d = &diagnostics[0];
-        assert_eq!((d.kind, d.severity, d.stops_neo4j), (Kind::UncompilablePolicy, crate::span::Severity::Error, false));
+        assert_eq!(
+            (d.kind, d.severity, d.stops_neo4j),
+            (
+                Kind::UncompilablePolicy,
+                crate::span::Severity::Error,
+                false
+            )
+        );
         assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
-        assert_eq!(d.message, "policy `wide`: a filter names more than 65535 tags; tagroute cannot serve it (Neo4j 5 would start with it)");
+        assert_eq!(
+            d.message,
+            "policy `wide`: a filter names more than 65535 tags; tagroute cannot serve it (Neo4j 5 would start with it)"
+        );
         // One tag fewer compiles.
         let source = format!("{PREFIX}wide=tags({})\n", tags[..65_535].join(","));
-        assert!(policies(&source, Strictness::Default).0.contains_key("wide"));
+        assert!(
+            policies(&source, Strictness::Default)
+                .0
+                .contains_key("wide")
+        );
     }
 }

@@ -33,6 +33,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run everything on a built-in four-region cluster with the documented policies.
     Demo,
+    /// Every routing table and catch-up upstream after a failure, beside today's.
+    Whatif(WhatifArgs),
+    /// Every policy under every failure of up to K domains, and the findings to act on.
+    Resilience(ResilienceArgs),
 }
 
 /// Policy strictness, shared by the commands that parse policies.
@@ -169,6 +173,78 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The cluster a what-if analysis looks at: files, or the built-in demo.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The neo4j.conf with the policies and settings.
+    #[arg(long, value_name = "CONF", required_unless_present = "demo")]
+    pub config: Option<PathBuf>,
+    /// The topology (JSON).
+    #[arg(long, value_name = "T", required_unless_present = "demo")]
+    pub topology: Option<PathBuf>,
+    /// Use the cluster and configuration of `tagroute demo` instead of files.
+    #[arg(long, conflicts_with_all = ["config", "topology"])]
+    pub demo: bool,
+    /// Only this database.
+    #[arg(long, value_name = "NAME")]
+    pub db: Option<String>,
+    /// Only this policy.
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+}
+
+/// Text for people, JSON for programs, HTML for a picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct WhatifArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// What fails: server names and `tag:NAME` domains, comma-separated (`n1a,tag:north2`).
+    #[arg(long, value_name = "SPEC", value_delimiter = ',', required = true)]
+    pub down: Vec<String>,
+    /// Seed for the catch-up choices, the same before and after (default: from the OS).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// `text` (a readable diff) or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("domain_choice").args(["domains", "domains_from", "server_domains"])))]
+pub struct ResilienceArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The failure domains: tags, comma-separated (default: the tags that partition the
+    /// servers into data centers).
+    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    pub domains: Vec<String>,
+    /// The failure domains: every tag whose name matches this glob (`*`, `?`).
+    #[arg(long, value_name = "PATTERN")]
+    pub domains_from: Option<String>,
+    /// Every server is a failure domain of its own ("any K servers down").
+    #[arg(long)]
+    pub server_domains: bool,
+    /// The most domains down at once.
+    #[arg(long, value_name = "K", default_value_t = 2)]
+    pub depth: usize,
+    /// Report readers whose share of a policy's reads grows by at least this factor.
+    #[arg(long, value_name = "X", default_value_t = 2.0)]
+    pub load_alert: f64,
+    /// `text`, `json` (JSON Lines) or `html` (a self-contained page).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ mod disasm;
 mod eval;
 mod explain;
 mod leaders;
+mod resilience;
 mod route;
 mod upstream;
+mod whatif;
 
 use std::path::Path;
 
@@ -33,6 +35,8 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Leaders(args) => leaders::run(&args, console),
         Command::Bench(args) => bench::run(&args, console),
         Command::Demo => demo::run(console),
+        Command::Whatif(args) => whatif::run(&args, console),
+        Command::Resilience(args) => resilience::run(&args, console),
     }
 }
 
