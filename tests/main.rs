@@ -41,6 +41,11 @@ mod leaders;
 /// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
 mod cli_check;
 
+/// neo4j.conf as Neo4j 5 reads it: the table of issue 12, one test per row.
+mod config;
+
+/// The properties reader against `java.util.Properties` on the JDK, on random files.
+mod config_java;
 /// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
 mod resilience;
 
