@@ -2,6 +2,13 @@
 //! memoised floor (a flat array of ids, one draw, one multiply-shift) and the ideal decision
 //! (the best ideal evaluation plus one uniform pick).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -15,8 +15,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tagroute::topology::{DatabaseSpec, ServerSpec, Topology, Update};
 use tagroute::bench_support::{DATABASE, topology};
+use tagroute::topology::{DatabaseSpec, ServerSpec, Topology, Update};
 
 const SERVERS: usize = 8192;
 

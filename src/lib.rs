@@ -106,6 +106,10 @@ pub mod config;
 // Routing tables for a database and a policy.
 pub mod routing;
 
+// `tagroute serve`: the Bolt routing endpoint on tokio, its admin listener, TLS, metrics, logs.
+#[cfg(feature = "serve")]
+pub mod serve;
+
 // Catch-up: choosing the upstream a secondary pulls its transaction log from.
 pub mod catchup;
 

@@ -46,6 +46,11 @@ mod config;
 
 /// The properties reader against `java.util.Properties` on the JDK, on random files.
 mod config_java;
+
+/// `tagroute serve`: answers, admin, TLS, load, faults, reloads, signals.
+#[cfg(feature = "serve")]
+mod serve;
+
 /// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
 mod resilience;
 

@@ -14,10 +14,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use tagroute::Strictness;
+use tagroute::bench_support::{DATABASE, POLICY, POLICY_NAME, service, topology};
 use tagroute::compile::compile;
 use tagroute::router::Pick;
 use tagroute::topology::{ServerSet, Snapshot, TagInterner};
-use tagroute::bench_support::{DATABASE, POLICY, POLICY_NAME, service, topology};
 use tagroute::{syntax, vm};
 
 struct Counting;

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 /// Why a text is not a duration.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum DurationError {
+#[non_exhaustive]
+pub enum DurationError {
     /// Nothing, or no number before the first unit.
     MissingNumber,
     /// A number larger than a Java `int`.
@@ -61,7 +62,7 @@ const UNITS: &[(&str, i64)] = &[
 ];
 
 /// The duration `text` stands for, as Neo4j 5 reads it (`text` is trimmed first).
-pub(super) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim_matches(|c: char| c <= ' ');
     if let Some(c) = text.chars().find(|c| c.is_numeric() && !c.is_ascii_digit()) {
         return Err(DurationError::NonAsciiDigit(c));

@@ -47,6 +47,7 @@ use std::sync::Arc;
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
+pub use duration::{DurationError, parse_duration};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;

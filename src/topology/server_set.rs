@@ -6,9 +6,9 @@
 
 use std::fmt;
 
-use crate::rng::Rng;
 use crate::aligned::AlignedWords;
 use crate::cpu::select_in_word;
+use crate::rng::Rng;
 
 /// A dense server number, `0..snapshot.len()`, in the order servers were added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

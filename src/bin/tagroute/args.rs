@@ -37,6 +37,9 @@ pub enum Command {
     Whatif(WhatifArgs),
     /// Every policy under every failure of up to K domains, and the findings to act on.
     Resilience(ResilienceArgs),
+    /// Serve routing tables to Neo4j drivers over Bolt, with an admin HTTP listener.
+    #[cfg(feature = "serve")]
+    Serve(Box<ServeArgs>),
     /// Topology files: `import` builds one from a live cluster's records.
     Topology(TopologyArgs),
 }
@@ -301,6 +304,66 @@ pub struct ResilienceArgs {
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[cfg(feature = "serve")]
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The neo4j.conf with the policies and routing settings.
+    #[arg(long, value_name = "CONF", required_unless_present = "hash_password")]
+    pub config: Option<PathBuf>,
+    /// The topology (JSON).
+    #[arg(long, value_name = "T", required_unless_present = "hash_password")]
+    pub topology: Option<PathBuf>,
+    /// Where the Bolt listener binds (port 0: any free port, printed on stdout).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7687")]
+    pub listen: std::net::SocketAddr,
+    /// tagroute's own addresses as drivers reach them, listed as the ROUTE servers of every
+    /// table (default: the database's routers).
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub advertise: Vec<String>,
+    /// Where the admin HTTP listener binds: /metrics, /healthz, /topology, /reload.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7475")]
+    pub admin: std::net::SocketAddr,
+    /// No admin listener.
+    #[arg(long, conflicts_with = "admin")]
+    pub no_admin: bool,
+    /// TLS certificate chain (PEM) for `neo4j+s://` and `neo4j+ssc://`.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Users and argon2 password hashes, `name:hash` a line (see --hash-password).
+    #[arg(long, value_name = "F")]
+    pub auth_file: Option<PathBuf>,
+    /// The most Bolt connections open at once.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub max_connections: u32,
+    /// Close a connection that sends nothing for this long (`30m`, `90s`, `1500ms`).
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub idle_timeout: String,
+    /// The TLS and Bolt handshakes must finish within this time.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub handshake_timeout: String,
+    /// The largest message a client may send, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 65_536)]
+    pub max_message_size: usize,
+    /// The highest Bolt version to negotiate (4.4, 5.0 ... 5.8).
+    #[arg(long, value_name = "X.Y", default_value = "5.8")]
+    pub max_bolt_version: String,
+    /// How often to look at the files for changes; `0` only reloads on SIGHUP and POST /reload.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub watch_interval: String,
+    /// Log lines as `text` or `json`, on stderr.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub log_format: String,
+    /// The least severe level logged: error, warn, info, debug, trace.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Print `NAME:<argon2 hash>` of the password read from stdin, for --auth-file, and exit.
+    #[arg(long, value_name = "NAME", exclusive = true)]
+    pub hash_password: Option<String>,
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ mod explain;
 mod leaders;
 mod resilience;
 mod route;
+#[cfg(feature = "serve")]
+mod serve;
 mod topology;
 mod upstream;
 mod whatif;
@@ -39,6 +41,8 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Whatif(args) => whatif::run(&args, console),
         Command::Resilience(args) => resilience::run(&args, console),
         Command::Topology(args) => topology::run(&args, console),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(&args, console),
     }
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Real Neo4j drivers against `tagroute serve` on loopback ports: Python `neo4j` 6.4.1 and
+# 5.28.8 (a virtual environment each) and the npm `neo4j-driver` 6.3.0 (a local node_modules),
+# every version pinned. Usage: interop/run.sh path/to/tagroute
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export TAGROUTE=$(realpath "$1")
+work=${TAGROUTE_INTEROP_DIR:-$here/.work}
+mkdir -p "$work"
+
+command -v openssl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+python3 -m venv --help >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+
+# A self-signed certificate for 127.0.0.1, as `neo4j+ssc://` expects.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+export TAGROUTE_CERT=$work/cert.pem TAGROUTE_KEY=$work/key.pem
+
+for driver in 6.4.1 5.28.8; do
+    venv=$work/venv-$driver
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "neo4j==$driver" "pytest==8.3.4"
+    echo "--- Python neo4j $driver"
+    # pytest exits 5 when it collected nothing: that is a failure here too.
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/python"
+done
+
+echo "--- npm neo4j-driver 6.3.0"
+(cd "$here/node" && npm install --no-audit --no-fund --silent && node --test routing.test.mjs)

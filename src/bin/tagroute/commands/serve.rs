@@ -1,0 +1,130 @@
+//! `tagroute serve --config CONF --topology T --listen ADDR [--advertise HOST:PORT,...]
+//! [--admin ADDR] [--tls-cert PEM --tls-key PEM] [--auth-file F] [--max-connections N]
+//! [--idle-timeout DURATION] [--max-bolt-version X.Y] ...`
+//!
+//! Prints one JSON line on stdout once both listeners are bound, `{"bolt": "127.0.0.1:7687",
+//! "admin": "127.0.0.1:7475"}` (so `--listen 127.0.0.1:0` tells which port it got), logs on
+//! stderr, reloads on SIGHUP, and on SIGTERM or SIGINT stops accepting, lets open requests
+//! finish and exits 0. `--hash-password NAME` prints an auth-file line for the password on
+//! stdin instead.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tagroute::bolt::Version;
+use tagroute::config::parse_duration;
+use tagroute::serve::auth::hash_password;
+use tagroute::serve::logging::{self, LogFormat};
+use tagroute::serve::{Handle, Server, Settings};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::args::ServeArgs;
+use crate::report::{Console, Failure};
+
+pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
+    if let Some(user) = &args.hash_password {
+        return print_hash(user, console);
+    }
+    let settings = settings(args)?;
+    let format: LogFormat = args.log_format.parse().map_err(invalid)?;
+    let level: tracing::Level = args
+        .log_level
+        .parse()
+        .map_err(|_| Failure::Invalid(format!("unknown log level `{}`", args.log_level)))?;
+    logging::init(format, level);
+    // A fleet's idle connections need file descriptors: take the hard limit, as Go's runtime
+    // does for every server.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = Server::bind(settings).await.map_err(invalid)?;
+        console.json(&json!({
+            "bolt": server.bolt_address().to_string(),
+            "admin": server.admin_address().map(|a| a.to_string()),
+        }))?;
+        console.out.flush()?;
+        tracing::info!(bolt = %server.bolt_address(), admin = ?server.admin_address(), "serving");
+        tokio::spawn(on_signals(server.handle()));
+        server.run().await;
+        Ok(())
+    })
+}
+
+/// SIGHUP reloads; SIGTERM and SIGINT shut down.
+async fn on_signals(handle: Handle) {
+    let (Ok(mut hangup), Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {
+                let _ = handle.reload("sighup").await;
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    handle.shutdown();
+}
+
+fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
+    let (Some(config), Some(topology)) = (&args.config, &args.topology) else {
+        return Err(Failure::Invalid(
+            "--config and --topology are required".into(),
+        ));
+    };
+    let mut settings = Settings::new(config.clone(), topology.clone());
+    settings.listen = args.listen;
+    settings.advertise.clone_from(&args.advertise);
+    settings.admin = (!args.no_admin).then_some(args.admin);
+    settings.tls = args.tls_cert.clone().zip(args.tls_key.clone());
+    settings.auth_file.clone_from(&args.auth_file);
+    settings.max_connections = args.max_connections.max(1) as usize;
+    settings.idle_timeout = duration("--idle-timeout", &args.idle_timeout)?;
+    settings.handshake_timeout = duration("--handshake-timeout", &args.handshake_timeout)?;
+    settings.max_message_size = args.max_message_size;
+    settings.max_bolt_version = args
+        .max_bolt_version
+        .parse::<Version>()
+        .map_err(|e| Failure::Invalid(format!("--max-bolt-version: {e}")))?;
+    let watch = duration("--watch-interval", &args.watch_interval)?;
+    settings.watch_interval = (!watch.is_zero()).then_some(watch);
+    Ok(settings)
+}
+
+fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
+    parse_duration(text).map_err(|error| {
+        Failure::Invalid(format!(
+            "{flag}: `{text}` is not a duration (`90s`, `30m`, `1500ms`): {error}"
+        ))
+    })
+}
+
+fn print_hash(user: &str, console: &mut Console<'_>) -> Result<(), Failure> {
+    if user.is_empty() || user.contains(':') {
+        return Err(Failure::Invalid(
+            "--hash-password: the user name must be non-empty and without `:`".into(),
+        ));
+    }
+    let mut password = String::new();
+    console.input.read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let hash = hash_password(password).map_err(Failure::Invalid)?;
+    writeln!(console.out, "{user}:{}", hash.as_str())?;
+    Ok(())
+}
+
+fn invalid(e: impl std::fmt::Display) -> Failure {
+    Failure::Invalid(e.to_string())
+}

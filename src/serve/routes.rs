@@ -1,0 +1,464 @@
+//! The adapter to the routing module: the one file of `serve` that names its API.
+//!
+//! It loads the configuration and topology files into a [`RoutingService`], answers a ROUTE
+//! with a table or a failure that says why, reloads both files together (or neither), applies
+//! topology updates, and tells the metrics which rule of a policy chose the readers.
+//!
+//! A table always has a READ and a ROUTE entry: drivers reject a table without either, so such
+//! an answer is a [`RouteFailure`] naming the empty role and why. With `--advertise`, the
+//! ROUTE entry lists the advertised tagroute addresses instead of the database's routers, so
+//! drivers keep asking tagroute.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::Strictness;
+use crate::config::{Config, ConfigErrors};
+use crate::rng::Rng;
+use crate::routing::{
+    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, roles,
+};
+use crate::span::Span;
+use crate::topology::{
+    Database, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
+};
+use crate::vm::{self, Answer};
+
+/// The database a ROUTE that names none gets, as Neo4j's home database.
+pub const HOME_DATABASE: &str = "neo4j";
+
+/// The configuration and topology being served.
+#[derive(Debug)]
+pub struct Routes {
+    service: RoutingService,
+    config: PathBuf,
+    topology: PathBuf,
+    advertise: Arc<[String]>,
+}
+
+/// Why files could not be loaded; every error, each with its position or field.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The configuration does not load (every error with `file:line:col`).
+    Config(ConfigErrors),
+    /// A policy does not compile, or the policies were refused.
+    Policy(String),
+    /// The topology file cannot be read or built (the field at fault).
+    Topology {
+        /// The file.
+        file: String,
+        /// What is wrong, with its field.
+        error: String,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Config(errors) => f.write_str(&errors.render_all()),
+            LoadError::Policy(message) => f.write_str(message),
+            LoadError::Topology { file, error } => write!(f, "{file}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Why a ROUTE got no table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RouteFailure {
+    /// The policy the client named does not exist.
+    UnknownPolicy(String),
+    /// The database does not exist (the message names those that do).
+    UnknownDatabase {
+        /// The name asked for.
+        name: String,
+        /// The routing module's message.
+        message: String,
+    },
+    /// The table would have no READ entry; why.
+    NoReader(String),
+    /// The table would have no ROUTE entry; why.
+    NoRouter(String),
+    /// Anything else the routing module refused.
+    Other(String),
+}
+
+impl RouteFailure {
+    /// The `outcome` label of the request metric.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            RouteFailure::UnknownPolicy(_) => "unknown_policy",
+            RouteFailure::UnknownDatabase { .. } => "unknown_database",
+            RouteFailure::NoReader(_) => "no_reader",
+            RouteFailure::NoRouter(_) => "no_router",
+            RouteFailure::Other(_) => "error",
+        }
+    }
+}
+
+impl fmt::Display for RouteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteFailure::UnknownPolicy(name) => write!(f, "unknown policy `{name}`"),
+            RouteFailure::UnknownDatabase { message, .. } => f.write_str(message),
+            RouteFailure::NoReader(why) | RouteFailure::NoRouter(why) => f.write_str(why),
+            RouteFailure::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A table ready to send: the routing module's table, with the advertised routers if any.
+#[derive(Clone, Debug)]
+pub struct Answered {
+    table: RoutingTable,
+    advertise: Arc<[String]>,
+}
+
+impl Answered {
+    /// The TTL in whole seconds.
+    pub fn ttl_secs(&self) -> u64 {
+        self.table.ttl_secs()
+    }
+
+    /// The database.
+    pub fn database(&self) -> &str {
+        self.table.database()
+    }
+
+    /// The epoch of the snapshot the table was computed from.
+    pub fn epoch(&self) -> u64 {
+        self.table.snapshot().epoch()
+    }
+
+    /// The addresses of `role`, in table order.
+    pub fn addresses(&self, role: Role) -> Vec<&str> {
+        match role {
+            Role::Route if !self.advertise.is_empty() => {
+                self.advertise.iter().map(String::as_str).collect()
+            }
+            _ => self.table.addresses(role),
+        }
+    }
+
+    /// The roles with servers, in table order (WRITE, READ, ROUTE), each with its addresses.
+    pub fn roles(&self) -> impl Iterator<Item = (Role, Vec<&str>)> {
+        Role::ALL
+            .into_iter()
+            .map(|role| (role, self.addresses(role)))
+            .filter(|(_, addresses)| !addresses.is_empty())
+    }
+}
+
+/// Which rule of a policy chose the readers, per (policy, database), for the one snapshot and
+/// policy generation it was found for. One per connection: a driver asks the same question
+/// again and again, so the traced evaluation runs once per change of either.
+#[derive(Debug, Default)]
+pub struct RuleCache {
+    entries: Vec<RuleEntry>,
+}
+
+#[derive(Debug)]
+struct RuleEntry {
+    policy: String,
+    database: String,
+    stamp: (u64, u64),
+    rule: String,
+}
+
+/// How many (policy, database) pairs a connection remembers; drivers use one or two.
+const RULE_CACHE_SIZE: usize = 8;
+
+impl Routes {
+    /// Loads `config` and `topology`; `advertise` lists the addresses to put in ROUTE entries
+    /// (empty: the database's routers).
+    pub fn load(
+        config: &Path,
+        topology: &Path,
+        advertise: Vec<String>,
+    ) -> Result<Routes, LoadError> {
+        let settings = load_config(config)?;
+        let snapshot = load_snapshot(topology, &TagInterner::new())?;
+        let topology_live = Arc::new(Topology::from_snapshot(snapshot));
+        let service = RoutingService::new(topology_live, &settings)
+            .map_err(|e| LoadError::Policy(format!("{}: {e}", config.display())))?;
+        Ok(Routes {
+            service,
+            config: config.to_owned(),
+            topology: topology.to_owned(),
+            advertise: advertise.into(),
+        })
+    }
+
+    /// The files being served.
+    pub fn files(&self) -> [&Path; 2] {
+        [&self.config, &self.topology]
+    }
+
+    /// The table for `policy` (or `default`) and `database` (or [`HOME_DATABASE`]).
+    pub fn route(
+        &self,
+        policy: Option<&str>,
+        database: Option<&str>,
+        rng: &mut Rng,
+    ) -> Result<Answered, RouteFailure> {
+        let database = database.unwrap_or(HOME_DATABASE);
+        let request = RouteRequest {
+            database,
+            policy,
+            excluded: &[],
+        };
+        let table = self.service.table(&request, rng).map_err(|e| match e {
+            RoutingError::UnknownPolicy(_) => {
+                RouteFailure::UnknownPolicy(request.policy_name().to_owned())
+            }
+            RoutingError::UnknownDatabase(e) => RouteFailure::UnknownDatabase {
+                name: database.to_owned(),
+                message: e.to_string(),
+            },
+            RoutingError::EmptyTable { .. } => {
+                RouteFailure::NoReader(self.no_reader(request.policy_name(), database))
+            }
+            other => RouteFailure::Other(other.to_string()),
+        })?;
+        if table.servers(Role::Read).is_empty() {
+            return Err(RouteFailure::NoReader(
+                self.no_reader(request.policy_name(), database),
+            ));
+        }
+        if self.advertise.is_empty() && table.servers(Role::Route).is_empty() {
+            return Err(RouteFailure::NoRouter(no_router(
+                table.snapshot(),
+                database,
+            )));
+        }
+        Ok(Answered {
+            table,
+            advertise: Arc::clone(&self.advertise),
+        })
+    }
+
+    /// The label of the rule of `policy` that chose `answered`'s readers: `1`, `2`, … or `all`.
+    pub fn answering_rule<'c>(
+        &self,
+        policy: Option<&str>,
+        answered: &Answered,
+        cache: &'c mut RuleCache,
+    ) -> &'c str {
+        let policy = policy.unwrap_or(crate::config::DEFAULT_POLICY);
+        let snapshot = answered.table.snapshot();
+        let stamp = (snapshot.epoch(), self.service.generation().number());
+        let database = answered.database();
+        let at = cache
+            .entries
+            .iter()
+            .position(|e| e.policy == policy && e.database == database);
+        if let Some(at) = at.filter(|&at| cache.entries.get(at).is_some_and(|e| e.stamp == stamp)) {
+            return cache.entries.get(at).map_or("", |e| e.rule.as_str());
+        }
+        let rule = self
+            .explain(policy, snapshot, database)
+            .map_or_else(|| "unknown".to_owned(), |(answer, _)| rule_label(answer));
+        let entry = RuleEntry {
+            policy: policy.to_owned(),
+            database: database.to_owned(),
+            stamp,
+            rule,
+        };
+        let slot = match at {
+            Some(at) => at,
+            None if cache.entries.len() < RULE_CACHE_SIZE => {
+                cache.entries.push(entry);
+                return cache.entries.last().map_or("", |e| e.rule.as_str());
+            }
+            None => 0,
+        };
+        match cache.entries.get_mut(slot) {
+            Some(old) => {
+                *old = entry;
+                old.rule.as_str()
+            }
+            None => "",
+        }
+    }
+
+    /// Whether a policy of this name exists now (for metric labels).
+    pub fn has_policy(&self, name: &str) -> bool {
+        self.service.generation().policies().get(name).is_ok()
+    }
+
+    /// Whether a database of this name exists now (for metric labels).
+    pub fn has_database(&self, name: &str) -> bool {
+        self.service.topology().snapshot().database(name).is_some()
+    }
+
+    /// The snapshot being served.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.service.topology().snapshot()
+    }
+
+    /// Applies a batch of topology updates as one new snapshot; on error nothing changes.
+    pub fn apply(&self, updates: &[Update]) -> Result<Arc<Snapshot>, TopologyError> {
+        self.service.topology().apply(updates)
+    }
+
+    /// Reads both files again and swaps them in together; if either does not load (or a policy
+    /// does not compile) nothing changes and the old ones keep serving. Returns the new epoch.
+    pub fn reload(&self) -> Result<u64, LoadError> {
+        let config = load_config(&self.config)?;
+        let spec = read_spec(&self.topology)?;
+        // Build once to validate: the interner is shared and append-only, so a rejected
+        // topology leaves nothing behind that matters.
+        crate::topology::Snapshot::build(&spec, self.service.topology().interner())
+            .map_err(|e| topology_error(&self.topology, &e))?;
+        self.service.reload(&config).map_err(|e| match e {
+            ReloadError::Config(errors) => LoadError::Config(errors),
+            other => LoadError::Policy(format!("{}: {other}", self.config.display())),
+        })?;
+        let snapshot = self
+            .service
+            .topology()
+            .replace(&spec)
+            .map_err(|e| topology_error(&self.topology, &e))?;
+        Ok(snapshot.epoch())
+    }
+
+    /// Why `database` would get no reader under `policy`: nobody can read, or the policy
+    /// chose nobody (and what each of its rules kept).
+    fn no_reader(&self, policy: &str, database: &str) -> String {
+        let snapshot = self.snapshot();
+        let head = format!("no READ server for database `{database}`");
+        let Some(db) = snapshot.database(database) else {
+            return head;
+        };
+        let Some((answer, trace)) = self.explain(policy, &snapshot, database) else {
+            return head;
+        };
+        if trace.candidates == 0 {
+            let hosts = hosts(db);
+            let up = count_in(&hosts, snapshot.available());
+            return format!(
+                "{head}: {up} of the {} servers hosting it are available",
+                hosts.len()
+            );
+        }
+        let kept: Vec<String> = trace
+            .rules
+            .iter()
+            .map(|(text, kept)| format!("`{text}` kept {kept}"))
+            .collect();
+        let ended = match answer {
+            Answer::Nothing(_) => "halted",
+            _ => "selected no server",
+        };
+        format!(
+            "{head}: policy `{policy}` {ended} among {} usable readers ({})",
+            trace.candidates,
+            kept.join(", ")
+        )
+    }
+
+    /// The traced evaluation of `policy` on `database`'s readers in `snapshot`.
+    fn explain(
+        &self,
+        policy: &str,
+        snapshot: &Snapshot,
+        database: &str,
+    ) -> Option<(Answer, Trace)> {
+        let generation = self.service.generation();
+        let compiled = generation.policies().get(policy).ok()?;
+        let db = snapshot.database(database)?;
+        let settings = generation.settings();
+        let candidates = roles(snapshot, db, &ServerSet::empty(snapshot.len()), settings).readers;
+        let explanation =
+            vm::explain(compiled.policy(), compiled.program(), snapshot, &candidates).ok()?;
+        let text = compiled.text();
+        let rules = explanation
+            .rules
+            .iter()
+            .map(|rule| {
+                let kept = rule.filters.last().map_or(0, |f| f.kept.len());
+                (source(text, Some(rule.span)), kept)
+            })
+            .collect();
+        Some((
+            explanation.answer,
+            Trace {
+                candidates: candidates.len(),
+                rules,
+            },
+        ))
+    }
+}
+
+/// What a traced evaluation kept: the candidates, and per rule its text and what it kept.
+struct Trace {
+    candidates: usize,
+    rules: Vec<(String, usize)>,
+}
+
+fn rule_label(answer: Answer) -> String {
+    match answer {
+        Answer::Rule(i) => (i + 1).to_string(),
+        Answer::Candidates(_) => "all".into(),
+        Answer::Nothing(_) => "none".into(),
+    }
+}
+
+fn source(text: &str, span: Option<Span>) -> String {
+    span.and_then(|s| text.get(s.range()))
+        .unwrap_or("?")
+        .trim()
+        .to_owned()
+}
+
+fn hosts(db: &Database) -> ServerSet {
+    let mut hosts = db.primaries().clone();
+    hosts.union_same(db.secondaries());
+    hosts
+}
+
+fn count_in(set: &ServerSet, within: &ServerSet) -> usize {
+    let mut both = set.clone();
+    both.intersect_same(within);
+    both.len()
+}
+
+fn no_router(snapshot: &Snapshot, database: &str) -> String {
+    let head = format!("no ROUTE server for database `{database}`");
+    match snapshot.database(database) {
+        Some(db) => format!(
+            "{head}: {} of its {} primaries are available",
+            count_in(db.primaries(), snapshot.available()),
+            db.primaries().len()
+        ),
+        None => head,
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config, LoadError> {
+    Config::load(path, Strictness::Default).map_err(LoadError::Config)
+}
+
+fn read_spec(path: &Path) -> Result<crate::topology::TopologySpec, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Topology {
+        file: path.display().to_string(),
+        error: format!("cannot read the topology: {e}"),
+    })?;
+    from_json(&text).map_err(|e| topology_error(path, &e))
+}
+
+fn load_snapshot(path: &Path, interner: &TagInterner) -> Result<Snapshot, LoadError> {
+    let spec = read_spec(path)?;
+    Snapshot::build(&spec, interner).map_err(|e| topology_error(path, &e))
+}
+
+fn topology_error(path: &Path, error: &TopologyError) -> LoadError {
+    LoadError::Topology {
+        file: path.display().to_string(),
+        error: error.to_string(),
+    }
+}

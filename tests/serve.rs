@@ -1,0 +1,20 @@
+//! `tagroute serve` over real sockets: answers, the admin listener, load, faults, reloads, and
+//! the binary's signals and logs.
+
+/// A Bolt client, an admin HTTP client and an in-process server.
+mod client;
+
+/// ROUTE answers and failures, advertised routers, authentication.
+mod answers;
+
+/// The admin listener: metrics, topology updates, reloads, the file watcher.
+mod admin;
+
+/// 200 connections checked answer by answer, misbehaving clients, a reload storm.
+mod load;
+
+/// The binary: its stdout line, SIGHUP, SIGTERM, JSON logs, 10,000 idle connections.
+mod process;
+
+/// TLS with a self-signed certificate, as `neo4j+ssc://` drivers use it.
+mod tls;
