@@ -125,13 +125,13 @@ impl TagInterner {
         }
     }
 
-    /// The most names one change (one [`TagStage`]) may add: a topology build or update
+    /// The most names one change (one `TagStage`) may add: a topology build or update
     /// batch, one policy, or one configuration reload.
     pub const NEW_TAGS_LIMIT: usize = 4096;
 
     /// The id of `name`, interning it if it is new (a change of one name).
     ///
-    /// Must not be called on a thread that holds a [`TagStage`] of this interner.
+    /// Must not be called on a thread that holds a `TagStage` of this interner.
     pub fn intern(&self, name: &str) -> Result<TagId, TooManyTags> {
         if let Some(id) = self.get(name) {
             return Ok(id);
