@@ -1,5 +1,6 @@
-//! Decisions: the ideal decision (ideal evaluation plus one uniform pick) against the cached
-//! router decision, per cluster size (DESIGN section 11).
+//! Decisions, per cluster size (DESIGN section 11): the cached router decision against the
+//! memoised floor (a flat array of ids, one draw, one multiply-shift) and the ideal decision
+//! (the best ideal evaluation plus one uniform pick).
 
 #![allow(
     clippy::unwrap_used,
@@ -9,50 +10,35 @@
 )]
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tagroute::Strictness;
-use tagroute::config::RoutingSettings;
+use tagroute::bench_support::{
+    DATABASE, Ideal, IdealKernel, POLICY, POLICY_NAME, SIZES, service, topology,
+};
 use tagroute::rng::Rng;
-use tagroute::router::{Pick, Router};
-use tagroute::routing::policies::{PolicyRegistry, PolicySource};
-use tagroute::topology::{Snapshot, TagInterner, Topology};
-use tagroute::workload::{DATABASE, IdealRows, POLICY, SIZES, ideal_decision, topology, words};
+use tagroute::router::Pick;
+use tagroute::topology::{Snapshot, TagInterner};
 
 fn decisions(c: &mut Criterion) {
     for servers in SIZES {
         let snapshot =
             Snapshot::build(&topology(servers), &TagInterner::new()).expect("valid workload");
-        let row = |tag: &str| snapshot.tagged_by_name(tag).words().to_vec();
-        let rows = IdealRows {
-            north1: row("north1"),
-            north2: row("north2"),
-            north: row("north"),
-        };
-        let candidates = snapshot.all();
-        let source = PolicySource::parse("bench", POLICY, Strictness::Strict).expect("valid");
-        let topology = Arc::new(Topology::from_snapshot(snapshot.clone()));
-        let policies =
-            Arc::new(PolicyRegistry::new(&[source], topology.interner()).expect("compiles"));
-        let router = Router::new(topology, policies, RoutingSettings::default());
+        let mut ideal = Ideal::new(&snapshot, &snapshot.all(), IdealKernel::Best);
+        ideal.eval();
+        let mut floor = ideal.memo_floor(1);
+        let router = service(snapshot.clone(), POLICY)
+            .expect("compiles")
+            .router();
         let (policy, db) = (
-            router.policy("bench").expect("exists"),
-            router.database(DATABASE),
+            router.policy(POLICY_NAME).expect("exists"),
+            router.database(DATABASE).expect("exists"),
         );
 
         let mut group = c.benchmark_group(format!("decide/{servers}"));
-        let mut scratch = vec![0u64; words(servers)];
+        group.bench_function("memo-floor", |b| b.iter(|| black_box(&mut floor).decide()));
         let mut rng = Rng::seeded(1);
         group.bench_function("ideal", |b| {
-            b.iter(|| {
-                ideal_decision(
-                    black_box(&rows),
-                    black_box(candidates.words()),
-                    &mut scratch,
-                    &mut rng,
-                )
-            })
+            b.iter(|| black_box(&mut ideal).decide(&mut rng))
         });
         let mut decider = router.decider_seeded(1);
         group.bench_function("router", |b| {

@@ -1,5 +1,8 @@
-//! Evaluation: the ideal loop, the VM and the reference interpreter in one group per cluster
-//! size (DESIGN section 11), then the VM on the seed's documented policies.
+//! Evaluation, one group per cluster size (DESIGN section 11): the VM against the best ideal
+//! kernel of this CPU (named in the function: `ideal-avx512`, `ideal-avx2`, ...), the scalar
+//! ideal, the same policy written with `fixedbitset` and with `roaring` (what a Rust user
+//! would write instead of tagroute), and the reference interpreter; then the VM on the seed's
+//! documented policies.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,9 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use fixedbitset::FixedBitSet;
+use roaring::RoaringBitmap;
+use tagroute::bench_support::{Ideal, IdealKernel, POLICY, SIZES, topology};
 use tagroute::compile::compile;
 use tagroute::topology::{ServerSet, Snapshot, TagInterner};
-use tagroute::workload::{IdealRows, POLICY, SIZES, ideal_eval, topology, words};
 use tagroute::{Strictness, reference, syntax, vm};
 
 /// The Neo4j documentation's policies, as the seed lists them.
@@ -25,17 +30,78 @@ const SEED_POLICIES: [&str; 4] = [
     "groups(north1,north2)->min(2); groups(north); halt()",
 ];
 
+/// The workload's policy over `fixedbitset`, as its documentation suggests writing it.
+struct FixedBitSetPeer {
+    north1: FixedBitSet,
+    north2: FixedBitSet,
+    north: FixedBitSet,
+    candidates: FixedBitSet,
+    out: FixedBitSet,
+}
+
+impl FixedBitSetPeer {
+    fn new(snapshot: &Snapshot, candidates: &ServerSet) -> FixedBitSetPeer {
+        let set = |servers: &ServerSet| {
+            let mut set = FixedBitSet::with_capacity(snapshot.len());
+            set.extend(servers.iter().map(|i| i.index()));
+            set
+        };
+        FixedBitSetPeer {
+            north1: set(&snapshot.tagged_by_name("north1")),
+            north2: set(&snapshot.tagged_by_name("north2")),
+            north: set(&snapshot.tagged_by_name("north")),
+            candidates: set(candidates),
+            out: FixedBitSet::with_capacity(snapshot.len()),
+        }
+    }
+
+    fn eval(&mut self) -> usize {
+        self.out.clone_from(&self.north1);
+        self.out.union_with(&self.north2);
+        self.out.intersect_with(&self.candidates);
+        let count = self.out.count_ones(..);
+        if count >= 2 {
+            return count;
+        }
+        self.out.clone_from(&self.north);
+        self.out.intersect_with(&self.candidates);
+        self.out.count_ones(..)
+    }
+}
+
+/// The workload's policy over `roaring`, with its set operators.
+struct RoaringPeer {
+    north1: RoaringBitmap,
+    north2: RoaringBitmap,
+    north: RoaringBitmap,
+    candidates: RoaringBitmap,
+}
+
+impl RoaringPeer {
+    fn new(snapshot: &Snapshot, candidates: &ServerSet) -> RoaringPeer {
+        let set = |servers: &ServerSet| servers.iter().map(|i| i.index() as u32).collect();
+        RoaringPeer {
+            north1: set(&snapshot.tagged_by_name("north1")),
+            north2: set(&snapshot.tagged_by_name("north2")),
+            north: set(&snapshot.tagged_by_name("north")),
+            candidates: set(candidates),
+        }
+    }
+
+    fn eval(&self) -> RoaringBitmap {
+        let selected = &(&self.north1 | &self.north2) & &self.candidates;
+        if selected.len() >= 2 {
+            return selected;
+        }
+        &self.north & &self.candidates
+    }
+}
+
 fn evaluation(c: &mut Criterion) {
     for servers in SIZES {
         let spec = topology(servers);
         let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid workload");
         let candidates = snapshot.all();
-        let row = |tag: &str| snapshot.tagged_by_name(tag).words().to_vec();
-        let rows = IdealRows {
-            north1: row("north1"),
-            north2: row("north2"),
-            north: row("north"),
-        };
         let program = compile(
             &syntax::parse(POLICY, Strictness::Strict).expect("valid"),
             snapshot.interner(),
@@ -50,16 +116,12 @@ fn evaluation(c: &mut Criterion) {
         let names = reference::available(&spec);
 
         let mut group = c.benchmark_group(format!("eval/{servers}"));
-        let mut ideal_out = vec![0u64; words(servers)];
-        group.bench_function("ideal", |b| {
-            b.iter(|| {
-                ideal_eval(
-                    black_box(&rows),
-                    black_box(candidates.words()),
-                    &mut ideal_out,
-                )
-            })
+        let mut best = Ideal::new(&snapshot, &candidates, IdealKernel::Best);
+        group.bench_function(format!("ideal-{}", IdealKernel::Best.name()), |b| {
+            b.iter(|| black_box(&mut best).eval())
         });
+        let mut scalar = Ideal::new(&snapshot, &candidates, IdealKernel::Scalar);
+        group.bench_function("ideal", |b| b.iter(|| black_box(&mut scalar).eval()));
         let mut out = ServerSet::empty(servers);
         group.bench_function("vm", |b| {
             b.iter(|| {
@@ -73,6 +135,16 @@ fn evaluation(c: &mut Criterion) {
                 .is_ok()
             })
         });
+        let mut fixed = FixedBitSetPeer::new(&snapshot, &candidates);
+        assert_eq!(fixed.eval(), out.len(), "the fixedbitset peer agrees");
+        group.bench_function("fixedbitset", |b| b.iter(|| black_box(&mut fixed).eval()));
+        let roaring = RoaringPeer::new(&snapshot, &candidates);
+        assert_eq!(
+            roaring.eval().len() as usize,
+            out.len(),
+            "the roaring peer agrees"
+        );
+        group.bench_function("roaring", |b| b.iter(|| black_box(&roaring).eval().len()));
         group.bench_function("reference", |b| {
             b.iter(|| {
                 reference::evaluate(black_box(&oracle), black_box(&tags_of), black_box(&names))

@@ -1,6 +1,9 @@
 //! CPU features picked at run time, so the default build is the fast build.
 //!
-//! - `popcnt`: the VM's counting loops are compiled twice, with and without it.
+//! - The VM's word kernels are compiled four times: portable, with `popcnt`, with AVX2 and with
+//!   AVX-512F + VPOPCNTDQ; [`Kernels::best`] picks the widest the CPU has, once. A token type per
+//!   set of features ([`Isa`]) can only be made after detection, which is what makes calling
+//!   the compiled-for-features code sound.
 //! - BMI2 `pdep` selects the n-th set bit of a word in one instruction, but only where it is
 //!   fast: Intel, and AMD from family 0x19 (Zen 3) on. Earlier AMD parts microcode it (tens to
 //!   hundreds of cycles), so they keep the portable loop.
@@ -14,6 +17,10 @@ pub struct Features {
     pub popcnt: bool,
     /// BMI2 `pdep`, and it is fast on this CPU.
     pub fast_pdep: bool,
+    /// AVX2 (with `popcnt`).
+    pub avx2: bool,
+    /// AVX-512F with VPOPCNTDQ (with `popcnt`).
+    pub avx512: bool,
 }
 
 /// The features of the CPU we run on, detected once.
@@ -24,9 +31,13 @@ pub fn features() -> Features {
 
 #[cfg(target_arch = "x86_64")]
 fn detect() -> Features {
+    use std::arch::is_x86_feature_detected as has;
+    let popcnt = has!("popcnt");
     Features {
-        popcnt: std::arch::is_x86_feature_detected!("popcnt"),
-        fast_pdep: std::arch::is_x86_feature_detected!("bmi2") && pdep_is_fast(),
+        popcnt,
+        fast_pdep: has!("bmi2") && pdep_is_fast(),
+        avx2: popcnt && has!("avx2"),
+        avx512: popcnt && has!("avx512f") && has!("avx512vpopcntdq"),
     }
 }
 
@@ -35,6 +46,8 @@ fn detect() -> Features {
     Features {
         popcnt: false,
         fast_pdep: false,
+        avx2: false,
+        avx512: false,
     }
 }
 
@@ -76,16 +89,65 @@ fn pdep_is_fast() -> bool {
     }
 }
 
-/// How the word executor runs a kernel: out of line, compiled for a set of CPU features. Each
-/// kernel gets a function of its own, so its loop keeps its pointers in registers however
-/// large the executor around it is.
+/// Words in one 64-byte line: one AVX-512 register, two AVX2 registers.
+pub(crate) const LINE_WORDS: usize = 8;
+
+/// How the word executor runs a kernel: out of line, compiled for a set of CPU features, and
+/// how a kernel counts the bits of a 64-byte line with them. Each kernel gets a function of
+/// its own, so its loop keeps its pointers in registers however large the executor around it
+/// is. A token of a type other than [`Portable`] exists only on a CPU with its features.
 // PERF: inlined into the executor, the two-tag loop reloaded a pointer from the stack twice per
 // iteration; out of line, the benchmark workload takes 1187 instead of 1354 instructions per
 // evaluation at 8192 servers and 293 instead of 347 at 1024 (callgrind), and the VM's time
 // against the ideal loop went from about 1.73x to 1.44x at 1024 (interleaved timing).
 pub(crate) trait Isa: Copy {
+    /// A running count of set bits.
+    type Counter: Copy;
     /// Runs `kernel`, a word loop returning a count.
     fn run(self, kernel: impl FnOnce() -> u32) -> u32;
+    /// A counter at zero.
+    fn zero(self) -> Self::Counter;
+    /// `counter` plus the set bits of `line`.
+    fn add_line(self, counter: Self::Counter, line: &[u64; LINE_WORDS]) -> Self::Counter;
+    /// The count.
+    fn total(self, counter: Self::Counter) -> u32;
+}
+
+/// Per-lane counts, one per word of a line: what LLVM turns into vector code by itself
+/// (a nibble-table popcount under AVX2).
+type Lanes = [u64; LINE_WORDS];
+
+#[inline(always)]
+fn add_lanes(mut lanes: Lanes, line: &[u64; LINE_WORDS]) -> Lanes {
+    for (lane, word) in lanes.iter_mut().zip(line) {
+        *lane += u64::from(word.count_ones());
+    }
+    lanes
+}
+
+#[inline(always)]
+fn total_lanes(lanes: Lanes) -> u32 {
+    // A line has at most 512 bits and sets have fewer than 2^32 servers: no truncation.
+    lanes.iter().sum::<u64>() as u32
+}
+
+/// Implements the counter of [`Isa`] with [`Lanes`].
+macro_rules! lanes_counter {
+    () => {
+        type Counter = Lanes;
+        #[inline(always)]
+        fn zero(self) -> Lanes {
+            [0; LINE_WORDS]
+        }
+        #[inline(always)]
+        fn add_line(self, lanes: Lanes, line: &[u64; LINE_WORDS]) -> Lanes {
+            add_lanes(lanes, line)
+        }
+        #[inline(always)]
+        fn total(self, lanes: Lanes) -> u32 {
+            total_lanes(lanes)
+        }
+    };
 }
 
 /// Kernels compiled for the baseline CPU.
@@ -93,6 +155,7 @@ pub(crate) trait Isa: Copy {
 pub(crate) struct Portable;
 
 impl Isa for Portable {
+    lanes_counter!();
     #[inline(always)]
     fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
         out_of_line(kernel)
@@ -108,17 +171,11 @@ fn out_of_line(kernel: impl FnOnce() -> u32) -> u32 {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Popcnt(());
 
-impl Popcnt {
-    /// The token, if this CPU has `popcnt`.
-    pub(crate) fn detect() -> Option<Popcnt> {
-        features().popcnt.then_some(Popcnt(()))
-    }
-}
-
 impl Isa for Popcnt {
+    lanes_counter!();
     #[inline(always)]
     fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
-        // SAFETY: a `Popcnt` is only made by `detect`, after the CPU was found to have
+        // SAFETY: a `Popcnt` is only made by `Kernels::available`, after the CPU was found to have
         // `popcnt`, all `out_of_line_popcnt` requires.
         unsafe { out_of_line_popcnt(kernel) }
     }
@@ -137,7 +194,213 @@ unsafe fn out_of_line_popcnt(kernel: impl FnOnce() -> u32) -> u32 {
     kernel()
 }
 
-/// The position of the `n`-th set bit of `word` (from 0); 64 when `word` has `n` or fewer.
+/// Kernels compiled with AVX2 (and `popcnt`), counting a line with a nibble-table popcount; a
+/// value exists only on a CPU that has both.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Isa for Avx2 {
+    type Counter = std::arch::x86_64::__m256i;
+
+    #[inline(always)]
+    fn zero(self) -> Self::Counter {
+        // SAFETY: the token proves AVX2 (see `run`).
+        unsafe { std::arch::x86_64::_mm256_setzero_si256() }
+    }
+
+    /// Mula's nibble-table popcount: two table lookups per byte, then `vpsadbw` sums the
+    /// bytes of each word into the counter's four lanes.
+    #[inline(always)]
+    fn add_line(self, counter: Self::Counter, line: &[u64; LINE_WORDS]) -> Self::Counter {
+        use std::arch::x86_64::*;
+        // SAFETY: the token proves AVX2 (see `run`); each half of `line` is 32 readable bytes,
+        // exactly what each unaligned load reads.
+        unsafe {
+            let table = _mm256_setr_epi8(
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3,
+                2, 3, 3, 4,
+            );
+            let nibble = _mm256_set1_epi8(0x0f);
+            let count = |v: __m256i| {
+                let low = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble));
+                let high =
+                    _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+                _mm256_add_epi8(low, high)
+            };
+            let (first, second) = line.split_at(LINE_WORDS / 2);
+            let bytes = _mm256_add_epi8(
+                count(_mm256_loadu_si256(first.as_ptr().cast())),
+                count(_mm256_loadu_si256(second.as_ptr().cast())),
+            );
+            _mm256_add_epi64(counter, _mm256_sad_epu8(bytes, _mm256_setzero_si256()))
+        }
+    }
+
+    #[inline(always)]
+    fn total(self, counter: Self::Counter) -> u32 {
+        use std::arch::x86_64::_mm256_extract_epi64;
+        // SAFETY: the token proves AVX2 (see `run`).
+        let lanes = unsafe {
+            [
+                _mm256_extract_epi64::<0>(counter),
+                _mm256_extract_epi64::<1>(counter),
+                _mm256_extract_epi64::<2>(counter),
+                _mm256_extract_epi64::<3>(counter),
+            ]
+        };
+        // Counts of sets of fewer than 2^32 servers: no truncation.
+        lanes.iter().sum::<i64>() as u32
+    }
+
+    #[inline(always)]
+    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+        // SAFETY: an `Avx2` is only made by `Kernels::available`, after the CPU was found to have
+        // AVX2 and `popcnt`, all `out_of_line_avx2` requires.
+        unsafe { out_of_line_avx2(kernel) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+#[inline(never)]
+fn out_of_line_avx2(kernel: impl FnOnce() -> u32) -> u32 {
+    kernel()
+}
+
+/// Kernels compiled with AVX-512F and VPOPCNTDQ (and `popcnt`), counting a line with one
+/// `vpopcntq`; a value exists only on a CPU that has all three.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512(());
+
+#[cfg(target_arch = "x86_64")]
+impl Isa for Avx512 {
+    type Counter = std::arch::x86_64::__m512i;
+
+    #[inline(always)]
+    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+        // SAFETY: an `Avx512` is only made by `Kernels::available`, after the CPU was found to
+        // have AVX-512F, VPOPCNTDQ and `popcnt`, all `out_of_line_avx512` requires.
+        unsafe { out_of_line_avx512(kernel) }
+    }
+
+    #[inline(always)]
+    fn zero(self) -> Self::Counter {
+        // SAFETY: the token proves AVX-512F (see `run`).
+        unsafe { std::arch::x86_64::_mm512_setzero_si512() }
+    }
+
+    #[inline(always)]
+    fn add_line(self, counter: Self::Counter, line: &[u64; LINE_WORDS]) -> Self::Counter {
+        use std::arch::x86_64::{_mm512_add_epi64, _mm512_loadu_si512, _mm512_popcnt_epi64};
+        // SAFETY: the token proves AVX-512F and VPOPCNTDQ (see `run`); `line` is 64 readable
+        // bytes, exactly what the unaligned load reads.
+        unsafe {
+            let words = _mm512_loadu_si512(line.as_ptr().cast());
+            _mm512_add_epi64(counter, _mm512_popcnt_epi64(words))
+        }
+    }
+
+    #[inline(always)]
+    fn total(self, counter: Self::Counter) -> u32 {
+        // SAFETY: the token proves AVX-512F (see `run`).
+        let sum = unsafe { std::arch::x86_64::_mm512_reduce_add_epi64(counter) };
+        // Counts of sets of fewer than 2^32 servers: no truncation.
+        sum as u32
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+#[inline(never)]
+fn out_of_line_avx512(kernel: impl FnOnce() -> u32) -> u32 {
+    kernel()
+}
+
+/// The widest kernels this CPU runs, detected once: what the word executor and the benchmark's
+/// ideal kernel run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kernels {
+    /// AVX-512F with VPOPCNTDQ.
+    #[cfg(target_arch = "x86_64")]
+    Avx512(Avx512),
+    /// AVX2.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2),
+    /// Scalar, with `popcnt`.
+    Popcnt(Popcnt),
+    /// Scalar, baseline.
+    Portable(Portable),
+}
+
+/// `$body` with `$isa` bound to the token of `$kernels`: one copy of `$body` per kernel set,
+/// each compiled for its features.
+macro_rules! with_isa {
+    ($kernels:expr, |$isa:ident| $body:expr) => {
+        match $kernels {
+            #[cfg(target_arch = "x86_64")]
+            $crate::cpu::Kernels::Avx512($isa) => $body,
+            #[cfg(target_arch = "x86_64")]
+            $crate::cpu::Kernels::Avx2($isa) => $body,
+            $crate::cpu::Kernels::Popcnt($isa) => $body,
+            $crate::cpu::Kernels::Portable($isa) => $body,
+        }
+    };
+}
+pub(crate) use with_isa;
+
+impl Kernels {
+    /// The best kernels of this CPU.
+    #[inline(always)]
+    pub(crate) fn best() -> Kernels {
+        static BEST: OnceLock<Kernels> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            Kernels::available()
+                .first()
+                .copied()
+                .unwrap_or(Kernels::Portable(Portable))
+        })
+    }
+
+    /// Every kernel set this CPU runs, best first (for tests and benchmarks).
+    pub(crate) fn available() -> Vec<Kernels> {
+        let cpu = features();
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if cpu.avx512 {
+                all.push(Kernels::Avx512(Avx512(())));
+            }
+            if cpu.avx2 {
+                all.push(Kernels::Avx2(Avx2(())));
+            }
+        }
+        if cpu.popcnt {
+            all.push(Kernels::Popcnt(Popcnt(())));
+        }
+        all.push(Kernels::Portable(Portable));
+        all
+    }
+
+    /// The kernels' name as reports print it: `avx512`, `avx2`, `popcnt` or `portable`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx512(_) => "avx512",
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx2(_) => "avx2",
+            Kernels::Popcnt(_) => "popcnt",
+            Kernels::Portable(_) => "portable",
+        }
+    }
+}
+
+/// The position of the `n`-th set bit of `word` (from 0, counting from the least significant
+/// bit); 64 when `word` has `n` or fewer. One `pdep` where BMI2 is fast, else a binary search
+/// on popcounts (six halvings, no loop over the bits).
+#[inline]
 pub fn select_in_word(word: u64, n: u32) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if features().fast_pdep {
@@ -145,7 +408,7 @@ pub fn select_in_word(word: u64, n: u32) -> u32 {
         // CPU has BMI2, which is all `select_pdep` requires.
         return unsafe { select_pdep(word, n) };
     }
-    crate::topology::select_in_word(word, n)
+    select_portable(word, n)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -157,12 +420,68 @@ fn select_pdep(word: u64, n: u32) -> u32 {
     std::arch::x86_64::_pdep_u64(1u64 << n, word).trailing_zeros()
 }
 
+/// [`select_in_word`] without BMI2: halve the window towards the bit, by popcount.
+fn select_portable(word: u64, mut n: u32) -> u32 {
+    if n >= word.count_ones() {
+        return 64;
+    }
+    let (mut at, mut rest) = (0u32, word);
+    for width in [32u32, 16, 8, 4, 2, 1] {
+        let low = (rest & ((1u64 << width) - 1)).count_ones();
+        if n >= low {
+            n -= low;
+            at += width;
+            rest >>= width;
+        }
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The definition: drop the lowest set bit `n` times, then take the lowest.
+    fn select_by_definition(mut word: u64, n: u32) -> u32 {
+        for _ in 0..n {
+            if word == 0 {
+                return 64;
+            }
+            word &= word - 1;
+        }
+        word.trailing_zeros()
+    }
+
     #[test]
-    fn the_fast_select_agrees_with_the_portable_one() {
+    fn select_finds_each_set_bit() {
+        let word = 0b1011_0100u64 | (1 << 63);
+        let positions: Vec<u32> = (0..6).map(|n| select_in_word(word, n)).collect();
+        assert_eq!(positions, [2, 4, 5, 7, 63, 64]);
+    }
+
+    #[test]
+    fn both_selects_agree_with_the_definition() {
+        let mut rng = crate::rng::Rng::seeded(7);
+        let words = [
+            0u64,
+            1,
+            u64::MAX,
+            0x8000_0000_0000_0001,
+            0xdead_beef_f00d_cafe,
+        ]
+        .into_iter()
+        .chain((0..200).map(|_| rng.next_u64() & rng.next_u64()));
+        for word in words {
+            for n in 0..66 {
+                let wanted = select_by_definition(word, n);
+                assert_eq!(select_portable(word, n), wanted, "{word:#x} {n}");
+                assert_eq!(select_in_word(word, n), wanted, "{word:#x} {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_select_agrees_with_the_portable_one_on_this_cpu() {
         let words = [
             0u64,
             1,
@@ -174,7 +493,7 @@ mod tests {
             for n in 0..66 {
                 assert_eq!(
                     select_in_word(word, n),
-                    crate::topology::select_in_word(word, n),
+                    select_portable(word, n),
                     "{word:#x} {n}"
                 );
             }

@@ -76,6 +76,9 @@ pub mod span;
 // CPU features detected at run time, and the bit-level primitives that depend on them.
 pub(crate) mod cpu;
 
+// Bitset words on 64-byte boundaries, for the vector kernels.
+pub(crate) mod aligned;
+
 // Text → tokens → syntax tree; normalization, canonical printer, lints.
 pub mod syntax;
 
@@ -126,11 +129,15 @@ pub use routing::router;
 // The small seedable generator that every random choice draws from.
 pub mod rng;
 
-// The benchmark workload and the hand-written ideal loops of DESIGN section 11.
-pub mod workload;
+// The benchmark workload and the hand-written ideal loops of DESIGN section 11: tooling for
+// `tagroute bench` and `benches/`, not part of the library's API (feature `bench`).
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench_support;
 
-// "Did you mean": the closest known name to a near miss.
+// "Did you mean": the closest known name to a near miss, and the error for an unknown name.
 pub(crate) mod suggest;
+pub use suggest::{NameKind, UnknownName};
 
 // The nouns an embedder uses, at the root.
 pub use bytecode::Program;

@@ -3,10 +3,13 @@
 //!
 //! Every diagnostic of tagroute (policy parse errors, lints, configuration errors) carries a
 //! [`Span`]; only this module knows how to show one to a person. Columns count characters, not
-//! bytes, so a caret lines up under non-ASCII text too.
+//! bytes, so a caret lines up under non-ASCII text too. Positions come from a [`LineIndex`],
+//! built once per text, so placing every diagnostic of a large file stays linear; a snippet of a
+//! very long line shows a window around the caret, never the whole line.
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// A half-open byte range `start..end` into a source text.
 ///
@@ -73,35 +76,104 @@ impl fmt::Display for LineCol {
     }
 }
 
-/// The line that holds byte `offset`: its number, its start and its end (before the line break).
-fn line_of(text: &str, offset: usize) -> (usize, usize, usize) {
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let bytes = text.as_bytes();
-    let mut line = 1;
-    let mut start = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i).filter(|_| i < offset) {
-        if b == b'\n' || b == b'\r' {
-            let break_end = if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-                i + 2
-            } else {
-                i + 1
-            };
-            if break_end > offset {
-                break; // `offset` is inside this line's break: it belongs to this line
-            }
-            line += 1;
-            start = break_end;
-            i = break_end;
-        } else {
+/// Where every line of a text starts, built once in one pass so that any offset finds its line
+/// in `O(log lines)`.
+///
+/// Lines end at `\n`, `\r\n` or `\r`. Build one per text and use it for every diagnostic of
+/// that text: finding a line by scanning from the start instead makes placing `n` diagnostics
+/// quadratic.
+///
+/// ```
+/// use tagroute::span::{LineCol, LineIndex};
+///
+/// let index = LineIndex::new("a=1\r\nb=2\rc=3");
+/// assert_eq!(index.line_col(7), LineCol { line: 2, column: 3 });
+/// assert_eq!(index.lines(), 3);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineIndex {
+    text: Arc<str>,
+    /// INVARIANT: starts with 0, strictly increasing, each the first byte after a line break.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the lines of `text`, which it keeps (shared, when given as an `Arc<str>`).
+    pub fn new(text: impl Into<Arc<str>>) -> LineIndex {
+        let text: Arc<str> = text.into();
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
             i += 1;
+            if b == b'\r' && bytes.get(i) == Some(&b'\n') {
+                i += 1;
+            }
+            if b == b'\n' || b == b'\r' {
+                starts.push(i);
+            }
         }
+        LineIndex { text, starts }
     }
-    let end = text
-        .get(start..)
-        .and_then(|rest| rest.find(['\n', '\r']))
-        .map_or(text.len(), |n| start + n);
-    (line, start, end)
+
+    /// The text indexed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// How many lines the text has (an empty text, or one ending in a line break, counts its
+    /// last, empty line too).
+    pub fn lines(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The line that holds byte `offset` (clamped to the text, moved back to a character
+    /// boundary): its number from 1, its start, and its end before the line break. An offset
+    /// inside a line break belongs to the line the break ends.
+    fn line_of(&self, offset: usize) -> (usize, usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let next = self.starts.get(line).copied().unwrap_or(self.text.len());
+        let content = self.text.get(start..next).unwrap_or("");
+        let end = start + content.trim_end_matches(['\n', '\r']).len();
+        (line, start, end)
+    }
+
+    /// The `line:column` of byte `offset` (clamped to the text); the column counts characters.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let (line, start, _) = self.line_of(offset);
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        LineCol { line, column }
+    }
+
+    /// Places `span` in the text (see [`Snippet`]).
+    pub fn snippet(&self, span: Span) -> Snippet {
+        Snippet::place(self, span)
+    }
+
+    /// Renders one diagnostic of the text, as [`render`] does.
+    pub fn render(
+        &self,
+        origin: Option<&str>,
+        span: Span,
+        severity: Severity,
+        message: &dyn fmt::Display,
+        help: Option<&str>,
+    ) -> String {
+        let snippet = self.snippet(span);
+        let origin = origin.map(|o| format!("{o}:")).unwrap_or_default();
+        let mut out = format!("{origin}{}: {severity}: {message}\n{snippet}", snippet.at);
+        if let Some(help) = help {
+            out.push_str(&format!("\n  help: {help}"));
+        }
+        out
+    }
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
@@ -112,11 +184,11 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 }
 
 /// The `line:column` of byte `offset` in `text` (clamped to the text).
+///
+/// This indexes `text` for one answer; for several positions in one text, build a
+/// [`LineIndex`] once.
 pub fn line_col(text: &str, offset: usize) -> LineCol {
-    let (line, start, _) = line_of(text, offset);
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let column = text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
-    LineCol { line, column }
+    LineIndex::new(text).line_col(offset)
 }
 
 /// A diagnostic placed in its source: position, the source line, and a caret line.
@@ -128,34 +200,40 @@ pub fn line_col(text: &str, offset: usize) -> LineCol {
 ///   tags(a)->min(2);  tgas(b)
 ///                     ^^^^
 /// ```
+///
+/// A line longer than [`SNIPPET_WIDTH`] characters is shown as a window around the span, with
+/// `...` where it was cut.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snippet {
     /// Where the span starts.
     pub at: LineCol,
-    /// The source line holding the start of the span, without its line break; control
-    /// characters other than tabs are shown as spaces so the caret stays aligned.
+    /// The source line holding the start of the span (or the window of it shown), without its
+    /// line break; control characters other than tabs are shown as spaces so the caret stays
+    /// aligned.
     pub source_line: String,
     /// Spaces and carets: a caret under every character of the span on that line (at least one).
     pub carets: String,
 }
 
-/// A line longer than this many characters is not shown whole: a snippet shows at most
-/// [`CONTEXT`] characters of it on each side of the span and marks at most [`MAX_MARKED`], so
-/// that a diagnostic about a 100 KB line stays a few lines long; `...` stands for what is left
-/// out.
-const MAX_LINE: usize = 160;
-/// See [`MAX_LINE`].
-const CONTEXT: usize = 60;
-/// See [`CONTEXT`].
-const MAX_MARKED: usize = 80;
-const ELLIPSIS: &str = "...";
+/// The most characters of a source line a snippet shows; a longer line is cut to a window
+/// around the span, so that a diagnostic in a 100 KB line stays a few lines long.
+pub const SNIPPET_WIDTH: usize = 120;
 
 impl Snippet {
-    /// Places `span` in `text`.
+    /// Places `span` in `text` (indexing `text` for this one snippet; see [`LineIndex`]).
     pub fn new(text: &str, span: Span) -> Snippet {
-        let at = line_col(text, span.start);
-        let (_, line_start, line_end) = line_of(text, span.start);
-        let line = text.get(line_start..line_end).unwrap_or("");
+        LineIndex::new(text).snippet(span)
+    }
+
+    fn place(index: &LineIndex, span: Span) -> Snippet {
+        let text = index.text();
+        let at = index.line_col(span.start);
+        let (_, line_start, line_end) = index.line_of(span.start);
+        let line: Vec<char> = text
+            .get(line_start..line_end)
+            .unwrap_or("")
+            .chars()
+            .collect();
         let span_end = span.end.clamp(span.start, line_end.max(span.start));
         let width = text
             .get(
@@ -164,34 +242,51 @@ impl Snippet {
             )
             .map_or(0, |s| s.chars().count())
             .max(1);
-        let (column, marked) = (at.column - 1, width.min(MAX_MARKED));
-        let total = line.chars().count();
-        let (from, to) = if total <= MAX_LINE {
-            (0, total)
+        let caret = at.column - 1;
+        let (from, to) = window(line.len(), caret, width);
+        let shown = line.get(from..to).unwrap_or(&[]);
+        let cut_left = if from > 0 { "..." } else { "" };
+        let cut_right = if to < line.len() { "..." } else { "" };
+        let source_line: String = shown
+            .iter()
+            .map(|&c| if c.is_control() && c != '\t' { ' ' } else { c })
+            .collect();
+        let lead: String = shown
+            .iter()
+            .take(caret - from)
+            .map(|&c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let carets = if to > from {
+            width.min(to.max(caret + 1) - caret)
         } else {
-            let from = column.saturating_sub(CONTEXT);
-            (from, (column + marked + CONTEXT).min(total))
+            width
         };
-        let open = if from > 0 { ELLIPSIS } else { "" };
-        let close = if to < total { ELLIPSIS } else { "" };
-        let shown: String = line
-            .chars()
-            .skip(from)
-            .take(to.saturating_sub(from))
-            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-            .collect();
-        let lead: String = line
-            .chars()
-            .skip(from)
-            .take(column - from)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
         Snippet {
             at,
-            source_line: format!("{open}{shown}{close}"),
-            carets: format!("{}{lead}{}", " ".repeat(open.len()), "^".repeat(marked)),
+            source_line: format!("{cut_left}{source_line}{cut_right}"),
+            carets: format!(
+                "{}{lead}{}",
+                " ".repeat(cut_left.len()),
+                "^".repeat(carets.max(1))
+            ),
         }
     }
+}
+
+/// The characters `from..to` of a line of `len` characters to show for a span `width`
+/// characters wide starting at character `caret`: the whole line when it fits in
+/// [`SNIPPET_WIDTH`], otherwise a window of that width starting a little before the caret.
+fn window(len: usize, caret: usize, width: usize) -> (usize, usize) {
+    if len <= SNIPPET_WIDTH {
+        return (0, len);
+    }
+    let before = SNIPPET_WIDTH / 4;
+    let from = caret
+        .saturating_sub(before)
+        .min(len.saturating_sub(SNIPPET_WIDTH))
+        .min(caret);
+    let wanted = SNIPPET_WIDTH.max((caret - from + width).min(SNIPPET_WIDTH));
+    (from, (from + wanted).min(len))
 }
 
 impl fmt::Display for Snippet {
@@ -229,7 +324,8 @@ impl fmt::Display for Severity {
 /// ```
 ///
 /// `origin` (a file name) is left out when there is none, as for a policy given on the
-/// command line.
+/// command line. This indexes `source` for one diagnostic; to render several of one text, build
+/// a [`LineIndex`] once and call [`LineIndex::render`].
 pub fn render(
     source: &str,
     origin: Option<&str>,
@@ -238,13 +334,7 @@ pub fn render(
     message: &dyn fmt::Display,
     help: Option<&str>,
 ) -> String {
-    let snippet = Snippet::new(source, span);
-    let origin = origin.map(|o| format!("{o}:")).unwrap_or_default();
-    let mut out = format!("{origin}{}: {severity}: {message}\n{snippet}", snippet.at);
-    if let Some(help) = help {
-        out.push_str(&format!("\n  help: {help}"));
-    }
-    out
+    LineIndex::new(source).render(origin, span, severity, message, help)
 }
 
 #[cfg(test)]
@@ -299,38 +389,77 @@ mod tests {
     }
 
     #[test]
-    fn a_long_line_is_shown_as_a_window_around_the_caret() {
-        let line = format!("{}tgas(b){}", "x;".repeat(50_000), "->y".repeat(20_000));
-        let start = 100_000;
-        let s = Snippet::new(&line, Span::new(start, start + 4));
-        assert_eq!(
-            s.at,
-            LineCol {
-                line: 1,
-                column: start + 1
-            }
-        );
-        let before = "x;".repeat(30);
-        let after = format!("(b){}", "->y".repeat(30))
-            .chars()
-            .take(60)
-            .collect::<String>();
-        assert_eq!(s.source_line, format!("...{before}tgas{after}..."));
-        assert_eq!(s.carets, format!("{}^^^^", " ".repeat(3 + 60)));
-        let huge = Snippet::new(&line, Span::new(0, line.len()));
-        assert_eq!(huge.carets, "^".repeat(80));
-        assert_eq!(huge.source_line.chars().count(), 80 + 60 + 3);
-        let short = "y".repeat(MAX_LINE);
-        assert_eq!(
-            Snippet::new(&short, Span::at(MAX_LINE - 1)).source_line,
-            short
-        );
-    }
-
-    #[test]
     fn a_span_past_its_line_stops_at_the_line_end() {
         let s = Snippet::new("ab\ncd", Span::new(1, 5));
         assert_eq!(s.source_line, "ab");
         assert_eq!(s.carets, " ^");
+    }
+
+    /// The line and column by walking the text from the start (the renderer before the index):
+    /// the model the index must match.
+    fn walked(text: &str, offset: usize) -> LineCol {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let bytes = text.as_bytes();
+        let (mut line, mut start, mut i) = (1, 0, 0);
+        while i < offset {
+            let b = bytes[i];
+            if b == b'\n' || b == b'\r' {
+                let crlf = b == b'\r' && bytes.get(i + 1) == Some(&b'\n');
+                let break_end = i + if crlf { 2 } else { 1 };
+                if break_end > offset {
+                    break;
+                }
+                (line, start, i) = (line + 1, break_end, break_end);
+            } else {
+                i += 1;
+            }
+        }
+        let column = text[start..offset].chars().count() + 1;
+        LineCol { line, column }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x11e5),
+            ..Default::default()
+        })]
+
+        #[test]
+        fn the_index_places_every_offset_like_a_walk_from_the_start(
+            text in "([a\r\n]|é|\r\n){0,40}",
+            offset in 0usize..60,
+        ) {
+            proptest::prop_assert_eq!(LineIndex::new(text.as_str()).line_col(offset), walked(&text, offset));
+        }
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let line = format!("p={}tgas(x){}", "a".repeat(100_000), "b".repeat(100_000));
+        let at = line.find("tgas").unwrap();
+        let out = render(
+            &line,
+            Some("c"),
+            Span::new(at, at + 4),
+            Severity::Error,
+            &"m",
+            None,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "c:1:100003: error: m");
+        assert!(lines[1].len() < SNIPPET_WIDTH + 10, "{}", lines[1].len());
+        assert!(lines[1].starts_with("  ...a") && lines[1].ends_with("b..."));
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(&lines[1][caret..caret + 4], "tgas");
+        assert_eq!(lines[2].trim_start(), "^^^^");
+        // At the very start and at the very end of a long line.
+        let start = Snippet::new(&line, Span::new(0, 1));
+        assert!(start.source_line.starts_with("p=aa") && start.source_line.ends_with("..."));
+        assert_eq!(start.carets, "^");
+        let end = Snippet::new(&line, Span::at(line.len()));
+        assert!(end.source_line.starts_with("...") && end.source_line.ends_with("bbb"));
+        assert_eq!(end.carets.len(), end.source_line.chars().count() + 1);
     }
 }

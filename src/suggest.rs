@@ -1,4 +1,7 @@
-//! "Did you mean": the closest known name to a near miss.
+//! "Did you mean": the closest known name to a near miss, and the one error for a name that
+//! does not exist.
+
+use std::fmt;
 
 /// The Levenshtein distance between `a` and `b`, in characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -38,6 +41,113 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
+
+/// What kind of thing a name was asked for as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameKind {
+    /// A load-balancing policy.
+    Policy,
+    /// A database of the topology.
+    Database,
+    /// A server of the topology.
+    Server,
+}
+
+impl NameKind {
+    fn singular(self) -> &'static str {
+        match self {
+            NameKind::Policy => "policy",
+            NameKind::Database => "database",
+            NameKind::Server => "server",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            NameKind::Policy => "policies",
+            NameKind::Database => "databases",
+            NameKind::Server => "servers",
+        }
+    }
+}
+
+/// A name that does not exist, with the names that do: the one shape of every "unknown policy",
+/// "unknown database" or "unknown server" error. Its message names the known ones and the closest
+/// to the name asked for:
+///
+/// ```
+/// use tagroute::{NameKind, UnknownName};
+///
+/// let unknown = UnknownName::new(NameKind::Database, "neo4k", ["orders", "neo4j"]);
+/// assert_eq!(
+///     unknown.to_string(),
+///     "unknown database `neo4k`; the databases are neo4j, orders (did you mean `neo4j`?)"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    kind: NameKind,
+    name: String,
+    known: Vec<String>,
+}
+
+impl UnknownName {
+    /// `name`, asked for as a `kind`, is not among `known` (sorted here).
+    pub fn new<S: Into<String>>(
+        kind: NameKind,
+        name: &str,
+        known: impl IntoIterator<Item = S>,
+    ) -> UnknownName {
+        let mut known: Vec<String> = known.into_iter().map(Into::into).collect();
+        known.sort_unstable();
+        UnknownName {
+            kind,
+            name: name.to_owned(),
+            known,
+        }
+    }
+
+    /// What the name was asked for as.
+    pub fn kind(&self) -> NameKind {
+        self.kind
+    }
+
+    /// The name asked for.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The names that exist, sorted.
+    pub fn known(&self) -> &[String] {
+        &self.known
+    }
+
+    /// The known name closest to the one asked for, if it looks like a typo of it.
+    pub fn closest(&self) -> Option<&str> {
+        closest(&self.name, self.known.iter().map(String::as_str))
+    }
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (one, many) = (self.kind.singular(), self.kind.plural());
+        write!(f, "unknown {one} `{}`; ", self.name)?;
+        if self.known.is_empty() {
+            return match self.kind {
+                NameKind::Policy => write!(f, "no policy is configured"),
+                _ => write!(f, "the topology has no {one}"),
+            };
+        }
+        write!(f, "the {many} are {}", self.known.join(", "))?;
+        if let Some(near) = self.closest() {
+            write!(f, " (did you mean `{near}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownName {}
 
 #[cfg(test)]
 mod tests {

@@ -571,6 +571,11 @@ fn bench_json_has_the_documented_shape() {
         "ideal_decision_ns",
         "vm_vs_ideal",
         "router_vs_ideal",
+        "ideal_kernel",
+        "best_ideal_eval_ns",
+        "vm_vs_best",
+        "memo_floor_ns",
+        "router_vs_floor",
     ] {
         assert_eq!(
             scenario[key],

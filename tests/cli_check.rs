@@ -90,7 +90,9 @@ fn every_error_and_warning_of_every_file_is_reported() {
         headlines,
         [
             format!("{broken}:1:18: error: the routing TTL `0` is shorter than one second"),
-            format!("{broken}:2:1: error: expected `=` or `:` after the key"),
+            format!(
+                "{broken}:2:1: error: unknown setting `no`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"
+            ),
             format!("{broken}:3:39: error: expected `true` or `false`, found `yes`"),
             format!("{warned}:1:56: warning: policy `old`: `groups()` is deprecated; use `tags()`"),
         ]

@@ -19,11 +19,18 @@ mod differential;
 /// One test per fuzz finding, with its root cause.
 mod regressions;
 
+/// The cluster model: interning only what is published, server sets of one universe.
+mod topology;
+
 /// The binary end to end: eval, disasm, explain, bench, demo.
 mod cli;
 
 /// Routing tables: vectors through the API and the binary, Neo4j 4.x behaviours, live updates.
 mod routing;
+
+/// The hammer: deciders and tables against every update kind and reloads, each checked on
+/// what it came from.
+mod hammer;
 
 /// Catch-up: every upstream vector through the API and the binary, the documented examples.
 mod upstream;
@@ -33,6 +40,12 @@ mod leaders;
 
 /// `tagroute check`: exit codes, carets through continuations, differing policies, `--verbose`.
 mod cli_check;
+
+/// neo4j.conf as Neo4j 5 reads it: the table of issue 12, one test per row.
+mod config;
+
+/// The properties reader against `java.util.Properties` on the JDK, on random files.
+mod config_java;
 
 /// `tagroute serve`: answers, admin, TLS, load, faults, reloads, signals.
 #[cfg(feature = "serve")]

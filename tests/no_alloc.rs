@@ -12,15 +12,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::Arc;
 
 use tagroute::Strictness;
+use tagroute::bench_support::{DATABASE, POLICY, POLICY_NAME, service, topology};
 use tagroute::compile::compile;
-use tagroute::config::RoutingSettings;
-use tagroute::router::{Pick, Router};
-use tagroute::routing::policies::{PolicyRegistry, PolicySource};
-use tagroute::topology::{ServerSet, Snapshot, TagInterner, Topology};
-use tagroute::workload::{DATABASE, POLICY, topology};
+use tagroute::router::Pick;
+use tagroute::topology::{ServerSet, Snapshot, TagInterner};
 use tagroute::{syntax, vm};
 
 struct Counting;
@@ -93,19 +90,24 @@ fn evaluation_allocates_nothing() {
 
 #[test]
 fn decisions_allocate_nothing_once_warm() {
-    let topology = Arc::new(Topology::new(&topology(1024)).expect("valid"));
-    let source = PolicySource::parse("bench", POLICY, Strictness::Strict).expect("valid");
-    let policies = Arc::new(PolicyRegistry::new(&[source], topology.interner()).expect("compiles"));
-    let router = Router::new(topology, policies, RoutingSettings::default());
+    let snapshot = Snapshot::build(&topology(1024), &TagInterner::new()).expect("valid");
+    let router = service(snapshot, POLICY).expect("compiles").router();
     let (policy, db) = (
-        router.policy("bench").expect("exists"),
-        router.database(DATABASE),
+        router.policy(POLICY_NAME).expect("exists"),
+        router.database(DATABASE).expect("exists"),
     );
+    let current = router.topology().snapshot();
+    let candidates = current.set_of(["s1", "s2", "s3", "s9"]).expect("known");
     let mut decider = router.decider_seeded(9);
     decider.decide(policy, &db, Pick::Random).expect("a server");
-    decider
-        .decide_excluding(policy, &db, &["s8"], Pick::Random)
-        .expect("a server");
+    for pick in [Pick::Random, Pick::RoundRobin] {
+        decider
+            .decide_excluding(policy, &db, &["s8"], pick)
+            .expect("a server");
+        decider
+            .decide_among(policy, &current, &candidates, pick)
+            .expect("a server");
+    }
     let n = allocations(|| {
         for pick in [Pick::Random, Pick::RoundRobin] {
             for _ in 0..1000 {
@@ -114,6 +116,9 @@ fn decisions_allocate_nothing_once_warm() {
             for _ in 0..100 {
                 decider
                     .decide_excluding(policy, &db, &["s8", "s16"], pick)
+                    .expect("a server");
+                decider
+                    .decide_among(policy, &current, &candidates, pick)
                     .expect("a server");
             }
         }

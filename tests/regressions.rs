@@ -1,6 +1,6 @@
 //! One test per bug a fuzz target found, named after it, with its root cause.
 
-use tagroute::bytecode::Program;
+use tagroute::bytecode::{InsnIdx, Program};
 use tagroute::compile::compile;
 use tagroute::topology::TagInterner;
 use tagroute::{Strictness, syntax};
@@ -18,8 +18,8 @@ fn a_compiled_program_equals_the_one_read_back_from_its_bytes() {
     let program = compile(&policy, &interner).expect("compiles");
     let loaded = Program::from_bytes(&program.to_bytes(), &interner).expect("verifies");
     assert_eq!(loaded, program);
-    assert_eq!(program.span(0).map(|s| s.range()), Some(0..7));
-    assert_eq!(loaded.span(0), None);
+    assert_eq!(program.span(InsnIdx::new(0)).map(|s| s.range()), Some(0..7));
+    assert_eq!(loaded.span(InsnIdx::new(0)), None);
 
     let other = compile(
         &syntax::parse("tags(b)", Strictness::Default).expect("valid"),

@@ -12,6 +12,7 @@ use tagroute::Strictness;
 use tagroute::config::{Config, RoutingSettings};
 use tagroute::reference;
 use tagroute::rng::Rng;
+use tagroute::router::Pick;
 use tagroute::routing::{Role, RouteRequest, RoutingError, RoutingService, RoutingTable};
 use tagroute::topology::{
     DatabaseSpec, ServerSpec, Snapshot, Topology, TopologySpec, Update, from_json,
@@ -26,11 +27,11 @@ type Names = BTreeSet<String>;
 
 /// A table as sets of names, and the routers the policy prefers (which must come first).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Expected {
-    writers: Names,
-    readers: Names,
-    routers: Names,
-    preferred: Names,
+pub(crate) struct Expected {
+    pub(crate) writers: Names,
+    pub(crate) readers: Names,
+    pub(crate) routers: Names,
+    pub(crate) preferred: Names,
 }
 
 impl Expected {
@@ -45,7 +46,7 @@ fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> Names {
 
 /// DESIGN section 5 over names, with the reference interpreter for the policy: shares nothing
 /// with `routing` but the topology description.
-fn reference_table(
+pub(crate) fn reference_table(
     spec: &TopologySpec,
     db: &str,
     policy: &str,
@@ -108,7 +109,7 @@ fn as_sets(table: &RoutingTable, preferred: usize) -> Expected {
 }
 
 /// Checks a table against what the reference says, and that no server appears twice.
-fn check_table(table: &RoutingTable, expected: &Expected, context: &str) {
+pub(crate) fn check_table(table: &RoutingTable, expected: &Expected, context: &str) {
     assert_eq!(
         as_sets(table, expected.preferred.len()),
         *expected,
@@ -362,7 +363,7 @@ fn spec(
     }
 }
 
-fn service(spec: &TopologySpec, conf: &str) -> RoutingService {
+pub(crate) fn service(spec: &TopologySpec, conf: &str) -> RoutingService {
     let config = Config::parse(conf, "neo4j.conf", Strictness::Default)
         .unwrap_or_else(|e| panic!("{}", e.render_all()));
     RoutingService::new(Arc::new(Topology::new(spec).expect("valid")), &config).expect("compiles")
@@ -432,7 +433,7 @@ fn neo4j_4x_with_every_secondary_and_follower_down_the_leader_reads() {
     );
     let conf = format!("{UNSHUFFLED}dbms.routing.reads_on_writers_enabled=false\n");
     let service = service(&spec, &conf);
-    assert!(!service.settings().reads_on_writers);
+    assert!(!service.generation().settings().reads_on_writers);
     assert_eq!(
         table_of(&service, &RouteRequest::new("neo4j")),
         roles(&[
@@ -509,7 +510,7 @@ fn chi_square(counts: &HashMap<Vec<String>, u32>, cells: usize, draws: u32) -> f
 #[test]
 fn with_shuffling_each_part_is_a_uniform_permutation() {
     let service = service(&shuffle_cluster(), SHUFFLE_CONF);
-    assert!(service.settings().shuffle);
+    assert!(service.generation().settings().shuffle);
     let request = RouteRequest::new("neo4j").with_policy("x");
     let mut rng = Rng::seeded(0x5eed);
     let (mut readers, mut preferred, mut others) = (HashMap::new(), HashMap::new(), HashMap::new());
@@ -715,6 +716,75 @@ fn a_reload_never_mixes_two_configurations() {
     });
 }
 
+#[test]
+fn decisions_never_mix_two_generations() {
+    // A: every reader, but only secondaries read. B: four northern readers or nobody, and
+    // primaries and the writer read. A's policy with B's settings picks a primary; B's policy
+    // with A's settings (three northern readers) picks nobody.
+    let cluster = exclusion_cluster();
+    let a = format!("{POLICY}p=all()\ndbms.routing.reads_on_primaries_enabled=false\n");
+    let b = format!(
+        "{POLICY}p=tags(north)->min(4); halt()\ndbms.routing.reads_on_writers_enabled=true\n"
+    );
+    let configs = [a.as_str(), b.as_str()]
+        .map(|c| Config::parse(c, "c", Strictness::Default).expect("loads"));
+    let expected = configs.each_ref().map(|c| {
+        let text = &c.policy("p").expect("p").text;
+        reference_table(&cluster, "neo4j", text, c.routing(), &[]).readers
+    });
+    assert_eq!(expected.each_ref().map(BTreeSet::len), [3, 4]);
+    let service = service(&cluster, &a);
+    let (done, satisfied) = (AtomicBool::new(false), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        let deciders: Vec<_> = (0..2)
+            .map(|t| {
+                let (service, expected, done, satisfied) = (&service, &expected, &done, &satisfied);
+                scope.spawn(move || {
+                    let router = service.router();
+                    let policy = router.policy("p").expect("p");
+                    let db = router.database("neo4j").expect("neo4j");
+                    let mut decider = router.decider_seeded(t);
+                    let mut seen = BTreeSet::new();
+                    for i in 0.. {
+                        if done.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let pick = [Pick::Random, Pick::RoundRobin][i % 2];
+                        let decision = if i % 3 == 0 {
+                            decider.decide_excluding(policy, &db, &[], pick)
+                        } else {
+                            decider.decide(policy, &db, pick)
+                        };
+                        let decision = decision.expect("both configurations always pick one");
+                        let config = (decision.generation().number() % 2) as usize;
+                        let server = decision.server().name();
+                        assert!(
+                            expected[config].contains(server),
+                            "{server} under configuration {config}"
+                        );
+                        if seen.insert(config) && seen.len() == 2 {
+                            satisfied.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut reloads = 0;
+        while reloads < 2_000 || satisfied.load(Ordering::Relaxed) < 2 {
+            reloads += 1;
+            service.reload(&configs[reloads % 2]).expect("compiles");
+            assert!(
+                reloads < 10_000_000,
+                "the deciders never saw both configurations"
+            );
+        }
+        done.store(true, Ordering::Relaxed);
+        for decider in deciders {
+            decider.join().expect("no decider failed");
+        }
+    });
+}
+
 /// The stress cluster: 48 servers, tags from `t0..t7`, three databases.
 fn stress_cluster(rng: &mut Rng) -> TopologySpec {
     let tags = |rng: &mut Rng| -> Vec<String> {
@@ -793,7 +863,7 @@ fn tables_under_live_updates_match_the_reference_on_their_own_snapshot() {
         .map(|(n, t)| format!("{POLICY}{n}={t}\n"))
         .collect();
     let service = service(&spec, &conf);
-    let settings = service.settings();
+    let settings = service.generation().settings().clone();
     let (done, tables) = (AtomicBool::new(false), AtomicUsize::new(0));
     let epochs = std::thread::scope(|scope| {
         let readers: Vec<_> = (0..3)
@@ -887,12 +957,12 @@ fn stress_reader(
 
 /// The description of the last snapshot seen, made once per epoch.
 #[derive(Default)]
-struct Specs {
+pub(crate) struct Specs {
     last: Option<(u64, TopologySpec)>,
 }
 
 impl Specs {
-    fn of(&mut self, snapshot: &Snapshot) -> &TopologySpec {
+    pub(crate) fn of(&mut self, snapshot: &Snapshot) -> &TopologySpec {
         if self.last.as_ref().map(|(epoch, _)| *epoch) != Some(snapshot.epoch()) {
             self.last = Some((snapshot.epoch(), snapshot.to_spec()));
         }

@@ -433,8 +433,10 @@ fn an_embedders_strategy_is_asked_in_its_place() {
             .iter()
             .find(|t| t.ends_with(|c: char| c.is_ascii_digit()));
         let mut same = request.secondaries().clone();
-        same.intersect_with(&snapshot.tagged_by_name(data_center.map_or("", |t| t)));
-        tagroute::catchup::pick(&same, rng).ok_or(NoAnswer::Other("alone in its data center"))
+        same.intersect_with(&snapshot.tagged_by_name(data_center.map_or("", |t| t)))
+            .map_err(|_| NoAnswer::Other("sets of two snapshots"))?;
+        same.pick(rng)
+            .ok_or(NoAnswer::Other("alone in its data center"))
     };
     let mut selector = Selector::builder(config.catchup())
         .register("same-data-center", same_data_center)
@@ -560,7 +562,17 @@ fn one_selection_and_errors_through_the_binary() {
         run_for("nope", "n2a", &[]).stderr,
         "error: unknown database `nope`\n"
     );
-    assert_eq!(run_for("neo4j", "n2a", &["--samples", "0"]).code, Some(1));
+    for samples in ["0", "10000001", "18446744073709551615"] {
+        let run = run_for("neo4j", "n2a", &["--samples", samples]);
+        assert_eq!(run.code, Some(2), "--samples {samples} is a usage error");
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{samples}' for '--samples <K>'"))
+                && run.stderr.contains("1..=10000000"),
+            "{}",
+            run.stderr
+        );
+    }
 
     let broken = scratch.file("broken.conf", "dbms.routing_ttl=soon\n");
     let run = tagroute(&[

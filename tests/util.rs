@@ -61,3 +61,61 @@ pub fn reference_rules_json(policy: &reference::Policy) -> Value {
             .collect(),
     )
 }
+
+/// One builder for the small clusters the integration tests need:
+/// `cluster().server("a", &["north"]).down("a").database("neo4j", &["a"], &[], Some("a"))`.
+pub fn cluster() -> Cluster {
+    Cluster::default()
+}
+
+/// A cluster under construction; every server's address is `name:7687`.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    spec: tagroute::topology::TopologySpec,
+}
+
+impl Cluster {
+    /// Adds an available server with these tags.
+    pub fn server(mut self, name: &str, tags: &[&str]) -> Cluster {
+        let server = tagroute::topology::ServerSpec::new(name, format!("{name}:7687"))
+            .with_tags(tags.iter().copied());
+        self.spec.servers.push(server);
+        self
+    }
+
+    /// Adds `count` servers `s0`, `s1`, … with these tags.
+    pub fn servers(mut self, count: usize, tags: &[&str]) -> Cluster {
+        for i in 0..count {
+            self = self.server(&format!("s{i}"), tags);
+        }
+        self
+    }
+
+    /// Adds a database hosted by these primaries and secondaries.
+    pub fn database(
+        mut self,
+        name: &str,
+        primaries: &[&str],
+        secondaries: &[&str],
+        leader: Option<&str>,
+    ) -> Cluster {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        self.spec.databases.push(tagroute::topology::DatabaseSpec {
+            name: name.into(),
+            primaries: names(primaries),
+            secondaries: names(secondaries),
+            leader: leader.map(str::to_owned),
+        });
+        self
+    }
+
+    /// The description.
+    pub fn spec(&self) -> tagroute::topology::TopologySpec {
+        self.spec.clone()
+    }
+
+    /// A live topology of the cluster with a new interner.
+    pub fn topology(&self) -> tagroute::topology::Topology {
+        tagroute::topology::Topology::new(&self.spec).expect("the test cluster is valid")
+    }
+}

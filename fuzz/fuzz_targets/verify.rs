@@ -1,6 +1,7 @@
 //! Arbitrary bytecode into the verifier: rejected, or safe to run.
 //!
-//! Byte 0 picks one of four fixed clusters (0, 5, 64 and 130 servers, tags `t0`..`t3`, and a
+//! Byte 0 picks one of four fixed clusters (0, 5, 64 and 1,100 servers, the last two 64-byte
+//! lines and a tail of words for the vector kernels; tags `t0`..`t3`, and a
 //! tag `late` interned after the snapshot was built) and whether the rest is the binary form
 //! as is, or a recipe that makes acceptance likely: byte 1 the instruction count, byte 2 the
 //! pool length, then six small operands per instruction (opcode, flags, length, operand, `min`,
@@ -67,7 +68,7 @@ fn fixture(servers: usize) -> Fixture {
 }
 
 static FIXTURES: LazyLock<[Fixture; 4]> =
-    LazyLock::new(|| [fixture(0), fixture(5), fixture(64), fixture(130)]);
+    LazyLock::new(|| [fixture(0), fixture(5), fixture(64), fixture(1100)]);
 static INPUTS: AtomicU64 = AtomicU64::new(0);
 static ACCEPTED: AtomicU64 = AtomicU64::new(0);
 

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::{Flags, Opcode, Program};
+use super::{Flags, InsnIdx, Opcode, Program};
 use crate::span::Span;
 use crate::topology::{TagId, TagInterner};
 
@@ -16,7 +16,7 @@ use crate::topology::{TagId, TagInterner};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisasmLine {
     /// The instruction's index.
-    pub at: usize,
+    pub at: InsnIdx,
     /// Its opcode.
     pub op: Opcode,
     /// Whether a filter starts its rule (`acc ← candidates` first).
@@ -45,6 +45,7 @@ impl Program {
             .iter()
             .enumerate()
             .map(|(at, insn)| {
+                let at = InsnIdx::new(at);
                 let tags = match insn.op {
                     Opcode::And => TagId::new(insn.a as usize).map(name).into_iter().collect(),
                     Opcode::AndAny => {

@@ -56,6 +56,46 @@ pub use verify::{VerifyError, VerifyErrorKind, verify};
 use crate::span::Span;
 use crate::topology::TagId;
 
+/// The position of an instruction in a program: what verifier errors, source spans and the
+/// VM's program counter are indexed by. Programs have at most [`PROGRAM_MAX_INSNS`]
+/// instructions, so it fits 32 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InsnIdx(u32);
+
+impl InsnIdx {
+    /// The first instruction, where every program starts.
+    pub const START: InsnIdx = InsnIdx(0);
+
+    /// The position `n` (saturating at `u32::MAX`, past the end of any program).
+    pub fn new(n: usize) -> InsnIdx {
+        InsnIdx(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// The target of a jump, as an instruction stores it.
+    #[inline(always)]
+    pub const fn of_target(target: u32) -> InsnIdx {
+        InsnIdx(target)
+    }
+
+    /// The position as a `usize`.
+    #[inline(always)]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The instruction after this one.
+    #[inline(always)]
+    pub const fn next(self) -> InsnIdx {
+        InsnIdx(self.0.saturating_add(1))
+    }
+}
+
+impl fmt::Display for InsnIdx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// The size of one encoded instruction, in bytes.
 pub const INSN_SIZE: usize = 16;
 
@@ -248,15 +288,15 @@ pub struct Origin {
 /// program equals the one [`Program::from_bytes`] reads back from its bytes.
 #[derive(Clone, Debug)]
 pub struct Program {
-    pub(crate) insns: Box<[Insn]>,
-    pub(crate) pool: Box<[TagId]>,
+    insns: Box<[Insn]>,
+    pool: Box<[TagId]>,
     /// The interner whose ids the tag operands are.
-    pub(crate) interner: u64,
+    interner: u64,
     /// One more than the highest tag id referenced, 0 if none: the VM compares it once per
     /// evaluation with the snapshot's tag count.
-    pub(crate) tag_bound: usize,
+    tag_bound: usize,
     /// For each instruction, the source text it came from, when it was compiled.
-    pub(crate) origins: Box<[Origin]>,
+    origins: Box<[Origin]>,
 }
 
 impl PartialEq for Program {
@@ -281,14 +321,52 @@ impl Program {
         &self.pool
     }
 
+    /// The instruction at `at`, if there is one.
+    pub fn insn(&self, at: InsnIdx) -> Option<&Insn> {
+        self.insns.get(at.index())
+    }
+
     /// The source span of the filter instruction `at` was compiled from, if known.
-    pub fn span(&self, at: usize) -> Option<Span> {
-        self.origins.get(at).and_then(|o| o.filter)
+    pub fn span(&self, at: InsnIdx) -> Option<Span> {
+        self.origins.get(at.index()).and_then(|o| o.filter)
     }
 
     /// The source span of the rule that instruction `at` starts, if it starts one and is known.
-    pub fn rule_span(&self, at: usize) -> Option<Span> {
-        self.origins.get(at).and_then(|o| o.rule)
+    pub fn rule_span(&self, at: InsnIdx) -> Option<Span> {
+        self.origins.get(at.index()).and_then(|o| o.rule)
+    }
+
+    /// One more than the highest tag id the program names, 0 if none.
+    #[inline(always)]
+    pub(crate) fn tag_bound(&self) -> usize {
+        self.tag_bound
+    }
+
+    /// The instruction at `pc`, unchecked: the VM's fetch.
+    ///
+    /// # Safety
+    /// `pc` is a program counter the verifier's proofs reach: [`InsnIdx::START`], a jump
+    /// target of an instruction, or the successor of an instruction that does not return
+    /// unconditionally. The verifier proved (`verify::check_first`, `verify::check_jump`,
+    /// `verify::verify_with_origins`) that the program is not empty, that every jump target is
+    /// below its length, and that its last instruction returns unconditionally, so each of
+    /// those is in bounds.
+    #[inline(always)]
+    pub(crate) unsafe fn fetch(&self, pc: InsnIdx) -> &Insn {
+        // SAFETY: by the contract above, `pc` is below `insns.len()`.
+        unsafe { self.insns.get_unchecked(pc.index()) }
+    }
+
+    /// The tags of an `and.any` instruction, unchecked.
+    ///
+    /// # Safety
+    /// `insn` is an `and.any` instruction of this program. The verifier proved
+    /// (`verify::check`, `PoolOutOfRange`) that `a + len <= pool.len()` for every one.
+    #[inline(always)]
+    pub(crate) unsafe fn pool_tags(&self, insn: &Insn) -> &[TagId] {
+        let start = insn.a as usize;
+        // SAFETY: by the contract above, the range is inside the pool.
+        unsafe { self.pool.get_unchecked(start..start + insn.len as usize) }
     }
 
     /// The identity of the tag interner the program's tag ids belong to.

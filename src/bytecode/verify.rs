@@ -16,14 +16,14 @@
 
 use std::fmt;
 
-use super::{Flags, INSN_SIZE, Insn, Opcode, Origin, PROGRAM_MAX_INSNS, Program};
+use super::{Flags, INSN_SIZE, Insn, InsnIdx, Opcode, Origin, PROGRAM_MAX_INSNS, Program};
 use crate::topology::{TagId, TagInterner};
 
 /// Why a program was rejected, and at which instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyError {
     /// The instruction at fault; `None` for faults of the whole program.
-    pub at: Option<usize>,
+    pub at: Option<InsnIdx>,
     /// What is wrong.
     pub kind: VerifyErrorKind,
 }
@@ -89,14 +89,26 @@ pub fn verify(
     pool: Vec<u32>,
     interner: &TagInterner,
 ) -> Result<Program, VerifyError> {
-    verify_with_origins(insns, pool, interner, Vec::new())
+    let tags = Tags {
+        interner: interner.identity(),
+        count: interner.len(),
+    };
+    verify_with_origins(insns, pool, tags, Vec::new())
+}
+
+/// The tag ids a program may name: those below `count`, of the interner `interner`
+/// (identity). The compiler counts the tags it has staged but not yet committed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tags {
+    pub(crate) interner: u64,
+    pub(crate) count: usize,
 }
 
 /// [`verify`], keeping the compiler's side table of where each instruction came from.
 pub(crate) fn verify_with_origins(
     insns: Vec<Insn>,
     pool: Vec<u32>,
-    interner: &TagInterner,
+    tags: Tags,
     origins: Vec<Origin>,
 ) -> Result<Program, VerifyError> {
     let whole = |kind| VerifyError { at: None, kind };
@@ -106,12 +118,17 @@ pub(crate) fn verify_with_origins(
     if insns.len() > PROGRAM_MAX_INSNS {
         return Err(whole(VerifyErrorKind::TooLong(insns.len())));
     }
-    let tag_count = interner.len();
+    let tag_count = tags.count;
     let pool = check_pool(&pool, tag_count).map_err(whole)?;
-    check_first(&insns).map_err(|kind| VerifyError { at: Some(0), kind })?;
+    check_first(&insns).map_err(|kind| VerifyError {
+        at: Some(InsnIdx::START),
+        kind,
+    })?;
     for (at, insn) in insns.iter().enumerate() {
-        check(at, insn, insns.len(), pool.len(), tag_count)
-            .map_err(|kind| VerifyError { at: Some(at), kind })?;
+        check(at, insn, insns.len(), pool.len(), tag_count).map_err(|kind| VerifyError {
+            at: Some(InsnIdx::new(at)),
+            kind,
+        })?;
     }
     let last = insns.len() - 1;
     if !matches!(
@@ -119,7 +136,7 @@ pub(crate) fn verify_with_origins(
         Some(Opcode::RetCand | Opcode::RetEmpty)
     ) {
         return Err(VerifyError {
-            at: Some(last),
+            at: Some(InsnIdx::new(last)),
             kind: VerifyErrorKind::FallsOffTheEnd,
         });
     }
@@ -135,7 +152,7 @@ pub(crate) fn verify_with_origins(
     Ok(Program {
         insns: insns.into(),
         pool: pool.into(),
-        interner: interner.identity(),
+        interner: tags.interner,
         tag_bound,
         origins: origins.into(),
     })
@@ -176,7 +193,7 @@ impl Program {
                     .ok()
                     .and_then(Insn::decode)
                     .ok_or(VerifyError {
-                        at: Some(at),
+                        at: Some(InsnIdx::new(at)),
                         kind: VerifyErrorKind::BadEncoding,
                     })
             })
@@ -315,7 +332,7 @@ mod tests {
 
     fn rejection(insns: Vec<Insn>, pool: Vec<u32>) -> (Option<usize>, VerifyErrorKind) {
         let e = verify(insns, pool, &interner(2)).expect_err("must be rejected");
-        (e.at, e.kind)
+        (e.at.map(InsnIdx::index), e.kind)
     }
 
     #[test]
@@ -443,7 +460,7 @@ mod tests {
         let mut bytes = program.to_bytes();
         bytes[8] = 99;
         assert_eq!(
-            Program::from_bytes(&bytes, &interner).map_err(|e| (e.at, e.kind)),
+            Program::from_bytes(&bytes, &interner).map_err(|e| (e.at.map(InsnIdx::index), e.kind)),
             Err((Some(0), VerifyErrorKind::BadEncoding))
         );
         assert_eq!(
@@ -453,7 +470,7 @@ mod tests {
         let mut bytes = program.to_bytes();
         bytes[8 + INSN_SIZE + 1] = 4;
         assert_eq!(
-            Program::from_bytes(&bytes, &interner).map_err(|e| (e.at, e.kind)),
+            Program::from_bytes(&bytes, &interner).map_err(|e| (e.at.map(InsnIdx::index), e.kind)),
             Err((Some(1), VerifyErrorKind::BadEncoding)),
             "unknown flag bits"
         );

@@ -31,4 +31,4 @@ mod user_defined;
 pub use selector::{
     Asked, NoUpstream, RegisterError, SelectError, Selection, Selector, SelectorBuilder,
 };
-pub use strategy::{NoAnswer, Request, Strategy, pick};
+pub use strategy::{NoAnswer, Request, Strategy};

@@ -327,16 +327,16 @@ impl Sets {
             (&mut self.secondaries, database.secondaries()),
         ] {
             set.reset(n);
-            set.union_with(role);
-            set.intersect_with(snapshot.available());
+            set.union_same(role);
+            set.intersect_same(snapshot.available());
             if let Some(down) = down {
-                set.subtract(down);
+                set.subtract_same(down);
             }
             set.remove(asker);
         }
         self.candidates.reset(n);
-        self.candidates.union_with(&self.primaries);
-        self.candidates.union_with(&self.secondaries);
+        self.candidates.union_same(&self.primaries);
+        self.candidates.union_same(&self.secondaries);
     }
 }
 

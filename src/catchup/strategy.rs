@@ -161,20 +161,12 @@ impl fmt::Display for NoAnswer {
     }
 }
 
-/// A uniformly random member of `set`, or `None` when it is empty.
-pub fn pick(set: &ServerSet, rng: &mut Rng) -> Option<ServerIdx> {
-    match set.len() {
-        0 => None,
-        n => set.nth(rng.index(n)),
-    }
-}
-
 /// `connect-to-random-primary-server`: a random primary.
 pub(super) struct RandomPrimary;
 
 impl Strategy for RandomPrimary {
     fn upstream(&mut self, request: &Request<'_>, rng: &mut Rng) -> Result<ServerIdx, NoAnswer> {
-        pick(request.primaries(), rng).ok_or(NoAnswer::NoPrimary)
+        request.primaries().pick(rng).ok_or(NoAnswer::NoPrimary)
     }
 }
 
@@ -192,8 +184,9 @@ impl Strategy for TypicallySecondary {
         } else {
             (request.secondaries(), request.primaries())
         };
-        pick(first, rng)
-            .or_else(|| pick(then, rng))
+        first
+            .pick(rng)
+            .or_else(|| then.pick(rng))
             .ok_or(NoAnswer::NoCandidate)
     }
 }
@@ -225,8 +218,8 @@ impl Strategy for ServerTags {
                 add_row(&mut self.scratch, snapshot, tag);
             }
         }
-        self.scratch.intersect_with(request.secondaries());
-        pick(&self.scratch, rng).ok_or(NoAnswer::NoTaggedSecondary)
+        self.scratch.intersect_same(request.secondaries());
+        self.scratch.pick(rng).ok_or(NoAnswer::NoTaggedSecondary)
     }
 }
 
@@ -252,8 +245,10 @@ impl Strategy for WithinServerGroup {
         if !tagged {
             return Err(NoAnswer::UntaggedServer);
         }
-        self.scratch.intersect_with(request.secondaries());
-        pick(&self.scratch, rng).ok_or(NoAnswer::NoSecondarySharingTag)
+        self.scratch.intersect_same(request.secondaries());
+        self.scratch
+            .pick(rng)
+            .ok_or(NoAnswer::NoSecondarySharingTag)
     }
 }
 
@@ -319,13 +314,13 @@ mod tests {
         let db = snapshot.database("db").unwrap();
         let server = snapshot.index_of(asker).unwrap();
         let mut hosting = db.primaries().clone();
-        hosting.union_with(db.secondaries());
-        hosting.intersect_with(snapshot.available());
+        hosting.union_same(db.secondaries());
+        hosting.intersect_same(snapshot.available());
         hosting.remove(server);
         let mut primaries = hosting.clone();
-        primaries.intersect_with(db.primaries());
+        primaries.intersect_same(db.primaries());
         let mut secondaries = hosting.clone();
-        secondaries.intersect_with(db.secondaries());
+        secondaries.intersect_same(db.secondaries());
         let mut rng = Rng::seeded(1);
         let mut seen = std::collections::BTreeSet::new();
         for call in 1..=200 {
@@ -401,14 +396,6 @@ mod tests {
             answers(&mut LeaderOnly, &down, "d"),
             Err(NoAnswer::LeaderUnavailable)
         );
-    }
-
-    #[test]
-    fn pick_is_none_only_for_the_empty_set() {
-        let mut rng = Rng::seeded(5);
-        assert_eq!(pick(&ServerSet::empty(70), &mut rng), None);
-        let one = ServerSet::from_indices(70, ServerIdx::new(69));
-        assert_eq!(pick(&one, &mut rng), ServerIdx::new(69));
     }
 
     #[test]

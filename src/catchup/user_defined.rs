@@ -16,7 +16,7 @@ use crate::syntax::Policy;
 use crate::topology::{ServerIdx, ServerSet, TagInterner};
 use crate::vm;
 
-use super::strategy::{NoAnswer, Request, Strategy, pick};
+use super::strategy::{NoAnswer, Request, Strategy};
 
 /// The `user-defined` strategy.
 pub(super) struct UserDefinedPolicy {
@@ -62,7 +62,7 @@ impl Strategy for UserDefinedPolicy {
         };
         vm::eval(program, snapshot, request.candidates(), &mut self.out)
             .map_err(|_| NoAnswer::PolicyFailed)?;
-        pick(&self.out, rng).ok_or(NoAnswer::PolicySelectedNothing)
+        self.out.pick(rng).ok_or(NoAnswer::PolicySelectedNothing)
     }
 }
 

@@ -248,7 +248,7 @@ fn parse_user_defined(
     strictness: Strictness,
     diagnostics: &mut Diagnostics,
 ) -> UserDefined {
-    const NAME: &str = "user-defined";
+    const NAME: &str = super::policies::USER_DEFINED_NAME;
     match syntax::parse(&value.text, strictness) {
         Ok(policy) => {
             lint(NAME, &policy, &value, diagnostics);

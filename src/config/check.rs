@@ -240,7 +240,7 @@ fn priority_tags(report: &mut CheckReport, file: usize, config: &Config, snapsho
             continue;
         };
         let mut carriers = snapshot.tagged_by_name(tag);
-        carriers.intersect_with(db.primaries());
+        carriers.intersect_same(db.primaries());
         if carriers.is_empty() {
             let span = priority_key_span(config, db.name()).unwrap_or_default();
             let message = format!(
@@ -427,9 +427,9 @@ impl TagCensus for Snapshot {
         for filter in filters {
             let mut union = ServerSet::empty(self.len());
             for tag in filter.iter() {
-                union.union_with(&self.tagged_by_name(tag));
+                union.union_same(&self.tagged_by_name(tag));
             }
-            matching.intersect_with(&union);
+            matching.intersect_same(&union);
         }
         matching.len()
     }

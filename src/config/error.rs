@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::span::{Severity, Span, line_col, render};
+use crate::span::{LineIndex, Severity, Span};
 use crate::syntax::LintKind;
 
 /// One thing to say about a configuration file, at a place in it.
@@ -22,6 +22,11 @@ pub struct ConfigDiagnostic {
     pub message: String,
     /// How to fix it, when there is more to say than the message.
     pub help: Option<String>,
+    /// Whether Neo4j 5 refuses to start with what the diagnostic is about. Every error of the
+    /// loader stops Neo4j too, except where tagroute is stricter (said in the message); a
+    /// warning stops Neo4j where tagroute is more lenient than Neo4j (DESIGN section 13; the
+    /// message says so too).
+    pub stops_neo4j: bool,
 }
 
 impl ConfigDiagnostic {
@@ -32,14 +37,22 @@ impl ConfigDiagnostic {
             span,
             message,
             help: None,
+            stops_neo4j: true,
         }
     }
 
     pub(super) fn warning(kind: ConfigDiagnosticKind, span: Span, message: String) -> Self {
         ConfigDiagnostic {
             severity: Severity::Warning,
+            stops_neo4j: false,
             ..ConfigDiagnostic::error(kind, span, message)
         }
+    }
+
+    /// The same diagnostic, saying whether Neo4j 5 refuses to start with it.
+    pub(super) fn stopping_neo4j(mut self, stops: bool) -> Self {
+        self.stops_neo4j = stops;
+        self
     }
 
     pub(super) fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -48,9 +61,17 @@ impl ConfigDiagnostic {
     }
 
     /// The diagnostic as a person reads it: `origin:line:column`, the line and a caret.
+    ///
+    /// This indexes `source` for one diagnostic; to render many of one file, use
+    /// [`ConfigDiagnostic::render_in`] with the file's [`LineIndex`] (see
+    /// [`crate::config::Config::line_index`]).
     pub fn render(&self, origin: &str, source: &str) -> String {
-        render(
-            source,
+        self.render_in(origin, &LineIndex::new(source))
+    }
+
+    /// The diagnostic rendered with the line index of its file.
+    pub fn render_in(&self, origin: &str, index: &LineIndex) -> String {
+        index.render(
             Some(origin),
             self.span,
             self.severity,
@@ -66,15 +87,31 @@ impl ConfigDiagnostic {
 pub enum ConfigDiagnosticKind {
     /// Error: the file could not be read.
     Unreadable,
-    /// Error: the file is not UTF-8; the span is the first bad byte, shown as U+FFFD.
+    /// Error: the file is not UTF-8 (read as UTF-8 on request); the span is the first bad byte,
+    /// shown as U+FFFD.
     NotUtf8,
-    /// Error: a line that is neither blank, nor a comment, nor `key=value` / `key:value`.
-    MissingSeparator,
-    /// Error: a line that starts with its separator (`=value`).
+    /// Error: the file is 4 GiB or larger.
+    TooLarge,
+    /// Error: the file starts with a byte-order mark, which Neo4j reads as part of the first key.
+    ByteOrderMark,
+    /// Error: a `\u` escape without four hex digits (Java's reader refuses the whole file).
+    MalformedEscape,
+    /// Error: a `\uXXXX` escape that is half of a UTF-16 surrogate pair (Java keeps it; tagroute
+    /// cannot).
+    LoneSurrogate,
+    /// Error (a warning with strict validation off): a line that starts with its separator
+    /// (`=value`), which sets the empty key.
     EmptyKey,
-    /// Warning: a key given again; the later value wins.
+    /// Error (a warning with strict validation off): a key Neo4j 5 has no setting for, in the
+    /// namespaces tagroute reads or outside every namespace of Neo4j's.
+    UnknownKey,
+    /// Error (a warning with strict validation off): a Neo4j 4.x key, which Neo4j 5 no longer
+    /// reads.
+    RemovedKey,
+    /// Error (a warning with strict validation off): a key given twice, other than the settings
+    /// Neo4j lets repeat (`server.jvm.additional`).
     DuplicateKey,
-    /// Warning: a Neo4j 4.x (or deprecated 5.x) key, read because its current name is absent.
+    /// Warning: a deprecated Neo4j 5 key, read because its current name is absent.
     DeprecatedKey,
     /// Warning: a deprecated key that is not read because its current name is set too.
     DeprecatedKeyOverridden,
@@ -97,6 +134,9 @@ pub enum ConfigDiagnosticKind {
     UnusualPolicyName,
     /// Error: a load-balancing policy that does not parse (Neo4j does not start either).
     InvalidPolicy,
+    /// Error: a load-balancing policy that parses but that tagroute cannot compile (a filter of
+    /// more than 65,535 tags); Neo4j would start with it.
+    UncompilablePolicy,
     /// Warning: a lint of a policy that parses (load-balancing or user-defined).
     PolicyLint(LintKind),
     /// Warning: a name in `server.cluster.catchup.upstream_strategy` that is no strategy.
@@ -143,8 +183,13 @@ impl ConfigDiagnosticKind {
         match self {
             Unreadable => "unreadable",
             NotUtf8 => "not-utf8",
-            MissingSeparator => "missing-separator",
+            TooLarge => "too-large",
+            ByteOrderMark => "byte-order-mark",
+            MalformedEscape => "malformed-escape",
+            LoneSurrogate => "lone-surrogate",
             EmptyKey => "empty-key",
+            UnknownKey => "unknown-key",
+            RemovedKey => "removed-key",
             DuplicateKey => "duplicate-key",
             DeprecatedKey => "deprecated-key",
             DeprecatedKeyOverridden => "deprecated-key-overridden",
@@ -157,6 +202,7 @@ impl ConfigDiagnosticKind {
             InvalidPolicyName => "invalid-policy-name",
             UnusualPolicyName => "unusual-policy-name",
             InvalidPolicy => "invalid-policy",
+            UncompilablePolicy => "uncompilable-policy",
             PolicyLint(lint) => lint.code(),
             UnknownStrategy => "unknown-strategy",
             DeprecatedStrategyName => "deprecated-strategy-name",
@@ -179,7 +225,7 @@ impl ConfigDiagnosticKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors {
     origin: String,
-    source: String,
+    lines: LineIndex,
     // INVARIANT: non-empty, every one an error.
     errors: Vec<ConfigDiagnostic>,
     warnings: Vec<ConfigDiagnostic>,
@@ -198,12 +244,16 @@ impl ConfigErrors {
         )
     }
 
-    /// A file that is not UTF-8; its text is kept with the bad bytes replaced.
-    pub(super) fn not_utf8(origin: &str, error: &std::string::FromUtf8Error) -> ConfigErrors {
-        let source = String::from_utf8_lossy(error.as_bytes()).into_owned();
-        let at = error.utf8_error().valid_up_to();
-        let message = "the configuration is not valid UTF-8".to_owned();
-        ConfigErrors::single(origin, source, ConfigDiagnosticKind::NotUtf8, at, message)
+    /// A file too large to place every byte of it with 32-bit offsets.
+    pub(super) fn too_large(origin: &str, len: usize) -> ConfigErrors {
+        let message = format!("the configuration is {len} bytes; tagroute reads files under 4 GiB");
+        ConfigErrors::single(
+            origin,
+            String::new(),
+            ConfigDiagnosticKind::TooLarge,
+            0,
+            message,
+        )
     }
 
     fn single(
@@ -219,7 +269,7 @@ impl ConfigErrors {
             .map_or(at, |c| at + c.len_utf8());
         ConfigErrors {
             origin: origin.to_owned(),
-            source,
+            lines: LineIndex::new(source),
             errors: vec![ConfigDiagnostic::error(kind, Span::new(at, end), message)],
             warnings: Vec::new(),
         }
@@ -232,7 +282,12 @@ impl ConfigErrors {
 
     /// The file text, for rendering (empty when the file could not be read).
     pub fn source(&self) -> &str {
-        &self.source
+        self.lines.text()
+    }
+
+    /// The file text's line index, to render many diagnostics without rescanning the text.
+    pub fn line_index(&self) -> &LineIndex {
+        &self.lines
     }
 
     /// Every error, in file order; never empty.
@@ -245,12 +300,21 @@ impl ConfigErrors {
         &self.warnings
     }
 
+    /// Whether Neo4j 5 would refuse to start with this file too (see
+    /// [`ConfigDiagnostic::stops_neo4j`]).
+    pub fn stops_neo4j(&self) -> bool {
+        self.errors
+            .iter()
+            .chain(&self.warnings)
+            .any(|d| d.stops_neo4j)
+    }
+
     /// Every error, then every warning, each rendered with its caret, separated by blank lines.
     pub fn render_all(&self) -> String {
         self.errors
             .iter()
             .chain(&self.warnings)
-            .map(|d| d.render(&self.origin, &self.source))
+            .map(|d| d.render_in(&self.origin, &self.lines))
             .collect::<Vec<_>>()
             .join("\n\n")
     }
@@ -260,7 +324,7 @@ impl fmt::Display for ConfigErrors {
     /// `neo4j.conf:3:61: unknown filter ...`, and how many more errors follow.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(first) = self.errors.first() {
-            let at = line_col(&self.source, first.span.start);
+            let at = self.lines.line_col(first.span.start);
             write!(f, "{}:{at}: {}", self.origin, first.message)?;
         }
         match self.errors.len() {
@@ -285,7 +349,17 @@ impl Diagnostics {
     }
 
     /// The warnings in file order, or every error when there is one.
+    #[cfg(test)]
     pub fn finish(self, origin: &str, source: &str) -> Result<Vec<ConfigDiagnostic>, ConfigErrors> {
+        self.finish_indexed(origin, &LineIndex::new(source))
+    }
+
+    /// The warnings in file order, or every error when there is one, for the text `lines`.
+    pub fn finish_indexed(
+        self,
+        origin: &str,
+        lines: &LineIndex,
+    ) -> Result<Vec<ConfigDiagnostic>, ConfigErrors> {
         let mut list = self.list;
         list.sort_by_key(|d| d.span.start);
         let (errors, warnings): (Vec<_>, Vec<_>) = list
@@ -296,7 +370,7 @@ impl Diagnostics {
         }
         Err(ConfigErrors {
             origin: origin.to_owned(),
-            source: source.to_owned(),
+            lines: lines.clone(),
             errors,
             warnings,
         })
@@ -354,20 +428,5 @@ mod tests {
         let kind = ConfigDiagnosticKind::DuplicateKey;
         diagnostics.push(ConfigDiagnostic::warning(kind, Span::at(0), "w".into()));
         assert_eq!(diagnostics.finish("c", "x").map(|w| w.len()), Ok(1));
-    }
-
-    #[test]
-    fn a_file_that_is_not_utf8_points_at_the_first_bad_byte() {
-        let error = String::from_utf8(b"a=1\nb=\xff".to_vec()).unwrap_err();
-        let errors = ConfigErrors::not_utf8("c.conf", &error);
-        assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::NotUtf8);
-        assert_eq!(
-            errors.to_string(),
-            "c.conf:2:3: the configuration is not valid UTF-8"
-        );
-        assert_eq!(
-            &errors.source()[errors.errors()[0].span.range()],
-            "\u{fffd}"
-        );
     }
 }

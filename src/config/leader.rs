@@ -86,8 +86,8 @@ mod tests {
 
     #[test]
     fn deprecated_group_keys_and_errors() {
-        let source = "causal_clustering.leadership_priority_group=n\n\
-                      causal_clustering.leadership_priority_groups.orders=s\n\
+        let source = "db.cluster.raft.leader_transfer.priority_group=n\n\
+                      db.cluster.raft.leader_transfer.priority_group.orders=s\n\
                       db.cluster.raft.leader_transfer.priority_tag.=x\n\
                       db.cluster.raft.leader_transfer.priority_tag.audit=a b\n";
         let (settings, diagnostics) = leadership(source);
@@ -107,11 +107,11 @@ mod tests {
                 (Kind::InvalidTag, "a b"),
                 (
                     Kind::DeprecatedKey,
-                    "causal_clustering.leadership_priority_group"
+                    "db.cluster.raft.leader_transfer.priority_group"
                 ),
                 (
                     Kind::DeprecatedKey,
-                    "causal_clustering.leadership_priority_groups.orders"
+                    "db.cluster.raft.leader_transfer.priority_group.orders"
                 ),
             ]
         );

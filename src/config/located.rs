@@ -1,9 +1,10 @@
 //! Text taken from the file, that still knows where each of its bytes came from.
 //!
-//! A value in neo4j.conf may be continued over several lines: the backslash, the line break and
-//! the next line's leading blanks are not part of it. A [`SourceMap`] remembers the pieces, so
-//! that a span in the value (a policy parse error, say) becomes a span in the file, and the
-//! caret lands under the character the user wrote.
+//! A key or value in neo4j.conf is not a slice of the file: line continuations drop the
+//! backslash, the line break and the next line's leading blanks, and escapes such as `\u0070`
+//! or `\=` stand for one character written with several. A [`SourceMap`] remembers the pieces,
+//! so that a span in the value (a policy parse error, say) becomes a span in the file, and the
+//! caret lands under what the user wrote.
 
 use std::ops::Range;
 
@@ -12,24 +13,57 @@ use crate::syntax::is_whitespace;
 
 /// Maps byte offsets in a value back to byte offsets in the file it was read from.
 ///
-/// The value is a concatenation of pieces of the file (one per physical line); within a piece,
-/// offsets map one to one.
+/// The value is a concatenation of pieces: runs copied from the file, where offsets map one to
+/// one, and escapes, where one character of the value stands for several bytes of the file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceMap {
     // INVARIANT: in text order and contiguous: each piece starts where the previous one ends.
     pieces: Vec<Piece>,
 }
 
+/// Offsets as `u32`: a configuration is smaller than 4 GiB (`Config::parse` refuses larger), and
+/// a piece per line of a file of many short lines must stay small.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Piece {
-    text_start: usize,
-    file_start: usize,
-    len: usize,
+    text_start: u32,
+    file_start: u32,
+    text_len: u32,
+    /// Equal to `text_len` for a run copied from the file; larger for an escape.
+    file_len: u32,
+}
+
+fn wide(n: u32) -> usize {
+    n as usize
+}
+
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Piece {
     fn text_end(&self) -> usize {
-        self.text_start + self.len
+        wide(self.text_start) + wide(self.text_len)
+    }
+
+    fn file_end(&self) -> usize {
+        wide(self.file_start) + wide(self.file_len)
+    }
+
+    fn is_copy(&self) -> bool {
+        self.text_len == self.file_len
+    }
+
+    /// Where byte `at` of the text (inside this piece, or at its end) is in the file.
+    fn file_offset(&self, at: usize) -> usize {
+        let into = at.saturating_sub(wide(self.text_start));
+        if !self.is_copy() {
+            return if into == 0 {
+                wide(self.file_start)
+            } else {
+                self.file_end()
+            };
+        }
+        wide(self.file_start) + into.min(wide(self.text_len))
     }
 }
 
@@ -37,86 +71,148 @@ impl SourceMap {
     /// The span in the file of the bytes `span` of the value.
     ///
     /// A span that crosses a line continuation reaches from its start on one line to its end on
-    /// another; an empty span at the end of the value is placed right after its last character.
+    /// another; an escape is covered whole; an empty span at the end of the value is placed
+    /// right after its last character.
     pub fn file_span(&self, span: Span) -> Span {
         let start = self.file_offset(span.start);
         let end = span.end.min(self.text_len());
         if end <= span.start {
             return Span::at(start);
         }
-        Span::new(start, (self.file_offset(end - 1) + 1).max(start))
+        let end = match self.holder(end - 1) {
+            Some(p) if p.is_copy() => p.file_offset(end - 1) + 1,
+            Some(p) => p.file_end(),
+            None => start,
+        };
+        Span::new(start, end.max(start))
     }
 
     fn text_len(&self) -> usize {
         self.pieces.last().map_or(0, Piece::text_end)
     }
 
-    /// Where byte `at` of the value is in the file: the start of the piece that holds it, or the
-    /// end of the last piece for an offset at or past the end of the value.
+    /// The piece holding byte `at` of the text (the last piece for an offset past the end).
+    fn holder(&self, at: usize) -> Option<&Piece> {
+        let after = self.pieces.partition_point(|p| wide(p.text_start) <= at);
+        self.pieces.get(after.saturating_sub(1))
+    }
+
+    /// Where byte `at` of the value is in the file: inside its piece, or the end of the last
+    /// piece for an offset at or past the end of the value.
     fn file_offset(&self, at: usize) -> usize {
-        let holder = self.pieces.iter().rev().find(|p| p.text_start <= at);
-        match holder.or(self.pieces.first()) {
-            Some(p) => p.file_start + at.saturating_sub(p.text_start).min(p.len),
-            None => 0,
+        if at >= self.text_len() {
+            return self.pieces.last().map_or(0, Piece::file_end);
         }
+        self.holder(at).map_or(0, |p| p.file_offset(at))
     }
 
     /// The map of the sub-value `range`, whose offsets start again at zero.
     fn slice(&self, range: Range<usize>) -> SourceMap {
-        let mut pieces: Vec<Piece> = self
-            .pieces
-            .iter()
-            .filter_map(|p| {
-                let start = p.text_start.max(range.start);
-                let end = p.text_end().min(range.end);
-                (start < end).then(|| Piece {
-                    text_start: start - range.start,
-                    file_start: p.file_start + (start - p.text_start),
-                    len: end - start,
-                })
-            })
-            .collect();
+        let first = self.pieces.partition_point(|p| p.text_end() <= range.start);
+        let mut pieces: Vec<Piece> = Vec::new();
+        for p in self.pieces.get(first..).unwrap_or(&[]) {
+            if wide(p.text_start) >= range.end {
+                break;
+            }
+            let start = wide(p.text_start).max(range.start);
+            let end = p.text_end().min(range.end);
+            if start >= end {
+                continue;
+            }
+            let piece = if p.is_copy() {
+                let file_start = wide(p.file_start) + (start - wide(p.text_start));
+                Piece {
+                    text_start: narrow(start - range.start),
+                    file_start: narrow(file_start),
+                    text_len: narrow(end - start),
+                    file_len: narrow(end - start),
+                }
+            } else {
+                Piece {
+                    text_start: narrow(start - range.start),
+                    ..*p
+                }
+            };
+            pieces.push(piece);
+        }
         if pieces.is_empty() {
             pieces.push(Piece {
                 text_start: 0,
-                file_start: self.file_offset(range.start),
-                len: 0,
+                file_start: narrow(self.file_offset(range.start)),
+                text_len: 0,
+                file_len: 0,
             });
         }
         SourceMap { pieces }
     }
+
+    /// Appends a run of `len` bytes copied from the file at `file_start`, merging it with the
+    /// previous run when they touch.
+    pub(super) fn push_copy(&mut self, file_start: usize, len: usize) {
+        if let Some(last) = self.pieces.last_mut() {
+            if last.is_copy() && last.file_end() == file_start {
+                last.text_len += narrow(len);
+                last.file_len += narrow(len);
+                return;
+            }
+            if last.text_len == 0 {
+                self.pieces.pop();
+            }
+        }
+        self.push(file_start, len, len);
+    }
+
+    /// Appends one character of `text_len` bytes written as the `file_len` bytes at `file_start`
+    /// (an escape).
+    pub(super) fn push_escape(&mut self, file_start: usize, text_len: usize, file_len: usize) {
+        if self.pieces.last().is_some_and(|p| p.text_len == 0) {
+            self.pieces.pop();
+        }
+        self.push(file_start, text_len, file_len);
+    }
+
+    /// Places the empty text at `file_start` (only while the map is empty).
+    pub(super) fn place_empty(&mut self, file_start: usize) {
+        if self.pieces.is_empty() {
+            self.push(file_start, 0, 0);
+        }
+    }
+
+    fn push(&mut self, file_start: usize, text_len: usize, file_len: usize) {
+        self.pieces.push(Piece {
+            text_start: narrow(self.text_len()),
+            file_start: narrow(file_start),
+            text_len: narrow(text_len),
+            file_len: narrow(file_len),
+        });
+    }
 }
 
 /// A piece of configuration text (a key, a value, a list item) and where it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Located {
-    /// The text, line continuations resolved.
+    /// The text, line continuations joined and escapes decoded.
     pub text: String,
     /// Where each of its bytes is in the file.
     pub map: SourceMap,
 }
 
 impl Located {
-    /// The concatenation of the byte ranges `pieces` of `source`, in order. An empty piece is
-    /// kept only when it is the first (it places an empty value).
+    /// The concatenation of the byte ranges `pieces` of `source`, in order, copied as they are.
+    #[cfg(test)]
     pub fn from_pieces(source: &str, pieces: &[Range<usize>]) -> Located {
-        let mut text = String::new();
-        let mut map = SourceMap::default();
+        let mut located = Located::default();
         for piece in pieces {
             let Some(part) = source.get(piece.clone()) else {
                 continue;
             };
-            if part.is_empty() && !map.pieces.is_empty() {
-                continue;
+            located.map.place_empty(piece.start);
+            if !part.is_empty() {
+                located.map.push_copy(piece.start, part.len());
             }
-            map.pieces.push(Piece {
-                text_start: text.len(),
-                file_start: piece.start,
-                len: part.len(),
-            });
-            text.push_str(part);
+            located.text.push_str(part);
         }
-        Located { text, map }
+        located
     }
 
     /// Where the whole text is in the file.

@@ -1,15 +1,20 @@
 //! neo4j.conf: the policies and settings tagroute reads (DESIGN section 3).
 //!
 //! ```text
-//! file text --properties--> keys and values (each byte placed in the file)
-//!           --settings----> Config, or ConfigErrors listing every error
+//! file bytes --charset----> text (ISO-8859-1, as Neo4j reads it by default)
+//!            --properties--> keys and values, as java.util.Properties reads them (each byte
+//!                            placed in the file, through continuations and escapes)
+//!            --keys--------> Neo4j 5's validation: unknown, removed and repeated keys
+//!            --settings----> Config, or ConfigErrors listing every error
 //! ```
 //!
-//! [`Config`] loads whole or fails whole: every problem of the file is collected, errors and
-//! warnings apart, each with a kind and a span into the file text, so that a policy error is
-//! shown at the character the user wrote even through line continuations. Settings keep Neo4j's
-//! meaning: the same file configures a Neo4j cluster and tagroute alike, and Neo4j 4.x key names
-//! are read, with a warning, where the current name is absent. Nothing here prints.
+//! The file is read exactly as Neo4j 5 reads it: what stops Neo4j from starting is an error
+//! here too, and a diagnostic says when tagroute is more lenient than Neo4j
+//! ([`ConfigDiagnostic::stops_neo4j`]). [`Config`] loads whole or fails whole: every problem of
+//! the file is collected, errors and warnings apart, each with a kind and a span into the file
+//! text, so that a policy error is shown at the character the user wrote even through line
+//! continuations and escapes. Loading is linear in the size of the file (a line index built
+//! once, keys sorted once) and its memory proportionate to it. Nothing here prints.
 //!
 //! The layers below know nothing of files: [`crate::syntax`] parses one policy text, and this
 //! module maps its spans back into the file.
@@ -37,11 +42,12 @@ mod values;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
-pub use duration::parse_duration;
+pub use duration::{DurationError, parse_duration};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
@@ -49,13 +55,47 @@ pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub use routing::RoutingSettings;
 
 use crate::Strictness;
+use crate::span::LineIndex;
 use error::Diagnostics;
+
+/// How the bytes of a configuration file become text.
+///
+/// Neo4j 5 reads neo4j.conf as ISO-8859-1 unless the environment variable
+/// `NEO4J_CONFIG_FILE_CHARSET` names another charset; tagroute supports the two that matter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Charset {
+    /// ISO-8859-1: every byte is one character. Neo4j's default.
+    #[default]
+    Latin1,
+    /// UTF-8; a malformed sequence reads as U+FFFD (with a warning), as Java's decoder does.
+    Utf8,
+}
+
+impl Charset {
+    /// The charset Neo4j would use: `NEO4J_CONFIG_FILE_CHARSET` when it names UTF-8, ISO-8859-1
+    /// otherwise (other charsets Neo4j would honour are read as ISO-8859-1).
+    pub fn from_env() -> Charset {
+        std::env::var("NEO4J_CONFIG_FILE_CHARSET")
+            .map_or(Charset::Latin1, |name| Charset::named(&name))
+    }
+
+    /// The charset called `name` (`UTF-8`, `utf8`, ...), ISO-8859-1 for any other name.
+    pub fn named(name: &str) -> Charset {
+        let name = name.trim().to_ascii_lowercase().replace(['-', '_'], "");
+        if name == "utf8" {
+            Charset::Utf8
+        } else {
+            Charset::Latin1
+        }
+    }
+}
 
 /// A loaded configuration: every setting tagroute reads, and the warnings about them.
 #[derive(Clone, Debug)]
 pub struct Config {
     origin: String,
-    source: String,
+    lines: LineIndex,
     policies: BTreeMap<String, ConfiguredPolicy>,
     routing: RoutingSettings,
     catchup: CatchupSettings,
@@ -87,8 +127,28 @@ impl Config {
         origin: &str,
         strictness: Strictness,
     ) -> Result<Config, ConfigErrors> {
-        let mut diagnostics = Diagnostics::default();
+        Config::parse_text(
+            Arc::from(source),
+            origin,
+            strictness,
+            Diagnostics::default(),
+        )
+    }
+
+    fn parse_text(
+        source: Arc<str>,
+        origin: &str,
+        strictness: Strictness,
+        mut diagnostics: Diagnostics,
+    ) -> Result<Config, ConfigErrors> {
+        if u32::try_from(source.len()).is_err() {
+            return Err(ConfigErrors::too_large(origin, source.len()));
+        }
+        let lines = LineIndex::new(source);
+        let source = lines.text();
         let properties = properties::read(source, &mut diagnostics);
+        let strict = values::boolean(keys::STRICT_VALIDATION, true, &properties, &mut diagnostics);
+        keys::validate(&properties, strict, &lines, &mut diagnostics);
         let policies = policies::read(&properties, strictness, &mut diagnostics);
         let routing = routing::read(&properties, &mut diagnostics);
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
@@ -104,10 +164,10 @@ impl Config {
             .iter()
             .map(|p| (p.key.text.clone(), p.key.span()))
             .collect();
-        let warnings = diagnostics.finish(origin, source)?;
+        let warnings = diagnostics.finish_indexed(origin, &lines)?;
         Ok(Config {
             origin: origin.to_owned(),
-            source: source.to_owned(),
+            lines,
             policies,
             routing,
             catchup,
@@ -119,13 +179,60 @@ impl Config {
         })
     }
 
-    /// Reads the configuration file at `path` (see [`Config::parse`]); a file that cannot be
-    /// read, or is not UTF-8, fails with one diagnostic.
+    /// Reads the configuration file at `path` in the charset Neo4j would use
+    /// ([`Charset::from_env`]: ISO-8859-1 unless `NEO4J_CONFIG_FILE_CHARSET` says UTF-8), as
+    /// [`Config::parse`] reads text. A file that cannot be read fails with one diagnostic.
     pub fn load(path: &Path, strictness: Strictness) -> Result<Config, ConfigErrors> {
+        Config::load_with(path, strictness, Charset::from_env())
+    }
+
+    /// Reads the configuration file at `path`, decoded with `charset`.
+    ///
+    /// ```
+    /// use tagroute::Strictness;
+    /// use tagroute::config::{Charset, Config};
+    ///
+    /// let path = std::env::temp_dir().join(format!("tagroute-doc-{}.conf", std::process::id()));
+    /// std::fs::write(&path, b"# caf\xe9\ninitial.server.tags=north\n")?;
+    /// let config = Config::load_with(&path, Strictness::Default, Charset::Latin1)?;
+    /// assert_eq!(config.source(), "# café\ninitial.server.tags=north\n");
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_with(
+        path: &Path,
+        strictness: Strictness,
+        charset: Charset,
+    ) -> Result<Config, ConfigErrors> {
         let origin = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| ConfigErrors::unreadable(&origin, &e))?;
-        let source = String::from_utf8(bytes).map_err(|e| ConfigErrors::not_utf8(&origin, &e))?;
-        Config::parse(&source, &origin, strictness)
+        let mut diagnostics = Diagnostics::default();
+        let source: Arc<str> = match charset {
+            Charset::Latin1 => bytes
+                .iter()
+                .map(|&b| char::from(b))
+                .collect::<String>()
+                .into(),
+            Charset::Utf8 => match String::from_utf8(bytes) {
+                Ok(text) => text.into(),
+                Err(error) => {
+                    let at = error.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                    let end = at
+                        + text
+                            .get(at..)
+                            .and_then(|s| s.chars().next())
+                            .map_or(0, char::len_utf8);
+                    diagnostics.push(ConfigDiagnostic::warning(
+                        ConfigDiagnosticKind::NotUtf8,
+                        crate::span::Span::new(at, end),
+                        "the configuration is not valid UTF-8; its malformed bytes read as U+FFFD, as Java reads them".into(),
+                    ));
+                    text.into()
+                }
+            },
+        };
+        Config::parse_text(source, &origin, strictness, diagnostics)
     }
 
     /// The file name, as given.
@@ -133,9 +240,15 @@ impl Config {
         &self.origin
     }
 
-    /// The file text, for rendering diagnostics.
+    /// The file text (decoded), for rendering diagnostics.
     pub fn source(&self) -> &str {
-        &self.source
+        self.lines.text()
+    }
+
+    /// The line index of the file text, to render many diagnostics without rescanning it
+    /// (see [`ConfigDiagnostic::render_in`]).
+    pub fn line_index(&self) -> &LineIndex {
+        &self.lines
     }
 
     /// Every policy by name; `default` is always there (the built-in `all()` unless configured).
@@ -181,6 +294,28 @@ impl Config {
     /// Where the key `key` (exactly as read) is in the file: its last occurrence.
     pub fn key_span(&self, key: &str) -> Option<crate::span::Span> {
         self.key_spans.get(key).copied()
+    }
+}
+
+/// The `key=value` pairs of `text` as `java.util.Properties.load` reads them (the first step of
+/// [`Config::parse`]): in file order, keys given twice included, continuations joined and
+/// escapes decoded. Fails with every malformed `\uXXXX` escape (Java refuses the whole file).
+///
+/// ```
+/// let pairs = tagroute::config::java_properties("a\\=b : c\\u0041 \\\n   d\n# comment\n")?;
+/// assert_eq!(pairs, [("a=b".to_owned(), "cA d".to_owned())]);
+/// # Ok::<(), Vec<tagroute::config::ConfigDiagnostic>>(())
+/// ```
+pub fn java_properties(text: &str) -> Result<Vec<(String, String)>, Vec<ConfigDiagnostic>> {
+    let mut diagnostics = Diagnostics::default();
+    let properties = properties::read(text, &mut diagnostics);
+    match diagnostics.finish_indexed("", &LineIndex::new(text)) {
+        Ok(_) => Ok(properties
+            .all()
+            .iter()
+            .map(|p| (p.key.text.clone(), p.value.text.clone()))
+            .collect()),
+        Err(errors) => Err(errors.errors().to_vec()),
     }
 }
 
@@ -237,11 +372,7 @@ mod tests {
             summary(&source, errors.errors()),
             [
                 (K::TtlTooShort, "0".to_owned(), "1:18".to_owned()),
-                (
-                    K::MissingSeparator,
-                    "no separator here".to_owned(),
-                    "2:1".to_owned()
-                ),
+                (K::UnknownKey, "no".to_owned(), "2:1".to_owned()),
                 (K::InvalidPolicy, "tgas".to_owned(), "4:3".to_owned()),
                 (K::InvalidBoolean, "maybe".to_owned(), "5:39".to_owned()),
                 (K::DuplicateTag, "a".to_owned(), "6:25".to_owned()),
@@ -321,31 +452,65 @@ mod tests {
     }
 
     #[test]
-    fn a_neo4j_4x_file_is_read_with_a_warning_per_key() {
+    fn a_neo4j_4x_file_is_refused_key_by_key_with_the_5x_names() {
+        use ConfigDiagnosticKind as K;
         let source = "causal_clustering.load_balancing.config.server_policies.dc=groups(dc1)\n\
-                      causal_clustering.upstream_selection_strategy=connect-randomly-to-server-group\n\
-                      causal_clustering.user_defined_upstream_strategy=groups(dc1)\n\
-                      causal_clustering.connect-randomly-to-server-group=dc1\n\
-                      causal_clustering.server_groups=dc1\n\
-                      causal_clustering.cluster_allow_reads_on_leader=true\n\
-                      causal_clustering.leadership_priority_groups=dc1\n";
-        let config = Config::parse(source, "old.conf", Strictness::Default).unwrap();
-        assert_eq!(config.policy("dc").unwrap().policy.to_string(), "tags(dc1)");
-        assert_eq!(
-            config.catchup().strategies[0].kind,
-            Some(StrategyName::ServerTags)
-        );
-        assert_eq!(config.catchup().connect_tags, ["dc1"]);
-        assert_eq!(config.initial_server_tags(), ["dc1"]);
-        assert!(config.routing().reads_on_writers);
-        assert_eq!(config.leadership().priority_tag.as_deref(), Some("dc1"));
-        let deprecated_keys = config
-            .warnings()
+                      causal_clustering.cluster_routing_ttl=10s\n\
+                      causal_clustering.multi_dc_license=true\n\
+                      dbms.routing.listen_address=:7688\n";
+        let errors = errors(source);
+        let found: Vec<(K, &str, Option<&str>)> = errors
+            .errors()
             .iter()
-            .filter(|w| w.kind == ConfigDiagnosticKind::DeprecatedKey)
-            .count();
-        assert_eq!(deprecated_keys, 7);
-        assert_eq!(config.ignored_keys(), [] as [String; 0]);
+            .map(|d| (d.kind, under(source, d.span), d.help.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    K::RemovedKey,
+                    "causal_clustering.load_balancing.config.server_policies.dc",
+                    Some(
+                        "its Neo4j 5 name is `dbms.routing.load_balancing.config.server_policies.dc`"
+                    )
+                ),
+                (
+                    K::RemovedKey,
+                    "causal_clustering.cluster_routing_ttl",
+                    Some("its Neo4j 5 name is `dbms.routing_ttl`")
+                ),
+                (
+                    K::RemovedKey,
+                    "causal_clustering.multi_dc_license",
+                    Some(
+                        "Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file"
+                    )
+                ),
+                (
+                    K::RemovedKey,
+                    "dbms.routing.listen_address",
+                    Some("its Neo4j 5 name is `server.routing.listen_address`")
+                ),
+            ]
+        );
+        assert!(
+            errors.errors()[0]
+                .message
+                .contains("Neo4j 4.x key that Neo4j 5 no longer reads")
+        );
+        // With strict validation off, Neo4j starts and ignores them: so does tagroute.
+        let lenient = format!("server.config.strict_validation.enabled=false\n{source}");
+        let config = Config::parse(&lenient, "old.conf", Strictness::Default).unwrap();
+        assert!(config.policy("dc").is_none());
+        assert_eq!(config.routing().ttl, Duration::from_secs(300));
+        let kinds: Vec<K> = config.warnings().iter().map(|w| w.kind).collect();
+        assert_eq!(kinds, [K::RemovedKey; 4]);
+        assert!(
+            config
+                .warnings()
+                .iter()
+                .all(|w| !w.stops_neo4j && w.severity == Severity::Warning)
+        );
     }
 
     #[test]
@@ -376,16 +541,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tagroute-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.conf");
-        std::fs::write(&good, format!("{POLICY}p=tags(a)\n")).unwrap();
-        let config = Config::load(&good, Strictness::Default).unwrap();
+        let mut bytes = b"# caf\xe9\n".to_vec();
+        bytes.extend(format!("{POLICY}p=tags(a)\n").as_bytes());
+        std::fs::write(&good, &bytes).unwrap();
+        let config = Config::load_with(&good, Strictness::Default, Charset::Latin1).unwrap();
         assert_eq!(config.origin(), good.display().to_string());
+        assert!(config.source().starts_with("# café\n"));
         assert!(config.policy("p").is_some());
 
-        let bad = dir.join("bad.conf");
-        std::fs::write(&bad, b"a=1\nb=\xc3(").unwrap();
-        let errors = Config::load(&bad, Strictness::Default).unwrap_err();
-        assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::NotUtf8);
-        assert_eq!(position(errors.source(), errors.errors()[0].span), "2:3");
+        // Latin-1 text read as UTF-8: the bad byte reads as U+FFFD, with a warning.
+        let config = Config::load_with(&good, Strictness::Default, Charset::Utf8).unwrap();
+        assert_eq!(config.warnings()[0].kind, ConfigDiagnosticKind::NotUtf8);
+        assert_eq!(position(config.source(), config.warnings()[0].span), "1:6");
+        assert!(config.source().starts_with("# caf\u{fffd}\n"));
 
         let missing = dir.join("missing.conf");
         let errors = Config::load(&missing, Strictness::Default).unwrap_err();
@@ -397,6 +565,14 @@ mod tests {
                 .starts_with("cannot read the configuration: ")
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn charsets_by_name() {
+        assert_eq!(Charset::named("UTF-8"), Charset::Utf8);
+        assert_eq!(Charset::named(" utf8 "), Charset::Utf8);
+        assert_eq!(Charset::named("ISO-8859-1"), Charset::Latin1);
+        assert_eq!(Charset::named("windows-1252"), Charset::Latin1);
     }
 
     /// The confs of the routing and upstream vectors are valid: they load in default mode, and

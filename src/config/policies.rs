@@ -12,8 +12,10 @@ use super::keys;
 use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
 use crate::Strictness;
+use crate::compile::{CompileError, compile};
 use crate::span::Span;
-use crate::syntax::{self, Filter, FilterKind, ParseError, Policy, Rule};
+use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
+use crate::topology::TagInterner;
 
 /// The name of the policy a client gets when it names none.
 pub const DEFAULT_POLICY: &str = "default";
@@ -154,6 +156,10 @@ fn read_policy(
     match syntax::parse(&value.text, strictness) {
         Ok(policy) => {
             lint(name, &policy, value, diagnostics);
+            if let Err(error) = compile(&policy, &TagInterner::new()) {
+                diagnostics.push(uncompilable(name, &error, value));
+                return None;
+            }
             Some(ConfiguredPolicy {
                 name: name.to_owned(),
                 text: value.text.clone(),
@@ -177,6 +183,22 @@ fn read_policy(
     }
 }
 
+/// The error for a policy that parses but that tagroute cannot compile (a filter of more than
+/// 65,535 tags): loading refuses what routing would refuse, so that a configuration that loads
+/// (and that `check` passes) is one tagroute can serve. Neo4j 5 would start with it.
+fn uncompilable(name: &str, error: &CompileError, value: &Located) -> ConfigDiagnostic {
+    let span = match error {
+        CompileError::FilterTooWide(span) => value.file_span(*span),
+        _ => value.span(),
+    };
+    ConfigDiagnostic::error(
+        Kind::UncompilablePolicy,
+        span,
+        format!("policy `{name}`: {error}; tagroute cannot serve it (Neo4j 5 would start with it)"),
+    )
+    .stopping_neo4j(false)
+}
+
 /// The diagnostic for a policy that does not parse, placed in the file; an error unless it is
 /// the user-defined strategy's, which Neo4j runs with.
 pub(super) fn parse_diagnostic(
@@ -198,15 +220,35 @@ pub(super) fn parse_diagnostic(
 }
 
 /// The policy's lints, as warnings placed in the file.
+///
+/// Whitespace that Neo4j rejects is where tagroute is more lenient (DESIGN section 13): the
+/// warning says what Neo4j does with such a policy. A load-balancing policy Neo4j rejects stops
+/// it from starting; a user-defined strategy's only disables the strategy.
 pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {
+    let load_balancing = name != USER_DEFINED_NAME;
     for lint in syntax::lint(policy) {
-        diagnostics.push(ConfigDiagnostic::warning(
-            Kind::PolicyLint(lint.kind),
-            value.file_span(lint.span),
-            format!("policy `{name}`: {}", lint.message),
-        ));
+        let mut message = format!("policy `{name}`: {}", lint.message);
+        let neo4j_rejects = lint.kind == LintKind::Neo4jCompat;
+        if neo4j_rejects {
+            message.push_str(if load_balancing {
+                "; Neo4j 5 refuses to start with this policy, tagroute serves it (strict mode refuses it too)"
+            } else {
+                "; Neo4j 5 rejects this policy and its strategy never answers, tagroute applies it"
+            });
+        }
+        diagnostics.push(
+            ConfigDiagnostic::warning(
+                Kind::PolicyLint(lint.kind),
+                value.file_span(lint.span),
+                message,
+            )
+            .stopping_neo4j(neo4j_rejects && load_balancing),
+        );
     }
 }
+
+/// The name under which the user-defined strategy's policy is reported.
+pub(super) const USER_DEFINED_NAME: &str = "user-defined";
 
 #[cfg(test)]
 mod tests {
@@ -321,7 +363,7 @@ mod tests {
     #[test]
     fn policy_names_are_case_sensitive_and_checked() {
         let source = format!(
-            "{PREFIX}North=tags(n)\n{PREFIX}north=tags(m)\n{PREFIX}a.b=all()\n{PREFIX}my policy=all()\n{PREFIX}=all()\n{PREFIX}eu-west=all()\n"
+            "{PREFIX}North=tags(n)\n{PREFIX}north=tags(m)\n{PREFIX}a.b=all()\n{PREFIX}my\\ policy=all()\n{PREFIX}=all()\n{PREFIX}eu-west=all()\n"
         );
         let (found, diagnostics) = policies(&source, Strictness::Default);
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
@@ -333,7 +375,7 @@ mod tests {
                 (Kind::InvalidPolicyName, "a.b".to_owned(), "3:52".to_owned()),
                 (
                     Kind::InvalidPolicyName,
-                    "my policy".to_owned(),
+                    "my\\ policy".to_owned(),
                     "4:52".to_owned()
                 ),
                 (Kind::InvalidPolicyName, String::new(), "5:52".to_owned()),
@@ -349,14 +391,37 @@ mod tests {
     }
 
     #[test]
-    fn a_4x_policy_key_is_read_with_a_warning() {
-        let source = "causal_clustering.load_balancing.config.server_policies.dc=groups(dc1)";
-        let (found, diagnostics) = policies(source, Strictness::Default);
-        assert_eq!(found["dc"].policy.to_string(), "tags(dc1)");
-        assert_eq!(diagnostics[0].kind, Kind::DeprecatedKey);
+    fn a_policy_routing_cannot_compile_does_not_load() {
+        let tags: Vec<String> = (0..65_536).map(|i| format!("t{i}")).collect();
+        let source = format!(
+            "{PREFIX}wide=tags({})\n{PREFIX}ok=tags(a)\n",
+            tags.join(",")
+        );
+        let (found, diagnostics) = policies(&source, Strictness::Default);
+        assert!(!found.contains_key("wide"));
+        assert!(found.contains_key("ok"));
+        assert_eq!(diagnostics.len(), 1);
+        let d = &diagnostics[0];
         assert_eq!(
-            diagnostics[0].help.as_deref(),
-            Some("use `dbms.routing.load_balancing.config.server_policies.dc`")
+            (d.kind, d.severity, d.stops_neo4j),
+            (
+                Kind::UncompilablePolicy,
+                crate::span::Severity::Error,
+                false
+            )
+        );
+        assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
+        assert_eq!(
+            d.message,
+            "policy `wide`: more than 4096 new tags in one change; tagroute cannot serve it (Neo4j 5 would start with it)"
+        );
+        // As many new tags as one change may add compile.
+        let limit = crate::topology::TagInterner::NEW_TAGS_LIMIT;
+        let source = format!("{PREFIX}wide=tags({})\n", tags[..limit].join(","));
+        assert!(
+            policies(&source, Strictness::Default)
+                .0
+                .contains_key("wide")
         );
     }
 }

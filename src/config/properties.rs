@@ -1,185 +1,384 @@
-//! The subset of Java properties that neo4j.conf uses, with every key and value placed in the
-//! file.
+//! neo4j.conf's file format, which is Java's: what `java.util.Properties.load` reads, with every
+//! key and value placed in the file.
 //!
-//! - Lines end at `\n`, `\r\n` or `\r`. A line whose first non-blank character is `#` or `!` is
-//!   a comment, and a comment never continues.
-//! - A line ending in an odd number of backslashes continues on the next line, whose leading
-//!   blanks are dropped; the last backslash is removed. No other escape is interpreted.
-//! - `key=value` or `key:value`, blanks allowed around the separator; the value loses its
-//!   leading blanks and keeps its trailing ones, as Neo4j reads it.
+//! - Lines end at `\n`, `\r\n` or `\r`. Blank lines are skipped. A line whose first non-blank
+//!   character is `#` or `!` is a comment, and a comment never continues.
+//! - A line ending in an odd number of backslashes continues on the next line: the last
+//!   backslash and the line break are dropped, and so are the next line's leading blanks. A
+//!   continued line that is empty ends the logical line.
+//! - The key ends at the first unescaped `=`, `:` or blank; blanks around the separator are
+//!   skipped, and one `=` or `:` after blanks is the separator. A line without a separator is a
+//!   key with the empty value. The value keeps its trailing blanks.
+//! - Keys and values are unescaped: `\t`, `\n`, `\r`, `\f`, `\uXXXX` (exactly four hex digits,
+//!   or the file is refused, as Java refuses it), and a backslash before any other character
+//!   stands for that character (`\=`, `\:`, `\ `, `\#`, `\\`).
 //!
-//! Blanks are what Java's properties reader skips: space, tab and form feed. Unlike Java, a line
-//! without `=` or `:` is an error rather than a key separated by a blank.
-
-use std::collections::BTreeMap;
-use std::ops::Range;
+//! Blanks are what Java's reader skips: space, tab and form feed. The text is already decoded
+//! (`Config::load` reads ISO-8859-1, as Neo4j does by default). One deliberate difference: Java
+//! strings may hold a lone UTF-16 surrogate (`\uD800` alone), Rust strings cannot, so that
+//! escape is an error here. The reader is one pass over the text; properties keep their keys and
+//! values, a sorted index answers "the last value of this key", and nothing is quadratic.
 
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::located::Located;
-use crate::span::line_col;
+use crate::span::Span;
 
-/// One `key=value` line (or lines, through continuations).
+/// One `key=value` logical line.
 #[derive(Clone, Debug)]
 pub(super) struct Property {
-    /// The key, trailing blanks removed.
+    /// The key, unescaped.
     pub key: Located,
-    /// The value, leading blanks removed, trailing ones kept.
+    /// The value, unescaped; leading blanks removed, trailing ones kept.
     pub value: Located,
+    /// Whether the line had `=` or `:` (a line `key` alone has not).
+    pub has_separator: bool,
 }
 
-/// The properties of a file: for each key, the last value given.
+/// The properties of a file, in file order, and for each key its last value.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Properties {
     /// Every property, in file order, duplicates included.
     all: Vec<Property>,
-    /// For each key, the index in `all` of its last occurrence.
-    last: BTreeMap<String, usize>,
+    /// Indices into `all`, sorted by key, then by position in the file.
+    by_key: Vec<usize>,
 }
 
 impl Properties {
+    fn new(all: Vec<Property>) -> Properties {
+        let mut by_key: Vec<usize> = (0..all.len()).collect();
+        by_key.sort_by(|&a, &b| key_of(&all, a).cmp(key_of(&all, b)).then(a.cmp(&b)));
+        Properties { all, by_key }
+    }
+
+    /// The positions in `by_key` of the properties that set `key`.
+    fn range_of(&self, key: &str) -> std::ops::Range<usize> {
+        let start = self.by_key.partition_point(|&i| key_of(&self.all, i) < key);
+        let end = self
+            .by_key
+            .partition_point(|&i| key_of(&self.all, i) <= key);
+        start..end
+    }
+
     /// The property that sets `key`, if any (the last one when it is given twice).
     pub fn get(&self, key: &str) -> Option<&Property> {
-        self.last.get(key).and_then(|&i| self.all.get(i))
+        let range = self.range_of(key);
+        let last = self.by_key.get(range.end.checked_sub(1)?)?;
+        (range.start < range.end)
+            .then(|| self.all.get(*last))
+            .flatten()
+    }
+
+    /// Every property, in file order, keys given twice included.
+    pub fn all(&self) -> &[Property] {
+        &self.all
     }
 
     /// The properties that count (the last of each key), in file order.
     pub fn iter(&self) -> impl Iterator<Item = &Property> {
+        let mut last = vec![false; self.all.len()];
+        for pair in self.by_key.windows(2) {
+            if let [a, b] = pair
+                && key_of(&self.all, *a) != key_of(&self.all, *b)
+                && let Some(flag) = last.get_mut(*a)
+            {
+                *flag = true;
+            }
+        }
+        if let Some(flag) = self.by_key.last().and_then(|&i| last.get_mut(i)) {
+            *flag = true;
+        }
         self.all
             .iter()
-            .enumerate()
-            .filter(|(i, p)| self.last.get(&p.key.text) == Some(i))
-            .map(|(_, p)| p)
+            .zip(last)
+            .filter_map(|(p, last)| last.then_some(p))
     }
 
-    fn insert(&mut self, property: Property, diagnostics: &mut Diagnostics, source: &str) {
-        if let Some(earlier) = self.get(&property.key.text) {
-            let line = line_col(source, earlier.key.span().start).line;
-            diagnostics.push(ConfigDiagnostic::warning(
-                Kind::DuplicateKey,
-                property.key.span(),
-                format!(
-                    "`{}` is set again; the value on line {line} is ignored",
-                    property.key.text
-                ),
-            ));
-        }
-        self.last.insert(property.key.text.clone(), self.all.len());
-        self.all.push(property);
+    /// Each key given more than once: every occurrence after the first, with the one before it.
+    pub fn repeats(&self) -> impl Iterator<Item = (&Property, &Property)> {
+        self.by_key.windows(2).filter_map(|pair| match pair {
+            [a, b] if key_of(&self.all, *a) == key_of(&self.all, *b) => {
+                Some((self.all.get(*a)?, self.all.get(*b)?))
+            }
+            _ => None,
+        })
     }
 }
 
-/// Reads the properties of `source`, reporting lines that are not properties.
+fn key_of(all: &[Property], i: usize) -> &str {
+    all.get(i).map_or("", |p| p.key.text.as_str())
+}
+
+/// Reads the properties of `source`; a malformed escape is an error, and its line is skipped.
 pub(super) fn read(source: &str, diagnostics: &mut Diagnostics) -> Properties {
-    let mut properties = Properties::default();
-    let lines = physical_lines(source);
-    let mut next = lines.iter();
-    while let Some(line) = next.next() {
-        let start = skip_blanks(source, line.clone());
-        if start == line.end || matches!(source.as_bytes().get(start), Some(b'#' | b'!')) {
-            continue;
-        }
-        let logical = logical_line(source, start..line.end, &mut next);
-        if let Some(property) = split(logical, diagnostics) {
-            properties.insert(property, diagnostics, source);
+    let mut all = Vec::new();
+    let mut lines = LogicalLines::new(source);
+    while let Some(line) = lines.next_line() {
+        match split(source, &line) {
+            Ok(property) => all.push(property),
+            Err(error) => diagnostics.push(error),
         }
     }
-    properties
+    Properties::new(all)
 }
 
-/// The byte ranges of the lines of `source`, without their line breaks.
-fn physical_lines(source: &str) -> Vec<Range<usize>> {
-    let bytes = source.as_bytes();
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'\n' || b == b'\r' {
-            lines.push(start..i);
-            let crlf = b == b'\r' && bytes.get(i + 1) == Some(&b'\n');
-            i += if crlf { 2 } else { 1 };
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    if start < bytes.len() {
-        lines.push(start..bytes.len());
-    }
-    lines
-}
-
+/// Space, tab and form feed: what Java's properties reader skips.
 fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\x0c')
 }
 
-/// The first byte of `line` that is not a blank (`line.end` when there is none).
-fn skip_blanks(source: &str, line: Range<usize>) -> usize {
-    let bytes = source.as_bytes();
-    (line.start..line.end)
-        .find(|&i| bytes.get(i).is_some_and(|&b| !is_blank(char::from(b))))
-        .unwrap_or(line.end)
+/// The characters of one logical line, each with its byte offset in the file: continuations
+/// are resolved (the backslash, the break and the next line's leading blanks are not in it).
+#[derive(Debug, Default)]
+struct LogicalLine {
+    chars: Vec<(char, usize)>,
+    /// Where the logical line ends in the file (before its line break).
+    end: usize,
 }
 
-/// Whether `line` ends in an odd number of backslashes.
-fn continues(source: &str, line: &Range<usize>) -> bool {
-    let text = source.get(line.clone()).unwrap_or_default();
-    let backslashes = text.len() - text.trim_end_matches('\\').len();
-    backslashes % 2 == 1
+/// Java's line reader: one logical line at a time, comments and blank lines skipped.
+///
+/// This follows `Properties.load`'s own state machine, corner cases included: an empty
+/// continued line ends the logical line; a logical line that is still empty at a line break is
+/// skipped; a line ending in one backslash right at the end of the file is read as the empty
+/// key, but not when the break before the end is `\r\n`.
+struct LogicalLines<'s> {
+    source: &'s str,
+    at: usize,
 }
 
-/// The logical line that starts with `first`, taking continuation lines from `rest`.
-fn logical_line<'l>(
-    source: &str,
-    first: Range<usize>,
-    rest: &mut impl Iterator<Item = &'l Range<usize>>,
-) -> Located {
-    let mut pieces = Vec::new();
-    let mut line = first;
-    while continues(source, &line) {
-        pieces.push(line.start..line.end - 1);
-        match rest.next() {
-            Some(next) => line = skip_blanks(source, next.clone())..next.end,
-            None => return Located::from_pieces(source, &pieces),
+/// Where the reader is within the current logical line.
+#[derive(Default)]
+struct LineState {
+    skip_blanks: bool,
+    continued: bool,
+    first_char: bool,
+    comment: bool,
+    skip_lf: bool,
+    odd_backslashes: bool,
+}
+
+impl LineState {
+    fn start() -> LineState {
+        LineState {
+            skip_blanks: true,
+            first_char: true,
+            ..LineState::default()
         }
     }
-    pieces.push(line);
-    Located::from_pieces(source, &pieces)
 }
 
-/// Splits a logical line at its first `=` or `:`.
-fn split(line: Located, diagnostics: &mut Diagnostics) -> Option<Property> {
-    let Some(separator) = line.text.find(['=', ':']) else {
-        diagnostics.push(
-            ConfigDiagnostic::error(
-                Kind::MissingSeparator,
-                line.span(),
-                "expected `=` or `:` after the key".into(),
-            )
-            .with_help("write `key=value`; a comment starts with `#`"),
-        );
-        return None;
-    };
-    let key = line.slice(0..separator).trim_end_matches(is_blank);
-    if key.text.is_empty() {
-        let at = line.slice(separator..separator + 1).span();
-        diagnostics.push(ConfigDiagnostic::error(
-            Kind::EmptyKey,
-            at,
-            "the line has a value but no key".into(),
-        ));
-        return None;
+impl<'s> LogicalLines<'s> {
+    fn new(source: &'s str) -> LogicalLines<'s> {
+        LogicalLines { source, at: 0 }
     }
-    let value = line
-        .slice(separator + 1..line.text.len())
-        .trim_start_matches(is_blank);
-    Some(Property { key, value })
+
+    fn bump(&mut self) -> Option<(char, usize)> {
+        let c = self.source.get(self.at..).and_then(|s| s.chars().next())?;
+        let at = self.at;
+        self.at += c.len_utf8();
+        Some((c, at))
+    }
+
+    /// The next logical line that is neither blank nor a comment.
+    fn next_line(&mut self) -> Option<LogicalLine> {
+        let mut line = LogicalLine::default();
+        let mut state = LineState::start();
+        loop {
+            let Some((c, at)) = self.bump() else {
+                if line.chars.is_empty() || state.comment {
+                    return None;
+                }
+                if state.odd_backslashes {
+                    line.chars.pop();
+                }
+                line.end = self.at;
+                return Some(line);
+            };
+            if std::mem::take(&mut state.skip_lf) && c == '\n' {
+                continue;
+            }
+            let is_break = c == '\n' || c == '\r';
+            if state.skip_blanks {
+                if is_blank(c) || (!state.continued && is_break) {
+                    continue;
+                }
+                state.skip_blanks = false;
+                state.continued = false;
+            }
+            if std::mem::take(&mut state.first_char) && (c == '#' || c == '!') {
+                state.comment = true;
+            }
+            if !is_break {
+                if !state.comment {
+                    line.chars.push((c, at));
+                }
+                state.odd_backslashes = c == '\\' && !state.odd_backslashes;
+                continue;
+            }
+            if state.comment || line.chars.is_empty() {
+                line.chars.clear();
+                state = LineState::start();
+                continue;
+            }
+            if self.at >= self.source.len() || !state.odd_backslashes {
+                if state.odd_backslashes {
+                    line.chars.pop();
+                }
+                line.end = at;
+                return Some(line);
+            }
+            line.chars.pop();
+            state = LineState {
+                skip_blanks: true,
+                continued: true,
+                skip_lf: c == '\r',
+                ..LineState::default()
+            };
+        }
+    }
+}
+
+/// Splits a logical line into its key and value, unescaping both.
+fn split(source: &str, line: &LogicalLine) -> Result<Property, ConfigDiagnostic> {
+    let chars = &line.chars;
+    let mut key_end = chars.len();
+    let mut value_start = chars.len();
+    let mut has_separator = false;
+    let mut escaped = false;
+    for (i, &(c, _)) in chars.iter().enumerate() {
+        if !escaped && (c == '=' || c == ':' || is_blank(c)) {
+            key_end = i;
+            value_start = i + 1;
+            has_separator = !is_blank(c);
+            break;
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    while let Some(&(c, _)) = chars.get(value_start) {
+        if is_blank(c) {
+            value_start += 1;
+        } else if !has_separator && (c == '=' || c == ':') {
+            has_separator = true;
+            value_start += 1;
+        } else {
+            break;
+        }
+    }
+    let file_at = |i: usize| chars.get(i).map_or(line.end, |&(_, at)| at);
+    let key = unescape(source, chars.get(..key_end).unwrap_or(&[]), file_at(0))?;
+    let value = unescape(
+        source,
+        chars.get(value_start..).unwrap_or(&[]),
+        file_at(value_start),
+    )?;
+    Ok(Property {
+        key,
+        value,
+        has_separator,
+    })
+}
+
+/// Decodes the escapes of `chars` (which start at byte `empty_at` of the file when there are
+/// none), keeping where every character came from.
+fn unescape(
+    source: &str,
+    chars: &[(char, usize)],
+    empty_at: usize,
+) -> Result<Located, ConfigDiagnostic> {
+    let mut out = Located::default();
+    out.map.place_empty(empty_at);
+    let mut i = 0;
+    while let Some(&(c, at)) = chars.get(i) {
+        if c != '\\' {
+            out.text.push(c);
+            out.map.push_copy(at, c.len_utf8());
+            i += 1;
+            continue;
+        }
+        let Some(&(escape, escape_at)) = chars.get(i + 1) else {
+            // A lone trailing backslash: Java drops it (only reachable at the end of the file).
+            break;
+        };
+        let (decoded, used) = match escape {
+            'u' => unicode_escape(source, chars, i)?,
+            't' => ('\t', 2),
+            'n' => ('\n', 2),
+            'r' => ('\r', 2),
+            'f' => ('\x0c', 2),
+            other => (other, 2),
+        };
+        let end = chars
+            .get(i + used - 1)
+            .map_or(escape_at + escape.len_utf8(), |&(c, at)| at + c.len_utf8());
+        out.text.push(decoded);
+        out.map.push_escape(at, decoded.len_utf8(), end - at);
+        i += used;
+    }
+    Ok(out)
+}
+
+/// The character of the `\uXXXX` escape at `chars[i]`, and how many characters it used: 6, or 12
+/// for a surrogate pair written as two escapes.
+fn unicode_escape(
+    source: &str,
+    chars: &[(char, usize)],
+    i: usize,
+) -> Result<(char, usize), ConfigDiagnostic> {
+    let unit = hex4(chars, i + 2).ok_or_else(|| malformed(source, chars, i))?;
+    if let Some(c) = char::from_u32(unit) {
+        return Ok((c, 6));
+    }
+    let low = match (chars.get(i + 6), chars.get(i + 7)) {
+        (Some(('\\', _)), Some(('u', _))) => hex4(chars, i + 8),
+        _ => None,
+    };
+    let pair = low
+        .filter(|low| (0xD800..0xDC00).contains(&unit) && (0xDC00..0xE000).contains(low))
+        .and_then(|low| char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)));
+    pair.map(|c| (c, 12)).ok_or_else(|| {
+        let span = span_of(source, chars, i, 6);
+        ConfigDiagnostic::error(
+            Kind::LoneSurrogate,
+            span,
+            format!("`\\u{unit:04X}` is half of a UTF-16 surrogate pair"),
+        )
+        .with_help(
+            "tagroute reads only complete characters; write the whole pair, as in `\\uD83D\\uDE00`",
+        )
+    })
+}
+
+/// The value of the four hex digits at `chars[from..from + 4]`.
+fn hex4(chars: &[(char, usize)], from: usize) -> Option<u32> {
+    let digits = chars.get(from..from + 4)?;
+    digits
+        .iter()
+        .try_fold(0, |value, &(c, _)| Some(value * 16 + c.to_digit(16)?))
+}
+
+fn malformed(source: &str, chars: &[(char, usize)], i: usize) -> ConfigDiagnostic {
+    let written = chars.len().saturating_sub(i).min(6);
+    ConfigDiagnostic::error(
+        Kind::MalformedEscape,
+        span_of(source, chars, i, written),
+        "malformed `\\uXXXX` escape: Java's properties reader refuses the file, and Neo4j does not start".into(),
+    )
+    .with_help("`\\u` takes exactly four hex digits; write `\\\\u` for a backslash followed by `u`")
+}
+
+/// The span in the file of the `count` characters from `chars[i]`.
+fn span_of(source: &str, chars: &[(char, usize)], i: usize, count: usize) -> Span {
+    let start = chars.get(i).map_or(source.len(), |&(_, at)| at);
+    let end = chars
+        .get(i + count.max(1) - 1)
+        .map_or(start, |&(c, at)| at + c.len_utf8());
+    Span::new(start, end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::testing::{position, under};
-    use crate::span::Span;
 
     fn read_ok(source: &str) -> Properties {
         let mut diagnostics = Diagnostics::default();
@@ -190,6 +389,7 @@ mod tests {
 
     fn pairs(properties: &Properties) -> Vec<(String, String)> {
         properties
+            .all()
             .iter()
             .map(|p| (p.key.text.clone(), p.value.text.clone()))
             .collect()
@@ -215,7 +415,8 @@ mod tests {
 
     #[test]
     fn separators_and_blanks_around_them() {
-        let properties = read_ok("  a = 1\nb:2\nc\t:\t x = y \nd=\ne: \x0b v");
+        let properties =
+            read_ok("  a = 1\nb:2\nc\t:\t x = y \nd=\ne: \x0b v\nf g h\ni  =  =j\nk\nl :: m\n=n");
         assert_eq!(
             pairs(&properties),
             [
@@ -223,14 +424,24 @@ mod tests {
                 pair("b", "2"),
                 pair("c", "x = y "),
                 pair("d", ""),
-                pair("e", "\x0b v")
+                pair("e", "\x0b v"),
+                pair("f", "g h"),
+                pair("i", "=j"),
+                pair("k", ""),
+                pair("l", ": m"),
+                pair("", "n"),
             ]
+        );
+        let separated: Vec<bool> = properties.all().iter().map(|p| p.has_separator).collect();
+        assert_eq!(
+            separated,
+            [true, true, true, true, true, false, true, false, true, true]
         );
     }
 
     #[test]
     fn comments_and_blank_lines_are_skipped_and_never_continue() {
-        let properties = read_ok("# a=1 \\\n  ! b=2\\\nc=3\n \t\n\x0c\nd=4");
+        let properties = read_ok("# a=1 \\\n  ! b=2\\\nc=3\n \t\n\x0c\nd=4\n#");
         assert_eq!(pairs(&properties), [pair("c", "3"), pair("d", "4")]);
     }
 
@@ -242,9 +453,76 @@ mod tests {
             pairs(&properties),
             [
                 pair("a", "xy"),
-                pair("b", "x\\\\"),
-                pair("c", "1\\\\z#not a comment"),
+                pair("b", "x\\"),
+                pair("c", "1\\z#not a comment"),
                 pair("d", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_continued_line_ends_the_logical_line() {
+        let properties = read_ok("a=x\\\n\nb=2\nc=y\\\n \t \nd=3");
+        assert_eq!(
+            pairs(&properties),
+            [
+                pair("a", "x"),
+                pair("b", "2"),
+                pair("c", "y"),
+                pair("d", "3")
+            ]
+        );
+    }
+
+    #[test]
+    fn every_escape_is_decoded() {
+        let source = "\\u0070\\=\\:\\ k = \\t\\n\\r\\f\\u00e9\\\\\\#\\q\\\"\\uD83D\\uDE00x";
+        let properties = read_ok(source);
+        assert_eq!(pairs(&properties), [pair("p=: k", "\t\n\r\x0cé\\#q\"😀x")]);
+    }
+
+    #[test]
+    fn escapes_keep_their_place_in_the_file() {
+        let source = "dbms.x=\\u0074ags(a);\\\n    t\\u0067as(b)";
+        let properties = read_ok(source);
+        let value = &properties.get("dbms.x").unwrap().value;
+        assert_eq!(value.text, "tags(a);tgas(b)");
+        // `t` is written `\u0074`: its span is the whole escape.
+        assert_eq!(under(source, value.file_span(Span::new(0, 1))), "\\u0074");
+        let tgas = value.file_span(Span::new(8, 12));
+        assert_eq!(under(source, tgas), "t\\u0067as");
+        assert_eq!(position(source, tgas), "2:5");
+        assert_eq!(
+            under(source, value.file_span(Span::new(0, 4))),
+            "\\u0074ags"
+        );
+    }
+
+    #[test]
+    fn a_unicode_escape_may_be_continued() {
+        let source = "a=\\u00\\\n   41b";
+        assert_eq!(pairs(&read_ok(source)), [pair("a", "Ab")]);
+    }
+
+    #[test]
+    fn a_malformed_unicode_escape_is_an_error_and_reading_goes_on() {
+        let source = "a=1\nb=\\u12g4\nc\\u00=2\nd=\\u\ne=\\uD800x\nf=2";
+        let mut diagnostics = Diagnostics::default();
+        let properties = read(source, &mut diagnostics);
+        assert_eq!(pairs(&properties), [pair("a", "1"), pair("f", "2")]);
+        let errors = diagnostics.finish("t", source).unwrap_err();
+        let found: Vec<_> = errors
+            .errors()
+            .iter()
+            .map(|d| (d.kind, under(source, d.span), position(source, d.span)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Kind::MalformedEscape, "\\u12g4", "2:3".to_owned()),
+                (Kind::MalformedEscape, "\\u00", "3:2".to_owned()),
+                (Kind::MalformedEscape, "\\u", "4:3".to_owned()),
+                (Kind::LoneSurrogate, "\\uD800", "5:3".to_owned()),
             ]
         );
     }
@@ -270,39 +548,44 @@ mod tests {
     }
 
     #[test]
-    fn a_line_without_separator_is_an_error_and_reading_goes_on() {
-        let source = "a=1\njust words\n=x\nb=2";
-        let mut diagnostics = Diagnostics::default();
-        let properties = read(source, &mut diagnostics);
-        assert_eq!(pairs(&properties), [pair("a", "1"), pair("b", "2")]);
-        let errors = diagnostics.finish("t", source).unwrap_err();
-        let found: Vec<_> = errors
-            .errors()
-            .iter()
-            .map(|d| (d.kind, under(source, d.span), position(source, d.span)))
+    fn the_last_value_of_a_key_counts_and_repeats_are_listed() {
+        let source = "a=1\nb=2\n a = 3\nc=4\na=5";
+        let properties = read_ok(source);
+        assert_eq!(
+            properties.get("a").map(|p| p.value.text.as_str()),
+            Some("5")
+        );
+        assert_eq!(
+            properties.get("b").map(|p| p.value.text.as_str()),
+            Some("2")
+        );
+        assert!(properties.get("z").is_none());
+        let counting: Vec<&str> = properties.iter().map(|p| p.key.text.as_str()).collect();
+        assert_eq!(counting, ["b", "c", "a"]);
+        let repeats: Vec<(String, String)> = properties
+            .repeats()
+            .map(|(before, again)| {
+                (
+                    position(source, before.key.span()),
+                    position(source, again.key.span()),
+                )
+            })
             .collect();
         assert_eq!(
-            found,
+            repeats,
             [
-                (Kind::MissingSeparator, "just words", "2:1".to_owned()),
-                (Kind::EmptyKey, "=", "3:1".to_owned())
+                ("1:1".to_owned(), "3:2".to_owned()),
+                ("3:2".to_owned(), "5:1".to_owned())
             ]
         );
     }
 
     #[test]
-    fn a_key_given_twice_keeps_the_last_value_with_a_warning() {
-        let source = "a=1\nb=2\n a = 3\n";
-        let mut diagnostics = Diagnostics::default();
-        let properties = read(source, &mut diagnostics);
-        assert_eq!(pairs(&properties), [pair("b", "2"), pair("a", "3")]);
-        let warnings = diagnostics.finish("t", source).unwrap();
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].kind, Kind::DuplicateKey);
-        assert_eq!(
-            warnings[0].message,
-            "`a` is set again; the value on line 1 is ignored"
-        );
-        assert_eq!(position(source, warnings[0].span), "3:2");
+    fn empty_keys_and_values_are_placed() {
+        let source = "k=\n=v";
+        let properties = read_ok(source);
+        let all = properties.all();
+        assert_eq!(all[0].value.span(), Span::at(2));
+        assert_eq!(all[1].key.span(), Span::at(3));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::duration::parse_duration;
+use super::duration::{DurationError, parse_duration};
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::keys::{self, Setting};
 use super::properties::Properties;
@@ -72,18 +72,19 @@ fn ttl(properties: &Properties, diagnostics: &mut Diagnostics) -> Option<Duratio
     let property = keys::TTL.lookup(properties, diagnostics)?;
     let value = property.value.trim();
     let error = match parse_duration(&value.text) {
-        Some(ttl) if ttl >= MIN_TTL => return Some(ttl),
-        Some(_) => ConfigDiagnostic::error(
+        Ok(ttl) if ttl >= MIN_TTL => return Some(ttl),
+        Ok(_) => ConfigDiagnostic::error(
             Kind::TtlTooShort,
             value.span(),
             format!("the routing TTL `{}` is shorter than one second", value.text),
         ),
-        None => ConfigDiagnostic::error(
+        Err(error) => ConfigDiagnostic::error(
             Kind::InvalidDuration,
             value.span(),
-            format!("expected a duration, found {}", quoted(&value.text)),
+            format!("expected a duration, found {}: {error}", quoted(&value.text)),
         )
-        .with_help("write a whole number of `ms`, `s`, `m`, `h` or `d`, as in `300s` or `5m`; a bare number is seconds"),
+        .stopping_neo4j(!matches!(error, DurationError::NonAsciiDigit(_)))
+        .with_help("write whole numbers with units `ns`, `us`, `ms`, `s`, `m`, `h` or `d` (any case), as in `300s`, `5m` or `1m30s`; a bare number is seconds"),
     };
     diagnostics.push(error);
     None
@@ -160,6 +161,11 @@ mod tests {
         assert_eq!(ttl_of("999ms"), Err(Kind::TtlTooShort));
         assert_eq!(ttl_of("0"), Err(Kind::TtlTooShort));
         assert_eq!(ttl_of("5 minutes"), Err(Kind::InvalidDuration));
+        assert_eq!(ttl_of("1m30s"), Ok(secs(90)));
+        assert_eq!(ttl_of("5M"), Ok(secs(300)));
+        assert_eq!(ttl_of("1500MS"), Ok(Duration::from_millis(1500)));
+        assert_eq!(ttl_of("2000000us"), Ok(secs(2)));
+        assert_eq!(ttl_of("1h1s"), Ok(secs(3601)));
         assert_eq!(ttl_of(""), Err(Kind::InvalidDuration));
     }
 
@@ -190,23 +196,17 @@ mod tests {
     }
 
     #[test]
-    fn deprecated_keys_stand_in_for_absent_ones() {
+    fn neo4j_4x_keys_are_not_read() {
         let (settings, diagnostics) = routing(
             "causal_clustering.cluster_allow_reads_on_followers=false\n\
              causal_clustering.cluster_allow_reads_on_leader=true\n\
              causal_clustering.load_balancing.shuffle=false\n\
              causal_clustering.cluster_routing_ttl=10s\n",
         );
-        assert_eq!(
-            settings,
-            RoutingSettings {
-                shuffle: false,
-                reads_on_primaries: false,
-                reads_on_writers: true,
-                ttl: Duration::from_secs(10)
-            }
+        assert_eq!(settings, RoutingSettings::default());
+        assert!(
+            diagnostics.is_empty(),
+            "the key validation reports them: {diagnostics:?}"
         );
-        let kinds: Vec<Kind> = diagnostics.iter().map(|d| d.kind).collect();
-        assert_eq!(kinds, [Kind::DeprecatedKey; 4]);
     }
 }

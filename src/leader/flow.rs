@@ -36,13 +36,13 @@ impl Instance {
             .filter(|db| settings.priority_tag_of(db.name()).is_none())
             .map(|db| {
                 let mut up = db.primaries().clone();
-                up.intersect_with(snapshot.available());
+                up.intersect_same(snapshot.available());
                 (db, up)
             })
             .filter(|(_, up)| !up.is_empty())
             .collect();
         let mut all = ServerSet::empty(snapshot.len());
-        balanced.iter().for_each(|(_, up)| all.union_with(up));
+        balanced.iter().for_each(|(_, up)| all.union_same(up));
         let servers: Vec<ServerIdx> = all.iter().collect();
         let local = |s: ServerIdx| servers.binary_search(&s).ok();
         let dbs = balanced

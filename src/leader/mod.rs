@@ -24,7 +24,6 @@ mod flow;
 
 use flow::Instance;
 
-use crate::catchup::pick;
 use crate::config::LeadershipSettings;
 use crate::rng::Rng;
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
@@ -71,18 +70,14 @@ fn priority(
     let eligible = match tag {
         Some(tag) => {
             let mut set = snapshot.tagged_by_name(tag);
-            set.intersect_with(db.primaries());
-            set.intersect_with(snapshot.available());
+            set.intersect_same(db.primaries());
+            set.intersect_same(snapshot.available());
             set
         }
         None => ServerSet::empty(snapshot.len()),
     };
     let satisfied = tag.is_none() || db.leader().is_some_and(|l| eligible.contains(l));
-    let transfer_to = if satisfied {
-        None
-    } else {
-        pick(&eligible, rng)
-    };
+    let transfer_to = if satisfied { None } else { eligible.pick(rng) };
     PriorityAdvice {
         database: db.name().to_owned(),
         priority_tag: tag.map(str::to_owned),

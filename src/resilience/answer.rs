@@ -88,7 +88,7 @@ impl RuleWise {
         }
         out.reset(snapshot.len());
         if (self.no_rules || !self.halts) && !candidates.is_empty() {
-            out.union_with(candidates);
+            out.union_same(candidates);
             return Ok(Answer::Implicit);
         }
         Ok(Answer::Nothing)

@@ -240,7 +240,7 @@ impl Domains {
     pub fn union(&self, universe: usize) -> ServerSet {
         let mut all = ServerSet::empty(universe);
         for d in &self.list {
-            all.union_with(&d.members);
+            all.union_same(&d.members);
         }
         all
     }
@@ -352,7 +352,7 @@ impl Regions {
             if let Some(at) = self.names.iter().position(|n| n == name)
                 && let Some(members) = self.members.get(at)
             {
-                out.union_with(members);
+                out.union_same(members);
             }
         }
         out
@@ -426,7 +426,7 @@ impl Places {
         let leaves: Vec<usize> = (0..self.tags.len()).filter(|&t| self.is_leaf(t)).collect();
         let mut covered = ServerSet::empty(self.universe);
         for &t in &leaves {
-            covered.union_with(&self.tags.get(t)?.members);
+            covered.union_same(&self.tags.get(t)?.members);
         }
         (leaves.len() >= 2 && covered.len() == self.universe).then_some(leaves)
     }

@@ -315,8 +315,8 @@ impl Collector {
     fn leaving_share(&mut self, key: usize, now: &Outcome, analysis: &Analysis<'_>) -> Option<f64> {
         let preferred = self.preferred.get(key).filter(|p| !p.is_empty())?;
         copy_into(&mut self.scratch, &now.readers);
-        self.scratch.intersect_with(&analysis.regioned);
-        self.scratch.subtract(preferred);
+        self.scratch.intersect_same(&analysis.regioned);
+        self.scratch.subtract_same(preferred);
         let outside = self.scratch.len();
         (outside > 0).then(|| outside as f64 / now.readers.len() as f64)
     }
@@ -488,10 +488,10 @@ impl Collector {
         let mut servers = now.readers.clone();
         match kind {
             FindingKind::LeavesRegion => {
-                servers.intersect_with(&analysis.regioned);
-                servers.subtract(&analysis.regions.covering(&today.readers));
+                servers.intersect_same(&analysis.regioned);
+                servers.subtract_same(&analysis.regions.covering(&today.readers));
             }
-            _ => servers.intersect_with(&today.readers),
+            _ => servers.intersect_same(&today.readers),
         }
         let mut names: Vec<String> = snapshot
             .names(&servers)
@@ -510,5 +510,5 @@ fn overlaps(a: &ServerSet, b: &ServerSet) -> bool {
 /// `dst = src`, reusing `dst`'s allocation.
 pub(super) fn copy_into(dst: &mut ServerSet, src: &ServerSet) {
     dst.reset(src.universe());
-    dst.union_with(src);
+    dst.union_same(src);
 }

@@ -277,7 +277,7 @@ impl<'s> Analysis<'s> {
         let mut regioned = ServerSet::empty(snapshot.len());
         for r in 0..regions.names().len() {
             if let Some(members) = regions.members(r) {
-                regioned.union_with(members);
+                regioned.union_same(members);
             }
         }
         Ok(Analysis {
@@ -515,10 +515,10 @@ impl Roles {
     fn fill(&mut self, analysis: &Analysis<'_>, db: &Database, down: &ServerSet) {
         let snapshot = analysis.snapshot;
         copy_into(&mut self.usable, snapshot.available());
-        self.usable.subtract(down);
+        self.usable.subtract_same(down);
         readers_into(db, &self.usable, &analysis.routing, &mut self.candidates);
         copy_into(&mut self.routers, db.primaries());
-        self.routers.intersect_with(&self.usable);
+        self.routers.intersect_same(&self.usable);
         self.writer = db.leader().filter(|&l| self.usable.contains(l));
     }
 }

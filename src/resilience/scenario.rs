@@ -72,7 +72,7 @@ impl Scenario {
     fn fill_down(&mut self, domains: &Domains) {
         self.down.clear();
         for d in self.domains.iter().filter_map(|&d| domains.get(d)) {
-            self.down.union_with(d.members());
+            self.down.union_same(d.members());
         }
     }
 }

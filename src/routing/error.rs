@@ -7,8 +7,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::config::ConfigErrors;
-use crate::routing::policies::{RegistryError, UnknownPolicy};
-use crate::suggest;
+use crate::routing::policies::PolicyError;
+use crate::suggest::UnknownName;
 use crate::topology::ServerIdx;
 use crate::vm::EvalError;
 
@@ -17,9 +17,9 @@ use crate::vm::EvalError;
 #[non_exhaustive]
 pub enum RoutingError {
     /// The client asked for a database the topology does not have.
-    UnknownDatabase(UnknownDatabase),
+    UnknownDatabase(UnknownName),
     /// The client asked for a policy that does not exist.
-    UnknownPolicy(UnknownPolicy),
+    UnknownPolicy(UnknownName),
     /// The database has no usable writer, reader or router (Neo4j refuses such a table too).
     EmptyTable {
         /// The database.
@@ -37,31 +37,6 @@ pub enum RoutingError {
     /// An embedder's plugin failed for a reason of its own.
     Plugin(Arc<dyn std::error::Error + Send + Sync>),
 }
-
-/// A database that the topology does not have.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownDatabase {
-    /// The name asked for.
-    pub name: String,
-    /// The databases that exist, sorted.
-    pub known: Vec<String>,
-}
-
-impl fmt::Display for UnknownDatabase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown database `{}`; ", self.name)?;
-        if self.known.is_empty() {
-            return write!(f, "the topology has no database");
-        }
-        write!(f, "the databases are {}", self.known.join(", "))?;
-        if let Some(near) = suggest::closest(&self.name, self.known.iter().map(String::as_str)) {
-            write!(f, " (did you mean `{near}`?)")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for UnknownDatabase {}
 
 impl fmt::Display for RoutingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,18 +68,6 @@ impl std::error::Error for RoutingError {
     }
 }
 
-impl From<UnknownPolicy> for RoutingError {
-    fn from(e: UnknownPolicy) -> RoutingError {
-        RoutingError::UnknownPolicy(e)
-    }
-}
-
-impl From<UnknownDatabase> for RoutingError {
-    fn from(e: UnknownDatabase) -> RoutingError {
-        RoutingError::UnknownDatabase(e)
-    }
-}
-
 impl From<EvalError> for RoutingError {
     fn from(e: EvalError) -> RoutingError {
         RoutingError::Evaluation(e)
@@ -118,7 +81,7 @@ pub enum ReloadError {
     /// The new configuration does not load.
     Config(ConfigErrors),
     /// One of its policies does not compile.
-    Policy(RegistryError),
+    Policy(PolicyError),
 }
 
 impl fmt::Display for ReloadError {
@@ -145,8 +108,8 @@ impl From<ConfigErrors> for ReloadError {
     }
 }
 
-impl From<RegistryError> for ReloadError {
-    fn from(e: RegistryError) -> ReloadError {
+impl From<PolicyError> for ReloadError {
+    fn from(e: PolicyError) -> ReloadError {
         ReloadError::Policy(e)
     }
 }
@@ -154,21 +117,16 @@ impl From<RegistryError> for ReloadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suggest::NameKind;
 
     #[test]
     fn unknown_databases_name_the_known_ones_and_the_closest() {
-        let unknown = UnknownDatabase {
-            name: "neo4k".into(),
-            known: vec!["neo4j".into(), "orders".into()],
-        };
+        let unknown = UnknownName::new(NameKind::Database, "neo4k", ["orders", "neo4j"]);
         assert_eq!(
-            RoutingError::from(unknown).to_string(),
+            RoutingError::UnknownDatabase(unknown).to_string(),
             "unknown database `neo4k`; the databases are neo4j, orders (did you mean `neo4j`?)"
         );
-        let none = UnknownDatabase {
-            name: "graph".into(),
-            known: Vec::new(),
-        };
+        let none = UnknownName::new(NameKind::Database, "graph", [] as [&str; 0]);
         assert_eq!(
             none.to_string(),
             "unknown database `graph`; the topology has no database"
@@ -188,10 +146,7 @@ mod tests {
 
     #[test]
     fn a_plugins_own_error_speaks_for_itself() {
-        let inner = UnknownDatabase {
-            name: "x".into(),
-            known: Vec::new(),
-        };
+        let inner = UnknownName::new(NameKind::Database, "x", [] as [&str; 0]);
         let error = RoutingError::Plugin(Arc::new(inner.clone()));
         assert_eq!(error.to_string(), inner.to_string());
         let source = std::error::Error::source(&error).map(ToString::to_string);

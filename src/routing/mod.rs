@@ -1,8 +1,11 @@
 //! Routing: which servers a client of a database may write to, read from and route through.
 //!
-//! [`roles`] computes the role sets of DESIGN section 5 before any policy; routing tables
-//! apply a policy to the readers and order the result; the hot-path [`router`] caches
-//! the policy's readers per snapshot.
+//! [`RoutingService`] is the front door: the one publisher of a configuration's compiled
+//! [`Policies`] and routing settings (one [`Generation`]), the maker of routing tables through its
+//! [`RoutingPlugin`], and the maker of hot-path routers ([`router`]) that read the same
+//! generation. [`roles`] computes the role sets of DESIGN section 5 before any policy; routing
+//! tables apply a policy to the readers and order the result; the hot-path [`router`] caches the
+//! policy's readers per snapshot and generation.
 
 mod error;
 mod plugin;
@@ -12,8 +15,10 @@ pub mod router;
 mod service;
 mod table;
 
-pub use error::{ReloadError, RoutingError, UnknownDatabase};
+pub use error::{ReloadError, RoutingError};
 pub use plugin::{RouteContext, RoutingPlugin, ServerPolicies};
-pub use roles::{Roles, readers_into, roles, usable};
-pub use service::{RoutingService, policy_sources};
+pub use policies::{CompiledPolicy, Policies, PolicyError, PolicyId, Reload};
+pub(crate) use roles::readers_into;
+pub use roles::{Roles, roles};
+pub use service::{Generation, RoutingService};
 pub use table::{Role, RouteRequest, RoutingTable};

@@ -9,12 +9,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::error::{RoutingError, UnknownDatabase};
+use super::error::RoutingError;
 use super::roles::roles;
 use super::table::{RouteRequest, RoutingTable};
 use crate::config::RoutingSettings;
 use crate::rng::Rng;
 use crate::routing::policies::{CompiledPolicy, Policies};
+use crate::suggest::{NameKind, UnknownName};
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
 use crate::vm;
 
@@ -69,13 +70,16 @@ impl RoutingPlugin for ServerPolicies {
     ) -> Result<RoutingTable, RoutingError> {
         let snapshot = context.snapshot;
         let db = database(snapshot, request.database)?;
-        let policy = context.policies.get(request.policy_name())?;
+        let policy = context
+            .policies
+            .get(request.policy_name())
+            .map_err(RoutingError::UnknownPolicy)?;
         let excluded = excluded(snapshot, request.excluded);
         let roles = roles(snapshot, db, &excluded, context.settings);
         let readers = select(policy, snapshot, &roles.readers)?;
         let mut others = roles.routers.clone();
         let preferred = select(policy, snapshot, &roles.routers)?;
-        others.subtract(&preferred);
+        others.subtract_same(&preferred);
         let mut order = Order {
             shuffle: context.settings.shuffle,
             rng: context.rng,
@@ -96,18 +100,10 @@ impl RoutingPlugin for ServerPolicies {
 }
 
 /// The database called `name`, or an error naming those that exist.
-fn database<'s>(snapshot: &'s Snapshot, name: &str) -> Result<&'s Database, UnknownDatabase> {
+fn database<'s>(snapshot: &'s Snapshot, name: &str) -> Result<&'s Database, RoutingError> {
     snapshot.database(name).ok_or_else(|| {
-        let mut known: Vec<String> = snapshot
-            .databases()
-            .iter()
-            .map(|d| d.name().to_owned())
-            .collect();
-        known.sort_unstable();
-        UnknownDatabase {
-            name: name.to_owned(),
-            known,
-        }
+        let known = snapshot.databases().iter().map(|d| d.name());
+        RoutingError::UnknownDatabase(UnknownName::new(NameKind::Database, name, known))
     })
 }
 
@@ -150,8 +146,8 @@ impl Order<'_> {
 mod tests {
     use super::*;
     use crate::Strictness;
+    use crate::config::Config;
     use crate::routing::Role;
-    use crate::routing::policies::{PolicyRegistry, PolicySource};
     use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
 
     /// Primaries p1 (leader, north), p2 (south), p3 (north); secondaries s1 (north), s2 (south).
@@ -183,14 +179,13 @@ mod tests {
         Arc::new(Snapshot::build(&spec, &TagInterner::new()).expect("valid"))
     }
 
-    fn policies(snapshot: &Snapshot, pairs: &[(&str, &str)]) -> Arc<Policies> {
-        let sources: Vec<PolicySource> = pairs
+    fn policies(snapshot: &Snapshot, pairs: &[(&str, &str)]) -> Policies {
+        let text: String = pairs
             .iter()
-            .map(|(n, t)| PolicySource::parse(n, t, Strictness::Default).expect("valid"))
+            .map(|(n, t)| format!("dbms.routing.load_balancing.config.server_policies.{n}={t}\n"))
             .collect();
-        PolicyRegistry::new(&sources, snapshot.interner())
-            .expect("compiles")
-            .load()
+        let config = Config::parse(&text, "neo4j.conf", Strictness::Default).expect("loads");
+        Policies::compile(&config, snapshot.interner(), None).expect("compiles")
     }
 
     fn unshuffled() -> RoutingSettings {

@@ -1,26 +1,23 @@
-//! The policy registry: compiled policies by name, swapped whole on reload.
+//! Compiled policies: one immutable set of a configuration's load-balancing policies.
 //!
-//! A [`Policies`] value is one immutable generation of named, compiled policies; the
-//! [`PolicyRegistry`] publishes the current one through arc-swap, like topology snapshots. A
-//! name keeps its [`PolicyId`] across reloads, so hot paths can hold ids. `default` always
-//! exists: `all()` unless configured.
+//! A [`Policies`] value holds a configuration's [`ConfiguredPolicy`]s (the built-in `default`
+//! included: the configuration always has one) each with its verified [`Program`]. It is built by
+//! the [`RoutingService`](super::RoutingService), which publishes it with the routing settings as
+//! one [`Generation`](super::Generation); nothing else publishes policies. A name keeps its
+//! [`PolicyId`] across reloads, so hot paths can hold ids.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
-
-use arc_swap::{ArcSwap, Cache};
+use std::sync::Arc;
 
 use crate::bytecode::Program;
-use crate::compile::{CompileError, compile};
-use crate::syntax::{self, Policy};
+use crate::compile::{CompileError, compile_staged};
+use crate::config::{Config, ConfiguredPolicy};
+use crate::suggest::{NameKind, UnknownName};
+use crate::syntax::Policy;
 use crate::topology::TagInterner;
-use crate::{Strictness, suggest};
 
-/// The reserved policy that always exists.
-pub const DEFAULT_POLICY: &str = "default";
-
-/// A policy's number, stable across reloads for as long as the registry lives.
+/// A policy's number, stable across reloads for as long as its service lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PolicyId(u32);
 
@@ -31,29 +28,32 @@ impl PolicyId {
     }
 }
 
-/// A named policy, parsed and compiled.
+/// A configured policy and its verified program.
 #[derive(Clone, Debug)]
 pub struct CompiledPolicy {
-    name: String,
-    text: String,
-    policy: Policy,
+    configured: ConfiguredPolicy,
     program: Program,
 }
 
 impl CompiledPolicy {
     /// The policy's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.configured.name
     }
 
     /// Its text as configured.
     pub fn text(&self) -> &str {
-        &self.text
+        &self.configured.text
     }
 
     /// Its syntax tree.
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        &self.configured.policy
+    }
+
+    /// The policy as the configuration holds it, with its place in the file.
+    pub fn configured(&self) -> &ConfiguredPolicy {
+        &self.configured
     }
 
     /// Its verified program.
@@ -62,91 +62,32 @@ impl CompiledPolicy {
     }
 }
 
-/// A policy to register: name, text, and the text's syntax tree.
-#[derive(Clone, Debug)]
-pub struct PolicySource {
-    /// The policy's name.
-    pub name: String,
-    /// Its text.
-    pub text: String,
-    /// The text, parsed.
-    pub policy: Policy,
-}
-
-impl PolicySource {
-    /// Parses `text` as the policy called `name`.
-    pub fn parse(
-        name: &str,
-        text: &str,
-        strictness: Strictness,
-    ) -> Result<PolicySource, syntax::ParseError> {
-        Ok(PolicySource {
-            name: name.into(),
-            text: text.into(),
-            policy: syntax::parse(text, strictness)?,
-        })
-    }
-}
-
-/// A client asked for a policy that does not exist.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownPolicy {
-    /// The name asked for.
-    pub name: String,
-    /// The policies that exist, sorted.
-    pub known: Vec<String>,
-}
-
-impl fmt::Display for UnknownPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown policy `{}`; the policies are {}",
-            self.name,
-            self.known.join(", ")
-        )?;
-        if let Some(near) = suggest::closest(&self.name, self.known.iter().map(String::as_str)) {
-            write!(f, " (did you mean `{near}`?)")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for UnknownPolicy {}
-
-/// One generation of compiled policies.
+/// One configuration's compiled policies.
 #[derive(Clone, Debug)]
 pub struct Policies {
-    generation: u64,
     slots: Vec<Option<Arc<CompiledPolicy>>>,
     ids: BTreeMap<String, PolicyId>,
+    interner: TagInterner,
 }
 
 impl Policies {
-    /// The generation: each reload adds one.
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
     /// The policy called `name`, or an error naming the known ones.
-    pub fn get(&self, name: &str) -> Result<&CompiledPolicy, UnknownPolicy> {
-        self.id(name)
-            .and_then(|id| self.by_id(id))
-            .ok_or_else(|| UnknownPolicy {
-                name: name.into(),
-                known: self.names().map(str::to_owned).collect(),
-            })
+    pub fn get(&self, name: &str) -> Result<&CompiledPolicy, UnknownName> {
+        self.id(name).map(|id| self.by_id(id)).and_then(|policy| {
+            policy.ok_or_else(|| UnknownName::new(NameKind::Policy, name, self.names()))
+        })
     }
 
-    /// The id of the policy called `name`, if it exists in this generation.
-    pub fn id(&self, name: &str) -> Option<PolicyId> {
+    /// The id of the policy called `name`, or an error naming the known ones.
+    pub fn id(&self, name: &str) -> Result<PolicyId, UnknownName> {
         self.ids
             .get(name)
             .copied()
             .filter(|id| self.by_id(*id).is_some())
+            .ok_or_else(|| UnknownName::new(NameKind::Policy, name, self.names()))
     }
 
-    /// The policy with id `id`, if it exists in this generation.
+    /// The policy with id `id`, if it exists in this configuration.
     pub fn by_id(&self, id: PolicyId) -> Option<&CompiledPolicy> {
         self.slots.get(id.index())?.as_deref()
     }
@@ -159,78 +100,96 @@ impl Policies {
             .map(|(name, _)| name.as_str())
     }
 
-    /// Compiles `sources` as the next generation after `previous`, keeping ids by name.
-    fn next(
-        previous: Option<&Policies>,
-        sources: &[PolicySource],
+    /// The interner every program was compiled against.
+    pub fn interner(&self) -> &TagInterner {
+        &self.interner
+    }
+
+    /// Compiles `config`'s policies against `interner`, keeping the ids `previous` gave names.
+    pub(crate) fn compile(
+        config: &Config,
         interner: &TagInterner,
-    ) -> Result<Policies, RegistryError> {
+        previous: Option<&Policies>,
+    ) -> Result<Policies, PolicyError> {
         let mut ids = previous.map(|p| p.ids.clone()).unwrap_or_default();
         let mut slots: Vec<Option<Arc<CompiledPolicy>>> = vec![None; ids.len()];
-        let builtin =
-            PolicySource::parse(DEFAULT_POLICY, "all()", Strictness::Strict).map_err(|e| {
-                RegistryError {
-                    name: DEFAULT_POLICY.into(),
-                    kind: RegistryErrorKind::Parse(e),
-                }
-            })?;
-        let has_default = sources.iter().any(|s| s.name == DEFAULT_POLICY);
-        for source in sources.iter().chain((!has_default).then_some(&builtin)) {
-            let program = compile(&source.policy, interner).map_err(|e| RegistryError {
-                name: source.name.clone(),
-                kind: RegistryErrorKind::Compile(e),
-            })?;
+        // One stage for the whole generation: a rejected reload interns nothing.
+        let mut stage = interner.stage();
+        for configured in config.policies().values() {
+            let program =
+                compile_staged(&configured.policy, &mut stage).map_err(|error| PolicyError {
+                    name: configured.name.clone(),
+                    error,
+                })?;
             let next_id = PolicyId(u32::try_from(ids.len()).unwrap_or(u32::MAX));
-            let id = *ids.entry(source.name.clone()).or_insert(next_id);
+            let id = *ids.entry(configured.name.clone()).or_insert(next_id);
             if slots.len() <= id.index() {
                 slots.resize(id.index() + 1, None);
             }
             let compiled = CompiledPolicy {
-                name: source.name.clone(),
-                text: source.text.clone(),
-                policy: source.policy.clone(),
+                configured: configured.clone(),
                 program,
             };
             if let Some(slot) = slots.get_mut(id.index()) {
                 *slot = Some(Arc::new(compiled));
             }
         }
+        stage.commit();
         Ok(Policies {
-            generation: previous.map_or(0, |p| p.generation + 1),
             slots,
             ids,
+            interner: interner.clone(),
         })
     }
-}
 
-/// A policy that could not be registered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegistryError {
-    /// The policy's name.
-    pub name: String,
-    /// What went wrong.
-    pub kind: RegistryErrorKind,
-}
-
-/// What went wrong registering a policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RegistryErrorKind {
-    /// Its text does not parse.
-    Parse(syntax::ParseError),
-    /// It does not compile.
-    Compile(CompileError),
-}
-
-impl fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            RegistryErrorKind::Parse(e) => write!(f, "policy `{}`: {e}", self.name),
-            RegistryErrorKind::Compile(e) => write!(f, "policy `{}`: {e}", self.name),
+    /// What changed from `before` to `self`.
+    pub(crate) fn changes_since(&self, before: &Policies) -> Reload {
+        let rules = |p: &Policies, name: &str| p.get(name).ok().map(|c| c.policy().normalize());
+        let mut report = Reload::default();
+        for name in before.names().filter(|n| self.id(n).is_err()) {
+            report.removed.push(name.into());
         }
+        for name in self.names() {
+            match (rules(before, name), rules(self, name)) {
+                (None, _) => report.added.push(name.into()),
+                (Some(a), Some(b)) if a != b => report.changed.push(name.into()),
+                _ => {}
+            }
+        }
+        report
     }
 }
 
-impl std::error::Error for RegistryError {}
+/// A configured policy that does not compile against the topology's tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    name: String,
+    error: CompileError,
+}
+
+impl PolicyError {
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Why it does not compile.
+    pub fn error(&self) -> &CompileError {
+        &self.error
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "policy `{}`: {}", self.name, self.error)
+    }
+}
+
+impl std::error::Error for PolicyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
 
 /// What a reload changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -243,123 +202,70 @@ pub struct Reload {
     pub changed: Vec<String>,
 }
 
-/// The live set of policies, replaced whole and atomically on reload.
-#[derive(Debug)]
-pub struct PolicyRegistry {
-    current: ArcSwap<Policies>,
-    interner: TagInterner,
-    writer: Mutex<()>,
-}
-
-impl PolicyRegistry {
-    /// Compiles `sources` against `interner` (the topology's).
-    pub fn new(
-        sources: &[PolicySource],
-        interner: &TagInterner,
-    ) -> Result<PolicyRegistry, RegistryError> {
-        let policies = Policies::next(None, sources, interner)?;
-        Ok(PolicyRegistry {
-            current: ArcSwap::from_pointee(policies),
-            interner: interner.clone(),
-            writer: Mutex::new(()),
-        })
-    }
-
-    /// The current generation.
-    pub fn load(&self) -> Arc<Policies> {
-        self.current.load_full()
-    }
-
-    /// A per-thread handle on the current generation for hot paths.
-    pub fn cache(&self) -> Cache<&ArcSwap<Policies>, Arc<Policies>> {
-        Cache::new(&self.current)
-    }
-
-    /// Replaces every policy with `sources`. On error the current generation keeps serving.
-    pub fn reload(&self, sources: &[PolicySource]) -> Result<Reload, RegistryError> {
-        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let previous = self.current.load_full();
-        let next = Policies::next(Some(&previous), sources, &self.interner)?;
-        let report = diff(&previous, &next);
-        self.current.store(Arc::new(next));
-        Ok(report)
-    }
-}
-
-fn diff(before: &Policies, after: &Policies) -> Reload {
-    let rules = |p: &Policies, name: &str| p.get(name).ok().map(|c| c.policy.normalize());
-    let mut report = Reload::default();
-    for name in before.names().filter(|n| after.id(n).is_none()) {
-        report.removed.push(name.into());
-    }
-    for name in after.names() {
-        match (rules(before, name), rules(after, name)) {
-            (None, _) => report.added.push(name.into()),
-            (Some(a), Some(b)) if a != b => report.changed.push(name.into()),
-            _ => {}
-        }
-    }
-    report
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Strictness;
 
-    fn sources(pairs: &[(&str, &str)]) -> Vec<PolicySource> {
-        pairs
+    const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let text: String = pairs
             .iter()
-            .map(|(n, t)| PolicySource::parse(n, t, Strictness::Default).expect("valid"))
-            .collect()
+            .map(|(name, text)| format!("{POLICY}{name}={text}\n"))
+            .collect();
+        Config::parse(&text, "neo4j.conf", Strictness::Default).expect("loads")
     }
 
     #[test]
     fn default_always_exists_and_unknown_names_list_the_known_ones() {
-        let registry =
-            PolicyRegistry::new(&sources(&[("north", "tags(north)")]), &TagInterner::new())
-                .expect("valid");
-        let policies = registry.load();
-        assert_eq!(
-            policies.get("default").map(|p| p.text().to_owned()),
-            Ok("all()".to_owned())
-        );
+        let policies = Policies::compile(
+            &config(&[("north", "tags(north)")]),
+            &TagInterner::new(),
+            None,
+        )
+        .expect("compiles");
+        let default = policies.get("default").expect("exists");
+        assert_eq!(default.text(), "all()");
+        assert!(default.configured().is_builtin());
         assert_eq!(policies.names().collect::<Vec<_>>(), ["default", "north"]);
-        let err = policies.get("nort").expect_err("unknown");
+        let err = policies.get("nort").map(|_| ()).expect_err("unknown");
         assert_eq!(
             err.to_string(),
             "unknown policy `nort`; the policies are default, north (did you mean `north`?)"
         );
+        assert_eq!(policies.id("nort").map(|_| ()), Err(err));
     }
 
     #[test]
-    fn reload_keeps_ids_reports_changes_and_swaps_whole() {
-        let registry = PolicyRegistry::new(
-            &sources(&[("a", "tags(a)"), ("b", "tags(b)")]),
-            &TagInterner::new(),
+    fn a_reload_keeps_ids_and_reports_changes() {
+        let interner = TagInterner::new();
+        let before = Policies::compile(
+            &config(&[("a", "tags(a)"), ("b", "tags(b)")]),
+            &interner,
+            None,
         )
-        .expect("valid");
-        let before = registry.load();
+        .expect("compiles");
         let b = before.id("b").expect("b");
-        let report = registry
-            .reload(&sources(&[("b", "tags(c)"), ("c", "tags(c)")]))
-            .expect("valid");
+        let after = Policies::compile(
+            &config(&[("b", "tags(c)"), ("c", "tags(c)")]),
+            &interner,
+            Some(&before),
+        )
+        .expect("compiles");
         assert_eq!(
-            report,
+            after.changes_since(&before),
             Reload {
                 removed: vec!["a".into()],
                 added: vec!["c".into()],
                 changed: vec!["b".into()]
             }
         );
-        let after = registry.load();
-        assert_eq!(
-            (after.id("b"), after.id("a"), after.generation()),
-            (Some(b), None, 1)
-        );
+        assert_eq!((after.id("b"), after.id("a").is_err()), (Ok(b), true));
         assert_eq!(
             before.get("a").map(|p| p.text().to_owned()),
             Ok("tags(a)".to_owned()),
-            "old generations never change"
+            "a compiled set never changes"
         );
     }
 }

@@ -32,7 +32,7 @@ pub fn roles(
     let mut readers = ServerSet::default();
     readers_into(db, &usable, settings, &mut readers);
     let mut routers = db.primaries().clone();
-    routers.intersect_with(&usable);
+    routers.intersect_same(&usable);
     Roles {
         writer: db.leader().filter(|&l| usable.contains(l)),
         readers,
@@ -41,27 +41,27 @@ pub fn roles(
 }
 
 /// The available servers not in `excluded`.
-pub fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
+fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
     let mut usable = snapshot.available().clone();
-    usable.subtract(excluded);
+    usable.subtract_same(excluded);
     usable
 }
 
 /// The readers of `db` among `usable`, written into `out` (no allocation once `out` has
 /// held a set of this size).
-pub fn readers_into(
+pub(crate) fn readers_into(
     db: &Database,
     usable: &ServerSet,
     settings: &RoutingSettings,
     out: &mut ServerSet,
 ) {
     out.reset(usable.universe());
-    out.union_with(db.secondaries());
-    out.intersect_with(usable);
+    out.union_same(db.secondaries());
+    out.intersect_same(usable);
     let leader = db.leader().filter(|&l| usable.contains(l));
     if settings.reads_on_primaries || out.is_empty() {
-        out.union_with(db.primaries());
-        out.intersect_with(usable);
+        out.union_same(db.primaries());
+        out.intersect_same(usable);
         if let Some(leader) = leader {
             out.remove(leader);
         }

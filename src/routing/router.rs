@@ -1,20 +1,23 @@
 //! The embeddable hot-path API: pick a reader for (policy, database) millions of times a
 //! second.
 //!
-//! A shared [`Router`] (`Send + Sync`) hands each thread a [`Decider`]. A decider owns
-//! everything a decision touches: cached handles on the current topology snapshot and policy
-//! generation (`arc_swap::Cache`: one atomic load to see that nothing changed), its random
-//! generator, and per (policy, database) the policy's readers as a flat array of server
-//! indices, valid for one (snapshot epoch, policy generation). A decision is therefore an
-//! epoch check plus a pick — uniform random or round-robin — and writes no shared memory.
-//! A decision that excludes servers the client found broken evaluates afresh, without them,
-//! into the decider's own buffers.
+//! A [`Router`] (cheap to clone, `Send + Sync`) is made by a
+//! [`RoutingService`](crate::routing::RoutingService) and hands each thread a [`Decider`]. A
+//! decider owns everything a decision touches: cached handles on the current topology snapshot
+//! and on the service's current [`Generation`] (policies and routing settings, published
+//! together; `arc_swap::Cache`: one atomic load to see that nothing changed), its random
+//! generator, and per (policy, database) the policy's readers as a flat array of server indices,
+//! valid for one (snapshot epoch, generation). A decision is therefore an epoch check plus a
+//! pick (uniform random or round-robin) and writes no shared memory; after a reload, the next
+//! decision uses the new policies and settings together. A decision that excludes servers the
+//! client found broken, or that decides among a candidate set of the embedder's own, evaluates
+//! afresh into the decider's own buffers.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use tagroute::config::RoutingSettings;
-//! use tagroute::routing::policies::{PolicyRegistry, PolicySource};
-//! use tagroute::router::{Pick, Router};
+//! use tagroute::config::Config;
+//! use tagroute::router::Pick;
+//! use tagroute::routing::RoutingService;
 //! use tagroute::topology::{DatabaseSpec, ServerSpec, Topology, TopologySpec};
 //! use tagroute::Strictness;
 //!
@@ -29,13 +32,13 @@
 //!         ..DatabaseSpec::default()
 //!     }],
 //! };
-//! let topology = Arc::new(Topology::new(&spec)?);
-//! let north = PolicySource::parse("north", "tags(north); halt()", Strictness::Default)?;
-//! let policies = Arc::new(PolicyRegistry::new(&[north], topology.interner())?);
-//! let router = Router::new(topology, policies, RoutingSettings::default());
+//! let conf = "dbms.routing.load_balancing.config.server_policies.north=tags(north); halt()";
+//! let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+//! let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
+//! let router = service.router();
 //!
 //! let policy = router.policy("north")?;
-//! let db = router.database("neo4j");
+//! let db = router.database("neo4j")?;
 //! let mut decider = router.decider();
 //! let decision = decider.decide(policy, &db, Pick::Random)?;
 //! assert_eq!(decision.server().address(), "a.example.com:7687");
@@ -47,19 +50,22 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache};
 
-use crate::config::RoutingSettings;
+use super::roles::readers_into;
+use super::service::{Generation, Published};
 use crate::rng::Rng;
-use crate::routing::policies::{Policies, PolicyId, PolicyRegistry, UnknownPolicy};
-use crate::routing::readers_into;
+use crate::routing::policies::PolicyId;
+use crate::suggest::{NameKind, UnknownName};
 use crate::topology::{Server, ServerIdx, ServerSet, Snapshot, Topology};
-use crate::vm;
+use crate::vm::{self, EvalError};
 
 /// How a decision picks among the servers a policy selected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick {
     /// Uniformly at random.
     Random,
-    /// In turn, per (policy, database), in the order of the topology.
+    /// In turn, in the order of the topology: per (policy, database) for
+    /// [`Decider::decide`], separately for [`Decider::decide_excluding`], and per policy for
+    /// [`Decider::decide_among`].
     RoundRobin,
 }
 
@@ -79,74 +85,82 @@ impl DatabaseKey {
 }
 
 /// Why no server was picked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoDecision {
-    /// The policy no longer exists (a reload removed it).
+    /// The current generation has no policy of this id: a reload removed it.
     UnknownPolicy,
-    /// The current snapshot has no database of the key's name.
+    /// The current snapshot has no database of the key's name: an update removed it.
     UnknownDatabase,
     /// The policy selected no server.
     NoServer,
+    /// The policy could not be evaluated on the snapshot: a snapshot of another topology, or
+    /// candidates that range over another number of servers than the snapshot has.
+    Evaluation(EvalError),
 }
 
 impl fmt::Display for NoDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NoDecision::UnknownPolicy => write!(f, "the policy no longer exists"),
-            NoDecision::UnknownDatabase => write!(f, "the topology has no such database"),
+            NoDecision::UnknownDatabase => write!(f, "the topology no longer has the database"),
             NoDecision::NoServer => write!(f, "the policy selected no server"),
+            NoDecision::Evaluation(e) => write!(f, "the policy could not be evaluated: {e}"),
         }
     }
 }
 
-impl std::error::Error for NoDecision {}
+impl std::error::Error for NoDecision {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NoDecision::Evaluation(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
-/// The shared router: topology, policies and settings.
-#[derive(Debug)]
+/// The hot-path router of a [`RoutingService`](crate::routing::RoutingService): its topology and
+/// its current generation of policies and settings. Made by
+/// [`RoutingService::router`](crate::routing::RoutingService::router); clone it freely.
+#[derive(Clone, Debug)]
 pub struct Router {
-    topology: Arc<Topology>,
-    policies: Arc<PolicyRegistry>,
-    settings: RoutingSettings,
+    published: Arc<Published>,
 }
 
 impl Router {
-    /// A router over a live topology and policy registry (compiled against the topology's
-    /// interner).
-    pub fn new(
-        topology: Arc<Topology>,
-        policies: Arc<PolicyRegistry>,
-        settings: RoutingSettings,
-    ) -> Router {
-        Router {
-            topology,
-            policies,
-            settings,
+    pub(super) fn new(published: Arc<Published>) -> Router {
+        Router { published }
+    }
+
+    /// The id of the policy called `name` in the current generation, for [`Decider::decide`].
+    /// Ids are stable across reloads; a reload that removes the policy makes decisions with it
+    /// fail with [`NoDecision::UnknownPolicy`].
+    pub fn policy(&self, name: &str) -> Result<PolicyId, UnknownName> {
+        self.published.generation.load().policies().id(name)
+    }
+
+    /// A key for the database called `name`, checked against the current snapshot. An update
+    /// that removes the database later makes decisions with the key fail with
+    /// [`NoDecision::UnknownDatabase`]; one that adds it back makes them succeed again.
+    pub fn database(&self, name: &str) -> Result<DatabaseKey, UnknownName> {
+        let snapshot = self.published.topology.snapshot();
+        match snapshot.database(name) {
+            Some(_) => Ok(DatabaseKey(Arc::from(name))),
+            None => {
+                let known = snapshot.databases().iter().map(|d| d.name());
+                Err(UnknownName::new(NameKind::Database, name, known))
+            }
         }
     }
 
-    /// The id of the policy called `name`, for [`Decider::decide`].
-    pub fn policy(&self, name: &str) -> Result<PolicyId, UnknownPolicy> {
-        let policies = self.policies.load();
-        policies.get(name)?;
-        policies.id(name).ok_or_else(|| UnknownPolicy {
-            name: name.into(),
-            known: Vec::new(),
-        })
-    }
-
-    /// A key for the database called `name`.
-    pub fn database(&self, name: &str) -> DatabaseKey {
-        DatabaseKey(Arc::from(name))
-    }
-
     /// The live topology.
-    pub fn topology(&self) -> &Topology {
-        &self.topology
+    pub fn topology(&self) -> &Arc<Topology> {
+        &self.published.topology
     }
 
-    /// The live policies.
-    pub fn policies(&self) -> &PolicyRegistry {
-        &self.policies
+    /// The current generation of policies and settings.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.published.generation.load_full()
     }
 
     /// A decider for one thread, seeded from the operating system.
@@ -157,36 +171,49 @@ impl Router {
     /// A decider whose random picks are fixed by `seed`.
     pub fn decider_seeded(&self, seed: u64) -> Decider<'_> {
         Decider {
-            settings: &self.settings,
-            snapshot: self.topology.cache(),
-            policies: self.policies.cache(),
+            snapshot: self.published.topology.cache(),
+            generation: Cache::new(&self.published.generation),
             rng: Rng::seeded(seed),
             entries: Vec::new(),
             last: 0,
+            among_turns: Vec::new(),
             scratch: Scratch::default(),
         }
     }
 }
 
-/// One thread's handle: cached snapshot and policies, its generator, its cached selections.
+/// One thread's handle: cached snapshot and generation, its generator, its cached selections.
 pub struct Decider<'r> {
-    settings: &'r RoutingSettings,
     snapshot: Cache<&'r ArcSwap<Snapshot>, Arc<Snapshot>>,
-    policies: Cache<&'r ArcSwap<Policies>, Arc<Policies>>,
+    generation: Cache<&'r ArcSwap<Generation>, Arc<Generation>>,
     rng: Rng,
     entries: Vec<Entry>,
     /// The entry of the last decision: the one the next is most likely to use.
     last: usize,
+    /// The round-robin turn of [`Decider::decide_among`], per policy id.
+    among_turns: Vec<usize>,
     scratch: Scratch,
 }
 
-/// A policy's readers of a database, valid for one snapshot epoch and policy generation.
+impl fmt::Debug for Decider<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decider")
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A policy's readers of a database, valid for one snapshot epoch and generation.
 struct Entry {
     policy: PolicyId,
     database: DatabaseKey,
-    stamp: Stamp,
+    /// What `servers` was computed from; `None` until it is computed.
+    stamp: Option<Stamp>,
     servers: Vec<ServerIdx>,
+    /// The next round-robin position in `servers`: always below its length, or 0.
     turn: usize,
+    /// The round-robin turn of decisions that exclude servers.
+    excluding_turn: usize,
 }
 
 /// What a selection was computed from.
@@ -194,6 +221,15 @@ struct Entry {
 struct Stamp {
     epoch: u64,
     generation: u64,
+}
+
+impl Stamp {
+    fn of(snapshot: &Snapshot, generation: &Generation) -> Stamp {
+        Stamp {
+            epoch: snapshot.epoch(),
+            generation: generation.number(),
+        }
+    }
 }
 
 /// Buffers for evaluating afresh, sized once.
@@ -205,10 +241,12 @@ struct Scratch {
     selected: ServerSet,
 }
 
-/// A picked server, valid while the decider is not used again.
+/// A picked server, with the snapshot and the generation it was picked from; valid while the
+/// decider is not used again.
 #[derive(Clone, Copy, Debug)]
 pub struct Decision<'d> {
     snapshot: &'d Snapshot,
+    generation: &'d Generation,
     server: ServerIdx,
 }
 
@@ -220,7 +258,9 @@ impl<'d> Decision<'d> {
 
     /// The server.
     pub fn server(&self) -> &'d Server {
-        // INVARIANT: decisions only hold indices of their own snapshot's servers.
+        // INVARIANT: decisions only hold indices of their own snapshot's servers: every
+        // selection is evaluated over candidates of the snapshot's universe, and a cached one is
+        // used only for the epoch it was computed at.
         &self.snapshot.servers()[self.server.index()]
     }
 
@@ -228,11 +268,16 @@ impl<'d> Decision<'d> {
     pub fn snapshot(&self) -> &'d Snapshot {
         self.snapshot
     }
+
+    /// The generation (policies and settings) it was picked with.
+    pub fn generation(&self) -> &'d Generation {
+        self.generation
+    }
 }
 
 impl Decider<'_> {
     /// Picks a reader of `database` among those `policy` selects. After the first decision
-    /// for a snapshot epoch and policy generation, this evaluates nothing and allocates nothing:
+    /// for a snapshot epoch and generation, this evaluates nothing and allocates nothing:
     /// it checks that the (policy, database) selection it used last is current, and picks.
     #[inline]
     pub fn decide(
@@ -242,39 +287,36 @@ impl Decider<'_> {
         pick: Pick,
     ) -> Result<Decision<'_>, NoDecision> {
         let snapshot = self.snapshot.load();
-        let policies = self.policies.load();
-        let stamp = Stamp {
-            epoch: snapshot.epoch(),
-            generation: policies.generation(),
+        let generation = self.generation.load();
+        let stamp = Stamp::of(snapshot, generation);
+        let server = match self.entries.get_mut(self.last) {
+            Some(entry) if entry.is_current(stamp, policy, database) => {
+                entry.pick(&mut self.rng, pick)
+            }
+            _ => {
+                let (index, entry) = find_or_refresh(
+                    &mut self.entries,
+                    policy,
+                    database,
+                    snapshot,
+                    generation,
+                    &mut self.scratch,
+                )?;
+                self.last = index;
+                entry.pick(&mut self.rng, pick)
+            }
         };
-        let current = self
-            .entries
-            .get(self.last)
-            .is_some_and(|e| e.stamp == stamp && e.policy == policy && e.database.is(database));
-        if !current {
-            self.last = find_or_refresh(
-                &mut self.entries,
-                policy,
-                database,
-                snapshot,
-                policies,
-                self.settings,
-                &mut self.scratch,
-            )?;
-        }
-        let entry = self
-            .entries
-            .get_mut(self.last)
-            .ok_or(NoDecision::NoServer)?;
-        let server = entry
-            .pick(&mut self.rng, pick)
-            .ok_or(NoDecision::NoServer)?;
-        Ok(Decision { snapshot, server })
+        Ok(Decision {
+            snapshot,
+            generation,
+            server: server.ok_or(NoDecision::NoServer)?,
+        })
     }
 
     /// Picks a reader of `database` among those `policy` selects once the servers named in
-    /// `excluded` are left out (before the policy, so `min` counts only usable servers).
-    /// Evaluates afresh; allocates nothing once its buffers have grown to the cluster's size.
+    /// `excluded` are left out (before the policy, so `min` counts only usable servers); names
+    /// the topology does not know are ignored. Evaluates afresh; allocates nothing once its
+    /// buffers have grown to the cluster's size.
     pub fn decide_excluding(
         &mut self,
         policy: PolicyId,
@@ -283,39 +325,106 @@ impl Decider<'_> {
         pick: Pick,
     ) -> Result<Decision<'_>, NoDecision> {
         let snapshot = self.snapshot.load();
-        let policies = self.policies.load();
+        let generation = self.generation.load();
         let scratch = &mut self.scratch;
         scratch.excluded.reset(snapshot.len());
         for idx in excluded.iter().filter_map(|name| snapshot.index_of(name)) {
             scratch.excluded.insert(idx);
         }
-        select(snapshot, policies, policy, database, self.settings, scratch)?;
-        let count = scratch.selected.len();
-        let k = match pick {
-            Pick::Random => self.rng.index(count),
+        select(snapshot, generation, policy, database, scratch)?;
+        let turn = match pick {
+            Pick::Random => None,
             Pick::RoundRobin => {
-                let turn = self
-                    .entries
-                    .iter_mut()
-                    .find(|e| e.policy == policy && e.database.is(database))
-                    .map(|e| {
-                        e.turn += 1;
-                        e.turn
-                    });
-                turn.unwrap_or(0) % count.max(1)
+                Some(&mut entry(&mut self.entries, policy, database).1.excluding_turn)
             }
         };
-        let server = scratch.selected.nth(k).ok_or(NoDecision::NoServer)?;
-        Ok(Decision { snapshot, server })
+        let server = pick_in(&scratch.selected, &mut self.rng, turn)?;
+        Ok(Decision {
+            snapshot,
+            generation,
+            server,
+        })
+    }
+
+    /// Picks one of `candidates` (servers of `snapshot`, which must be a snapshot of the
+    /// router's topology) among those `policy` selects: the form for embedders whose servers are
+    /// not a database's. The candidates are taken as given: intersect them with
+    /// [`Snapshot::available`] to leave out unavailable servers. Evaluates afresh; allocates
+    /// nothing once its buffers have grown to the cluster's size.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tagroute::config::Config;
+    /// use tagroute::router::Pick;
+    /// use tagroute::routing::RoutingService;
+    /// use tagroute::topology::{ServerSpec, Topology, TopologySpec};
+    /// use tagroute::Strictness;
+    ///
+    /// let spec = TopologySpec {
+    ///     servers: vec![
+    ///         ServerSpec::new("cache-1", "10.0.0.1:6379").with_tags(["eu"]),
+    ///         ServerSpec::new("cache-2", "10.0.0.2:6379").with_tags(["us"]),
+    ///         ServerSpec::new("cache-3", "10.0.0.3:6379").with_tags(["eu"]),
+    ///     ],
+    ///     databases: vec![],
+    /// };
+    /// let conf = "dbms.routing.load_balancing.config.server_policies.eu=tags(eu); halt()";
+    /// let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+    /// let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
+    /// let router = service.router();
+    /// let eu = router.policy("eu")?;
+    ///
+    /// let snapshot = router.topology().snapshot();
+    /// let candidates = snapshot.set_of(["cache-2", "cache-3"])?;
+    /// let mut decider = router.decider();
+    /// let decision = decider.decide_among(eu, &snapshot, &candidates, Pick::RoundRobin)?;
+    /// assert_eq!(decision.server().name(), "cache-3");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decide_among<'d>(
+        &'d mut self,
+        policy: PolicyId,
+        snapshot: &'d Snapshot,
+        candidates: &ServerSet,
+        pick: Pick,
+    ) -> Result<Decision<'d>, NoDecision> {
+        let generation = self.generation.load();
+        let program = generation
+            .policies()
+            .by_id(policy)
+            .ok_or(NoDecision::UnknownPolicy)?
+            .program();
+        let selected = &mut self.scratch.selected;
+        vm::eval(program, snapshot, candidates, selected).map_err(NoDecision::Evaluation)?;
+        let turn = match pick {
+            Pick::Random => None,
+            Pick::RoundRobin => {
+                if self.among_turns.len() <= policy.index() {
+                    self.among_turns.resize(policy.index() + 1, 0);
+                }
+                self.among_turns.get_mut(policy.index())
+            }
+        };
+        let server = pick_in(selected, &mut self.rng, turn)?;
+        Ok(Decision {
+            snapshot,
+            generation,
+            server,
+        })
     }
 }
 
 impl Entry {
+    fn is_current(&self, stamp: Stamp, policy: PolicyId, database: &DatabaseKey) -> bool {
+        self.stamp == Some(stamp) && self.policy == policy && self.database.is(database)
+    }
+
     /// The next server of the selection: at random, or the next in turn.
     #[inline]
     fn pick(&mut self, rng: &mut Rng, pick: Pick) -> Option<ServerIdx> {
         let k = match pick {
-            Pick::Random => rng.index(self.servers.len()),
+            // One draw and a multiply-shift, no rejection loop (its bias is below 2^-32).
+            Pick::Random => rng.scaled(self.servers.len()),
             Pick::RoundRobin => {
                 let turn = self.turn;
                 self.turn = if turn + 1 >= self.servers.len() {
@@ -330,88 +439,89 @@ impl Entry {
     }
 }
 
-/// The position of the (policy, database) entry, made current: the slow path of a decision,
-/// taken once per snapshot epoch or policy generation. Out of line so `decide` stays small.
+/// A server of `selected`: at random, or the next in `turn` (which wraps at the selection's
+/// size, so it never points past it).
+fn pick_in(
+    selected: &ServerSet,
+    rng: &mut Rng,
+    turn: Option<&mut usize>,
+) -> Result<ServerIdx, NoDecision> {
+    let count = selected.len();
+    let k = match turn {
+        None => rng.index(count),
+        Some(turn) => {
+            let k = *turn % count.max(1);
+            *turn = k + 1;
+            k
+        }
+    };
+    selected.nth(k).ok_or(NoDecision::NoServer)
+}
+
+/// The (policy, database) entry and its position, added (not yet computed) if it is new.
+#[expect(
+    clippy::expect_used,
+    reason = "the position was just found or pushed; without Polonius a find-or-push cannot return the borrow it found"
+)]
+fn entry<'e>(
+    entries: &'e mut Vec<Entry>,
+    policy: PolicyId,
+    database: &DatabaseKey,
+) -> (usize, &'e mut Entry) {
+    let found = entries
+        .iter()
+        .position(|e| e.policy == policy && e.database.is(database));
+    let position = found.unwrap_or_else(|| {
+        entries.push(Entry {
+            policy,
+            database: database.clone(),
+            stamp: None,
+            servers: Vec::new(),
+            turn: 0,
+            excluding_turn: 0,
+        });
+        entries.len() - 1
+    });
+    // INVARIANT: `position` indexes `entries`: it was found in it, or is its last element.
+    let entry = entries.get_mut(position).expect("a position of `entries`");
+    (position, entry)
+}
+
+/// The (policy, database) entry and its position, made current: the slow path of a decision,
+/// taken once per snapshot epoch or generation. Out of line so `decide` stays small.
 #[cold]
 #[inline(never)]
-fn find_or_refresh(
-    entries: &mut Vec<Entry>,
+fn find_or_refresh<'e>(
+    entries: &'e mut Vec<Entry>,
     policy: PolicyId,
     database: &DatabaseKey,
     snapshot: &Snapshot,
-    policies: &Policies,
-    settings: &RoutingSettings,
+    generation: &Generation,
     scratch: &mut Scratch,
-) -> Result<usize, NoDecision> {
-    let position = match entries
-        .iter()
-        .position(|e| e.policy == policy && e.database.is(database))
-    {
-        Some(i) => i,
-        None => {
-            let stamp = Stamp {
-                epoch: u64::MAX,
-                generation: u64::MAX,
-            };
-            entries.push(Entry {
-                policy,
-                database: database.clone(),
-                stamp,
-                servers: Vec::new(),
-                turn: 0,
-            });
-            entries.len() - 1
-        }
-    };
-    let entry = entries.get_mut(position).ok_or(NoDecision::NoServer)?;
-    if entry.stamp
-        != (Stamp {
-            epoch: snapshot.epoch(),
-            generation: policies.generation(),
-        })
-    {
-        refresh(entry, snapshot, policies, settings, scratch)?;
+) -> Result<(usize, &'e mut Entry), NoDecision> {
+    let (position, entry) = entry(entries, policy, database);
+    let stamp = Stamp::of(snapshot, generation);
+    if entry.stamp != Some(stamp) {
+        scratch.excluded.reset(snapshot.len());
+        select(snapshot, generation, policy, database, scratch)?;
+        entry.servers.clear();
+        entry.servers.extend(scratch.selected.iter());
+        entry.stamp = Some(stamp);
+        entry.turn = 0;
     }
-    Ok(position)
-}
-
-/// Re-evaluates an entry for the current snapshot and policies.
-fn refresh(
-    entry: &mut Entry,
-    snapshot: &Snapshot,
-    policies: &Policies,
-    settings: &RoutingSettings,
-    scratch: &mut Scratch,
-) -> Result<(), NoDecision> {
-    scratch.excluded.reset(snapshot.len());
-    select(
-        snapshot,
-        policies,
-        entry.policy,
-        &entry.database,
-        settings,
-        scratch,
-    )?;
-    entry.servers.clear();
-    entry.servers.extend(scratch.selected.iter());
-    entry.stamp = Stamp {
-        epoch: snapshot.epoch(),
-        generation: policies.generation(),
-    };
-    entry.turn = 0;
-    Ok(())
+    Ok((position, entry))
 }
 
 /// The policy's readers of the database, without `scratch.excluded`, into `scratch.selected`.
 fn select(
     snapshot: &Snapshot,
-    policies: &Policies,
+    generation: &Generation,
     policy: PolicyId,
     database: &DatabaseKey,
-    settings: &RoutingSettings,
     scratch: &mut Scratch,
 ) -> Result<(), NoDecision> {
-    let program = policies
+    let program = generation
+        .policies()
         .by_id(policy)
         .ok_or(NoDecision::UnknownPolicy)?
         .program();
@@ -419,31 +529,42 @@ fn select(
         .database(database.name())
         .ok_or(NoDecision::UnknownDatabase)?;
     scratch.usable.reset(snapshot.len());
-    scratch.usable.union_with(snapshot.available());
-    scratch.usable.subtract(&scratch.excluded);
-    readers_into(db, &scratch.usable, settings, &mut scratch.readers);
-    // INVARIANT: the registry compiles against the topology's interner, and `readers` ranges
-    // over this snapshot's servers, so evaluation cannot fail.
+    scratch.usable.union_same(snapshot.available());
+    scratch.usable.subtract_same(&scratch.excluded);
+    readers_into(
+        db,
+        &scratch.usable,
+        generation.settings(),
+        &mut scratch.readers,
+    );
     vm::eval(program, snapshot, &scratch.readers, &mut scratch.selected)
-        .map_err(|_| NoDecision::UnknownPolicy)
+        .map_err(NoDecision::Evaluation)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
     use super::*;
     use crate::Strictness;
-    use crate::routing::policies::PolicySource;
+    use crate::config::Config;
+    use crate::routing::RoutingService;
     use crate::topology::{DatabaseSpec, ServerSpec, TopologySpec, Update};
 
-    fn router() -> Router {
+    const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, "neo4j.conf", Strictness::Default).expect("loads")
+    }
+
+    /// Servers n1, n2 (north), s1 (south), all secondaries of `neo4j`; the policy `north`.
+    fn service() -> RoutingService {
         let servers = ["n1", "n2", "s1"]
             .iter()
             .map(|n| {
-                ServerSpec::new(*n, format!("{n}:7687")).with_tags([if n.starts_with('n') {
-                    "north"
-                } else {
-                    "south"
-                }])
+                let tag = if n.starts_with('n') { "north" } else { "south" };
+                ServerSpec::new(*n, format!("{n}:7687")).with_tags([tag])
             })
             .collect();
         let db = DatabaseSpec {
@@ -451,17 +572,13 @@ mod tests {
             secondaries: vec!["n1".into(), "n2".into(), "s1".into()],
             ..DatabaseSpec::default()
         };
-        let topology = Arc::new(
-            Topology::new(&TopologySpec {
-                servers,
-                databases: vec![db],
-            })
-            .expect("valid"),
-        );
-        let north = PolicySource::parse("north", "tags(north); halt()", Strictness::Default)
-            .expect("valid");
-        let policies = Arc::new(PolicyRegistry::new(&[north], topology.interner()).expect("valid"));
-        Router::new(topology, policies, RoutingSettings::default())
+        let spec = TopologySpec {
+            servers,
+            databases: vec![db],
+        };
+        let topology = Arc::new(Topology::new(&spec).expect("valid"));
+        let conf = format!("{POLICY}north=tags(north); halt()\n");
+        RoutingService::new(topology, &config(&conf)).expect("compiles")
     }
 
     fn names(
@@ -483,13 +600,15 @@ mod tests {
             .collect()
     }
 
+    fn error(result: Result<Decision<'_>, NoDecision>) -> Option<NoDecision> {
+        result.err()
+    }
+
     #[test]
     fn round_robin_takes_turns_and_random_stays_within_the_policy() {
-        let router = router();
-        let (policy, db) = (
-            router.policy("north").expect("exists"),
-            router.database("neo4j"),
-        );
+        let router = service().router();
+        let policy = router.policy("north").expect("exists");
+        let db = router.database("neo4j").expect("exists");
         let mut decider = router.decider_seeded(1);
         assert_eq!(
             names(&mut decider, policy, &db, Pick::RoundRobin, 4),
@@ -500,67 +619,234 @@ mod tests {
     }
 
     #[test]
-    fn decisions_follow_topology_updates_and_reloads() {
-        let router = router();
-        let (policy, db) = (
-            router.policy("north").expect("exists"),
-            router.database("neo4j"),
+    fn round_robin_after_exclusions_still_answers() {
+        let router = service().router();
+        let policy = router.policy("north").expect("exists");
+        let db = router.database("neo4j").expect("exists");
+        let mut decider = router.decider_seeded(1);
+        let mut cached = Vec::new();
+        for _ in 0..4 {
+            cached.extend(names(&mut decider, policy, &db, Pick::RoundRobin, 1));
+            for _ in 0..3 {
+                let excluding = decider
+                    .decide_excluding(policy, &db, &["s1"], Pick::RoundRobin)
+                    .expect("a server after exclusions");
+                assert!(["n1", "n2"].contains(&excluding.server().name()));
+            }
+        }
+        assert_eq!(
+            cached,
+            ["n1", "n2", "n1", "n2"],
+            "the turns do not disturb each other"
         );
+        let turns: Vec<_> = (0..4)
+            .map(|_| {
+                let d = decider.decide_excluding(policy, &db, &[], Pick::RoundRobin);
+                d.expect("a server").server().name().to_owned()
+            })
+            .collect();
+        assert!(turns.windows(2).all(|w| w[0] != w[1]), "{turns:?}");
+    }
+
+    #[test]
+    fn decisions_follow_topology_updates_and_reloads() {
+        let service = service();
+        let router = service.router();
+        let policy = router.policy("north").expect("exists");
+        let db = router.database("neo4j").expect("exists");
         let mut decider = router.decider_seeded(2);
         assert_eq!(
             names(&mut decider, policy, &db, Pick::RoundRobin, 1),
             ["n1"]
         );
-        router
-            .topology()
-            .apply(&[Update::SetAvailable {
-                server: "n1".into(),
-                available: false,
-            }])
-            .expect("valid");
+        let unavailable = Update::SetAvailable {
+            server: "n1".into(),
+            available: false,
+        };
+        router.topology().apply(&[unavailable]).expect("valid");
         assert_eq!(
             names(&mut decider, policy, &db, Pick::RoundRobin, 2),
             ["n2", "n2"]
         );
-        let south =
-            PolicySource::parse("north", "tags(south)", Strictness::Default).expect("valid");
-        router.policies().reload(&[south]).expect("valid");
+        service
+            .reload(&config(&format!("{POLICY}north=tags(south)\n")))
+            .expect("compiles");
         assert_eq!(names(&mut decider, policy, &db, Pick::Random, 1), ["s1"]);
-        router.policies().reload(&[]).expect("valid");
+        service.reload(&config("")).expect("compiles");
         assert_eq!(
-            decider.decide(policy, &db, Pick::Random).map(|d| d.index()),
-            Err(NoDecision::UnknownPolicy)
+            error(decider.decide(policy, &db, Pick::Random)),
+            Some(NoDecision::UnknownPolicy)
+        );
+    }
+
+    #[test]
+    fn a_reload_of_each_routing_setting_reaches_the_next_decision() {
+        // p1 leads and p2 follows; s1 is the only secondary; every server is tagged `x`.
+        let servers = ["p1", "p2", "s1"]
+            .iter()
+            .map(|n| ServerSpec::new(*n, format!("{n}:7687")).with_tags(["x"]))
+            .collect();
+        let db = DatabaseSpec {
+            name: "neo4j".into(),
+            primaries: vec!["p1".into(), "p2".into()],
+            secondaries: vec!["s1".into()],
+            leader: Some("p1".into()),
+        };
+        let spec = TopologySpec {
+            servers,
+            databases: vec![db],
+        };
+        let topology = Arc::new(Topology::new(&spec).expect("valid"));
+        let setting = |key: &str, value: &str| {
+            config(&format!(
+                "{POLICY}any=tags(x)\ndbms.routing.{key}={value}\n"
+            ))
+        };
+        let service =
+            RoutingService::new(topology, &setting("reads_on_primaries_enabled", "false"))
+                .expect("compiles");
+        let router = service.router();
+        let policy = router.policy("any").expect("exists");
+        let db = router.database("neo4j").expect("exists");
+        let mut decider = router.decider_seeded(3);
+        let readers = |decider: &mut Decider<'_>| -> BTreeSet<String> {
+            names(decider, policy, &db, Pick::RoundRobin, 6)
+                .into_iter()
+                .collect()
+        };
+        let expect = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(readers(&mut decider), expect(&["s1"]));
+        service
+            .reload(&setting("reads_on_primaries_enabled", "true"))
+            .expect("compiles");
+        assert_eq!(readers(&mut decider), expect(&["p2", "s1"]));
+        service
+            .reload(&setting("reads_on_writers_enabled", "true"))
+            .expect("compiles");
+        assert_eq!(readers(&mut decider), expect(&["p1", "p2", "s1"]));
+        service
+            .reload(&setting("reads_on_primaries_enabled", "false"))
+            .expect("compiles");
+        assert_eq!(readers(&mut decider), expect(&["s1"]));
+        // The settings that do not change who reads still reach the decision's generation.
+        service
+            .reload(&config(&format!(
+                "{POLICY}any=tags(x)\ndbms.routing_ttl=9s\ndbms.routing.load_balancing.shuffle_enabled=false\n"
+            )))
+            .expect("compiles");
+        let decision = decider.decide(policy, &db, Pick::Random).expect("a server");
+        let settings = decision.generation().settings();
+        assert_eq!(
+            (
+                decision.generation().number(),
+                settings.ttl,
+                settings.shuffle
+            ),
+            (4, Duration::from_secs(9), false)
         );
     }
 
     #[test]
     fn exclusions_evaluate_afresh_before_the_policy() {
-        let router = router();
-        let (policy, db) = (
-            router.policy("north").expect("exists"),
-            router.database("neo4j"),
-        );
+        let router = service().router();
+        let policy = router.policy("north").expect("exists");
+        let db = router.database("neo4j").expect("exists");
         let mut decider = router.decider_seeded(3);
         let picked = decider
             .decide_excluding(policy, &db, &["n1"], Pick::Random)
             .expect("a server");
         assert_eq!(picked.server().name(), "n2");
-        let none = decider
-            .decide_excluding(policy, &db, &["n1", "n2"], Pick::Random)
-            .map(|d| d.index());
-        assert_eq!(none, Err(NoDecision::NoServer));
-        let unknown = router.database("graph");
+        assert_eq!(
+            error(decider.decide_excluding(policy, &db, &["n1", "n2"], Pick::Random)),
+            Some(NoDecision::NoServer)
+        );
+    }
+
+    #[test]
+    fn a_database_key_is_checked_when_made_and_again_when_used() {
+        let router = service().router();
+        let policy = router.policy("north").expect("exists");
+        assert_eq!(
+            router
+                .database("neo4k")
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err("unknown database `neo4k`; the databases are neo4j (did you mean `neo4j`?)".into())
+        );
+        assert_eq!(
+            router.policy("nort").map_err(|e| e.to_string()),
+            Err(
+                "unknown policy `nort`; the policies are default, north (did you mean `north`?)"
+                    .into()
+            )
+        );
+        let db = router.database("neo4j").expect("exists");
+        let mut decider = router.decider_seeded(4);
+        assert!(decider.decide(policy, &db, Pick::Random).is_ok());
+        let remove = Update::RemoveDatabase {
+            database: "neo4j".into(),
+        };
+        router.topology().apply(&[remove]).expect("valid");
+        assert_eq!(
+            error(decider.decide(policy, &db, Pick::Random)),
+            Some(NoDecision::UnknownDatabase)
+        );
+        assert_eq!(
+            error(decider.decide_excluding(policy, &db, &[], Pick::RoundRobin)),
+            Some(NoDecision::UnknownDatabase)
+        );
+    }
+
+    #[test]
+    fn deciding_among_candidates_applies_only_the_policy() {
+        let router = service().router();
+        let north = router.policy("north").expect("exists");
+        let snapshot = router.topology().snapshot();
+        let candidates = snapshot.set_of(["n2", "s1"]).expect("known");
+        let mut decider = router.decider_seeded(5);
+        let mut among = |pick| {
+            let decision = decider.decide_among(north, &snapshot, &candidates, pick);
+            decision.map(|d| d.server().name().to_owned())
+        };
+        assert_eq!(among(Pick::RoundRobin), Ok("n2".to_owned()));
+        assert_eq!(among(Pick::RoundRobin), Ok("n2".to_owned()));
+        assert_eq!(among(Pick::Random), Ok("n2".to_owned()));
+        let south_only = snapshot.set_of(["s1"]).expect("known");
         assert_eq!(
             decider
-                .decide(policy, &unknown, Pick::Random)
+                .decide_among(north, &snapshot, &south_only, Pick::Random)
                 .map(|d| d.index()),
-            Err(NoDecision::UnknownDatabase)
+            Err(NoDecision::NoServer)
+        );
+    }
+
+    #[test]
+    fn evaluation_failures_are_named_as_such() {
+        let router = service().router();
+        let north = router.policy("north").expect("exists");
+        let mut decider = router.decider_seeded(6);
+        let snapshot = router.topology().snapshot();
+        let wrong_universe = ServerSet::full(snapshot.len() + 1);
+        assert!(matches!(
+            decider.decide_among(north, &snapshot, &wrong_universe, Pick::Random),
+            Err(NoDecision::Evaluation(EvalError::UniverseMismatch { .. }))
+        ));
+        let other = service();
+        let foreign = other.topology().snapshot();
+        let result = decider.decide_among(north, &foreign, foreign.available(), Pick::Random);
+        let error = result
+            .map(|d| d.index())
+            .expect_err("another topology's snapshot");
+        assert_eq!(error, NoDecision::Evaluation(EvalError::ForeignProgram));
+        assert_eq!(
+            error.to_string(),
+            "the policy could not be evaluated: the program was compiled against another topology's tags"
         );
     }
 
     #[test]
     fn the_router_is_shared_across_threads() {
-        fn assert_send_sync<T: Send + Sync>() {}
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Router>();
     }
 }

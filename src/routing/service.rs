@@ -1,11 +1,14 @@
 //! The routing service: a live topology, the policies and settings of a configuration, and a
 //! plugin, answering routing requests while the cluster changes and the configuration reloads.
 //!
-//! The policies (a generation of the [`PolicyRegistry`], compiled against the topology's
-//! interner) and the routing settings are published together, as one generation behind an
-//! `ArcSwap`, so a table never mixes the policies of one configuration with the settings of
-//! another. Each table reads the topology's current snapshot once and is computed from it alone.
-//! A reload that fails (the file does not load, a policy does not compile) changes nothing.
+//! The service is the one publisher of the configuration: its compiled [`Policies`] (compiled
+//! against the topology's own interner, so every program can run on every snapshot) and its
+//! routing settings are published together, as one [`Generation`] behind an `ArcSwap`. Tables
+//! and the deciders of the routers it makes ([`RoutingService::router`]) read that same
+//! generation, so nothing ever mixes the policies of one configuration with the settings of
+//! another, and a reload reaches the next decision. Each table or decision reads the topology's
+//! current snapshot once and is computed from it alone. A reload that fails (the file does not
+//! load, a policy does not compile) changes nothing.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -51,40 +54,55 @@ use arc_swap::ArcSwap;
 
 use super::error::{ReloadError, RoutingError};
 use super::plugin::{RouteContext, RoutingPlugin, ServerPolicies};
+use super::policies::{Policies, PolicyError, Reload};
+use super::router::Router;
 use super::table::{RouteRequest, RoutingTable};
 use crate::Strictness;
 use crate::config::{Config, RoutingSettings};
 use crate::rng::Rng;
-use crate::routing::policies::{Policies, PolicyRegistry, PolicySource, RegistryError, Reload};
 use crate::topology::Topology;
 
-/// The load-balancing policies of a configuration, ready for a [`PolicyRegistry`] (the built-in
-/// `default` included when the file does not configure it).
-pub fn policy_sources(config: &Config) -> Vec<PolicySource> {
-    config
-        .policies()
-        .values()
-        .map(|p| PolicySource {
-            name: p.name.clone(),
-            text: p.text.clone(),
-            policy: p.policy.clone(),
-        })
-        .collect()
-}
-
-/// What one configuration says about routing: its compiled policies and its settings.
+/// What one configuration says about routing: its compiled policies and its settings,
+/// published together so that nothing ever reads the policies of one configuration with the
+/// settings of another.
 #[derive(Debug)]
-struct Generation {
-    policies: Arc<Policies>,
+pub struct Generation {
+    number: u64,
+    policies: Policies,
     settings: RoutingSettings,
 }
 
-/// Routing tables for a live cluster and a reloadable configuration. `Send + Sync`: share it.
+impl Generation {
+    /// The generation's number: 0 for the service's first configuration, one more for each
+    /// successful reload.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The configuration's compiled policies.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// The configuration's routing settings.
+    pub fn settings(&self) -> &RoutingSettings {
+        &self.settings
+    }
+}
+
+/// What the service shares with the routers it makes: the live topology and the one published
+/// generation.
+#[derive(Debug)]
+pub(super) struct Published {
+    pub(super) topology: Arc<Topology>,
+    pub(super) generation: ArcSwap<Generation>,
+}
+
+/// Routing tables and hot-path routers for a live cluster and a reloadable configuration: the
+/// one publisher of the configuration's policies and settings. `Send + Sync`: share it.
 pub struct RoutingService {
-    topology: Arc<Topology>,
-    registry: Arc<PolicyRegistry>,
+    published: Arc<Published>,
     plugin: Arc<dyn RoutingPlugin>,
-    current: ArcSwap<Generation>,
     writer: Mutex<()>,
 }
 
@@ -92,8 +110,8 @@ impl fmt::Debug for RoutingService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RoutingService")
             .field("plugin", &self.plugin.name())
-            .field("epoch", &self.topology.snapshot().epoch())
-            .field("generation", &self.current.load().policies.generation())
+            .field("epoch", &self.published.topology.snapshot().epoch())
+            .field("generation", &self.published.generation.load().number)
             .finish_non_exhaustive()
     }
 }
@@ -101,7 +119,7 @@ impl fmt::Debug for RoutingService {
 impl RoutingService {
     /// A service with the built-in [`ServerPolicies`] plugin, compiling `config`'s policies
     /// against the topology's interner.
-    pub fn new(topology: Arc<Topology>, config: &Config) -> Result<RoutingService, RegistryError> {
+    pub fn new(topology: Arc<Topology>, config: &Config) -> Result<RoutingService, PolicyError> {
         RoutingService::with_plugin(topology, config, Arc::new(ServerPolicies))
     }
 
@@ -110,20 +128,19 @@ impl RoutingService {
         topology: Arc<Topology>,
         config: &Config,
         plugin: Arc<dyn RoutingPlugin>,
-    ) -> Result<RoutingService, RegistryError> {
-        let registry = Arc::new(PolicyRegistry::new(
-            &policy_sources(config),
-            topology.interner(),
-        )?);
+    ) -> Result<RoutingService, PolicyError> {
         let generation = Generation {
-            policies: registry.load(),
+            number: 0,
+            policies: Policies::compile(config, topology.interner(), None)?,
             settings: config.routing().clone(),
         };
-        Ok(RoutingService {
+        let published = Published {
             topology,
-            registry,
+            generation: ArcSwap::from_pointee(generation),
+        };
+        Ok(RoutingService {
+            published: Arc::new(published),
             plugin,
-            current: ArcSwap::from_pointee(generation),
             writer: Mutex::new(()),
         })
     }
@@ -135,8 +152,8 @@ impl RoutingService {
         request: &RouteRequest<'_>,
         rng: &mut Rng,
     ) -> Result<RoutingTable, RoutingError> {
-        let snapshot = self.topology.snapshot();
-        let generation = self.current.load();
+        let snapshot = self.published.topology.snapshot();
+        let generation = self.published.generation.load();
         let mut context = RouteContext {
             snapshot: &snapshot,
             policies: &generation.policies,
@@ -146,14 +163,24 @@ impl RoutingService {
         self.plugin.route(request, &mut context)
     }
 
-    /// Replaces the policies and settings with `config`'s, together. When a policy does not
-    /// compile nothing changes. The report lists the policies removed (clients bound to them
-    /// will fail), added and changed.
+    /// A hot-path router whose deciders read this service's topology and current generation:
+    /// the next decision after a reload uses the new policies and settings together.
+    pub fn router(&self) -> Router {
+        Router::new(Arc::clone(&self.published))
+    }
+
+    /// Replaces the policies and settings with `config`'s, together, as the next generation.
+    /// When a policy does not compile nothing changes. The report lists the policies removed
+    /// (clients bound to them will fail), added and changed.
     pub fn reload(&self, config: &Config) -> Result<Reload, ReloadError> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let report = self.registry.reload(&policy_sources(config))?;
-        self.current.store(Arc::new(Generation {
-            policies: self.registry.load(),
+        let previous = self.published.generation.load_full();
+        let interner = self.published.topology.interner();
+        let policies = Policies::compile(config, interner, Some(&previous.policies))?;
+        let report = policies.changes_since(&previous.policies);
+        self.published.generation.store(Arc::new(Generation {
+            number: previous.number + 1,
+            policies,
             settings: config.routing().clone(),
         }));
         Ok(report)
@@ -167,23 +194,12 @@ impl RoutingService {
 
     /// The live topology: apply updates through it.
     pub fn topology(&self) -> &Arc<Topology> {
-        &self.topology
+        &self.published.topology
     }
 
-    /// The policy registry, to share with a hot-path [`Router`](crate::router::Router). Reload
-    /// through the service, which keeps the settings in step.
-    pub fn registry(&self) -> &Arc<PolicyRegistry> {
-        &self.registry
-    }
-
-    /// The current policies.
-    pub fn policies(&self) -> Arc<Policies> {
-        Arc::clone(&self.current.load().policies)
-    }
-
-    /// The current routing settings.
-    pub fn settings(&self) -> RoutingSettings {
-        self.current.load().settings.clone()
+    /// The current generation: policies and settings of one configuration.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.published.generation.load_full()
     }
 
     /// The plugin that computes the tables.
@@ -257,9 +273,14 @@ mod tests {
             }
         );
         assert_eq!(readers(&service, "b"), Ok(vec!["c".into()]));
+        let generation = service.generation();
         assert_eq!(
-            (service.settings().ttl, service.settings().shuffle),
-            (Duration::from_secs(7), true)
+            (
+                generation.number(),
+                generation.settings().ttl,
+                generation.settings().shuffle
+            ),
+            (1, Duration::from_secs(7), true)
         );
         assert_eq!(
             readers(&service, "gone"),
@@ -280,8 +301,9 @@ mod tests {
             "{error:?}"
         );
         assert_eq!(readers(&service, "b"), Ok(vec!["b".into()]));
-        assert_eq!(service.settings().ttl, Duration::from_secs(300));
-        assert_eq!(service.policies().generation(), 0);
+        let generation = service.generation();
+        assert_eq!(generation.settings().ttl, Duration::from_secs(300));
+        assert_eq!(generation.number(), 0);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::RoutingError;
-use crate::routing::policies::DEFAULT_POLICY;
+use crate::config::DEFAULT_POLICY;
 use crate::topology::{Server, ServerIdx, Snapshot};
 
 /// A role of a routing table, in the order tables list them.

@@ -250,8 +250,7 @@ impl Routes {
     ) -> &'c str {
         let policy = policy.unwrap_or(crate::config::DEFAULT_POLICY);
         let snapshot = answered.table.snapshot();
-        let policies = self.service.policies();
-        let stamp = (snapshot.epoch(), policies.generation());
+        let stamp = (snapshot.epoch(), self.service.generation().number());
         let database = answered.database();
         let at = cache
             .entries
@@ -288,7 +287,7 @@ impl Routes {
 
     /// Whether a policy of this name exists now (for metric labels).
     pub fn has_policy(&self, name: &str) -> bool {
-        self.service.policies().get(name).is_ok()
+        self.service.generation().policies().get(name).is_ok()
     }
 
     /// Whether a database of this name exists now (for metric labels).
@@ -369,11 +368,11 @@ impl Routes {
         snapshot: &Snapshot,
         database: &str,
     ) -> Option<(Answer, Trace)> {
-        let policies = self.service.policies();
-        let compiled = policies.get(policy).ok()?;
+        let generation = self.service.generation();
+        let compiled = generation.policies().get(policy).ok()?;
         let db = snapshot.database(database)?;
-        let settings = self.service.settings();
-        let candidates = roles(snapshot, db, &ServerSet::empty(snapshot.len()), &settings).readers;
+        let settings = generation.settings();
+        let candidates = roles(snapshot, db, &ServerSet::empty(snapshot.len()), settings).readers;
         let explanation =
             vm::explain(compiled.policy(), compiled.program(), snapshot, &candidates).ok()?;
         let text = compiled.text();
@@ -418,13 +417,13 @@ fn source(text: &str, span: Option<Span>) -> String {
 
 fn hosts(db: &Database) -> ServerSet {
     let mut hosts = db.primaries().clone();
-    hosts.union_with(db.secondaries());
+    hosts.union_same(db.secondaries());
     hosts
 }
 
 fn count_in(set: &ServerSet, within: &ServerSet) -> usize {
     let mut both = set.clone();
-    both.intersect_with(within);
+    both.intersect_same(within);
     both.len()
 }
 

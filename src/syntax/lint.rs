@@ -8,6 +8,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use rustc_hash::FxHashSet;
+
 use super::tree::{FilterKind, NormalFilter, NormalRule, Policy, Rule, TagsSpelling};
 use crate::span::Span;
 
@@ -138,7 +140,9 @@ fn lint_rules(policy: &Policy, lints: &mut Vec<Lint>) {
         .filter_map(|r| Some((r, r.normalize()?)))
         .collect();
     let mut always_answers: Option<Span> = None;
-    for (i, (rule, normal)) in live.iter().enumerate() {
+    // Hashed, so the lint stays linear in the number of rules.
+    let mut earlier: FxHashSet<&NormalRule> = FxHashSet::default();
+    for (rule, normal) in &live {
         if let Some(at) = always_answers {
             lints.push(Lint {
                 kind: LintKind::UnreachableRule,
@@ -148,7 +152,7 @@ fn lint_rules(policy: &Policy, lints: &mut Vec<Lint>) {
                     at.start, at.end
                 ),
             });
-        } else if live[..i].iter().any(|(_, earlier)| earlier == normal) {
+        } else if !earlier.insert(normal) {
             lints.push(Lint {
                 kind: LintKind::DuplicateRule,
                 span: rule.span,

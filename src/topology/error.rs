@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::tags::TooManyTags;
+
 /// A topology that cannot be built, and the field at fault (`servers[2].tags[0]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopologyError {
@@ -45,6 +47,12 @@ pub enum TopologyErrorKind {
     LeaderNotPrimary(String),
     /// More tags or servers than ids can number.
     TooLarge,
+    /// More new tags than one change may add ([`TagInterner::NEW_TAGS_LIMIT`]).
+    ///
+    /// [`TagInterner::NEW_TAGS_LIMIT`]: super::TagInterner::NEW_TAGS_LIMIT
+    TooManyTags(TooManyTags),
+    /// A key given twice in one JSON object (JSON keeps neither silently).
+    DuplicateKey,
 }
 
 impl TopologyError {
@@ -53,6 +61,19 @@ impl TopologyError {
             field: field.into(),
             kind,
         }
+    }
+
+    /// The same error inside `parent`: `updates[2]` + `tags[0]` is `updates[2].tags[0]`.
+    /// Paths are built only here, when an error happens, never on the way to success.
+    pub(crate) fn within(mut self, parent: impl fmt::Display) -> TopologyError {
+        self.field = if self.field.is_empty() {
+            parent.to_string()
+        } else if self.field.starts_with('[') {
+            format!("{parent}{}", self.field)
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
     }
 
     /// The field at fault, as a path: `servers[2].tags[0]`, `databases[0].leader`.
@@ -78,7 +99,7 @@ impl fmt::Display for TopologyError {
             MissingField => write!(f, "missing field"),
             WrongType(expected) => write!(f, "expected {expected}"),
             Empty => write!(f, "must not be empty"),
-            InvalidAddress(a) => write!(f, "`{a}` is not a `host:port` address"),
+            InvalidAddress(a) => write!(f, "`{}` is not a `host:port` address", a.escape_debug()),
             DuplicateName(n) => write!(f, "duplicate server name `{n}`"),
             DuplicateAddress(a) => write!(f, "duplicate address `{a}`"),
             DuplicateDatabase(n) => write!(f, "duplicate database name `{n}`"),
@@ -92,6 +113,8 @@ impl fmt::Display for TopologyError {
             DuplicateMember(n) => write!(f, "server `{n}` is listed twice for this database"),
             LeaderNotPrimary(n) => write!(f, "leader `{n}` is not one of the database's primaries"),
             TooLarge => write!(f, "too many servers or tags"),
+            TooManyTags(e) => write!(f, "{e}"),
+            DuplicateKey => write!(f, "key given twice"),
         }
     }
 }

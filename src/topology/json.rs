@@ -1,7 +1,13 @@
 //! The JSON form of a topology (DESIGN section 4), read field by field so that every error
 //! names the field at fault: `servers[3].available: expected true or false`.
+//!
+//! The text is parsed by serde_json into a small tree of our own ([`Value`]) whose objects
+//! keep every key in order, so a key given twice is an error naming it
+//! (`servers[0].name: key given twice`) instead of one value silently winning.
 
-use serde_json::{Map, Value};
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
@@ -33,9 +39,8 @@ fn server(value: &Value, field: &str) -> Result<ServerSpec, TopologyError> {
         tags: strings(fields, field, "tags")?,
         available: match fields.get("available") {
             None => true,
-            Some(v) => v
-                .as_bool()
-                .ok_or_else(|| wrong(field, "available", "true or false"))?,
+            Some(Value::Bool(up)) => *up,
+            Some(_) => return Err(wrong(field, "available", "true or false")),
         },
     })
 }
@@ -58,25 +63,37 @@ fn database(value: &Value, field: &str) -> Result<DatabaseSpec, TopologyError> {
     })
 }
 
-fn object<'v>(
-    value: &'v Value,
-    field: &str,
-    known: &[&str],
-) -> Result<&'v Map<String, Value>, TopologyError> {
-    let map = value
-        .as_object()
-        .ok_or_else(|| TopologyError::new(field, Kind::WrongType("an object")))?;
-    if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(TopologyError::new(
-            join(field, unknown),
-            Kind::UnknownField(known.join(", ")),
-        ));
+fn object<'v>(value: &'v Value, field: &str, known: &[&str]) -> Result<Map<'v>, TopologyError> {
+    let Value::Object(entries) = value else {
+        return Err(TopologyError::new(field, Kind::WrongType("an object")));
+    };
+    let mut seen: Vec<&str> = Vec::with_capacity(known.len());
+    for (key, _) in entries {
+        if !known.contains(&key.as_str()) {
+            let kind = Kind::UnknownField(known.join(", "));
+            return Err(TopologyError::new(join(field, key), kind));
+        }
+        // At most `known.len()` keys are ever in `seen`, so this stays linear.
+        if seen.contains(&key.as_str()) {
+            return Err(TopologyError::new(join(field, key), Kind::DuplicateKey));
+        }
+        seen.push(key);
     }
-    Ok(map)
+    Ok(Map(entries))
+}
+
+/// An object's entries, every key known and given once.
+#[derive(Clone, Copy)]
+struct Map<'v>(&'v [(String, Value)]);
+
+impl<'v> Map<'v> {
+    fn get(&self, key: &str) -> Option<&'v Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
 }
 
 fn list<'v>(
-    map: &'v Map<String, Value>,
+    map: Map<'v>,
     field: &str,
     key: &str,
     required: bool,
@@ -89,7 +106,7 @@ fn list<'v>(
     }
 }
 
-fn string(map: &Map<String, Value>, field: &str, key: &str) -> Result<String, TopologyError> {
+fn string(map: Map<'_>, field: &str, key: &str) -> Result<String, TopologyError> {
     match map.get(key) {
         None => Err(TopologyError::new(join(field, key), Kind::MissingField)),
         Some(Value::String(s)) => Ok(s.clone()),
@@ -97,7 +114,7 @@ fn string(map: &Map<String, Value>, field: &str, key: &str) -> Result<String, To
     }
 }
 
-fn strings(map: &Map<String, Value>, field: &str, key: &str) -> Result<Vec<String>, TopologyError> {
+fn strings(map: Map<'_>, field: &str, key: &str) -> Result<Vec<String>, TopologyError> {
     list(map, field, key, false)?
         .iter()
         .enumerate()
@@ -121,6 +138,86 @@ fn join(field: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{field}.{key}")
+    }
+}
+
+/// A JSON value as read; objects keep every entry in order, duplicates included.
+#[derive(Debug)]
+enum Value {
+    Null,
+    Bool(bool),
+    Number,
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Number)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Number)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Number)
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<String, Value>()? {
+            entries.push(entry);
+        }
+        Ok(Value::Object(entries))
     }
 }
 
@@ -219,5 +316,54 @@ mod tests {
         );
         assert!(error("{").starts_with("invalid JSON: EOF while parsing"));
         assert_eq!(error("{}"), "servers: missing field");
+    }
+
+    /// Issue 14: a duplicated key silently kept the last value.
+    #[test]
+    fn a_key_given_twice_is_an_error_naming_it() {
+        assert_eq!(
+            error(r#"{"servers": [{"name": "a", "address": "a:1", "name": "b"}]}"#),
+            "servers[0].name: key given twice"
+        );
+        assert_eq!(
+            error(r#"{"servers": [], "servers": [{"name": "a", "address": "a:1"}]}"#),
+            "servers: key given twice"
+        );
+        assert_eq!(
+            error(
+                r#"{"servers": [{"name": "a", "address": "a:1"}], "databases": [{"name": "d", "leader": null, "leader": "a"}]}"#
+            ),
+            "databases[0].leader: key given twice"
+        );
+    }
+
+    /// Issue 14: hosts with spaces or NUL were accepted.
+    #[test]
+    fn hosts_with_spaces_or_nul_are_rejected_with_the_field() {
+        assert_eq!(
+            error(r#"{"servers": [{"name": "a", "address": "a b:7687"}]}"#),
+            "servers[0].address: `a b:7687` is not a `host:port` address"
+        );
+        assert_eq!(
+            error(
+                r#"{"servers": [{"name": "a", "address": "a:1"}, {"name": "b", "address": "b\u0000:7687"}]}"#
+            ),
+            "servers[1].address: `b\\0:7687` is not a `host:port` address"
+        );
+    }
+
+    #[test]
+    fn every_json_type_reads_and_nesting_is_bounded() {
+        assert_eq!(
+            error(r#"{"servers": [{"name": 1.5, "address": "a:1"}]}"#),
+            "servers[0].name: expected a string"
+        );
+        assert_eq!(
+            error(r#"{"servers": [{"name": "a", "address": "a:1", "tags": [true]}]}"#),
+            "servers[0].tags[0]: expected a string"
+        );
+        assert_eq!(error(r#"{"servers": null}"#), "servers: expected an array");
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(error(&deep).starts_with("invalid JSON: recursion limit exceeded"));
     }
 }

@@ -7,6 +7,11 @@
 //!   append-only [`TagInterner`] so compiled policies stay valid across snapshots.
 //! - [`Topology`]: the live cluster; [`Update`]s build the next snapshot aside and publish it
 //!   atomically through arc-swap, so readers never block and never see half an update.
+//!
+//! Files: `spec.rs` (the description), `tags.rs` (ids, the interner and its staged changes),
+//! `server_set.rs`, `matrix.rs` (tag rows, the invariant the VM's unchecked reads rely on),
+//! `snapshot.rs` (the read side), `update.rs` (every update kind, incremental), `publish.rs`,
+//! `json.rs` and `error.rs`.
 
 mod error;
 #[cfg(feature = "json")]
@@ -19,13 +24,18 @@ mod server_set;
 mod snapshot;
 mod spec;
 mod tags;
+#[cfg(test)]
+pub(crate) mod testing;
+mod update;
 
 pub use error::{TopologyError, TopologyErrorKind};
 #[cfg(feature = "json")]
 pub use json::from_json;
 pub(crate) use matrix::TagMatrix;
 pub use publish::Topology;
-pub use server_set::{ServerIdx, ServerSet, select_in_word, words_for};
-pub use snapshot::{Database, Server, Snapshot, Update, is_valid_tag};
+pub use server_set::{ServerIdx, ServerSet, UniverseMismatch, words_for};
+pub use snapshot::{Database, Server, Snapshot, is_valid_tag};
 pub use spec::{DatabaseSpec, ServerSpec, TopologySpec};
+pub(crate) use tags::TagStage;
 pub use tags::{TagId, TagInterner, TooManyTags};
+pub use update::Update;

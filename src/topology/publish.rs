@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::{ArcSwap, Cache};
 
 use super::error::TopologyError;
-use super::snapshot::{Snapshot, Update};
+use super::snapshot::Snapshot;
 use super::spec::TopologySpec;
 use super::tags::TagInterner;
+use super::update::Update;
 
 /// A live cluster: the current snapshot, replaced atomically on every update.
 #[derive(Debug)]
@@ -84,21 +85,14 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::ServerSpec;
-
-    fn spec() -> TopologySpec {
-        TopologySpec {
-            servers: vec![
-                ServerSpec::new("a", "a:7687").with_tags(["north"]),
-                ServerSpec::new("b", "b:7687").with_tags(["south"]),
-            ],
-            databases: vec![],
-        }
-    }
+    use crate::topology::testing::cluster;
 
     #[test]
     fn readers_see_each_update_whole_and_failed_updates_change_nothing() {
-        let topology = Topology::new(&spec()).expect("valid");
+        let topology = cluster()
+            .server("a", &["north"])
+            .server("b", &["south"])
+            .topology();
         let before = topology.snapshot();
         let mut cache = topology.cache();
         assert_eq!(cache.load().epoch(), 0);

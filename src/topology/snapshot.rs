@@ -1,27 +1,27 @@
-//! Immutable, epoch-numbered snapshots of a cluster, and the updates that make new ones.
+//! Immutable, epoch-numbered snapshots of a cluster: the read side of the model.
 //!
-//! A snapshot holds, for every interned tag, a row of bits over server indices (all rows in one
-//! contiguous tag-major matrix), the available set, and per database its primaries, secondaries
-//! and leader. A server's tags are not stored twice: they are the rows with its bit set.
-//! Snapshots share their unchanged parts (`Arc`), so the common update — one server's tags or
-//! state — copies one matrix of `tags × servers / 64` words and nothing per server.
+//! A snapshot holds, for every tag some server carries, a row of bits over server indices (all
+//! rows in one contiguous tag-major [`TagMatrix`]), the available set, and per database its
+//! primaries, secondaries and leader. A server's tags are not stored twice: they are the rows
+//! with its bit set. Snapshots share their unchanged parts (`Arc`), so the common update (one
+//! server's tags or state) copies one matrix of `tags × servers / 64` words and nothing per
+//! server; `update.rs` makes the next snapshot from this one.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
 use super::matrix::TagMatrix;
 use super::server_set::{ServerIdx, ServerSet};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
-use super::tags::{TagId, TagInterner};
+use super::tags::{TagId, TagInterner, TagStage};
 
 /// A server of a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Server {
-    name: Arc<str>,
-    address: Box<str>,
+    pub(super) name: Arc<str>,
+    pub(super) address: Arc<str>,
 }
 
 impl Server {
@@ -39,10 +39,10 @@ impl Server {
 /// A database of a snapshot: who hosts it, in which role.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Database {
-    name: Box<str>,
-    primaries: ServerSet,
-    secondaries: ServerSet,
-    leader: Option<ServerIdx>,
+    pub(super) name: Box<str>,
+    pub(super) primaries: ServerSet,
+    pub(super) secondaries: ServerSet,
+    pub(super) leader: Option<ServerIdx>,
 }
 
 impl Database {
@@ -75,65 +75,28 @@ impl Database {
 /// One immutable state of the cluster. Cheap to share (`Arc<Snapshot>`); never changes.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    epoch: u64,
-    interner: TagInterner,
-    servers: Arc<[Server]>,
-    by_name: Arc<FxHashMap<Arc<str>, ServerIdx>>,
-    tags: Arc<TagMatrix>,
-    available: ServerSet,
-    databases: Arc<[Database]>,
-}
-
-/// A change to a cluster; [`Snapshot::apply`] makes a new snapshot from a batch of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Update {
-    /// Replace a server's tags, as `ALTER SERVER ... SET OPTIONS {tags: [...]}` does.
-    SetTags {
-        /// The server's name.
-        server: String,
-        /// Its new tags.
-        tags: Vec<String>,
-    },
-    /// Mark a server up or down.
-    SetAvailable {
-        /// The server's name.
-        server: String,
-        /// Whether it is up.
-        available: bool,
-    },
-    /// Add a server at the end of the order, hosting nothing yet.
-    AddServer(ServerSpec),
-    /// Remove a server from the cluster and from every database it hosts.
-    RemoveServer {
-        /// The server's name.
-        server: String,
-    },
-    /// Move (or clear) the leader of a database.
-    SetLeader {
-        /// The database's name.
-        database: String,
-        /// The new leader, one of its primaries; `None` for no leader.
-        leader: Option<String>,
-    },
-    /// Add a database, or replace the one of the same name.
-    SetDatabase(DatabaseSpec),
-    /// Remove a database.
-    RemoveDatabase {
-        /// The database's name.
-        database: String,
-    },
+    pub(super) epoch: u64,
+    pub(super) interner: TagInterner,
+    pub(super) servers: Arc<[Server]>,
+    pub(super) by_name: Arc<FxHashMap<Arc<str>, ServerIdx>>,
+    pub(super) tags: Arc<TagMatrix>,
+    pub(super) available: ServerSet,
+    pub(super) databases: Arc<[Database]>,
 }
 
 impl Snapshot {
-    /// Builds epoch 0 of a cluster, interning its tags in `interner`.
+    /// Builds epoch 0 of a cluster, interning its tags in `interner` if, and only if, it is
+    /// valid (at most [`TagInterner::NEW_TAGS_LIMIT`] new ones).
     pub fn build(spec: &TopologySpec, interner: &TagInterner) -> Result<Snapshot, TopologyError> {
-        Snapshot::build_at(spec, interner, 0)
+        let mut stage = interner.stage();
+        let snapshot = Snapshot::build_staged(spec, &mut stage)?;
+        stage.commit();
+        Ok(snapshot)
     }
 
-    fn build_at(
+    fn build_staged(
         spec: &TopologySpec,
-        interner: &TagInterner,
-        epoch: u64,
+        stage: &mut TagStage<'_>,
     ) -> Result<Snapshot, TopologyError> {
         let universe = spec.servers.len();
         if ServerIdx::new(universe).is_none() {
@@ -141,31 +104,27 @@ impl Snapshot {
         }
         let mut servers = Vec::with_capacity(universe);
         let mut by_name = FxHashMap::default();
-        let mut addresses = HashMap::new();
+        let mut addresses = FxHashSet::default();
         let mut memberships = Vec::new();
         let mut available = ServerSet::empty(universe);
         for (i, server) in spec.servers.iter().enumerate() {
-            let field = format!("servers[{i}]");
+            let at = |e: TopologyError| e.within(format_args!("servers[{i}]"));
             let idx =
-                ServerIdx::new(i).ok_or_else(|| TopologyError::new(&field, Kind::TooLarge))?;
-            check_name(&format!("{field}.name"), &server.name)?;
-            check_address(&format!("{field}.address"), &server.address)?;
+                ServerIdx::new(i).ok_or_else(|| at(TopologyError::new("", Kind::TooLarge)))?;
+            check_server(server).map_err(at)?;
             let name: Arc<str> = Arc::from(server.name.as_str());
             if by_name.insert(Arc::clone(&name), idx).is_some() {
-                return Err(TopologyError::new(
-                    format!("{field}.name"),
+                return Err(at(TopologyError::new(
+                    "name",
                     Kind::DuplicateName(server.name.clone()),
-                ));
+                )));
             }
-            if addresses.insert(server.address.as_str(), i).is_some() {
-                return Err(TopologyError::new(
-                    format!("{field}.address"),
-                    Kind::DuplicateAddress(server.address.clone()),
-                ));
+            if !addresses.insert(server.address.as_str()) {
+                let kind = Kind::DuplicateAddress(server.address.clone());
+                return Err(at(TopologyError::new("address", kind)));
             }
-            for tag in intern_tags(&format!("{field}.tags"), &server.tags, interner)? {
-                memberships.push((tag, idx));
-            }
+            let ids = intern_tags(&server.tags, stage).map_err(|e| at(e.within("tags")))?;
+            memberships.extend(ids.into_iter().map(|tag| (tag, idx)));
             if server.available {
                 available.insert(idx);
             }
@@ -174,51 +133,54 @@ impl Snapshot {
                 address: server.address.as_str().into(),
             });
         }
-        let mut tags = TagMatrix::new(interner.len(), universe);
+        let rows = memberships
+            .iter()
+            .map(|(t, _)| t.index() + 1)
+            .max()
+            .unwrap_or(0);
+        let mut tags = TagMatrix::new(rows, universe);
         for (tag, idx) in memberships {
             tags.set(tag, idx, true);
         }
         let mut snapshot = Snapshot {
-            epoch,
-            interner: interner.clone(),
+            epoch: 0,
+            interner: stage.interner().clone(),
             servers: servers.into(),
             by_name: Arc::new(by_name),
             tags: Arc::new(tags),
             available,
             databases: Arc::from(Vec::new()),
         };
-        let databases = spec
-            .databases
-            .iter()
-            .enumerate()
-            .map(|(i, db)| snapshot.build_database(&format!("databases[{i}]"), db))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(i) = duplicate_position(databases.iter().map(|d| &d.name)) {
-            let name = databases
-                .get(i)
-                .map(|d| d.name.to_string())
-                .unwrap_or_default();
-            return Err(TopologyError::new(
-                format!("databases[{i}].name"),
-                Kind::DuplicateDatabase(name),
-            ));
+        let mut databases = Vec::with_capacity(spec.databases.len());
+        let mut names = FxHashSet::default();
+        for (i, db) in spec.databases.iter().enumerate() {
+            let at = |e: TopologyError| e.within(format_args!("databases[{i}]"));
+            let database = snapshot.build_database(db).map_err(at)?;
+            if !names.insert(db.name.as_str()) {
+                return Err(at(TopologyError::new(
+                    "name",
+                    Kind::DuplicateDatabase(db.name.clone()),
+                )));
+            }
+            databases.push(database);
         }
         snapshot.databases = databases.into();
         Ok(snapshot)
     }
 
-    fn build_database(&self, field: &str, spec: &DatabaseSpec) -> Result<Database, TopologyError> {
-        check_name(&format!("{field}.name"), &spec.name)?;
+    /// A database of this snapshot's servers; errors name fields relative to the database.
+    pub(super) fn build_database(&self, spec: &DatabaseSpec) -> Result<Database, TopologyError> {
+        check_name(&spec.name).map_err(|e| e.within("name"))?;
         let mut members = ServerSet::empty(self.len());
-        let mut role = |list: &[String], role: &str| -> Result<ServerSet, TopologyError> {
+        let mut role = |list: &[String], role: &'static str| -> Result<ServerSet, TopologyError> {
             let mut set = ServerSet::empty(self.len());
             for (j, name) in list.iter().enumerate() {
-                let at = format!("{field}.{role}[{j}]");
+                let at = |kind| TopologyError::new(format!("{role}[{j}]"), kind);
                 let idx = self
                     .index_of(name)
-                    .ok_or_else(|| TopologyError::new(&at, Kind::UnknownServer(name.clone())))?;
+                    .ok_or_else(|| at(Kind::UnknownServer(name.clone())))?;
                 if !members.insert(idx) {
-                    return Err(TopologyError::new(at, Kind::DuplicateMember(name.clone())));
+                    return Err(at(Kind::DuplicateMember(name.clone())));
                 }
                 set.insert(idx);
             }
@@ -228,7 +190,10 @@ impl Snapshot {
         let secondaries = role(&spec.secondaries, "secondaries")?;
         let leader = match &spec.leader {
             None => None,
-            Some(name) => Some(self.leader_among(&format!("{field}.leader"), name, &primaries)?),
+            Some(name) => Some(
+                self.leader_among(name, &primaries)
+                    .map_err(|e| e.within("leader"))?,
+            ),
         };
         Ok(Database {
             name: spec.name.as_str().into(),
@@ -238,20 +203,17 @@ impl Snapshot {
         })
     }
 
-    fn leader_among(
+    /// The server called `name` if it is one of `primaries`; errors have no field.
+    pub(super) fn leader_among(
         &self,
-        field: &str,
         name: &str,
         primaries: &ServerSet,
     ) -> Result<ServerIdx, TopologyError> {
         let idx = self
             .index_of(name)
-            .ok_or_else(|| TopologyError::new(field, Kind::UnknownServer(name.into())))?;
+            .ok_or_else(|| TopologyError::new("", Kind::UnknownServer(name.into())))?;
         if !primaries.contains(idx) {
-            return Err(TopologyError::new(
-                field,
-                Kind::LeaderNotPrimary(name.into()),
-            ));
+            return Err(TopologyError::new("", Kind::LeaderNotPrimary(name.into())));
         }
         Ok(idx)
     }
@@ -408,110 +370,6 @@ impl Snapshot {
             .collect();
         TopologySpec { servers, databases }
     }
-
-    /// A new snapshot with `updates` applied in order, its epoch one more than this one's.
-    /// Either every update applies or none does; the error names the update and field.
-    pub fn apply(&self, updates: &[Update]) -> Result<Snapshot, TopologyError> {
-        let mut next = self.clone();
-        next.epoch = self.epoch + 1;
-        for (i, update) in updates.iter().enumerate() {
-            next.apply_one(&format!("updates[{i}]"), update)?;
-        }
-        Ok(next)
-    }
-
-    fn apply_one(&mut self, field: &str, update: &Update) -> Result<(), TopologyError> {
-        match update {
-            Update::SetTags { server, tags } => {
-                let idx = self.require_server(&format!("{field}.server"), server)?;
-                let ids = intern_tags(&format!("{field}.tags"), tags, &self.interner)?;
-                let matrix = Arc::make_mut(&mut self.tags);
-                matrix.grow_to(self.interner.len());
-                for tag in (0..matrix.tag_count()).filter_map(TagId::new) {
-                    matrix.set(tag, idx, false);
-                }
-                for tag in ids {
-                    matrix.set(tag, idx, true);
-                }
-            }
-            Update::SetAvailable { server, available } => {
-                let idx = self.require_server(&format!("{field}.server"), server)?;
-                if *available {
-                    self.available.insert(idx)
-                } else {
-                    self.available.remove(idx)
-                };
-            }
-            Update::SetLeader { database, leader } => {
-                let at = format!("{field}.database");
-                let position = self.require_database(&at, database)?;
-                let leader = match leader {
-                    None => None,
-                    Some(name) => {
-                        let primaries = self
-                            .databases
-                            .get(position)
-                            .map(|d| d.primaries.clone())
-                            .unwrap_or_default();
-                        Some(self.leader_among(&format!("{field}.leader"), name, &primaries)?)
-                    }
-                };
-                let mut databases = self.databases.to_vec();
-                if let Some(db) = databases.get_mut(position) {
-                    db.leader = leader;
-                }
-                self.databases = databases.into();
-            }
-            _ => self.rebuild_with(field, update)?,
-        }
-        Ok(())
-    }
-
-    /// Updates that renumber servers or change roles go through the description and a full
-    /// rebuild, which checks everything again.
-    fn rebuild_with(&mut self, field: &str, update: &Update) -> Result<(), TopologyError> {
-        let mut spec = self.to_spec();
-        match update {
-            Update::AddServer(server) => spec.servers.push(server.clone()),
-            Update::RemoveServer { server } => {
-                self.require_server(&format!("{field}.server"), server)?;
-                spec.servers.retain(|s| &s.name != server);
-                for db in &mut spec.databases {
-                    db.primaries.retain(|s| s != server);
-                    db.secondaries.retain(|s| s != server);
-                    db.leader = db.leader.take().filter(|l| l != server);
-                }
-            }
-            Update::SetDatabase(database) => {
-                match spec.databases.iter_mut().find(|d| d.name == database.name) {
-                    Some(existing) => *existing = database.clone(),
-                    None => spec.databases.push(database.clone()),
-                }
-            }
-            Update::RemoveDatabase { database } => {
-                self.require_database(&format!("{field}.database"), database)?;
-                spec.databases.retain(|d| &d.name != database);
-            }
-            Update::SetTags { .. } | Update::SetAvailable { .. } | Update::SetLeader { .. } => {}
-        }
-        let rebuilt = Snapshot::build_at(&spec, &self.interner, self.epoch).map_err(|e| {
-            TopologyError::new(format!("{field} ({})", e.field()), e.kind().clone())
-        })?;
-        *self = rebuilt;
-        Ok(())
-    }
-
-    fn require_server(&self, field: &str, name: &str) -> Result<ServerIdx, TopologyError> {
-        self.index_of(name)
-            .ok_or_else(|| TopologyError::new(field, Kind::UnknownServer(name.into())))
-    }
-
-    fn require_database(&self, field: &str, name: &str) -> Result<usize, TopologyError> {
-        self.databases
-            .iter()
-            .position(|d| &*d.name == name)
-            .ok_or_else(|| TopologyError::new(field, Kind::UnknownDatabase(name.into())))
-    }
 }
 
 /// Whether `name` is a valid tag: `[A-Za-z0-9_-]+`, but not `-` alone.
@@ -523,51 +381,215 @@ pub fn is_valid_tag(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn intern_tags(
-    field: &str,
+/// The ids of a server's tags, new names staged; errors name the tag's position (`[2]`).
+pub(super) fn intern_tags(
     tags: &[String],
-    interner: &TagInterner,
+    stage: &mut TagStage<'_>,
 ) -> Result<Vec<TagId>, TopologyError> {
     let mut ids = Vec::with_capacity(tags.len());
+    let mut seen = FxHashSet::default();
     for (j, tag) in tags.iter().enumerate() {
-        let at = format!("{field}[{j}]");
+        let at = |kind| TopologyError::new(format!("[{j}]"), kind);
         if !is_valid_tag(tag) {
-            return Err(TopologyError::new(at, Kind::InvalidTag(tag.clone())));
+            return Err(at(Kind::InvalidTag(tag.clone())));
         }
-        let id = interner
-            .intern(tag)
-            .map_err(|_| TopologyError::new(&at, Kind::TooLarge))?;
-        if ids.contains(&id) {
-            return Err(TopologyError::new(at, Kind::DuplicateTag(tag.clone())));
+        let id = stage.intern(tag).map_err(|e| at(Kind::TooManyTags(e)))?;
+        if !seen.insert(id) {
+            return Err(at(Kind::DuplicateTag(tag.clone())));
         }
         ids.push(id);
     }
     Ok(ids)
 }
 
-fn check_name(field: &str, name: &str) -> Result<(), TopologyError> {
+/// A server's name and address; errors name the field (`name`, `address`).
+pub(super) fn check_server(server: &ServerSpec) -> Result<(), TopologyError> {
+    check_name(&server.name).map_err(|e| e.within("name"))?;
+    check_address(&server.address).map_err(|e| e.within("address"))
+}
+
+fn check_name(name: &str) -> Result<(), TopologyError> {
     if name.is_empty() {
-        return Err(TopologyError::new(field, Kind::Empty));
+        return Err(TopologyError::new("", Kind::Empty));
     }
     Ok(())
 }
 
-fn check_address(field: &str, address: &str) -> Result<(), TopologyError> {
+/// `host:port` with a port from 1 to 65535, the host a name or IPv4 address
+/// (`[A-Za-z0-9._-]+`) or a bracketed IPv6 address: no spaces, controls or NUL anywhere.
+fn check_address(address: &str) -> Result<(), TopologyError> {
     let valid = address
         .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        .is_some_and(|(host, port)| valid_host(host) && port.parse::<u16>().is_ok_and(|p| p > 0));
     if !valid {
-        return Err(TopologyError::new(
-            field,
-            Kind::InvalidAddress(address.into()),
-        ));
+        return Err(TopologyError::new("", Kind::InvalidAddress(address.into())));
     }
     Ok(())
 }
 
-fn duplicate_position<T: Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> Option<usize> {
-    let mut seen = std::collections::HashSet::new();
-    items
-        .enumerate()
-        .find_map(|(i, item)| (!seen.insert(item)).then_some(i))
+fn valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::testing::cluster;
+
+    fn sample() -> Snapshot {
+        cluster()
+            .server("a", &["north", "gpu"])
+            .server("b", &["south"])
+            .server("c", &[])
+            .down("b")
+            .database("neo4j", &["a", "b"], &["c"], Some("a"))
+            .snapshot()
+    }
+
+    fn idx(snapshot: &Snapshot, name: &str) -> ServerIdx {
+        snapshot.index_of(name).expect("present")
+    }
+
+    #[test]
+    fn a_snapshot_answers_by_name_index_and_tag() {
+        let s = sample();
+        assert_eq!((s.len(), s.epoch(), s.is_empty()), (3, 0, false));
+        let a = idx(&s, "a");
+        assert_eq!(s.server(a).map(Server::address), Some("a:7687"));
+        assert_eq!(s.names(s.available()), ["a", "c"]);
+        assert!(!s.is_available(idx(&s, "b")));
+        let names: Vec<String> = s.tag_names_of(a).iter().map(|t| t.to_string()).collect();
+        assert_eq!(names, ["north", "gpu"]);
+        assert_eq!(s.tags_of(idx(&s, "c")), []);
+        assert_eq!(s.names(&s.tagged_by_name("south")), ["b"]);
+        assert!(s.tagged_by_name("west").is_empty());
+        assert_eq!(
+            s.set_of(["c", "a"]).map(|set| s.names(&set)),
+            Ok(vec!["a", "c"])
+        );
+        assert_eq!(s.set_of(["a", "zz"]), Err("zz"));
+        let db = s.database("neo4j").expect("present");
+        assert_eq!(s.names(db.primaries()), ["a", "b"]);
+        assert!(db.hosts(idx(&s, "c")) && db.leader() == Some(a));
+        assert!(s.database("system").is_none());
+        assert_eq!(s.all().len(), 3);
+    }
+
+    #[test]
+    fn a_tag_interned_later_is_the_empty_set() {
+        let s = sample();
+        let later = s.interner().intern("later").expect("room");
+        assert!(s.tagged(later).is_empty());
+        assert_eq!(s.tag_matrix().tag_count(), 3);
+    }
+
+    #[test]
+    fn the_description_round_trips() {
+        let s = sample();
+        let spec = s.to_spec();
+        assert_eq!(
+            spec,
+            cluster()
+                .server("a", &["north", "gpu"])
+                .server("b", &["south"])
+                .server("c", &[])
+                .down("b")
+                .database("neo4j", &["a", "b"], &["c"], Some("a"))
+                .spec()
+        );
+        let again = Snapshot::build(&spec, s.interner()).expect("valid");
+        assert_eq!(again.to_spec(), spec);
+    }
+
+    #[test]
+    fn rows_stop_at_the_highest_tag_a_server_carries() {
+        let s = cluster().server("a", &["x"]).snapshot();
+        s.interner().intern("policy-only").expect("room");
+        let t = cluster().server("b", &["x"]).spec();
+        let again = Snapshot::build(&t, s.interner()).expect("valid");
+        assert_eq!(again.tag_matrix().tag_count(), 1);
+    }
+
+    #[test]
+    fn addresses_are_host_and_port_without_spaces_or_controls() {
+        let build = |address: &str| {
+            let spec = TopologySpec {
+                servers: vec![ServerSpec::new("a", address)],
+                databases: vec![],
+            };
+            Snapshot::build(&spec, &TagInterner::new())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        for good in [
+            "a:7687",
+            "10.0.0.1:1",
+            "[::1]:7687",
+            "n-1.example_x.com:65535",
+        ] {
+            assert_eq!(build(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "a b:7687",
+            "a\0:7687",
+            "a:0",
+            "a:65536",
+            ":1",
+            "a",
+            "[::1:7687",
+            "[zz]:1",
+            "a\t:1",
+        ] {
+            assert_eq!(
+                build(bad),
+                Err(format!(
+                    "servers[0].address: `{}` is not a `host:port` address",
+                    bad.escape_debug()
+                )),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_databases_and_members_are_named() {
+        let err = |c: crate::topology::testing::Cluster| {
+            Snapshot::build(&c.spec(), &TagInterner::new())
+                .expect_err("invalid")
+                .to_string()
+        };
+        let two = cluster().server("a", &[]).server("b", &[]);
+        assert_eq!(
+            err(two
+                .clone()
+                .database("d", &["a"], &[], None)
+                .database("d", &["b"], &[], None)),
+            "databases[1].name: duplicate database name `d`"
+        );
+        assert_eq!(
+            err(two.clone().database("d", &["a", "a"], &[], None)),
+            "databases[0].primaries[1]: server `a` is listed twice for this database"
+        );
+        assert_eq!(
+            err(two.database("d", &["a"], &[], Some("zz"))),
+            "databases[0].leader: unknown server `zz`"
+        );
+    }
+
+    #[test]
+    fn a_rejected_build_interns_nothing() {
+        let interner = TagInterner::new();
+        let spec = cluster()
+            .server("a", &["one"])
+            .server("b", &["two", "bad tag"])
+            .spec();
+        assert!(Snapshot::build(&spec, &interner).is_err());
+        assert!(interner.is_empty());
+    }
 }

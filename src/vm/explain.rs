@@ -147,9 +147,9 @@ fn walk(rule: &Rule, snapshot: &Snapshot, candidates: &ServerSet) -> RuleTrace {
             FilterKind::Tags { tags, .. } => {
                 let mut union = ServerSet::empty(snapshot.len());
                 for tag in tags {
-                    union.union_with(&snapshot.tagged_by_name(&tag.name));
+                    union.union_same(&snapshot.tagged_by_name(&tag.name));
                 }
-                set.intersect_with(&union);
+                set.intersect_same(&union);
                 Step::Tags
             }
             FilterKind::Min(count) => {

@@ -23,12 +23,12 @@ mod kernels;
 
 pub use crate::cpu::{Features, features, select_in_word};
 
-use crate::cpu::{Isa, Popcnt, Portable};
+use crate::cpu::{Isa, Kernels, Portable, with_isa};
 pub use explain::{Answer, Explanation, FilterTrace, RuleOutcome, RuleTrace, Step, explain};
 
 use std::fmt;
 
-use crate::bytecode::{Flags, Insn, Opcode, Program};
+use crate::bytecode::{Flags, Insn, InsnIdx, Opcode, Program};
 use crate::topology::{ServerSet, Snapshot, TagId, TagMatrix};
 
 /// Why an evaluation could not run.
@@ -81,7 +81,7 @@ pub fn eval(
     out.prepare(snapshot.len());
     let matrix = snapshot.tag_matrix();
     let (cand, out) = (candidates.words(), out.words_mut());
-    if program.tag_bound > matrix.tag_count() {
+    if program.tag_bound() > matrix.tag_count() {
         // Some tag was interned after the snapshot was built. Settled here, once, so the
         // executors below check no tag at all.
         eval_with_unknown_tags(program, matrix, cand, out);
@@ -95,7 +95,7 @@ pub fn eval(
 }
 
 fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Result<(), EvalError> {
-    if program.interner != snapshot.interner().identity() {
+    if program.interner_identity() != snapshot.interner().identity() {
         return Err(EvalError::ForeignProgram);
     }
     if candidates.universe() != snapshot.len() {
@@ -125,16 +125,15 @@ fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], o
 /// Every tag id of `program` is below `matrix.tag_count()`, and `cand` and `out` have
 /// `matrix.words()` words each.
 unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
-    // SAFETY: the contract of `run_known` is that of the executors.
-    unsafe {
-        match (cand, &mut *out, Popcnt::detect()) {
-            ([cand], [result], _) => *result = one_word(program, matrix.bits(), *cand),
-            (_, _, Some(popcnt)) => {
-                words::<true, _, _>(program, matrix, cand, out, &mut Quiet, popcnt)
-            }
-            (_, _, None) => words::<true, _, _>(program, matrix, cand, out, &mut Quiet, Portable),
-        }
+    if let ([cand], [result]) = (cand, &mut *out) {
+        // SAFETY: the contract of `run_known` is that of `one_word`.
+        *result = unsafe { one_word(program, matrix.bits(), *cand) };
+        return;
     }
+    // SAFETY: the contract of `run_known` is that of the executors (`KNOWN = true`).
+    with_isa!(Kernels::best(), |isa| unsafe {
+        words::<true, _, _>(program, matrix, cand, out, &mut Quiet, isa)
+    })
 }
 
 /// The executor for one-word clusters: `rows[t]` is tag `t`'s single word, the accumulator
@@ -154,22 +153,23 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
         }
     };
     let mut acc = 0u64;
-    let mut pc = 0usize;
+    let mut pc = InsnIdx::START;
     loop {
-        // SAFETY: the verifier proved that every path stays inside the program.
-        let insn = unsafe { fetch(program, pc) };
+        // SAFETY: `pc` is 0, a jump target or the successor of an instruction that did not
+        // return: the verifier's proofs keep all of those inside the program.
+        let insn = unsafe { program.fetch(pc) };
         let flow = match insn.op {
             Opcode::Rule => {
                 acc = cand;
-                Some(pc + 1)
+                Some(pc.next())
             }
             Opcode::And => {
                 acc = start(acc, insn) & row(insn.a);
                 one_word_next(acc, insn, pc)
             }
             Opcode::AndAny => {
-                // SAFETY: the verifier proved the pool range in bounds.
-                let union = match unsafe { pool_tags(program, insn) } {
+                // SAFETY: `insn` is an `and.any` of `program`.
+                let union = match unsafe { program.pool_tags(insn) } {
                     [a, b] => row(a.as_u32()) | row(b.as_u32()),
                     tags => tags.iter().fold(0, |u, t| u | row(t.as_u32())),
                 };
@@ -180,7 +180,7 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
                 acc = start(acc, insn);
                 one_word_next(acc, insn, pc)
             }
-            Opcode::Ret => (acc == 0).then_some(pc + 1),
+            Opcode::Ret => (acc == 0).then_some(pc.next()),
             Opcode::RetCand => return cand,
             Opcode::RetEmpty => return 0,
         };
@@ -191,22 +191,10 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
     }
 }
 
-/// The instruction at `pc`.
-///
-/// # Safety
-/// `pc` is a program counter the verifier's proofs reach: 0, a jump target, or the successor
-/// of an instruction that is not the last (the last one always returns).
-#[inline(always)]
-unsafe fn fetch(program: &Program, pc: usize) -> &Insn {
-    // SAFETY: the verifier proved the program non-empty, every jump target below its length
-    // and its last instruction an unconditional return, so such a `pc` is in bounds.
-    unsafe { program.insns.get_unchecked(pc) }
-}
-
 /// [`next`] for a one-word accumulator. "At least one" and "at least two" are bit tests, so
 /// the one-word executor needs no `popcnt` for the thresholds policies use most.
 #[inline(always)]
-fn one_word_next(acc: u64, insn: &Insn, pc: usize) -> Option<usize> {
+fn one_word_next(acc: u64, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     let passes = match insn.min {
         1 => acc != 0,
         2 => acc & acc.wrapping_sub(1) != 0,
@@ -217,32 +205,21 @@ fn one_word_next(acc: u64, insn: &Insn, pc: usize) -> Option<usize> {
 
 /// Where a filter goes: on, or to its target when the set is smaller than its `min`.
 #[inline(always)]
-fn next(count: u32, insn: &Insn, pc: usize) -> Option<usize> {
+fn next(count: u32, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     filter_flow(count >= insn.min, insn, pc)
 }
 
 /// After a filter: to its target when it failed, out of the program (`None`, returning the
 /// accumulator) when it passed and ends its rule, else on.
 #[inline(always)]
-fn filter_flow(passes: bool, insn: &Insn, pc: usize) -> Option<usize> {
+fn filter_flow(passes: bool, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     if !passes {
-        Some(insn.target as usize)
+        Some(InsnIdx::of_target(insn.target))
     } else if insn.flags.contains(Flags::RET) {
         None
     } else {
-        Some(pc + 1)
+        Some(pc.next())
     }
-}
-
-/// The tags of an `and.any` instruction.
-///
-/// # Safety
-/// `insn` is an `and.any` instruction of the verified `program`.
-#[inline(always)]
-unsafe fn pool_tags<'p>(program: &'p Program, insn: &Insn) -> &'p [TagId] {
-    let start = insn.a as usize;
-    // SAFETY: the verifier proved `a + len <= pool.len()` for every `and.any`.
-    unsafe { program.pool.get_unchecked(start..start + insn.len as usize) }
 }
 
 /// Sees the accumulator after each instruction; only `explain` looks.
@@ -250,9 +227,9 @@ pub(crate) trait Observer {
     /// Whether it looks at all: when not, the executor does not even compute what it would see.
     const WATCHING: bool;
     /// Instruction `at` left `acc` (with `count` servers) behind and did not return.
-    fn after(&mut self, at: usize, acc: &[u64], count: u32);
+    fn after(&mut self, at: InsnIdx, acc: &[u64], count: u32);
     /// Instruction `at` returned; the result is in the output.
-    fn returned(&mut self, at: usize);
+    fn returned(&mut self, at: InsnIdx);
 }
 
 /// The hot path's observer: sees nothing, costs nothing.
@@ -261,9 +238,9 @@ struct Quiet;
 impl Observer for Quiet {
     const WATCHING: bool = false;
     #[inline(always)]
-    fn after(&mut self, _: usize, _: &[u64], _: u32) {}
+    fn after(&mut self, _: InsnIdx, _: &[u64], _: u32) {}
     #[inline(always)]
-    fn returned(&mut self, _: usize) {}
+    fn returned(&mut self, _: InsnIdx) {}
 }
 
 /// The executor for any cluster. `out` is the accumulator; after `rule` it stands for the
@@ -296,46 +273,38 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer, I: Isa>(
     let mut cand_count = None;
     let mut current = |from_cand: bool, count: u32| {
         if from_cand {
-            *cand_count.get_or_insert_with(|| isa.run(|| kernels::count(cand)))
+            *cand_count.get_or_insert_with(|| isa.run(|| kernels::count(isa, cand)))
         } else {
             count
         }
     };
-    let mut pc = 0usize;
+    let mut pc = InsnIdx::START;
     loop {
-        // SAFETY: the verifier proved that every path stays inside the program.
-        let insn = unsafe { fetch(program, pc) };
+        // SAFETY: `pc` is 0, a jump target or the successor of an instruction that did not
+        // return: the verifier's proofs keep all of those inside the program.
+        let insn = unsafe { program.fetch(pc) };
         let at = pc;
         from_cand |= insn.starts_rule();
         let flow = match insn.op {
-            Opcode::Rule => Some(pc + 1),
+            Opcode::Rule => Some(pc.next()),
             Opcode::And => {
                 count = match row(insn.a) {
-                    Some(row) if from_cand => isa.run(|| kernels::and_from(out, cand, row)),
-                    Some(row) => isa.run(|| kernels::and_in_place(out, row)),
+                    Some(row) if from_cand => isa.run(|| kernels::and_from(isa, out, cand, row)),
+                    Some(row) => isa.run(|| kernels::and_in_place(isa, out, row)),
                     None => clear(out),
                 };
                 from_cand = false;
                 next(count, insn, pc)
             }
             Opcode::AndAny => {
-                // SAFETY: the verifier proved the pool range in bounds.
-                let tags = unsafe { pool_tags(program, insn) };
-                count = match (tags, from_cand) {
-                    ([a, b], from) => match (row(a.as_u32()), row(b.as_u32())) {
-                        (Some(a), Some(b)) if from => {
-                            isa.run(|| kernels::and_union2_from(out, cand, a, b))
-                        }
-                        (Some(a), Some(b)) => isa.run(|| kernels::and_union2_in_place(out, a, b)),
-                        _ => isa.run(|| and_union(tags, matrix, from.then_some(cand), out)),
-                    },
-                    (_, from) => isa.run(|| and_union(tags, matrix, from.then_some(cand), out)),
-                };
+                // SAFETY: `insn` is an `and.any` of `program`.
+                let tags = unsafe { program.pool_tags(insn) };
+                count = and_any(isa, tags, row, matrix, from_cand.then_some(cand), out);
                 from_cand = false;
                 next(count, insn, pc)
             }
             Opcode::Min => next(current(from_cand, count), insn, pc),
-            Opcode::Ret => (current(from_cand, count) == 0).then_some(pc + 1),
+            Opcode::Ret => (current(from_cand, count) == 0).then_some(pc.next()),
             Opcode::RetCand => {
                 out.copy_from_slice(cand);
                 return observer.returned(at);
@@ -364,12 +333,35 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer, I: Isa>(
     }
 }
 
+/// `and.any`: `acc ∩ (T[t₀] ∪ …)`, from the candidates (`from`) or in place. Two known tags,
+/// the common case, run a fused vector kernel; any other number, or a tag the snapshot
+/// predates (read as empty), the general loop.
+#[inline(always)]
+fn and_any<'m, I: Isa>(
+    isa: I,
+    tags: &[TagId],
+    row: impl Fn(u32) -> Option<&'m [u64]>,
+    matrix: &TagMatrix,
+    from: Option<&[u64]>,
+    out: &mut [u64],
+) -> u32 {
+    if let [a, b] = tags
+        && let (Some(a), Some(b)) = (row(a.as_u32()), row(b.as_u32()))
+    {
+        return match from {
+            Some(cand) => isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)),
+            None => isa.run(|| kernels::and_union2_in_place(isa, out, a, b)),
+        };
+    }
+    isa.run(|| and_union(tags, matrix, from, out))
+}
+
 /// `acc ∩ (T[t₀] ∪ …)` for any number of tags, reading unknown tags as empty.
 fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut [u64]) -> u32 {
-    let (bits, words) = (matrix.bits(), matrix.words());
+    let (bits, stride) = (matrix.bits(), matrix.stride());
     let union_at = |w: usize| {
         tags.iter().fold(0, |u, t| {
-            u | bits.get(t.index() * words + w).copied().unwrap_or(0)
+            u | bits.get(t.index() * stride + w).copied().unwrap_or(0)
         })
     };
     match from {

@@ -192,10 +192,13 @@ pub struct UpstreamArgs {
     /// Seed for the random choices (default: from the operating system).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Make K selections from one selector and print the counts.
-    #[arg(long, value_name = "K")]
+    /// Make K selections from one selector and print the counts (1 to 10,000,000).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=MAX_SAMPLES))]
     pub samples: Option<u64>,
 }
+
+/// The most selections `upstream --samples` makes: seconds of work, never unbounded.
+pub const MAX_SAMPLES: u64 = 10_000_000;
 
 #[derive(Debug, Args)]
 pub struct LeadersArgs {
@@ -210,6 +213,10 @@ pub struct LeadersArgs {
     pub seed: Option<u64>,
 }
 
+/// The most threads `bench --threads` starts: far above any core count it can measure, far below
+/// what the operating system refuses to spawn.
+pub const MAX_BENCH_THREADS: u16 = 256;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Measure on this topology (JSON) instead of the built-in clusters.
@@ -218,9 +225,10 @@ pub struct BenchArgs {
     /// Measure this policy instead of the workload's.
     #[arg(long, value_name = "DSL", allow_hyphen_values = true)]
     pub policy: Option<String>,
-    /// Threads deciding at once for the scaling measurement.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub threads: usize,
+    /// Threads deciding at once for the scaling measurement (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_BENCH_THREADS)))]
+    pub threads: u16,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -404,5 +412,20 @@ mod tests {
             ]),
             Err(2)
         );
+    }
+
+    #[test]
+    fn bench_threads_are_bounded_with_a_usage_error() {
+        let threads = |n: &str| {
+            Cli::try_parse_from(["tagroute", "bench", "--threads", n])
+                .map(|_| ())
+                .map_err(|e| (e.exit_code(), e.to_string()))
+        };
+        assert_eq!(threads("256"), Ok(()));
+        for bad in ["0", "257", "1000000"] {
+            let (code, message) = threads(bad).expect_err(bad);
+            assert_eq!(code, 2, "{bad}");
+            assert!(message.contains("1..=256"), "{message}");
+        }
     }
 }

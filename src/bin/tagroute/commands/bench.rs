@@ -1,6 +1,10 @@
 //! `tagroute bench [--topology T] [--policy DSL] [--threads N] [--json]`: nanoseconds per
 //! evaluation and per decision for the VM, the cached router, the reference interpreter and
-//! the ideal loop (DESIGN section 11), measured here and now, and their ratios.
+//! the yardsticks of DESIGN section 11, measured here and now, and their ratios. The
+//! yardsticks: the best ideal evaluation (hand-written for the workload's policy, at the widest
+//! kernel this CPU runs, named in `ideal_kernel`), the scalar ideal beside it
+//! (`ideal_eval_ns`), the ideal decision (the best ideal evaluation plus one uniform pick) and
+//! the memoised floor of a cached decision (a flat array of ids, one draw, one multiply-shift).
 //!
 //! Each number is the best of several timed batches, each long enough (about 20 ms) that the
 //! clock's resolution does not matter; the best batch is the one least disturbed by whatever
@@ -9,17 +13,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tagroute::bench_support::{self, Ideal, IdealKernel};
 use tagroute::compile::compile;
-use tagroute::config::RoutingSettings;
 use tagroute::rng::Rng;
 use tagroute::router::{Pick, Router};
-use tagroute::routing::policies::{PolicyRegistry, PolicySource};
-use tagroute::topology::{ServerSet, Snapshot, TagInterner, Topology, TopologySpec, from_json};
-use tagroute::workload::{self, IdealRows};
+use tagroute::topology::{ServerSet, Snapshot, TagInterner, TopologySpec, from_json};
 use tagroute::{Strictness, reference, vm};
 
 use super::read;
@@ -41,8 +42,16 @@ struct Measured {
     vm: f64,
     router: Option<f64>,
     reference: f64,
-    ideal_eval: Option<f64>,
-    ideal_decision: Option<f64>,
+    ideals: Option<Ideals>,
+}
+
+/// The yardsticks, for the built-in workload only.
+struct Ideals {
+    kernel: &'static str,
+    best_eval: f64,
+    scalar_eval: f64,
+    decision: f64,
+    memo_floor: f64,
 }
 
 pub fn run(args: &BenchArgs, console: &mut Console<'_>) -> Result<(), Failure> {
@@ -51,12 +60,12 @@ pub fn run(args: &BenchArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         .iter()
         .map(measure)
         .collect::<Result<Vec<_>, _>>()?;
-    let threads = args.threads.max(1);
+    let threads = usize::from(args.threads);
     let scaling = scaling(
         scenarios.last().map(|s| &s.spec),
         &scenarios
             .last()
-            .map_or(workload::POLICY.into(), |s| s.policy.clone()),
+            .map_or(bench_support::POLICY.into(), |s| s.policy.clone()),
         threads,
     )?;
     if args.json {
@@ -73,7 +82,7 @@ fn scenarios(args: &BenchArgs) -> Result<Vec<Scenario>, Failure> {
     let policy = args
         .policy
         .clone()
-        .unwrap_or_else(|| workload::POLICY.into());
+        .unwrap_or_else(|| bench_support::POLICY.into());
     let builtin_policy = args.policy.is_none();
     match &args.topology {
         Some(path) => {
@@ -85,10 +94,10 @@ fn scenarios(args: &BenchArgs) -> Result<Vec<Scenario>, Failure> {
                 ideal: false,
             }])
         }
-        None => Ok(workload::SIZES
+        None => Ok(bench_support::SIZES
             .iter()
             .map(|&n| Scenario {
-                spec: workload::topology(n),
+                spec: bench_support::topology(n),
                 policy: policy.clone(),
                 ideal: builtin_policy,
             })
@@ -107,19 +116,14 @@ fn measure(scenario: &Scenario) -> Result<Measured, Failure> {
     let vm = time(|| vm::eval(&program, &snapshot, black_box(&candidates), &mut out).is_ok());
     let reference = time_reference(scenario, &candidates, &snapshot)?;
     let router = router_decision(scenario, &snapshot)?;
-    let (ideal_eval, ideal_decision) = if scenario.ideal {
-        ideals(&snapshot, &candidates)
-    } else {
-        (None, None)
-    };
+    let ideals = scenario.ideal.then(|| ideals(&snapshot, &candidates));
     Ok(Measured {
         servers: snapshot.len(),
         policy: scenario.policy.clone(),
         vm,
         router,
         reference,
-        ideal_eval,
-        ideal_decision,
+        ideals,
     })
 }
 
@@ -152,11 +156,10 @@ fn router_decision(scenario: &Scenario, snapshot: &Snapshot) -> Result<Option<f6
         return Ok(None);
     };
     let router = router_for(snapshot.clone(), &scenario.policy)?;
+    let invalid = |e: tagroute::UnknownName| Failure::Invalid(e.to_string());
     let (policy, db) = (
-        router
-            .policy("bench")
-            .map_err(|e| Failure::Invalid(e.to_string()))?,
-        router.database(&db),
+        router.policy(bench_support::POLICY_NAME).map_err(invalid)?,
+        router.database(&db).map_err(invalid)?,
     );
     let mut decider = router.decider_seeded(1);
     Ok(Some(time(|| {
@@ -165,39 +168,34 @@ fn router_decision(scenario: &Scenario, snapshot: &Snapshot) -> Result<Option<f6
 }
 
 fn router_for(snapshot: Snapshot, policy: &str) -> Result<Router, Failure> {
-    let topology = Arc::new(Topology::from_snapshot(snapshot));
-    let source = PolicySource::parse("bench", policy, Strictness::Default)
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
-    let policies = PolicyRegistry::new(&[source], topology.interner())
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
-    Ok(Router::new(
-        topology,
-        Arc::new(policies),
-        RoutingSettings::default(),
-    ))
+    let service =
+        bench_support::service(snapshot, policy).map_err(|e| Failure::Invalid(e.to_string()))?;
+    Ok(service.router())
 }
 
-fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> (Option<f64>, Option<f64>) {
-    let row = |tag: &str| snapshot.tagged_by_name(tag).words().to_vec();
-    let rows = IdealRows {
-        north1: row("north1"),
-        north2: row("north2"),
-        north: row("north"),
-    };
-    let mut scratch = vec![0u64; candidates.words().len()];
-    let eval =
-        time(|| workload::ideal_eval(&rows, black_box(candidates.words()), &mut scratch) > 0);
+fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> Ideals {
+    let mut best = Ideal::new(snapshot, candidates, IdealKernel::Best);
+    let mut scalar = Ideal::new(snapshot, candidates, IdealKernel::Scalar);
+    let best_eval = time(|| black_box(&mut best).eval() > 0);
+    let scalar_eval = time(|| black_box(&mut scalar).eval() > 0);
     let mut rng = Rng::seeded(1);
-    let decision = time(|| {
-        workload::ideal_decision(&rows, black_box(candidates.words()), &mut scratch, &mut rng)
-            .is_some()
-    });
-    (Some(eval), Some(decision))
+    let decision = time(|| black_box(&mut best).decide(&mut rng).is_some());
+    let mut floor = best.memo_floor(1);
+    let memo_floor = time(|| black_box(&mut floor).decide().is_some());
+    Ideals {
+        kernel: IdealKernel::Best.name(),
+        best_eval,
+        scalar_eval,
+        decision,
+        memo_floor,
+    }
 }
 
 /// Decisions per second with `threads` deciders at once, against one alone.
 fn scaling(spec: Option<&TopologySpec>, policy: &str, threads: usize) -> Result<f64, Failure> {
-    let spec = spec.cloned().unwrap_or_else(|| workload::topology(1024));
+    let spec = spec
+        .cloned()
+        .unwrap_or_else(|| bench_support::topology(1024));
     let snapshot =
         Snapshot::build(&spec, &TagInterner::new()).map_err(|e| Failure::Invalid(e.to_string()))?;
     let Some(db) = snapshot.databases().first().map(|d| d.name().to_owned()) else {
@@ -212,7 +210,8 @@ fn scaling(spec: Option<&TopologySpec>, policy: &str, threads: usize) -> Result<
                     let router = &router;
                     let db = router.database(&db);
                     scope.spawn(move || {
-                        let Ok(policy) = router.policy("bench") else {
+                        let (Ok(policy), Ok(db)) = (router.policy(bench_support::POLICY_NAME), db)
+                        else {
                             return 0;
                         };
                         let mut decider = router.decider_seeded(i as u64);
@@ -270,17 +269,23 @@ fn time(mut f: impl FnMut() -> bool) -> f64 {
 
 impl Measured {
     fn json(&self) -> Value {
+        let ideal = |f: fn(&Ideals) -> f64| self.ideals.as_ref().map(f);
         let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| round(a / b));
         json!({
             "servers": self.servers,
             "policy": self.policy,
             "vm_ns": round(self.vm),
-            "ideal_eval_ns": self.ideal_eval.map(round),
+            "ideal_kernel": self.ideals.as_ref().map(|i| i.kernel),
+            "best_ideal_eval_ns": ideal(|i| i.best_eval).map(round),
+            "ideal_eval_ns": ideal(|i| i.scalar_eval).map(round),
             "router_ns": self.router.map(round),
-            "ideal_decision_ns": self.ideal_decision.map(round),
+            "ideal_decision_ns": ideal(|i| i.decision).map(round),
+            "memo_floor_ns": ideal(|i| i.memo_floor).map(round),
             "reference_ns": round(self.reference),
-            "vm_vs_ideal": ratio(Some(self.vm), self.ideal_eval),
-            "router_vs_ideal": ratio(self.router, self.ideal_decision),
+            "vm_vs_best": ratio(Some(self.vm), ideal(|i| i.best_eval)),
+            "vm_vs_ideal": ratio(Some(self.vm), ideal(|i| i.scalar_eval)),
+            "router_vs_ideal": ratio(self.router, ideal(|i| i.decision)),
+            "router_vs_floor": ratio(self.router, ideal(|i| i.memo_floor)),
             "vm_vs_reference": round(self.reference / self.vm),
         })
     }
@@ -300,34 +305,45 @@ fn table(
     let out = &mut *console.out;
     writeln!(
         out,
-        "{:>7}  {:>9}  {:>9}  {:>9}  {:>9}  {:>12}  {:>6}  {:>6}  {:>8}",
+        "{:>7}  {:>8}  {:>8}  {:>8}  {:>6}  {:>9}  {:>8}  {:>8}  {:>6}  {:>12}  {:>8}",
         "servers",
         "vm ns",
-        "ideal ns",
+        "best ns",
+        "scalar",
+        "vm/bst",
         "router ns",
-        "ideal dec",
+        "floor ns",
+        "ideal dc",
+        "rt/fl",
         "reference ns",
-        "vm/id",
-        "rt/id",
         "ref/vm"
     )?;
     for m in measured {
+        let ideal = |f: &dyn Fn(&Ideals) -> f64| m.ideals.as_ref().map(f);
         writeln!(
             out,
-            "{:>7}  {:>9.2}  {:>9}  {:>9}  {:>9}  {:>12.0}  {:>6}  {:>6}  {:>8.0}",
+            "{:>7}  {:>8.2}  {:>8}  {:>8}  {:>6}  {:>9}  {:>8}  {:>8}  {:>6}  {:>12.0}  {:>8.0}",
             m.servers,
             m.vm,
-            cell(m.ideal_eval),
+            cell(ideal(&|i| i.best_eval)),
+            cell(ideal(&|i| i.scalar_eval)),
+            cell(ideal(&|i| m.vm / i.best_eval)),
             cell(m.router),
-            cell(m.ideal_decision),
+            cell(ideal(&|i| i.memo_floor)),
+            cell(ideal(&|i| i.decision)),
+            cell(m.router.zip(ideal(&|i| i.memo_floor)).map(|(r, f)| r / f)),
             m.reference,
-            cell(m.ideal_eval.map(|i| m.vm / i)),
-            cell(m.router.zip(m.ideal_decision).map(|(r, i)| r / i)),
             m.reference / m.vm,
         )?;
     }
     if let Some(m) = measured.first() {
         writeln!(out, "policy: {}", m.policy)?;
+    }
+    if let Some(kernel) = measured
+        .iter()
+        .find_map(|m| m.ideals.as_ref().map(|i| i.kernel))
+    {
+        writeln!(out, "best ideal kernel on this CPU: {kernel}")?;
     }
     writeln!(
         out,

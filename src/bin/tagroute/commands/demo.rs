@@ -209,7 +209,8 @@ fn catchup(config: &Config, snapshot: &Snapshot, text: &mut String) {
     let _ = writeln!(text, "  strategies, in order: {}", strategies.join(", "));
     for (_, dc) in DATA_CENTERS {
         let mut here = snapshot.tagged_by_name(dc);
-        here.intersect_with(db.secondaries());
+        // One snapshot's sets share its universe.
+        let _same_snapshot = here.intersect_with(db.secondaries());
         let Some(asking) = here.iter().next() else {
             let _ = writeln!(text, "  {dc:<7} (no neo4j secondary)");
             continue;

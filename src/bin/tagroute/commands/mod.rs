@@ -40,9 +40,9 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Demo => demo::run(console),
         Command::Whatif(args) => whatif::run(&args, console),
         Command::Resilience(args) => resilience::run(&args, console),
+        Command::Topology(args) => topology::run(&args, console),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args, console),
-        Command::Topology(args) => topology::run(&args, console),
     }
 }
 

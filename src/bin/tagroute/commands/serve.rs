@@ -104,9 +104,9 @@ fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
-    parse_duration(text).ok_or_else(|| {
+    parse_duration(text).map_err(|error| {
         Failure::Invalid(format!(
-            "{flag}: `{text}` is not a duration (`90s`, `30m`, `1500ms`)"
+            "{flag}: `{text}` is not a duration (`90s`, `30m`, `1500ms`): {error}"
         ))
     })
 }

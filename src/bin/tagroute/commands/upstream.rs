@@ -2,7 +2,8 @@
 //!
 //! One selection prints `{"strategy": ..., "upstream": ...}`; `--samples K` makes K selections
 //! from one selector (so the every-10th-call counter and the generator run on) and prints how
-//! often each strategy answered and each server was chosen. No upstream exits 1 with every
+//! often each strategy answered and each server was chosen; K is at most
+//! [`MAX_SAMPLES`](crate::args::MAX_SAMPLES), a usage error beyond. No upstream exits 1 with every
 //! strategy asked and its reason on stderr.
 
 use std::collections::BTreeMap;
@@ -24,7 +25,6 @@ pub fn run(args: &UpstreamArgs, console: &mut Console<'_>) -> Result<(), Failure
         .build(snapshot.interner());
     match args.samples {
         None => once(args, &snapshot, &mut selector, console),
-        Some(0) => Err(Failure::Invalid("`--samples` must be at least 1".into())),
         Some(samples) => many(args, samples, &snapshot, &mut selector, console),
     }
 }

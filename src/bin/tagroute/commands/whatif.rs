@@ -172,8 +172,10 @@ fn set_diff(
     }
     let minus = |a: &ServerSet, b: &ServerSet| {
         let mut d = a.clone();
-        d.subtract(b);
-        names.list(&d).join(", ")
+        match d.subtract(b) {
+            Ok(()) => names.list(&d).join(", "),
+            Err(e) => e.to_string(),
+        }
     };
     let (lost, gained) = (minus(before, after), minus(after, before));
     let mut what = Vec::new();

@@ -1,0 +1,870 @@
+//! Updates: the changes a live cluster goes through, each applied to a copy of the current
+//! snapshot in place, never by rebuilding it from its description.
+//!
+//! A batch applies whole or not at all: [`Snapshot::apply`] works on a clone that shares every
+//! part with the current snapshot until an update touches it (`Arc::make_mut`), and new tag
+//! names go to a [`TagStage`] that reaches the interner only when the whole batch succeeded.
+//! What each kind costs, for `n` servers, `t` tag rows and `d` databases:
+//!
+//! | update | work |
+//! |---|---|
+//! | `SetTags` | copy the matrix (`t × n / 64` words), clear one column, set the new bits |
+//! | `SetAvailable` | copy the available set (`n / 64` words) |
+//! | `SetLeader` | copy the database list (`d` entries) |
+//! | `AddServer` | copy the server list and name index, widen every row and set by a bit |
+//! | `RemoveServer` | copy the server list and name index, close the gap in every row and set |
+//! | `SetDatabase` | resolve its members by name, copy the database list |
+//! | `RemoveDatabase` | copy the database list |
+//!
+//! Field paths in errors (`updates[2].tags[0]`) are written only when an error happens.
+
+use std::sync::Arc;
+
+use super::error::{TopologyError, TopologyErrorKind as Kind};
+use super::server_set::ServerIdx;
+use super::snapshot::{Server, Snapshot, check_server, intern_tags};
+use super::spec::{DatabaseSpec, ServerSpec};
+use super::tags::TagStage;
+
+/// A change to a cluster; [`Snapshot::apply`] makes a new snapshot from a batch of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// Replace a server's tags, as `ALTER SERVER ... SET OPTIONS {tags: [...]}` does.
+    SetTags {
+        /// The server's name.
+        server: String,
+        /// Its new tags.
+        tags: Vec<String>,
+    },
+    /// Mark a server up or down.
+    SetAvailable {
+        /// The server's name.
+        server: String,
+        /// Whether it is up.
+        available: bool,
+    },
+    /// Add a server at the end of the order, hosting nothing yet.
+    AddServer(ServerSpec),
+    /// Remove a server from the cluster and from every database it hosts (a database it led
+    /// has no leader); the servers after it move down one index.
+    RemoveServer {
+        /// The server's name.
+        server: String,
+    },
+    /// Move (or clear) the leader of a database.
+    SetLeader {
+        /// The database's name.
+        database: String,
+        /// The new leader, one of its primaries; `None` for no leader.
+        leader: Option<String>,
+    },
+    /// Add a database, or replace the one of the same name.
+    SetDatabase(DatabaseSpec),
+    /// Remove a database.
+    RemoveDatabase {
+        /// The database's name.
+        database: String,
+    },
+}
+
+impl Snapshot {
+    /// A new snapshot with `updates` applied in order, its epoch one more than this one's.
+    /// Either every update applies or none does, and a rejected batch interns no tag; the
+    /// error names the update and field (`updates[1].server`).
+    ///
+    /// ```
+    /// use tagroute::topology::{ServerSpec, Snapshot, TagInterner, TopologySpec, Update};
+    ///
+    /// let spec = TopologySpec {
+    ///     servers: vec![ServerSpec::new("a", "a:7687").with_tags(["north"])],
+    ///     databases: vec![],
+    /// };
+    /// let snapshot = Snapshot::build(&spec, &TagInterner::new())?;
+    /// let next = snapshot.apply(&[Update::AddServer(
+    ///     ServerSpec::new("b", "b:7687").with_tags(["north"]),
+    /// )])?;
+    /// assert_eq!(next.names(&next.tagged_by_name("north")), ["a", "b"]);
+    /// let err = next.apply(&[Update::RemoveServer { server: "c".into() }]).unwrap_err();
+    /// assert_eq!(err.to_string(), "updates[0].server: unknown server `c`");
+    /// # Ok::<(), tagroute::topology::TopologyError>(())
+    /// ```
+    pub fn apply(&self, updates: &[Update]) -> Result<Snapshot, TopologyError> {
+        let mut stage = self.interner.stage();
+        let mut next = self.clone();
+        next.epoch = self.epoch + 1;
+        for (i, update) in updates.iter().enumerate() {
+            next.apply_one(update, &mut stage)
+                .map_err(|e| e.within(format_args!("updates[{i}]")))?;
+        }
+        stage.commit();
+        Ok(next)
+    }
+
+    fn apply_one(
+        &mut self,
+        update: &Update,
+        stage: &mut TagStage<'_>,
+    ) -> Result<(), TopologyError> {
+        match update {
+            Update::SetTags { server, tags } => self.set_tags(server, tags, stage),
+            Update::SetAvailable { server, available } => self.set_available(server, *available),
+            Update::AddServer(server) => self.add_server(server, stage),
+            Update::RemoveServer { server } => self.remove_server(server),
+            Update::SetLeader { database, leader } => self.set_leader(database, leader.as_deref()),
+            Update::SetDatabase(database) => self.set_database(database),
+            Update::RemoveDatabase { database } => self.remove_database(database),
+        }
+    }
+
+    fn set_tags(
+        &mut self,
+        server: &str,
+        tags: &[String],
+        stage: &mut TagStage<'_>,
+    ) -> Result<(), TopologyError> {
+        let idx = self.require_server(server)?;
+        let ids = intern_tags(tags, stage).map_err(|e| e.within("tags"))?;
+        let matrix = Arc::make_mut(&mut self.tags);
+        matrix.clear_server(idx);
+        if let Some(highest) = ids.iter().max() {
+            matrix.grow_to(highest.index() + 1);
+        }
+        for tag in ids {
+            matrix.set(tag, idx, true);
+        }
+        matrix.trim();
+        Ok(())
+    }
+
+    fn set_available(&mut self, server: &str, available: bool) -> Result<(), TopologyError> {
+        let idx = self.require_server(server)?;
+        if available {
+            self.available.insert(idx);
+        } else {
+            self.available.remove(idx);
+        }
+        Ok(())
+    }
+
+    fn add_server(
+        &mut self,
+        spec: &ServerSpec,
+        stage: &mut TagStage<'_>,
+    ) -> Result<(), TopologyError> {
+        let universe = self.len() + 1;
+        let idx = ServerIdx::new(self.len())
+            .filter(|_| ServerIdx::new(universe).is_some())
+            .ok_or_else(|| TopologyError::new("", Kind::TooLarge))?;
+        check_server(spec)?;
+        if self.by_name.contains_key(spec.name.as_str()) {
+            return Err(TopologyError::new(
+                "name",
+                Kind::DuplicateName(spec.name.clone()),
+            ));
+        }
+        if self.servers.iter().any(|s| *s.address == *spec.address) {
+            let kind = Kind::DuplicateAddress(spec.address.clone());
+            return Err(TopologyError::new("address", kind));
+        }
+        let ids = intern_tags(&spec.tags, stage).map_err(|e| e.within("tags"))?;
+        let server = Server {
+            name: Arc::from(spec.name.as_str()),
+            address: Arc::from(spec.address.as_str()),
+        };
+        Arc::make_mut(&mut self.by_name).insert(Arc::clone(&server.name), idx);
+        let mut servers = Vec::with_capacity(universe);
+        servers.extend_from_slice(&self.servers);
+        servers.push(server);
+        self.servers = servers.into();
+        let matrix = Arc::make_mut(&mut self.tags);
+        matrix.resize_universe(universe);
+        if let Some(highest) = ids.iter().max() {
+            matrix.grow_to(highest.index() + 1);
+        }
+        for tag in ids {
+            matrix.set(tag, idx, true);
+        }
+        self.available.resize(universe);
+        if spec.available {
+            self.available.insert(idx);
+        }
+        self.edit_databases(|db| {
+            db.primaries.resize(universe);
+            db.secondaries.resize(universe);
+        });
+        Ok(())
+    }
+
+    fn remove_server(&mut self, server: &str) -> Result<(), TopologyError> {
+        let idx = self.require_server(server)?;
+        let universe = self.len();
+        let mut servers = self.servers.to_vec();
+        servers.remove(idx.index());
+        self.servers = servers.into();
+        let by_name = Arc::make_mut(&mut self.by_name);
+        by_name.remove(server);
+        for i in by_name.values_mut() {
+            if *i > idx {
+                *i = ServerIdx::new(i.index() - 1).unwrap_or(*i);
+            }
+        }
+        let matrix = Arc::make_mut(&mut self.tags);
+        matrix.remove_server(idx, universe);
+        matrix.trim();
+        self.available.remove_renumbering(idx);
+        self.edit_databases(|db| {
+            db.primaries.remove_renumbering(idx);
+            db.secondaries.remove_renumbering(idx);
+            db.leader = match db.leader {
+                Some(leader) if leader == idx => None,
+                Some(leader) if leader > idx => ServerIdx::new(leader.index() - 1),
+                other => other,
+            };
+        });
+        Ok(())
+    }
+
+    fn set_leader(&mut self, database: &str, leader: Option<&str>) -> Result<(), TopologyError> {
+        let position = self.require_database(database)?;
+        let leader = match (leader, self.databases.get(position)) {
+            (Some(name), Some(db)) => Some(
+                self.leader_among(name, &db.primaries)
+                    .map_err(|e| e.within("leader"))?,
+            ),
+            _ => None,
+        };
+        let mut databases = self.databases.to_vec();
+        if let Some(db) = databases.get_mut(position) {
+            db.leader = leader;
+        }
+        self.databases = databases.into();
+        Ok(())
+    }
+
+    fn set_database(&mut self, spec: &DatabaseSpec) -> Result<(), TopologyError> {
+        let database = self.build_database(spec)?;
+        let mut databases = self.databases.to_vec();
+        match databases.iter_mut().find(|d| d.name == database.name) {
+            Some(existing) => *existing = database,
+            None => databases.push(database),
+        }
+        self.databases = databases.into();
+        Ok(())
+    }
+
+    fn remove_database(&mut self, database: &str) -> Result<(), TopologyError> {
+        let position = self.require_database(database)?;
+        let mut databases = self.databases.to_vec();
+        databases.remove(position);
+        self.databases = databases.into();
+        Ok(())
+    }
+
+    fn edit_databases(&mut self, mut edit: impl FnMut(&mut super::snapshot::Database)) {
+        if !self.databases.is_empty() {
+            let mut databases = self.databases.to_vec();
+            databases.iter_mut().for_each(&mut edit);
+            self.databases = databases.into();
+        }
+    }
+
+    fn require_server(&self, name: &str) -> Result<ServerIdx, TopologyError> {
+        self.index_of(name)
+            .ok_or_else(|| TopologyError::new("server", Kind::UnknownServer(name.into())))
+    }
+
+    fn require_database(&self, name: &str) -> Result<usize, TopologyError> {
+        self.databases
+            .iter()
+            .position(|d| &*d.name == name)
+            .ok_or_else(|| TopologyError::new("database", Kind::UnknownDatabase(name.into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::testing::cluster;
+    use crate::topology::{Database, TagInterner, TopologySpec};
+
+    /// Two snapshots describe the same cluster, down to the layout of the tag matrix.
+    pub(crate) fn assert_same(a: &Snapshot, b: &Snapshot) {
+        assert_eq!(a.servers, b.servers, "servers");
+        assert_eq!(a.by_name, b.by_name, "name index");
+        assert_eq!(a.tags, b.tags, "tag matrix");
+        assert_eq!(a.available, b.available, "available");
+        assert_eq!(a.databases, b.databases, "databases");
+        assert!(a.interner.same_as(&b.interner));
+    }
+
+    /// `snapshot` equals a rebuild from its own description on its interner.
+    fn assert_rebuilds(snapshot: &Snapshot) {
+        let rebuilt = Snapshot::build(&snapshot.to_spec(), snapshot.interner()).expect("valid");
+        assert_same(snapshot, &rebuilt);
+    }
+
+    fn set_tags(server: &str, tags: &[&str]) -> Update {
+        Update::SetTags {
+            server: server.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn three() -> Snapshot {
+        cluster()
+            .server("a", &["north"])
+            .server("b", &["south"])
+            .server("c", &["north", "east"])
+            .database("neo4j", &["a", "b"], &["c"], Some("b"))
+            .snapshot()
+    }
+
+    #[test]
+    fn set_tags_replaces_one_servers_tags_and_keeps_rows_to_the_highest_carried() {
+        let before = three();
+        let next = before
+            .apply(&[set_tags("c", &["south", "gpu"])])
+            .expect("valid");
+        assert_eq!(next.epoch(), 1);
+        assert_eq!(next.names(&next.tagged_by_name("south")), ["b", "c"]);
+        assert_eq!(next.names(&next.tagged_by_name("north")), ["a"]);
+        assert!(next.tagged_by_name("east").is_empty());
+        assert_eq!(next.tag_matrix().tag_count(), 4, "rows up to `gpu`");
+        let bare = next.apply(&[set_tags("c", &[])]).expect("valid");
+        assert_eq!(bare.tag_matrix().tag_count(), 2, "no row past `south`");
+        assert_eq!(
+            before.names(&before.tagged_by_name("east")),
+            ["c"],
+            "unchanged"
+        );
+        assert_rebuilds(&next);
+        assert_rebuilds(&bare);
+    }
+
+    #[test]
+    fn set_available_marks_one_server() {
+        let next = three()
+            .apply(&[Update::SetAvailable {
+                server: "a".into(),
+                available: false,
+            }])
+            .expect("valid");
+        assert_eq!(next.names(next.available()), ["b", "c"]);
+        let back = next
+            .apply(&[Update::SetAvailable {
+                server: "a".into(),
+                available: true,
+            }])
+            .expect("valid");
+        assert_eq!(back.names(back.available()), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn add_server_appends_and_widens_every_set_across_a_word() {
+        let base = cluster().servers(64).database("d", &["s0"], &["s63"], None);
+        let next = base
+            .snapshot()
+            .apply(&[Update::AddServer(
+                ServerSpec::new("s64", "s64:7687")
+                    .with_tags(["edge"])
+                    .with_available(false),
+            )])
+            .expect("valid");
+        assert_eq!(next.len(), 65);
+        let idx = next.index_of("s64").expect("added");
+        assert_eq!(idx.index(), 64);
+        assert_eq!(next.names(&next.tagged_by_name("edge")), ["s64"]);
+        assert!(!next.is_available(idx) && next.available().len() == 64);
+        let db = next.database("d").expect("kept");
+        assert_eq!(
+            (db.primaries().universe(), db.secondaries().universe()),
+            (65, 65)
+        );
+        assert_eq!(next.names(db.secondaries()), ["s63"]);
+        assert_rebuilds(&next);
+    }
+
+    #[test]
+    fn remove_server_renumbers_the_rest_and_leaves_its_databases() {
+        let before = cluster()
+            .servers(66)
+            .server("t", &["north"])
+            .database("d", &["s1", "s64", "s65"], &["t"], Some("s64"))
+            .database("e", &["s65"], &[], Some("s65"))
+            .snapshot();
+        let next = before
+            .apply(&[Update::RemoveServer {
+                server: "s1".into(),
+            }])
+            .expect("valid");
+        assert_eq!(next.len(), 66);
+        assert_eq!(next.index_of("s1"), None);
+        assert_eq!(next.index_of("t").map(ServerIdx::index), Some(65));
+        assert_eq!(next.names(&next.tagged_by_name("north")), ["t"]);
+        let d = next.database("d").expect("kept");
+        assert_eq!(next.names(d.primaries()), ["s64", "s65"]);
+        assert_eq!(
+            d.leader().and_then(|l| next.server(l)).map(Server::name),
+            Some("s64")
+        );
+        assert_rebuilds(&next);
+        let gone = next
+            .apply(&[Update::RemoveServer {
+                server: "s65".into(),
+            }])
+            .expect("valid");
+        assert_eq!(
+            gone.database("e")
+                .map(|e| (e.primaries().len(), e.leader())),
+            Some((0, None))
+        );
+        assert_rebuilds(&gone);
+        let down = gone
+            .apply(&[Update::RemoveServer { server: "t".into() }])
+            .expect("valid");
+        assert_eq!(down.tag_matrix().tag_count(), 0, "nobody carries `north`");
+        assert_rebuilds(&down);
+    }
+
+    #[test]
+    fn set_leader_moves_or_clears_the_leader_among_primaries() {
+        let next = three()
+            .apply(&[Update::SetLeader {
+                database: "neo4j".into(),
+                leader: Some("a".into()),
+            }])
+            .expect("valid");
+        let leader = next.database("neo4j").and_then(Database::leader);
+        assert_eq!(leader, next.index_of("a"));
+        let err = next
+            .apply(&[Update::SetLeader {
+                database: "neo4j".into(),
+                leader: Some("c".into()),
+            }])
+            .expect_err("a secondary");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].leader: leader `c` is not one of the database's primaries"
+        );
+        let none = next
+            .apply(&[Update::SetLeader {
+                database: "neo4j".into(),
+                leader: None,
+            }])
+            .expect("valid");
+        assert_eq!(none.database("neo4j").and_then(Database::leader), None);
+    }
+
+    #[test]
+    fn set_database_adds_or_replaces_by_name() {
+        let spec = |name: &str, primaries: &[&str], leader: Option<&str>| DatabaseSpec {
+            name: name.into(),
+            primaries: primaries.iter().map(|s| s.to_string()).collect(),
+            secondaries: vec![],
+            leader: leader.map(str::to_owned),
+        };
+        let added = three()
+            .apply(&[Update::SetDatabase(spec("system", &["c"], Some("c")))])
+            .expect("valid");
+        let names: Vec<&str> = added.databases().iter().map(Database::name).collect();
+        assert_eq!(names, ["neo4j", "system"]);
+        let replaced = added
+            .apply(&[Update::SetDatabase(spec("neo4j", &["c", "a"], None))])
+            .expect("valid");
+        let db = replaced.database("neo4j").expect("kept");
+        assert_eq!(replaced.names(db.primaries()), ["a", "c"]);
+        assert_eq!((db.secondaries().len(), db.leader()), (0, None));
+        assert_eq!(
+            replaced.databases().first().map(Database::name),
+            Some("neo4j")
+        );
+        assert_rebuilds(&replaced);
+        let err = added
+            .apply(&[Update::SetDatabase(spec("x", &["a", "zz"], None))])
+            .expect_err("unknown server");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].primaries[1]: unknown server `zz`"
+        );
+    }
+
+    #[test]
+    fn remove_database_forgets_it() {
+        let next = three()
+            .apply(&[Update::RemoveDatabase {
+                database: "neo4j".into(),
+            }])
+            .expect("valid");
+        assert!(next.databases().is_empty());
+        let err = next
+            .apply(&[Update::RemoveDatabase {
+                database: "neo4j".into(),
+            }])
+            .expect_err("gone");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].database: unknown database `neo4j`"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_update_and_field() {
+        let before = three();
+        let cases = [
+            (set_tags("a", &["ok", "a b"]), "updates[1].tags[1]"),
+            (set_tags("a", &["x", "x"]), "updates[1].tags[1]"),
+            (set_tags("zz", &[]), "updates[1].server"),
+            (
+                Update::AddServer(ServerSpec::new("a", "n:1")),
+                "updates[1].name",
+            ),
+            (
+                Update::AddServer(ServerSpec::new("n", "a:7687")),
+                "updates[1].address",
+            ),
+            (
+                Update::AddServer(ServerSpec::new("n", "n 1:1")),
+                "updates[1].address",
+            ),
+            (
+                Update::AddServer(ServerSpec::new("", "n:1")),
+                "updates[1].name",
+            ),
+            (
+                Update::SetDatabase(DatabaseSpec::default()),
+                "updates[1].name",
+            ),
+        ];
+        for (bad, field) in cases {
+            let batch = [set_tags("b", &["fine"]), bad];
+            let err = before.apply(&batch).expect_err("rejected");
+            assert_eq!(err.field(), field, "{err}");
+        }
+    }
+
+    /// Issue 14: a rejected batch left its tags interned (1 → 1,001 tags).
+    #[test]
+    fn a_rejected_batch_interns_nothing() {
+        let snapshot = cluster().server("a", &["north"]).snapshot();
+        let interner = snapshot.interner().clone();
+        let mut batch: Vec<Update> = (0..1000)
+            .map(|i| {
+                Update::AddServer(
+                    ServerSpec::new(format!("n{i}"), format!("n{i}:1"))
+                        .with_tags([format!("t{i}")]),
+                )
+            })
+            .collect();
+        batch.push(Update::RemoveServer {
+            server: "nobody".into(),
+        });
+        assert!(snapshot.apply(&batch).is_err());
+        assert_eq!(interner.len(), 1);
+        batch.pop();
+        let next = snapshot.apply(&batch).expect("valid");
+        assert_eq!(
+            (interner.len(), next.tag_matrix().tag_count()),
+            (1001, 1001)
+        );
+    }
+
+    #[test]
+    fn one_batch_adds_a_bounded_number_of_tags() {
+        let snapshot = cluster().server("a", &[]).snapshot();
+        let tags: Vec<String> = (0..=TagInterner::NEW_TAGS_LIMIT)
+            .map(|i| format!("t{i}"))
+            .collect();
+        let err = snapshot
+            .apply(&[Update::SetTags {
+                server: "a".into(),
+                tags,
+            }])
+            .expect_err("too many");
+        assert_eq!(err.field(), "updates[0].tags[4096]");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].tags[4096]: more than 4096 new tags in one change"
+        );
+        assert!(snapshot.interner().is_empty());
+    }
+
+    #[test]
+    fn tags_only_policies_name_add_no_rows() {
+        let snapshot = cluster().server("a", &["north"]).snapshot();
+        snapshot.interner().intern("policy-only").expect("room");
+        let next = snapshot
+            .apply(&[set_tags("a", &["north", "south"])])
+            .expect("valid");
+        assert_eq!(next.tag_matrix().tag_count(), 3);
+        let back = next.apply(&[set_tags("a", &["north"])]).expect("valid");
+        assert_eq!(
+            back.tag_matrix().tag_count(),
+            1,
+            "the policy's tag has no row"
+        );
+    }
+
+    #[test]
+    fn replace_publishes_a_new_description_on_the_same_interner() {
+        let topology = cluster().server("a", &["north"]).topology();
+        let interner = topology.interner().clone();
+        let next = topology
+            .replace(&cluster().server("b", &["south"]).spec())
+            .expect("valid");
+        assert_eq!((next.epoch(), next.names(&next.all())), (1, vec!["b"]));
+        assert!(next.interner().same_as(&interner));
+        assert_eq!(next.interner().get("north").map(|t| t.index()), Some(0));
+        let err = topology
+            .replace(&cluster().server("c", &["new"]).server("c", &[]).spec())
+            .expect_err("duplicate");
+        assert_eq!(err.field(), "servers[1].name");
+        assert_eq!(
+            topology.snapshot().epoch(),
+            1,
+            "the failed replace published nothing"
+        );
+        assert_eq!(interner.get("new"), None, "nor interned anything");
+    }
+
+    mod model {
+        //! DESIGN section 10: a random batch of updates equals rebuilding from the updated
+        //! description, and every server the batch does not name keeps its tags, roles and
+        //! availability.
+
+        use std::collections::BTreeSet;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const TAGS: [&str; 5] = ["t0", "t1", "t2", "t3", "bad tag"];
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                (0..6u32).prop_map(|i| format!("s{i}")),
+                (62..66u32).prop_map(|i| format!("s{i}")),
+                (0..3u32).prop_map(|i| format!("n{i}")),
+            ]
+        }
+
+        fn tags() -> impl Strategy<Value = Vec<String>> {
+            proptest::collection::vec(
+                prop_oneof![8 => 0..4usize, 1 => Just(4usize)].prop_map(|i| TAGS[i].to_owned()),
+                0..3,
+            )
+        }
+
+        fn database() -> impl Strategy<Value = String> {
+            (0..3u32).prop_map(|i| format!("d{i}"))
+        }
+
+        fn update() -> impl Strategy<Value = Update> {
+            let names = || proptest::collection::vec(name(), 0..3);
+            prop_oneof![
+                (name(), tags()).prop_map(|(server, tags)| Update::SetTags { server, tags }),
+                (name(), any::<bool>())
+                    .prop_map(|(server, available)| Update::SetAvailable { server, available }),
+                (name(), tags(), any::<bool>()).prop_map(|(n, tags, up)| Update::AddServer(
+                    ServerSpec::new(n.clone(), format!("{n}:7687"))
+                        .with_tags(tags)
+                        .with_available(up)
+                )),
+                name().prop_map(|server| Update::RemoveServer { server }),
+                (database(), proptest::option::of(name()))
+                    .prop_map(|(database, leader)| Update::SetLeader { database, leader }),
+                (database(), names(), names(), proptest::option::of(name())).prop_map(
+                    |(name, primaries, secondaries, leader)| {
+                        Update::SetDatabase(DatabaseSpec {
+                            name,
+                            primaries,
+                            secondaries,
+                            leader,
+                        })
+                    }
+                ),
+                database().prop_map(|database| Update::RemoveDatabase { database }),
+            ]
+        }
+
+        /// The update applied to the description, as the old rebuild did; `false` for a name
+        /// the description does not have.
+        fn apply_to_spec(spec: &mut TopologySpec, update: &Update) -> bool {
+            let server = |spec: &mut TopologySpec, name: &str| {
+                spec.servers.iter().position(|s| s.name == name)
+            };
+            match update {
+                Update::SetTags { server: name, tags } => match server(spec, name) {
+                    Some(i) => spec.servers[i].tags = tags.clone(),
+                    None => return false,
+                },
+                Update::SetAvailable {
+                    server: name,
+                    available,
+                } => match server(spec, name) {
+                    Some(i) => spec.servers[i].available = *available,
+                    None => return false,
+                },
+                Update::AddServer(added) => spec.servers.push(added.clone()),
+                Update::RemoveServer { server: name } => {
+                    let Some(i) = server(spec, name) else {
+                        return false;
+                    };
+                    spec.servers.remove(i);
+                    for db in &mut spec.databases {
+                        db.primaries.retain(|s| s != name);
+                        db.secondaries.retain(|s| s != name);
+                        db.leader = db.leader.take().filter(|l| l != name);
+                    }
+                }
+                Update::SetLeader { database, leader } => {
+                    match spec.databases.iter_mut().find(|d| &d.name == database) {
+                        Some(db) => db.leader = leader.clone(),
+                        None => return false,
+                    }
+                }
+                Update::SetDatabase(db) => {
+                    match spec.databases.iter_mut().find(|d| d.name == db.name) {
+                        Some(existing) => *existing = db.clone(),
+                        None => spec.databases.push(db.clone()),
+                    }
+                }
+                Update::RemoveDatabase { database } => {
+                    let before = spec.databases.len();
+                    spec.databases.retain(|d| &d.name != database);
+                    return spec.databases.len() < before;
+                }
+            }
+            true
+        }
+
+        /// The model: each update on the description, which must still build.
+        fn model(spec: &TopologySpec, updates: &[Update]) -> Option<TopologySpec> {
+            let mut spec = spec.clone();
+            let interner = TagInterner::new();
+            for update in updates {
+                if !apply_to_spec(&mut spec, update) || Snapshot::build(&spec, &interner).is_err() {
+                    return None;
+                }
+            }
+            Some(spec)
+        }
+
+        /// What a batch leaves alone: servers it does not name and databases it does not touch.
+        fn untouched(updates: &[Update]) -> (BTreeSet<&str>, BTreeSet<&str>) {
+            let (mut servers, mut databases) = (BTreeSet::new(), BTreeSet::new());
+            for update in updates {
+                match update {
+                    Update::SetTags { server, .. }
+                    | Update::SetAvailable { server, .. }
+                    | Update::RemoveServer { server } => {
+                        servers.insert(server.as_str());
+                    }
+                    Update::AddServer(s) => {
+                        servers.insert(s.name.as_str());
+                    }
+                    Update::SetLeader { database, .. } | Update::RemoveDatabase { database } => {
+                        databases.insert(database.as_str());
+                    }
+                    Update::SetDatabase(db) => {
+                        databases.insert(db.name.as_str());
+                    }
+                }
+            }
+            (servers, databases)
+        }
+
+        /// A server's tags, availability and role in each database, by name.
+        fn facts(
+            snapshot: &Snapshot,
+            name: &str,
+            skip: &BTreeSet<&str>,
+        ) -> (Vec<String>, bool, Vec<(String, u8)>) {
+            let idx = snapshot.index_of(name).expect("present");
+            let mut tags: Vec<String> = snapshot
+                .tag_names_of(idx)
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            tags.sort();
+            let roles = snapshot
+                .databases()
+                .iter()
+                .filter(|d| !skip.contains(d.name()))
+                .map(|d| {
+                    let role = u8::from(d.primaries().contains(idx))
+                        + 2 * u8::from(d.secondaries().contains(idx))
+                        + 4 * u8::from(d.leader() == Some(idx));
+                    (d.name().to_owned(), role)
+                })
+                .collect();
+            (tags, snapshot.is_available(idx), roles)
+        }
+
+        fn initial() -> impl Strategy<Value = TopologySpec> {
+            (
+                prop_oneof![0..4usize, 62..67usize],
+                proptest::collection::vec(tags(), 67),
+            )
+                .prop_map(|(n, tags)| {
+                    let mut spec = TopologySpec::default();
+                    for (i, tags) in tags.into_iter().take(n).enumerate() {
+                        let mut tags: Vec<String> =
+                            tags.into_iter().filter(|t| t != "bad tag").collect();
+                        tags.sort();
+                        tags.dedup();
+                        spec.servers.push(
+                            ServerSpec::new(format!("s{i}"), format!("s{i}:7687")).with_tags(tags),
+                        );
+                    }
+                    let first = spec
+                        .servers
+                        .iter()
+                        .take(2)
+                        .map(|s| s.name.clone())
+                        .collect::<Vec<_>>();
+                    spec.databases.push(DatabaseSpec {
+                        name: "d0".into(),
+                        leader: first.first().cloned(),
+                        primaries: first,
+                        secondaries: spec
+                            .servers
+                            .iter()
+                            .skip(60)
+                            .map(|s| s.name.clone())
+                            .collect(),
+                    });
+                    spec
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 1500,
+                rng_seed: proptest::test_runner::RngSeed::Fixed(10),
+                ..ProptestConfig::default()
+            })]
+            #[test]
+            fn a_batch_equals_a_rebuild_and_spares_everyone_else(
+                spec in initial(),
+                updates in proptest::collection::vec(update(), 1..6),
+            ) {
+                let before = Snapshot::build(&spec, &TagInterner::new()).expect("valid start");
+                let interned = before.interner().len();
+                let applied = before.apply(&updates);
+                let expected = model(&spec, &updates);
+                prop_assert_eq!(applied.is_ok(), expected.is_some(), "{:?}", applied);
+                let Some(expected) = expected else {
+                    prop_assert_eq!(before.interner().len(), interned, "a rejected batch interned");
+                    return Ok(());
+                };
+                let after = applied.expect("accepted");
+                assert_same(&after, &Snapshot::build(&expected, after.interner()).expect("valid"));
+                prop_assert_eq!(after.epoch(), 1);
+                let (named, touched) = untouched(&updates);
+                for server in before.servers().iter().map(Server::name).filter(|n| !named.contains(n)) {
+                    prop_assert_eq!(facts(&before, server, &touched), facts(&after, server, &touched));
+                }
+            }
+        }
+    }
+}

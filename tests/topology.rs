@@ -1,0 +1,149 @@
+//! The cluster model through the public API: the findings of issue 14 about interning and
+//! server sets, each a regression test that failed before its fix.
+
+use std::sync::Arc;
+
+use tagroute::compile::compile;
+use tagroute::config::Config;
+use tagroute::routing::RoutingService;
+use tagroute::topology::{ServerSet, ServerSpec, TagInterner, Update};
+use tagroute::{Strictness, syntax, vm};
+
+use crate::util::cluster;
+
+/// Twenty tags, one per server, as in the issue.
+fn twenty() -> tagroute::topology::Topology {
+    let mut c = cluster();
+    for i in 0..20 {
+        c = c.server(&format!("s{i}"), &[&format!("t{i}")]);
+    }
+    c.database("neo4j", &["s0"], &["s1"], Some("s0")).topology()
+}
+
+fn policy_conf(name: &str, tags: impl Iterator<Item = String>) -> String {
+    let list: Vec<String> = tags.collect();
+    format!(
+        "dbms.routing.load_balancing.config.server_policies.{name}=tags({})\n",
+        list.join(",")
+    )
+}
+
+fn config(text: &str) -> Config {
+    Config::parse(text, "neo4j.conf", Strictness::Default).expect("loads")
+}
+
+/// Issue 14: a rejected reload with a 65,536-tag filter interned all its tags (20 → 65,556),
+/// and every later snapshot copied a 65,556-row tag matrix.
+#[test]
+fn a_rejected_reload_interns_nothing() {
+    let topology = Arc::new(twenty());
+    let service = RoutingService::new(Arc::clone(&topology), &config("")).expect("valid");
+    let interner = topology.interner().clone();
+    assert_eq!(interner.len(), 20);
+    let huge = policy_conf("huge", (0..65_536).map(|i| format!("x{i}")));
+    assert!(service.reload(&config(&huge)).is_err());
+    assert_eq!(interner.len(), 20);
+    // Over the per-change limit but within a filter's width: rejected with a clear error.
+    let wide = policy_conf("wide", (0..5_000).map(|i| format!("x{i}")));
+    let err = service
+        .reload(&config(&wide))
+        .expect_err("too many new tags");
+    assert!(
+        err.to_string()
+            .contains("more than 4096 new tags in one change"),
+        "{err}"
+    );
+    assert_eq!(interner.len(), 20);
+    // A valid reload interns what it publishes.
+    service
+        .reload(&config(&policy_conf(
+            "ok",
+            ["t1".to_owned(), "new".to_owned()].into_iter(),
+        )))
+        .expect("valid");
+    assert_eq!(interner.len(), 21);
+    // A tag only a policy names adds no row to any snapshot.
+    let next = topology
+        .apply(&[Update::SetAvailable {
+            server: "s3".into(),
+            available: false,
+        }])
+        .expect("valid");
+    assert_eq!(next.names(&next.tagged_by_name("new")), Vec::<&str>::new());
+}
+
+/// Issue 14: a rejected update batch left its tags interned (1 → 1,001 tags).
+#[test]
+fn a_rejected_update_batch_interns_nothing() {
+    let topology = cluster().server("a", &["north"]).topology();
+    let mut batch: Vec<Update> = (0..1000)
+        .map(|i| Update::SetTags {
+            server: "a".into(),
+            tags: vec![format!("t{i}")],
+        })
+        .collect();
+    batch.push(Update::AddServer(ServerSpec::new("b", "a:7687")));
+    let err = topology.apply(&batch).expect_err("duplicate address");
+    assert_eq!(err.field(), "updates[1000].address");
+    assert_eq!(topology.interner().len(), 1);
+}
+
+/// Issue 14: a compile that fails interns nothing either.
+#[test]
+fn a_policy_that_does_not_compile_interns_nothing() {
+    let interner = TagInterner::new();
+    let tags: Vec<String> = (0..5_000).map(|i| format!("x{i}")).collect();
+    let text = format!("tags({})", tags.join(","));
+    let policy = syntax::parse(&text, Strictness::Default).expect("parses");
+    let err = compile(&policy, &interner).expect_err("too many new tags");
+    assert_eq!(err.to_string(), "more than 4096 new tags in one change");
+    assert!(interner.is_empty());
+}
+
+/// Issue 14: `empty(10) ∪ full(128)` had 64 members over a universe of 10, and the VM then
+/// answered `min(20); halt()` on a 10-server cluster with servers up to index 63.
+#[test]
+fn sets_of_different_universes_never_reach_the_vm() {
+    let topology = cluster().servers(10, &["x"]).topology();
+    let snapshot = topology.snapshot();
+    let mut candidates = ServerSet::empty(10);
+    assert!(candidates.union_with(&ServerSet::full(128)).is_err());
+    assert!(candidates.is_empty());
+    let policy = syntax::parse("min(20); halt()", Strictness::Default).expect("parses");
+    let program = compile(&policy, snapshot.interner()).expect("compiles");
+    let mut out = ServerSet::default();
+    vm::eval(&program, &snapshot, &candidates, &mut out).expect("evaluates");
+    assert!(out.is_empty() && out.universe() == 10);
+    candidates
+        .union_with(&snapshot.all())
+        .expect("one universe");
+    vm::eval(&program, &snapshot, &candidates, &mut out).expect("evaluates");
+    assert!(out.is_empty(), "10 servers are fewer than 20");
+}
+
+/// A rejected replacement publishes nothing and interns nothing; an accepted one keeps the
+/// interner, so programs compiled earlier stay valid.
+#[test]
+fn replace_publishes_whole_descriptions_on_one_interner() {
+    let topology = cluster().server("a", &["north"]).topology();
+    let policy = syntax::parse("tags(south)", Strictness::Default).expect("parses");
+    let program = compile(&policy, topology.interner()).expect("compiles");
+    let bad = cluster()
+        .server("b", &["south", "west"])
+        .server("b", &[])
+        .spec();
+    assert_eq!(
+        topology.replace(&bad).expect_err("duplicate").field(),
+        "servers[1].name"
+    );
+    assert_eq!(
+        (topology.interner().len(), topology.snapshot().epoch()),
+        (2, 0)
+    );
+    let next = topology
+        .replace(&cluster().server("b", &["south"]).spec())
+        .expect("valid");
+    let mut out = ServerSet::default();
+    vm::eval(&program, &next, &next.all(), &mut out).expect("same interner");
+    assert_eq!(next.names(&out), ["b"]);
+}
