@@ -413,10 +413,11 @@ mod tests {
         assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
         assert_eq!(
             d.message,
-            "policy `wide`: a filter names more than 65535 tags; tagroute cannot serve it (Neo4j 5 would start with it)"
+            "policy `wide`: more than 4096 new tags in one change; tagroute cannot serve it (Neo4j 5 would start with it)"
         );
-        // One tag fewer compiles.
-        let source = format!("{PREFIX}wide=tags({})\n", tags[..65_535].join(","));
+        // As many new tags as one change may add compile.
+        let limit = crate::topology::TagInterner::NEW_TAGS_LIMIT;
+        let source = format!("{PREFIX}wide=tags({})\n", tags[..limit].join(","));
         assert!(
             policies(&source, Strictness::Default)
                 .0

@@ -268,19 +268,4 @@ mod tests {
             "a compiled set never changes"
         );
     }
-
-    #[test]
-    fn a_policy_that_does_not_compile_names_itself() {
-        let wide: Vec<String> = (0..70_000).map(|i| format!("t{i}")).collect();
-        let text = format!("tags({})", wide.join(","));
-        let error = Policies::compile(&config(&[("wide", &text)]), &TagInterner::new(), None)
-            .map(|_| ())
-            .expect_err("too wide");
-        assert_eq!(error.name(), "wide");
-        let cause = error.error().to_string();
-        assert_eq!(error.to_string(), format!("policy `wide`: {cause}"));
-        assert!(cause.contains("tags"), "{cause}");
-        let source = std::error::Error::source(&error).map(ToString::to_string);
-        assert_eq!(source, Some(cause));
-    }
 }

@@ -348,7 +348,7 @@ mod tests {
             error(
                 r#"{"servers": [{"name": "a", "address": "a:1"}, {"name": "b", "address": "b\u0000:7687"}]}"#
             ),
-            "servers[1].address: `b\0:7687` is not a `host:port` address"
+            "servers[1].address: `b\\0:7687` is not a `host:port` address"
         );
     }
 

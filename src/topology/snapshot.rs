@@ -549,7 +549,8 @@ mod tests {
             assert_eq!(
                 build(bad),
                 Err(format!(
-                    "servers[0].address: `{bad}` is not a `host:port` address"
+                    "servers[0].address: `{}` is not a `host:port` address",
+                    bad.escape_debug()
                 )),
                 "{bad:?}"
             );
