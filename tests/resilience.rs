@@ -8,12 +8,13 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
-use tagroute::config::{Config, RoutingSettings};
+use tagroute::config::Config;
 use tagroute::resilience::{Analysis, Answer, Domains, FindingKind, Record};
 use tagroute::topology::{DatabaseSpec, ServerSpec, Snapshot, TagInterner, TopologySpec};
 use tagroute::{Strictness, reference, syntax};
 
 use crate::cli::{tagroute, temp_file};
+use crate::routing::reference_roles;
 
 type Names = BTreeSet<String>;
 
@@ -103,46 +104,6 @@ fn config_text(policies: &[String], reads_on_primaries: bool, reads_on_writers: 
     text
 }
 
-/// The pre-policy readers, the writer and the routers of DESIGN section 5 over names.
-fn reference_roles(
-    spec: &TopologySpec,
-    db: &str,
-    settings: &RoutingSettings,
-) -> (Names, Names, Names) {
-    let db = spec
-        .databases
-        .iter()
-        .find(|d| d.name == db)
-        .expect("database");
-    let usable = reference::available(spec);
-    let usable_of = |list: &[String]| -> Names {
-        list.iter()
-            .filter(|s| usable.contains(*s))
-            .cloned()
-            .collect()
-    };
-    let leader: Names = db
-        .leader
-        .iter()
-        .filter(|l| usable.contains(*l))
-        .cloned()
-        .collect();
-    let mut readers = usable_of(&db.secondaries);
-    if settings.reads_on_primaries || readers.is_empty() {
-        let followers: Vec<String> = db
-            .primaries
-            .iter()
-            .filter(|p| Some(*p) != db.leader.as_ref())
-            .cloned()
-            .collect();
-        readers.extend(usable_of(&followers));
-    }
-    if settings.reads_on_writers || readers.is_empty() {
-        readers.extend(leader.iter().cloned());
-    }
-    (readers, leader, usable_of(&db.primaries))
-}
-
 /// `spec` with the servers of `down` unavailable: the topology the scenario stands for.
 fn rebuilt(spec: &TopologySpec, down: &Names) -> TopologySpec {
     let mut spec = spec.clone();
@@ -167,7 +128,7 @@ fn check_record(record: &Record<'_>, snapshot: &Snapshot, spec: &TopologySpec, c
     let spec = rebuilt(spec, &down);
     let policy = config.policy(record.policy()).expect("configured");
     let (candidates, writer, routers) =
-        reference_roles(&spec, record.database().name(), config.routing());
+        reference_roles(&spec, record.database().name(), config.routing(), &[]);
     let outcome = record.outcome();
     let context = format!(
         "{} / {:?} with {down:?} down",

@@ -44,16 +44,14 @@ fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> Names {
     items.into_iter().map(str::to_owned).collect()
 }
 
-/// DESIGN section 5 over names, with the reference interpreter for the policy: shares nothing
-/// with `routing` but the topology description.
-pub(crate) fn reference_table(
+/// The pre-policy readers, the writer and the routers of DESIGN section 5 over names, with the
+/// servers in `excluded` unusable.
+pub(crate) fn reference_roles(
     spec: &TopologySpec,
     db: &str,
-    policy: &str,
     settings: &RoutingSettings,
     excluded: &[&str],
-) -> Expected {
-    let policy = reference::parse(policy, Strictness::Default).expect("the reference parses it");
+) -> (Names, Names, Names) {
     let db = spec
         .databases
         .iter()
@@ -88,7 +86,20 @@ pub(crate) fn reference_table(
     if settings.reads_on_writers || readers.is_empty() {
         readers.extend(leader.iter().cloned());
     }
-    let routers = usable_of(&db.primaries);
+    (readers, leader, usable_of(&db.primaries))
+}
+
+/// DESIGN section 5 over names, with the reference interpreter for the policy: shares nothing
+/// with `routing` but the topology description.
+pub(crate) fn reference_table(
+    spec: &TopologySpec,
+    db: &str,
+    policy: &str,
+    settings: &RoutingSettings,
+    excluded: &[&str],
+) -> Expected {
+    let policy = reference::parse(policy, Strictness::Default).expect("the reference parses it");
+    let (readers, leader, routers) = reference_roles(spec, db, settings, excluded);
     Expected {
         readers: reference::evaluate_on(&policy, spec, &readers),
         preferred: reference::evaluate_on(&policy, spec, &routers),
