@@ -114,21 +114,14 @@ mod tests {
     use super::*;
     use crate::Strictness;
     use crate::syntax::parse;
-    use crate::topology::{ServerSpec, TopologySpec};
+    use crate::topology::testing::cluster;
 
     fn snapshot() -> Snapshot {
-        let servers = [("a", "x"), ("b", "x"), ("c", "y")]
-            .iter()
-            .map(|(n, t)| ServerSpec::new(*n, format!("{n}:1")).with_tags([*t]))
-            .collect();
-        Snapshot::build(
-            &TopologySpec {
-                servers,
-                databases: vec![],
-            },
-            &TagInterner::new(),
-        )
-        .expect("valid")
+        cluster()
+            .server("a", &["x"])
+            .server("b", &["x"])
+            .server("c", &["y"])
+            .snapshot()
     }
 
     fn run(text: &str, candidates: &[&str]) -> (Answer, Vec<String>) {

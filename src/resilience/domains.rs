@@ -503,23 +503,15 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::{ServerSpec, TagInterner, TopologySpec};
+    use crate::topology::testing::cluster;
 
     fn snapshot(servers: &[(&str, &[&str])]) -> Snapshot {
-        let servers = servers
+        servers
             .iter()
-            .map(|(n, tags)| {
-                ServerSpec::new(*n, format!("{n}:7687")).with_tags(tags.iter().copied())
+            .fold(cluster(), |cluster, (name, tags)| {
+                cluster.server(name, tags)
             })
-            .collect();
-        Snapshot::build(
-            &TopologySpec {
-                servers,
-                databases: vec![],
-            },
-            &TagInterner::new(),
-        )
-        .expect("valid")
+            .snapshot()
     }
 
     fn demo() -> Snapshot {

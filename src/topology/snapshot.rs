@@ -440,16 +440,19 @@ fn valid_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::testing::cluster;
+    use crate::topology::testing::{Cluster, cluster};
 
-    fn sample() -> Snapshot {
+    fn sample_cluster() -> Cluster {
         cluster()
             .server("a", &["north", "gpu"])
             .server("b", &["south"])
             .server("c", &[])
             .down("b")
             .database("neo4j", &["a", "b"], &["c"], Some("a"))
-            .snapshot()
+    }
+
+    fn sample() -> Snapshot {
+        sample_cluster().snapshot()
     }
 
     fn idx(snapshot: &Snapshot, name: &str) -> ServerIdx {
@@ -493,16 +496,7 @@ mod tests {
     fn the_description_round_trips() {
         let s = sample();
         let spec = s.to_spec();
-        assert_eq!(
-            spec,
-            cluster()
-                .server("a", &["north", "gpu"])
-                .server("b", &["south"])
-                .server("c", &[])
-                .down("b")
-                .database("neo4j", &["a", "b"], &["c"], Some("a"))
-                .spec()
-        );
+        assert_eq!(spec, sample_cluster().spec());
         let again = Snapshot::build(&spec, s.interner()).expect("valid");
         assert_eq!(again.to_spec(), spec);
     }
