@@ -23,7 +23,7 @@ use crate::span::Span;
 use crate::topology::{
     Database, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
 };
-use crate::vm::{self, Answer};
+use crate::vm::{self, Answer, FilterTrace, RuleOutcome, RuleTrace, Step};
 
 /// The database a ROUTE that names none gets, as Neo4j's home database.
 pub const HOME_DATABASE: &str = "neo4j";
@@ -345,11 +345,6 @@ impl Routes {
                 hosts.len()
             );
         }
-        let kept: Vec<String> = trace
-            .rules
-            .iter()
-            .map(|(text, kept)| format!("`{text}` kept {kept}"))
-            .collect();
         let ended = match answer {
             Answer::Nothing(_) => "halted",
             _ => "selected no server",
@@ -357,7 +352,7 @@ impl Routes {
         format!(
             "{head}: policy `{policy}` {ended} among {} usable readers ({})",
             trace.candidates,
-            kept.join(", ")
+            trace.rules.join(", ")
         )
     }
 
@@ -379,10 +374,8 @@ impl Routes {
         let rules = explanation
             .rules
             .iter()
-            .map(|rule| {
-                let kept = rule.filters.last().map_or(0, |f| f.kept.len());
-                (source(text, Some(rule.span)), kept)
-            })
+            .filter(|rule| rule.outcome == RuleOutcome::Empty)
+            .map(|rule| why_empty(text, rule))
             .collect();
         Some((
             explanation.answer,
@@ -394,10 +387,29 @@ impl Routes {
     }
 }
 
-/// What a traced evaluation kept: the candidates, and per rule its text and what it kept.
+/// Why a rule that ran kept nobody: the `min(n)` that emptied it and what it saw, or the
+/// filter that kept nobody.
+fn why_empty(text: &str, rule: &RuleTrace) -> String {
+    let written = source(text, Some(rule.span));
+    let emptied = rule.filters.iter().find(|f| match f.step {
+        Step::Min { passed, .. } => !passed,
+        Step::Tags | Step::All => f.kept.is_empty(),
+    });
+    match emptied {
+        Some(FilterTrace {
+            span,
+            step: Step::Min { saw, .. },
+            ..
+        }) => format!("`{written}`: `{}` saw {saw}", source(text, Some(*span))),
+        Some(filter) => format!("`{written}`: `{}` kept 0", source(text, Some(filter.span))),
+        None => format!("`{written}` kept 0"),
+    }
+}
+
+/// What a traced evaluation kept: the candidates, and why each rule that ran kept nobody.
 struct Trace {
     candidates: usize,
-    rules: Vec<(String, usize)>,
+    rules: Vec<String>,
 }
 
 fn rule_label(answer: Answer) -> String {

@@ -38,7 +38,6 @@ async fn every_table_is_the_routing_modules_at_every_version() {
     }
 }
 
-#[ignore = "fails after the session-end integration of all branches; see the closing note"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_names_and_empty_roles_fail_with_neo4j_codes_and_reset_recovers() {
     let (config, topology) = files();
@@ -84,7 +83,7 @@ async fn unknown_names_and_empty_roles_fail_with_neo4j_codes_and_reset_recovers(
     assert_eq!(
         failed.message,
         "no READ server for database `neo4j`: policy `north1_only` halted among 4 usable \
-         readers (`tags(north1)->min(2)` kept 1)"
+         readers (`tags(north1)->min(2)`: `min(2)` saw 1)"
     );
     server.stop().await;
 }
