@@ -200,7 +200,10 @@ fn tagroute_reads_every_file_as_java_properties_does() {
     // of them), and many pairs.
     assert!(compared > FILES * 9 / 10, "{compared}");
     assert!(refused > FILES / 20, "{refused} refused");
-    assert!(compared - refused > FILES / 4, "{refused} refused of {compared}");
+    assert!(
+        compared - refused > FILES / 4,
+        "{refused} refused of {compared}"
+    );
     assert!(pairs > FILES / 2, "{pairs} pairs");
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
