@@ -94,7 +94,11 @@ impl fmt::Display for LineCol {
 pub struct LineIndex {
     text: Arc<str>,
     /// INVARIANT: starts with 0, strictly increasing, each the first byte after a line break.
-    starts: Vec<usize>,
+    starts: Box<[usize]>,
+    /// Per line, whether it is all ASCII, so that a column is a subtraction there instead of a
+    /// count of the characters before it (which on one long line made placing `n` diagnostics
+    /// quadratic).
+    ascii: Box<[bool]>,
 }
 
 impl LineIndex {
@@ -103,17 +107,26 @@ impl LineIndex {
         let text: Arc<str> = text.into();
         let bytes = text.as_bytes();
         let mut starts = vec![0];
+        let mut ascii = Vec::new();
+        let mut line_ascii = true;
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             i += 1;
+            line_ascii &= b.is_ascii();
             if b == b'\r' && bytes.get(i) == Some(&b'\n') {
                 i += 1;
             }
             if b == b'\n' || b == b'\r' {
                 starts.push(i);
+                ascii.push(std::mem::replace(&mut line_ascii, true));
             }
         }
-        LineIndex { text, starts }
+        ascii.push(line_ascii);
+        LineIndex {
+            text,
+            starts: starts.into_boxed_slice(),
+            ascii: ascii.into_boxed_slice(),
+        }
     }
 
     /// The text indexed.
@@ -144,11 +157,14 @@ impl LineIndex {
     pub fn line_col(&self, offset: usize) -> LineCol {
         let (line, start, _) = self.line_of(offset);
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count())
-            + 1;
+        let before = offset.saturating_sub(start);
+        let column = if self.ascii.get(line - 1).copied().unwrap_or(false) {
+            before
+        } else {
+            self.text
+                .get(start..offset)
+                .map_or(0, |s| s.chars().count())
+        } + 1;
         LineCol { line, column }
     }
 
@@ -228,25 +244,29 @@ impl Snippet {
     fn place(index: &LineIndex, span: Span) -> Snippet {
         let text = index.text();
         let at = index.line_col(span.start);
-        let (_, line_start, line_end) = index.line_of(span.start);
-        let line: Vec<char> = text
-            .get(line_start..line_end)
-            .unwrap_or("")
-            .chars()
-            .collect();
+        let (line_number, line_start, line_end) = index.line_of(span.start);
+        let line_text = text.get(line_start..line_end).unwrap_or("");
+        let ascii = index.ascii.get(line_number - 1).copied().unwrap_or(false);
+        let chars = |s: &str| if ascii { s.len() } else { s.chars().count() };
         let span_end = span.end.clamp(span.start, line_end.max(span.start));
         let width = text
             .get(
                 floor_char_boundary(text, span.start.min(text.len()))
                     ..floor_char_boundary(text, span_end.min(text.len())),
             )
-            .map_or(0, |s| s.chars().count())
+            .map_or(0, chars)
             .max(1);
         let caret = at.column - 1;
-        let (from, to) = window(line.len(), caret, width);
-        let shown = line.get(from..to).unwrap_or(&[]);
+        let len = chars(line_text);
+        let (from, to) = window(len, caret, width);
+        // Only the window is materialised: on a long line, every diagnostic stays this size.
+        let shown: Vec<char> = if ascii {
+            line_text.get(from..to).unwrap_or("").chars().collect()
+        } else {
+            line_text.chars().skip(from).take(to - from).collect()
+        };
         let cut_left = if from > 0 { "..." } else { "" };
-        let cut_right = if to < line.len() { "..." } else { "" };
+        let cut_right = if to < len { "..." } else { "" };
         let source_line: String = shown
             .iter()
             .map(|&c| if c.is_control() && c != '\t' { ' ' } else { c })
@@ -433,6 +453,28 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(LineIndex::new(text.as_str()).line_col(offset), walked(&text, offset));
         }
+    }
+
+    #[test]
+    fn a_long_non_ascii_line_is_windowed_by_characters_as_an_ascii_one_is() {
+        let window_of = |filler: &str| {
+            let line = format!("p={}tgas(x){}", filler.repeat(1_000), filler.repeat(1_000));
+            let at = line.find("tgas").unwrap();
+            let snippet = LineIndex::new(line.as_str()).snippet(Span::new(at, at + 4));
+            (
+                snippet.at,
+                snippet.source_line.replace(filler, "_"),
+                snippet.carets,
+            )
+        };
+        assert_eq!(window_of("é"), window_of("e"));
+        assert_eq!(
+            window_of("e").0,
+            LineCol {
+                line: 1,
+                column: 1_003
+            }
+        );
     }
 
     #[test]

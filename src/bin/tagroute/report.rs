@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, BufRead, Write};
 
 use serde_json::{Value, json};
-use tagroute::span::{Severity, Span, line_col, render};
+use tagroute::span::{LineIndex, Severity, Span, render};
 use tagroute::syntax::{Lint, ParseError};
 
 /// The process's streams, passed to every command (tests pass buffers).
@@ -48,8 +48,10 @@ impl Console<'_> {
         origin: Option<&str>,
         lints: &[Lint],
     ) -> Result<(), Failure> {
+        let index = LineIndex::new(source);
         for lint in lints {
-            self.diagnostic(source, origin, lint.span, Severity::Warning, lint, None)?;
+            let rendered = index.render(origin, lint.span, Severity::Warning, lint, None);
+            writeln!(self.err, "{rendered}")?;
         }
         Ok(())
     }
@@ -76,7 +78,7 @@ impl Console<'_> {
 /// A diagnostic for programs: severity, code, file, line, column, message and help (the
 /// shape of `check --format json`).
 pub fn diagnostic_json(
-    source: &str,
+    lines: &LineIndex,
     origin: Option<&str>,
     span: Span,
     severity: Severity,
@@ -84,7 +86,7 @@ pub fn diagnostic_json(
     message: &dyn fmt::Display,
     help: Option<&str>,
 ) -> Value {
-    let at = line_col(source, span.start);
+    let at = lines.line_col(span.start);
     json!({
         "severity": severity.to_string(),
         "code": code,

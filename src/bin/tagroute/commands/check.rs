@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 use tagroute::config::{CheckReport, Config, ConfigErrors, Finding, check};
-use tagroute::span::{Severity, line_col};
+use tagroute::span::{LineIndex, Severity};
 
 use super::load_topology;
 use crate::args::{CheckArgs, ReportFormat};
@@ -46,7 +46,8 @@ pub fn run(args: &CheckArgs, console: &mut Console<'_>) -> Result<(), Failure> {
 /// What rendering needs of one file, loaded or not.
 struct File<'f> {
     origin: &'f str,
-    source: &'f str,
+    /// The file's text, indexed once for every finding placed in it.
+    lines: &'f LineIndex,
     config: Option<&'f Config>,
 }
 
@@ -55,12 +56,12 @@ impl File<'_> {
         match loaded {
             Ok(config) => File {
                 origin: config.origin(),
-                source: config.source(),
+                lines: config.line_index(),
                 config: Some(config),
             },
             Err(errors) => File {
                 origin: errors.origin(),
-                source: errors.source(),
+                lines: errors.line_index(),
                 config: None,
             },
         }
@@ -81,7 +82,7 @@ impl Rendering<'_> {
         for finding in &self.report.findings {
             let d = &finding.diagnostic;
             match finding.file.and_then(|i| self.files.get(i)) {
-                Some(file) => writeln!(console.err, "{}", d.render(file.origin, file.source))?,
+                Some(file) => writeln!(console.err, "{}", d.render_in(file.origin, file.lines))?,
                 None => {
                     let origin = self.topology.map(|t| format!("{t}: ")).unwrap_or_default();
                     writeln!(console.err, "{origin}{}: {}", d.severity, d.message)?;
@@ -163,7 +164,7 @@ impl Rendering<'_> {
         if self.verbose {
             for (file, config) in self.loaded() {
                 for key in config.ignored_keys() {
-                    let at = config.key_span(key).map(|s| line_col(file.source, s.start));
+                    let at = config.key_span(key).map(|s| file.lines.line_col(s.start));
                     diagnostics.push(json!({
                         "severity": "note",
                         "code": "ignored-key",
@@ -191,7 +192,7 @@ impl Rendering<'_> {
     fn finding_json(&self, finding: &Finding) -> Value {
         let d = &finding.diagnostic;
         let file = finding.file.and_then(|i| self.files.get(i));
-        let at = file.map(|f| line_col(f.source, d.span.start));
+        let at = file.map(|f| f.lines.line_col(d.span.start));
         let severity = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",

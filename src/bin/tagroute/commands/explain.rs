@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use tagroute::compile::compile;
-use tagroute::span::{Severity, Span};
+use tagroute::span::{LineIndex, Severity, Span};
 use tagroute::syntax::{self, Policy};
 use tagroute::topology::{ServerSet, Snapshot};
 use tagroute::vm::{self, Answer, Explanation, RuleOutcome, Step};
@@ -24,7 +24,7 @@ pub fn run(args: &ExplainArgs, console: &mut Console<'_>) -> Result<(), Failure>
             Err(error) => {
                 let help = error.help();
                 let diagnostic = diagnostic_json(
-                    &args.policy,
+                    &LineIndex::new(args.policy.as_str()),
                     None,
                     error.span(),
                     Severity::Error,
@@ -167,11 +167,12 @@ impl Shown<'_> {
             Answer::Candidates(Some(_)) => json!({"kind": "all-rules-dropped"}),
             Answer::Nothing(_) => json!({"kind": "halt"}),
         };
+        let lines = LineIndex::new(self.text);
         let lints: Vec<Value> = syntax::lint_with(self.policy, self.snapshot)
             .iter()
             .map(|lint| {
                 diagnostic_json(
-                    self.text,
+                    &lines,
                     None,
                     lint.span,
                     Severity::Warning,
