@@ -1,7 +1,8 @@
 //! Loading neo4j.conf inputs of the shapes that were quadratic or bloated (issue 14): a large
 //! file of distinct keys, a key given 100,000 times, 100,000 error lines, a value continued over
-//! 100,000 lines, and 1 MB of random ASCII. Each should cost time linear in its size; the figures
-//! are per input (divide by the size for throughput).
+//! 100,000 lines, 1 MB of random ASCII, and a 100,000-rule policy whose repeated rules are
+//! warned about on one long line. Each is loaded and every diagnostic rendered as `check` prints
+//! it, and should cost time linear in its size; criterion reports bytes per second.
 //!
 //!   cargo bench --bench config
 
@@ -45,6 +46,16 @@ fn continuation_lines(n: usize) -> String {
     text
 }
 
+/// One policy of `n` rules on one line, nearly all repeating an earlier rule: `n - 50` warnings,
+/// each placed on the same long line.
+fn repeated_rules(n: usize) -> String {
+    let rules: Vec<String> = (0..n).map(|i| format!("tags(t{})", i % 50)).collect();
+    format!(
+        "dbms.routing.load_balancing.config.server_policies.p={}\n",
+        rules.join(";")
+    )
+}
+
 /// `len` bytes of printable ASCII and line breaks, from a fixed seed.
 fn random_ascii(len: usize) -> String {
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -68,19 +79,29 @@ fn load(c: &mut Criterion) {
         ("error-lines", error_lines(100_000)),
         ("continuation-lines", continuation_lines(100_000)),
         ("random-ascii", random_ascii(1 << 20)),
+        ("repeated-rules", repeated_rules(100_000)),
     ];
     let mut group = c.benchmark_group("config/load");
     group.sample_size(10);
     for (shape, text) in &inputs {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(shape), text, |b, text| {
+            // Loading, then rendering every diagnostic as `check` prints it.
             b.iter(|| {
-                let loaded = Config::parse(black_box(text), "bench.conf", Strictness::Default);
-                black_box(
-                    loaded
-                        .map(|c| c.warnings().len())
-                        .map_err(|e| e.errors().len()),
-                )
+                let rendered: usize =
+                    match Config::parse(black_box(text), "bench.conf", Strictness::Default) {
+                        Ok(config) => config
+                            .warnings()
+                            .iter()
+                            .map(|d| d.render_in("bench.conf", config.line_index()).len())
+                            .sum(),
+                        Err(errors) => errors
+                            .errors()
+                            .iter()
+                            .map(|d| d.render_in("bench.conf", errors.line_index()).len())
+                            .sum(),
+                    };
+                black_box(rendered)
             })
         });
     }

@@ -20,7 +20,7 @@ use tagroute::reference;
 use tagroute::rng::Rng;
 use tagroute::router::{DatabaseKey, Decider, Decision, NoDecision, Pick, Router};
 use tagroute::routing::{PolicyId, ReloadError, RouteRequest, RoutingError, RoutingService};
-use tagroute::topology::{DatabaseSpec, ServerSpec, TopologySpec, Update};
+use tagroute::topology::{DatabaseSpec, ServerSpec, TagId, TopologySpec, Update};
 
 use crate::cli::temp_file;
 use crate::routing::{Specs, check_table, reference_table, service};
@@ -295,6 +295,20 @@ fn hammer_decisions_and_tables_follow_every_update_and_reload() {
         checked.round_robin_cycles > 0 && checked.tables > 0,
         "{checked:?}"
     );
+    // The interner holds only what was published: the tags servers and policies use
+    // (`t0`..`t11`), none of the rejected batches' `ghost` tags or the refused `w` filter.
+    let interner = service.topology().snapshot().interner().clone();
+    let interned: Vec<String> = (0..interner.len())
+        .filter_map(|i| TagId::new(i).and_then(|id| interner.name(id)))
+        .map(|name| name.to_string())
+        .collect();
+    assert_eq!(interned.len(), interner.len());
+    let published = |name: &str| {
+        name.strip_prefix('t')
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n <= 11)
+    };
+    assert!(interned.iter().all(|name| published(name)), "{interned:?}");
 }
 
 /// The writer: random batches of every kind, a rejected batch now and then, and reloads (valid,
@@ -313,8 +327,13 @@ fn write_until(
         let spec = service.topology().snapshot().to_spec();
         let before = service.topology().snapshot().epoch();
         if rng.below(10) == 0 {
-            let mut batch = vec![update(rng, &spec, &mut fresh)];
-            batch.insert(rng.index(2), invalid_update(rng, &spec));
+            // A fresh tag in a rejected batch must never be interned.
+            let ghost = Update::SetTags {
+                server: spec.servers[0].name.clone(),
+                tags: vec![format!("ghost{batches}")],
+            };
+            let mut batch = vec![ghost, update(rng, &spec, &mut fresh)];
+            batch.insert(rng.index(3), invalid_update(rng, &spec));
             assert!(service.topology().apply(&batch).is_err(), "{batch:?}");
             assert_eq!(service.topology().snapshot().epoch(), before);
             written.rejected_batches += 1;

@@ -328,14 +328,16 @@ fn initial_server_tags(
         return Vec::new();
     };
     let mut tags: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for tag in values::tag_list(&property.value, diagnostics) {
-        if tags.contains(&tag.text) {
+        if seen.contains(tag.text.as_str()) {
             diagnostics.push(ConfigDiagnostic::error(
                 ConfigDiagnosticKind::DuplicateTag,
                 tag.span(),
                 format!("tag `{}` is listed twice", tag.text),
             ));
         } else {
+            seen.insert(tag.text.clone());
             tags.push(tag.text);
         }
     }
