@@ -109,7 +109,11 @@ impl SourceMap {
     /// The map of the sub-value `range`, whose offsets start again at zero.
     fn slice(&self, range: Range<usize>) -> SourceMap {
         let first = self.pieces.partition_point(|p| p.text_end() <= range.start);
-        let mut pieces: Vec<Piece> = Vec::new();
+        let last = self
+            .pieces
+            .partition_point(|p| wide(p.text_start) < range.end);
+        // Exactly the pieces it needs: a list of a million short items keeps a million maps.
+        let mut pieces: Vec<Piece> = Vec::with_capacity(last.saturating_sub(first).max(1));
         for p in self.pieces.get(first..).unwrap_or(&[]) {
             if wide(p.text_start) >= range.end {
                 break;
@@ -236,22 +240,10 @@ impl Located {
         }
     }
 
-    /// The text without leading characters that match `strip`.
-    pub fn trim_start_matches(&self, strip: impl Fn(char) -> bool) -> Located {
-        let start = self.text.len() - self.text.trim_start_matches(strip).len();
-        self.slice(start..self.text.len())
-    }
-
-    /// The text without trailing characters that match `strip`.
-    pub fn trim_end_matches(&self, strip: impl Fn(char) -> bool) -> Located {
-        self.slice(0..self.text.trim_end_matches(strip).len())
-    }
-
     /// The text without leading or trailing whitespace, as Java's `String.trim` removes it
     /// (every character up to U+0020).
     pub fn trim(&self) -> Located {
-        self.trim_start_matches(is_whitespace)
-            .trim_end_matches(is_whitespace)
+        self.slice(trimmed(&self.text, 0..self.text.len()))
     }
 
     /// The items of a comma-separated list, each trimmed; empty items are left out.
@@ -259,14 +251,22 @@ impl Located {
         let mut items = Vec::new();
         let mut start = 0;
         for (comma, _) in self.text.match_indices(',').chain([(self.text.len(), "")]) {
-            let item = self.slice(start..comma).trim();
-            if !item.text.is_empty() {
-                items.push(item);
+            let item = trimmed(&self.text, start..comma);
+            if !item.is_empty() {
+                items.push(self.slice(item));
             }
             start = comma + 1;
         }
         items
     }
+}
+
+/// The bytes `range` of `text` without the whitespace `String.trim` removes at either end.
+fn trimmed(text: &str, range: Range<usize>) -> Range<usize> {
+    let part = text.get(range.clone()).unwrap_or_default();
+    let start = range.start + (part.len() - part.trim_start_matches(is_whitespace).len());
+    let end = range.start + part.trim_end_matches(is_whitespace).len();
+    start..end.max(start)
 }
 
 #[cfg(test)]

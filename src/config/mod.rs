@@ -327,21 +327,25 @@ fn initial_server_tags(
     let Some(property) = keys::INITIAL_TAGS.lookup(properties, diagnostics) else {
         return Vec::new();
     };
-    let mut tags: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for tag in values::tag_list(&property.value, diagnostics) {
-        if seen.contains(tag.text.as_str()) {
-            diagnostics.push(ConfigDiagnostic::error(
-                ConfigDiagnosticKind::DuplicateTag,
-                tag.span(),
-                format!("tag `{}` is listed twice", tag.text),
-            ));
-        } else {
-            seen.insert(tag.text.clone());
-            tags.push(tag.text);
-        }
+    let listed = values::tag_list(&property.value, diagnostics);
+    let mut seen = std::collections::HashSet::with_capacity(listed.len());
+    let first: Vec<bool> = listed
+        .iter()
+        .map(|tag| seen.insert(tag.text.as_str()))
+        .collect();
+    for (tag, _) in listed.iter().zip(&first).filter(|(_, first)| !**first) {
+        diagnostics.push(ConfigDiagnostic::error(
+            ConfigDiagnosticKind::DuplicateTag,
+            tag.span(),
+            format!("tag `{}` is listed twice", tag.text),
+        ));
     }
-    tags
+    drop(seen);
+    listed
+        .into_iter()
+        .zip(first)
+        .filter_map(|(tag, first)| first.then_some(tag.text))
+        .collect()
 }
 
 #[cfg(test)]

@@ -127,13 +127,90 @@ fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\x0c')
 }
 
-/// The characters of one logical line, each with its byte offset in the file: continuations
-/// are resolved (the backslash, the break and the next line's leading blanks are not in it).
+/// One logical line: its text with continuations resolved (the backslash, the break and the
+/// next line's leading blanks are not in it), and where each of its runs came from in the file.
+///
+/// Runs, not characters: a value continued over a million lines keeps one run per line, so a
+/// logical line costs little more than its text.
 #[derive(Debug, Default)]
 struct LogicalLine {
-    chars: Vec<(char, usize)>,
+    text: String,
+    /// Where each run starts: in the text, and in the file. Within a run, text and file advance
+    /// together.
+    // INVARIANT: in text order, the first at text offset 0, none empty.
+    runs: Vec<Run>,
     /// Where the logical line ends in the file (before its line break).
     end: usize,
+}
+
+/// Offsets as `u32`: a configuration is smaller than 4 GiB (`Config::parse` refuses larger).
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    text: u32,
+    file: u32,
+}
+
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl LogicalLine {
+    fn push(&mut self, c: char, at: usize) {
+        let contiguous = self
+            .runs
+            .last()
+            .is_some_and(|run| run.file as usize + (self.text.len() - run.text as usize) == at);
+        if !contiguous {
+            self.runs.push(Run {
+                text: narrow(self.text.len()),
+                file: narrow(at),
+            });
+        }
+        self.text.push(c);
+    }
+
+    /// Drops the last character (a continuation's backslash).
+    fn pop(&mut self) {
+        self.text.pop();
+        if self
+            .runs
+            .last()
+            .is_some_and(|run| run.text as usize >= self.text.len())
+        {
+            self.runs.pop();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.runs.clear();
+    }
+
+    /// The file offset of byte `i` of the text (the line's end for the end of the text).
+    fn file_at(&self, i: usize) -> usize {
+        if i >= self.text.len() {
+            return self.end;
+        }
+        let run = self.runs.partition_point(|run| run.text as usize <= i);
+        self.runs
+            .get(run.saturating_sub(1))
+            .map_or(self.end, |run| run.file as usize + (i - run.text as usize))
+    }
+
+    /// The file offset just after the character that ends at byte `j` of the text.
+    fn file_end(&self, j: usize) -> usize {
+        let last = (0..j)
+            .rev()
+            .find(|&k| self.text.is_char_boundary(k))
+            .unwrap_or(0);
+        self.file_at(last) + (j - last)
+    }
+
+    /// The character at byte `i` of the text, if `i < end`, with its file offset.
+    fn char_at(&self, i: usize, end: usize) -> Option<(char, usize)> {
+        let c = self.text.get(i..end)?.chars().next()?;
+        Some((c, self.file_at(i)))
+    }
 }
 
 /// Java's line reader: one logical line at a time, comments and blank lines skipped.
@@ -184,11 +261,11 @@ impl<'s> LogicalLines<'s> {
         let mut state = LineState::start();
         loop {
             let Some((c, at)) = self.bump() else {
-                if line.chars.is_empty() || state.comment {
+                if line.text.is_empty() || state.comment {
                     return None;
                 }
                 if state.odd_backslashes {
-                    line.chars.pop();
+                    line.pop();
                 }
                 line.end = self.at;
                 return Some(line);
@@ -206,29 +283,29 @@ impl<'s> LogicalLines<'s> {
             }
             // Java asks "is the logical line still empty?", so a line continued from a lone
             // backslash can still turn into a comment.
-            if line.chars.is_empty() && (c == '#' || c == '!') {
+            if line.text.is_empty() && (c == '#' || c == '!') {
                 state.comment = true;
             }
             if !is_break {
                 if !state.comment {
-                    line.chars.push((c, at));
+                    line.push(c, at);
                 }
                 state.odd_backslashes = c == '\\' && !state.odd_backslashes;
                 continue;
             }
-            if state.comment || line.chars.is_empty() {
-                line.chars.clear();
+            if state.comment || line.text.is_empty() {
+                line.clear();
                 state = LineState::start();
                 continue;
             }
             if self.at >= self.source.len() || !state.odd_backslashes {
                 if state.odd_backslashes {
-                    line.chars.pop();
+                    line.pop();
                 }
                 line.end = at;
                 return Some(line);
             }
-            line.chars.pop();
+            line.pop();
             state = LineState {
                 skip_blanks: true,
                 continued: true,
@@ -241,12 +318,12 @@ impl<'s> LogicalLines<'s> {
 
 /// Splits a logical line into its key and value, unescaping both.
 fn split(source: &str, line: &LogicalLine) -> Result<Property, ConfigDiagnostic> {
-    let chars = &line.chars;
-    let mut key_end = chars.len();
-    let mut value_start = chars.len();
+    let text = line.text.as_str();
+    let mut key_end = text.len();
+    let mut value_start = text.len();
     let mut has_separator = false;
     let mut escaped = false;
-    for (i, &(c, _)) in chars.iter().enumerate() {
+    for (i, c) in text.char_indices() {
         if !escaped && (c == '=' || c == ':' || is_blank(c)) {
             key_end = i;
             value_start = i + 1;
@@ -255,7 +332,7 @@ fn split(source: &str, line: &LogicalLine) -> Result<Property, ConfigDiagnostic>
         }
         escaped = c == '\\' && !escaped;
     }
-    while let Some(&(c, _)) = chars.get(value_start) {
+    while let Some(c) = text.get(value_start..).and_then(|rest| rest.chars().next()) {
         if is_blank(c) {
             value_start += 1;
         } else if !has_separator && (c == '=' || c == ':') {
@@ -265,13 +342,8 @@ fn split(source: &str, line: &LogicalLine) -> Result<Property, ConfigDiagnostic>
             break;
         }
     }
-    let file_at = |i: usize| chars.get(i).map_or(line.end, |&(_, at)| at);
-    let key = unescape(source, chars.get(..key_end).unwrap_or(&[]), file_at(0))?;
-    let value = unescape(
-        source,
-        chars.get(value_start..).unwrap_or(&[]),
-        file_at(value_start),
-    )?;
+    let key = unescape(source, Part::new(line, 0, key_end))?;
+    let value = unescape(source, Part::new(line, value_start, text.len()))?;
     Ok(Property {
         key,
         value,
@@ -279,38 +351,65 @@ fn split(source: &str, line: &LogicalLine) -> Result<Property, ConfigDiagnostic>
     })
 }
 
-/// Decodes the escapes of `chars` (which start at byte `empty_at` of the file when there are
-/// none), keeping where every character came from.
-fn unescape(
-    source: &str,
-    chars: &[(char, usize)],
-    empty_at: usize,
-) -> Result<Located, ConfigDiagnostic> {
+/// The key or the value of a logical line: its bytes `start..end`.
+#[derive(Clone, Copy)]
+struct Part<'l> {
+    line: &'l LogicalLine,
+    start: usize,
+    end: usize,
+}
+
+impl<'l> Part<'l> {
+    fn new(line: &'l LogicalLine, start: usize, end: usize) -> Part<'l> {
+        Part { line, start, end }
+    }
+
+    fn char_at(&self, i: usize) -> Option<(char, usize)> {
+        self.line.char_at(i, self.end)
+    }
+
+    fn byte(&self, i: usize) -> Option<u8> {
+        (i < self.end).then(|| self.line.text.as_bytes().get(i).copied())?
+    }
+
+    /// The span in the file of the `count` characters from byte `i` (at least one).
+    fn span(&self, source: &str, i: usize, count: usize) -> Span {
+        let Some(rest) = self.line.text.get(i..self.end).filter(|r| !r.is_empty()) else {
+            return Span::at(source.len());
+        };
+        let taken = rest
+            .char_indices()
+            .nth(count.max(1))
+            .map_or(rest.len(), |(k, _)| k);
+        Span::new(self.line.file_at(i), self.line.file_end(i + taken))
+    }
+}
+
+/// Decodes the escapes of `part`, keeping where every character came from.
+fn unescape(source: &str, part: Part<'_>) -> Result<Located, ConfigDiagnostic> {
     let mut out = Located::default();
-    out.map.place_empty(empty_at);
-    let mut i = 0;
-    while let Some(&(c, at)) = chars.get(i) {
+    out.map.place_empty(part.line.file_at(part.start));
+    let mut i = part.start;
+    while let Some((c, at)) = part.char_at(i) {
         if c != '\\' {
             out.text.push(c);
             out.map.push_copy(at, c.len_utf8());
-            i += 1;
+            i += c.len_utf8();
             continue;
         }
-        let Some(&(escape, escape_at)) = chars.get(i + 1) else {
+        let Some((escape, _)) = part.char_at(i + 1) else {
             // A lone trailing backslash: Java drops it (only reachable at the end of the file).
             break;
         };
         let (decoded, used) = match escape {
-            'u' => unicode_escape(source, chars, i)?,
+            'u' => unicode_escape(source, part, i)?,
             't' => ('\t', 2),
             'n' => ('\n', 2),
             'r' => ('\r', 2),
             'f' => ('\x0c', 2),
-            other => (other, 2),
+            other => (other, 1 + other.len_utf8()),
         };
-        let end = chars
-            .get(i + used - 1)
-            .map_or(escape_at + escape.len_utf8(), |&(c, at)| at + c.len_utf8());
+        let end = part.line.file_end(i + used);
         out.text.push(decoded);
         out.map.push_escape(at, decoded.len_utf8(), end - at);
         i += used;
@@ -318,29 +417,28 @@ fn unescape(
     Ok(out)
 }
 
-/// The character of the `\uXXXX` escape at `chars[i]`, and how many characters it used: 6, or 12
-/// for a surrogate pair written as two escapes.
+/// The character of the `\uXXXX` escape at byte `i` of `part`, and how many bytes it used: 6,
+/// or 12 for a surrogate pair written as two escapes.
 fn unicode_escape(
     source: &str,
-    chars: &[(char, usize)],
+    part: Part<'_>,
     i: usize,
 ) -> Result<(char, usize), ConfigDiagnostic> {
-    let unit = hex4(chars, i + 2).ok_or_else(|| malformed(source, chars, i))?;
+    let unit = hex4(part, i + 2).ok_or_else(|| malformed(source, part, i))?;
     if let Some(c) = char::from_u32(unit) {
         return Ok((c, 6));
     }
-    let low = match (chars.get(i + 6), chars.get(i + 7)) {
-        (Some(('\\', _)), Some(('u', _))) => hex4(chars, i + 8),
+    let low = match (part.byte(i + 6), part.byte(i + 7)) {
+        (Some(b'\\'), Some(b'u')) => hex4(part, i + 8),
         _ => None,
     };
     let pair = low
         .filter(|low| (0xD800..0xDC00).contains(&unit) && (0xDC00..0xE000).contains(low))
         .and_then(|low| char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)));
     pair.map(|c| (c, 12)).ok_or_else(|| {
-        let span = span_of(source, chars, i, 6);
         ConfigDiagnostic::error(
             Kind::LoneSurrogate,
-            span,
+            part.span(source, i, 6),
             format!("`\\u{unit:04X}` is half of a UTF-16 surrogate pair"),
         )
         .with_help(
@@ -349,31 +447,21 @@ fn unicode_escape(
     })
 }
 
-/// The value of the four hex digits at `chars[from..from + 4]`.
-fn hex4(chars: &[(char, usize)], from: usize) -> Option<u32> {
-    let digits = chars.get(from..from + 4)?;
-    digits
-        .iter()
-        .try_fold(0, |value, &(c, _)| Some(value * 16 + c.to_digit(16)?))
+/// The value of the four hex digits at bytes `from..from + 4` of `part`.
+fn hex4(part: Part<'_>, from: usize) -> Option<u32> {
+    (0..4).try_fold(0, |value, k| {
+        let digit = char::from(part.byte(from + k)?).to_digit(16)?;
+        Some(value * 16 + digit)
+    })
 }
 
-fn malformed(source: &str, chars: &[(char, usize)], i: usize) -> ConfigDiagnostic {
-    let written = chars.len().saturating_sub(i).min(6);
+fn malformed(source: &str, part: Part<'_>, i: usize) -> ConfigDiagnostic {
     ConfigDiagnostic::error(
         Kind::MalformedEscape,
-        span_of(source, chars, i, written),
+        part.span(source, i, 6),
         "malformed `\\uXXXX` escape: Java's properties reader refuses the file, and Neo4j does not start".into(),
     )
     .with_help("`\\u` takes exactly four hex digits; write `\\\\u` for a backslash followed by `u`")
-}
-
-/// The span in the file of the `count` characters from `chars[i]`.
-fn span_of(source: &str, chars: &[(char, usize)], i: usize, count: usize) -> Span {
-    let start = chars.get(i).map_or(source.len(), |&(_, at)| at);
-    let end = chars
-        .get(i + count.max(1) - 1)
-        .map_or(start, |&(c, at)| at + c.len_utf8());
-    Span::new(start, end)
 }
 
 #[cfg(test)]
