@@ -8,13 +8,15 @@
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::keys;
 use super::located::{Located, SourceMap};
-use super::policies::{lint, parse_diagnostic};
+use super::policies::{lint, parse_diagnostic, uncompilable};
 use super::properties::Properties;
 use super::values::tag_list;
 use crate::Strictness;
-use crate::span::Span;
+use crate::compile::compile;
+use crate::span::{Severity, Span};
 use crate::suggest::closest;
 use crate::syntax::{self, Policy};
+use crate::topology::TagInterner;
 
 /// How a secondary chooses the server it catches up from (DESIGN section 6).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -252,6 +254,20 @@ fn parse_user_defined(
     match syntax::parse(&value.text, strictness) {
         Ok(policy) => {
             lint(NAME, &policy, &value, diagnostics);
+            if let Err(cause) = compile(&policy, &TagInterner::new()) {
+                // Neo4j would run it, so a warning, as for a policy that does not parse.
+                let mut error = uncompilable(NAME, &cause, &value);
+                error.severity = Severity::Warning;
+                error.message = format!(
+                    "policy `{NAME}`: {cause}; tagroute's strategy never answers (Neo4j 5 \
+                     would run it)"
+                );
+                diagnostics.push(error.clone());
+                return UserDefined::Invalid {
+                    text: value.text,
+                    error,
+                };
+            }
             UserDefined::Valid {
                 text: value.text,
                 policy,
@@ -463,6 +479,38 @@ mod tests {
         let (settings, diagnostics) = catchup(&format!("{tags}=c,d e"));
         assert_eq!(settings.connect_tags, ["c"]);
         assert_eq!(diagnostics[0].kind, Kind::InvalidTag);
+    }
+    #[test]
+    fn a_user_defined_policy_tagroute_cannot_compile_is_a_warning_and_never_answers() {
+        let tags: Vec<String> = (0..5_000).map(|i| format!("x{i}")).collect();
+        let source = format!(
+            "server.cluster.catchup.user_defined_upstream_strategy=tags({})\n",
+            tags.join(",")
+        );
+        let mut diagnostics = Diagnostics::default();
+        let settings = read(
+            &read_properties(&source, &mut diagnostics),
+            Strictness::Default,
+            &mut diagnostics,
+        );
+        assert!(
+            matches!(settings.user_defined, UserDefined::Invalid { .. }),
+            "{:?}",
+            settings.user_defined
+        );
+        let warnings = diagnostics.finish("neo4j.conf", &source).expect("loads");
+        let warning = warnings
+            .iter()
+            .find(|w| w.kind == Kind::UncompilablePolicy)
+            .expect("a warning");
+        assert!(
+            warning.message.contains(
+                "more than 4096 new tags in one change; tagroute's strategy never answers"
+            ),
+            "{}",
+            warning.message
+        );
+        assert!(under(&source, warning.span).starts_with("tags(x0,x1,"));
     }
 }
 

@@ -186,7 +186,7 @@ fn read_policy(
 /// The error for a policy that parses but that tagroute cannot compile (a filter of more than
 /// 65,535 tags): loading refuses what routing would refuse, so that a configuration that loads
 /// (and that `check` passes) is one tagroute can serve. Neo4j 5 would start with it.
-fn uncompilable(name: &str, error: &CompileError, value: &Located) -> ConfigDiagnostic {
+pub(super) fn uncompilable(name: &str, error: &CompileError, value: &Located) -> ConfigDiagnostic {
     let span = match error {
         CompileError::FilterTooWide(span) => value.file_span(*span),
         _ => value.span(),
