@@ -1,0 +1,249 @@
+//! Figures for `tagroute serve` (a benchmark, not a test): ROUTE answers per second over
+//! loopback with 200 connections, p50/p99 answer latency, the same over TLS, and the server's
+//! resident memory with 10,000 idle connections.
+//!
+//! `cargo bench --bench serve` runs the release binary as its own process and the load
+//! generator in this one (two tokio workers), both on this machine. Each connection logs in
+//! as a Python driver does, then asks ROUTE after ROUTE, one at a time, for
+//! `TAGROUTE_BENCH_SECS` seconds (default 5).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark fails loudly on what it did not expect"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tagroute::bolt::chunk::{self, Dechunker};
+use tagroute::bolt::packstream::{self, Structure, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+const CONNECTIONS: usize = 200;
+const IDLE: usize = 10_000;
+const HANDSHAKE: [u8; 20] = [
+    0x60, 0x60, 0xB0, 0x17, 0, 0, 1, 0xFF, 0, 8, 8, 5, 0, 2, 4, 4, 0, 0, 0, 3,
+];
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/serve").join(name)
+}
+
+fn message(tag: u8, fields: Vec<Value>) -> Vec<u8> {
+    let mut body = Vec::new();
+    packstream::encode(&Value::Struct(Structure::new(tag, fields).unwrap()), &mut body).unwrap();
+    let mut out = Vec::new();
+    chunk::write_message(&body, &mut out);
+    out
+}
+
+fn strings(pairs: &[(&str, &str)]) -> Value {
+    pairs.iter().map(|&(k, v)| (k, Value::from(v))).collect()
+}
+
+struct Server {
+    child: Child,
+    bolt: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-admin", "--log-level", "error"])
+        .arg("--config")
+        .arg(data("neo4j.conf"))
+        .arg("--topology")
+        .arg(data("topology.json"))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let bolt = printed["bolt"].as_str().unwrap().parse().unwrap();
+    Server { child, bolt }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One connection: handshake, HELLO + LOGON, then replies read as whole messages (framing only:
+/// the generator spends its CPU on sending, not decoding).
+struct Conn<S> {
+    stream: S,
+    dechunker: Dechunker,
+    buffer: Vec<u8>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    async fn open(mut stream: S) -> Conn<S> {
+        stream.write_all(&HANDSHAKE).await.unwrap();
+        let mut version = [0u8; 4];
+        stream.read_exact(&mut version).await.unwrap();
+        let mut login = message(0x01, vec![strings(&[("user_agent", "bench/1")])]);
+        login.extend(message(0x6A, vec![strings(&[("scheme", "none")])]));
+        stream.write_all(&login).await.unwrap();
+        let mut conn = Conn {
+            stream,
+            dechunker: Dechunker::new(1 << 20),
+            buffer: vec![0; 4096],
+        };
+        conn.reply().await;
+        conn.reply().await;
+        conn
+    }
+
+    async fn reply(&mut self) {
+        loop {
+            if self.dechunker.next_message().unwrap().is_some() {
+                return;
+            }
+            let n = self.stream.read(&mut self.buffer).await.unwrap();
+            assert!(n > 0, "the server closed");
+            self.dechunker.push(&self.buffer[..n]);
+        }
+    }
+}
+
+async fn load<S, F, Fut>(connect: F, until: Instant) -> (u64, Vec<u32>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S> + Send + 'static,
+{
+    let route = Arc::new(message(
+        0x66,
+        vec![
+            strings(&[("policy", "europe"), ("address", "127.0.0.1:7687")]),
+            Value::List(Vec::new()),
+            Value::Map(Default::default()),
+        ],
+    ));
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (route, stream) = (Arc::clone(&route), connect());
+            tokio::spawn(async move {
+                let mut conn = Conn::open(stream.await).await;
+                let mut latencies = Vec::new();
+                while Instant::now() < until {
+                    let start = Instant::now();
+                    conn.stream.write_all(&route).await.unwrap();
+                    conn.reply().await;
+                    latencies.push(start.elapsed().as_micros() as u32);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    (all.len() as u64, all)
+}
+
+fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) {
+    latencies.sort_unstable();
+    let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+    println!(
+        "{name}: {:.0} ROUTE answers/s over {CONNECTIONS} connections; latency p50 {} µs, p99 {} µs",
+        count as f64 / seconds,
+        at(0.50),
+        at(0.99)
+    );
+}
+
+fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
+    let dir = std::env::temp_dir().join(format!("tagroute-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let mut roots = RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    (cert, key, roots)
+}
+
+fn main() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let secs: u64 = std::env::var("TAGROUTE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let plain = serve(&[]);
+        let bolt = plain.bolt;
+        let until = Instant::now() + Duration::from_secs(secs);
+        let connect = move || async move {
+            let stream = TcpStream::connect(bolt).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            stream
+        };
+        report("plain", load(connect, until).await, secs as f64);
+        drop(plain);
+
+        let (cert, key, roots) = self_signed();
+        let tls = serve(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+        let bolt = tls.bolt;
+        let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = TlsConnector::from(Arc::new(config));
+        let until = Instant::now() + Duration::from_secs(secs);
+        let connect = move || {
+            let connector = connector.clone();
+            async move {
+                let stream = TcpStream::connect(bolt).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                connector.connect(ServerName::try_from("localhost").unwrap(), stream).await.unwrap()
+            }
+        };
+        report("TLS", load(connect, until).await, secs as f64);
+        drop(tls);
+
+        let idle = serve(&[]);
+        let before = rss_kib(idle.child.id());
+        let mut held = Vec::with_capacity(IDLE);
+        for _ in 0..IDLE {
+            let stream = TcpStream::connect(idle.bolt).await.unwrap();
+            held.push(Conn::open(stream).await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = rss_kib(idle.child.id());
+        println!(
+            "idle: server resident memory {:.1} MB with {IDLE} idle connections ({:.1} MB before them)",
+            after as f64 / 1024.0,
+            before as f64 / 1024.0
+        );
+        drop(held);
+    });
+}
