@@ -241,6 +241,8 @@ pub(super) struct Collector {
     database: Vec<Slot>,
     today_upstream: Vec<Option<Upstream>>,
     preferred: Vec<ServerSet>,
+    /// Per database, the servers carrying its leader priority tag, if it has one.
+    priority: Vec<Option<ServerSet>>,
     scratch: ServerSet,
     scenarios: u64,
 }
@@ -257,6 +259,14 @@ impl Collector {
             database: vec![Slot::default(); FindingKind::DATABASE.len() * dbs],
             today_upstream: vec![None; dbs * servers],
             preferred: vec![ServerSet::default(); dbs * policies],
+            priority: analysis
+                .databases
+                .iter()
+                .map(|db| {
+                    let tag = analysis.leadership.priority_tag_of(db.name())?;
+                    Some(analysis.snapshot.tagged_by_name(tag))
+                })
+                .collect(),
             scratch: ServerSet::empty(servers),
             scenarios: 0,
         }
@@ -322,14 +332,7 @@ impl Collector {
     }
 
     /// One database in one scenario: quorum and leader priority.
-    pub(super) fn database(
-        &mut self,
-        d: usize,
-        db: &Database,
-        scenario: &Scenario,
-        roles: &Roles,
-        analysis: &Analysis<'_>,
-    ) {
+    pub(super) fn database(&mut self, d: usize, db: &Database, scenario: &Scenario, roles: &Roles) {
         let kinds = &FindingKind::DATABASE;
         let primaries = db.primaries().len();
         if primaries > 0
@@ -338,14 +341,12 @@ impl Collector {
         {
             slot.hit(scenario, 0.0);
         }
-        if let Some(tag) = analysis.leadership.priority_tag_of(db.name()) {
-            let eligible = analysis.snapshot.tagged_by_name(tag);
-            if !overlaps(&eligible, &roles.routers)
-                && let Some(slot) =
-                    Self::slot(&mut self.database, kinds, FindingKind::LeaderPriority, d)
-            {
-                slot.hit(scenario, 0.0);
-            }
+        if let Some(eligible) = self.priority.get(d).and_then(Option::as_ref)
+            && !overlaps(eligible, &roles.routers)
+            && let Some(slot) =
+                Self::slot(&mut self.database, kinds, FindingKind::LeaderPriority, d)
+        {
+            slot.hit(scenario, 0.0);
         }
         self.scenarios = self.scenarios.max(scenario.number() + 1);
     }
