@@ -184,6 +184,14 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The writer and routers of `roles`.
+    fn set_roles(&mut self, roles: &Roles) {
+        self.writer = roles.writer;
+        copy_into(&mut self.routers, &roles.routers);
+    }
+}
+
 /// One scenario × database × policy of a sweep, valid during the visit.
 pub struct Record<'r> {
     scenario: &'r Scenario,
@@ -357,8 +365,17 @@ impl<'s> Analysis<'s> {
         policy: usize,
         out: &mut Outcome,
     ) -> Result<(), ResilienceError> {
-        out.writer = roles.writer;
-        copy_into(&mut out.routers, &roles.routers);
+        out.set_roles(roles);
+        self.evaluate_readers(roles, policy, out)
+    }
+
+    /// The policy's part of an outcome whose writer and routers are `roles`' already.
+    fn evaluate_readers(
+        &self,
+        roles: &Roles,
+        policy: usize,
+        out: &mut Outcome,
+    ) -> Result<(), ResilienceError> {
         out.answer = match self.policies.get(policy) {
             Some((_, rules)) => {
                 Some(rules.eval(self.snapshot, &roles.candidates, &mut out.readers)?)
@@ -394,8 +411,10 @@ impl<'s> Analysis<'s> {
         while let Some(scenario) = enumeration.next_scenario() {
             for (d, &db) in self.databases.iter().enumerate() {
                 roles.fill(self, db, scenario.down());
+                // The writer and routers are the database's: set once for all its policies.
+                outcome.set_roles(&roles);
                 for (p, (name, _)) in self.policies.iter().enumerate() {
-                    self.evaluate_policy(&roles, p, &mut outcome)?;
+                    self.evaluate_readers(&roles, p, &mut outcome)?;
                     let Some(today) = today.get(d * self.policies.len() + p) else {
                         continue;
                     };
