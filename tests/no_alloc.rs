@@ -125,3 +125,126 @@ fn decisions_allocate_nothing_once_warm() {
     });
     assert_eq!(n, 0);
 }
+
+#[path = "../benches/resilience_cluster.rs"]
+mod resilience_cluster;
+
+/// A sweep's allocations with `depth`, how many scenarios it enumerated and how many records
+/// it handed out. The visitor reads every part of each record the CLI
+/// renders, through borrowing accessors only.
+fn sweep_allocations(
+    analysis: &tagroute::resilience::Analysis<'_>,
+    domains: &tagroute::resilience::Domains,
+    depth: usize,
+) -> (usize, u64, u64) {
+    let mut records = 0u64;
+    let mut checksum = 0u64;
+    let mut scenarios = 0u64;
+    let n = allocations(|| {
+        let findings = analysis
+            .sweep(domains, depth, |record| {
+                records += 1;
+                let outcome = record.outcome();
+                checksum += outcome.readers().len() as u64
+                    + outcome.routers().len() as u64
+                    + u64::from(outcome.writer().is_some())
+                    + u64::from(record.is_outage());
+                checksum += match outcome.answer() {
+                    tagroute::resilience::Answer::Rule(r) => r as u64,
+                    _ => 0,
+                };
+                checksum += record
+                    .scenario()
+                    .names(domains)
+                    .map(str::len)
+                    .sum::<usize>() as u64;
+                checksum += record.regions().map(str::len).sum::<usize>() as u64;
+                checksum += record
+                    .load()
+                    .map(|(s, share)| s.index() as u64 + share as u64)
+                    .sum::<u64>();
+                checksum += record
+                    .growth()
+                    .map(|(s, f)| s.index() as u64 + f as u64)
+                    .sum::<u64>();
+                checksum += record.policy().len() as u64 + record.database().name().len() as u64;
+            })
+            .expect("sweeps");
+        scenarios = findings.scenarios();
+        std::hint::black_box(findings);
+    });
+    std::hint::black_box(checksum);
+    let pairs = analysis.databases().count() * analysis.policies().count();
+    assert_eq!(records, scenarios * pairs as u64);
+    (n, scenarios, records)
+}
+
+#[test]
+fn a_resilience_sweep_allocates_nothing_per_scenario() {
+    use tagroute::config::Config;
+    use tagroute::resilience::{Analysis, Domains};
+    // 64 data centers of 2 servers (a secondary in each, for every database's catch-up), 4
+    // policies, 3 databases, a user-defined catch-up strategy and a leader priority tag.
+    let (topology, conf) = resilience_cluster::cluster(64, 2, 4);
+    let spec = tagroute::topology::from_json(&topology).expect("valid topology");
+    let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid topology");
+    let config = Config::parse(&conf, "neo4j.conf", Strictness::Default).expect("valid config");
+    let analysis = Analysis::new(&snapshot, &config).expect("compiles");
+    let domains = Domains::data_centers(&snapshot).expect("data centers");
+    assert_eq!(domains.len(), 64);
+    let (two, two_scenarios, _) = sweep_allocations(&analysis, &domains, 2);
+    let (three, three_scenarios, records) = sweep_allocations(&analysis, &domains, 3);
+    assert_eq!((two_scenarios, three_scenarios), (2_081, 43_745));
+    eprintln!(
+        "resilience sweep over 64 domains: depth 2 ({two_scenarios} scenarios) {two} \
+         allocations, depth 3 ({three_scenarios} scenarios, {records} records) {three}"
+    );
+    // What a sweep allocates is its setup (today's tables, the findings' slots, the selector,
+    // the buffers) and the findings' examples, none of it per scenario: 21 times the
+    // scenarios must not bring even a tenth more allocations, and 43,745 scenarios stay far
+    // below one allocation each.
+    assert!(three <= two + two / 10, "depth 2: {two}, depth 3: {three}");
+    assert!(
+        three < 2_000,
+        "{three} allocations for {three_scenarios} scenarios"
+    );
+}
+
+#[test]
+fn a_sweep_whose_secondaries_lose_every_upstream_allocates_nothing_per_scenario() {
+    use tagroute::config::Config;
+    use tagroute::resilience::{Analysis, Domains};
+    use tagroute::topology::{DatabaseSpec, ServerSpec, TopologySpec};
+    // One primary, the leader, and 63 secondaries that may only follow it: every scenario
+    // with it down leaves every secondary without an upstream (2,017 of the 43,745 scenarios
+    // of 64 server domains at depth 3).
+    let servers: Vec<ServerSpec> = (0..64)
+        .map(|i| ServerSpec::new(format!("s{i:02}"), format!("s{i:02}:7687")))
+        .collect();
+    let spec = TopologySpec {
+        databases: vec![DatabaseSpec {
+            name: "neo4j".into(),
+            primaries: vec!["s00".into()],
+            secondaries: servers.iter().skip(1).map(|s| s.name.clone()).collect(),
+            leader: Some("s00".into()),
+        }],
+        servers,
+    };
+    let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid topology");
+    let conf = "server.cluster.catchup.upstream_strategy=leader-only\n\
+                dbms.routing.load_balancing.config.server_policies.any=min(2); halt()\n";
+    let config = Config::parse(conf, "neo4j.conf", Strictness::Default).expect("valid config");
+    let analysis = Analysis::new(&snapshot, &config).expect("compiles");
+    let domains = Domains::servers(&snapshot);
+    let (two, _, _) = sweep_allocations(&analysis, &domains, 2);
+    let (three, scenarios, _) = sweep_allocations(&analysis, &domains, 3);
+    eprintln!(
+        "no-upstream sweep over 64 server domains: depth 2 {two} allocations, depth 3 \
+         ({scenarios} scenarios) {three}"
+    );
+    assert!(three <= two + two / 10, "depth 2: {two}, depth 3: {three}");
+    assert!(
+        three < 2_000,
+        "{three} allocations for {scenarios} scenarios"
+    );
+}

@@ -603,3 +603,177 @@ fn files_and_domain_choices_reach_the_sweep() {
         "self-contained"
     );
 }
+
+/// `explain`'s answer as the resilience JSON writes a rule: the 1-based number as written,
+/// `"implicit"` for the implicit `all()` (or a policy whose rules are all dropped), `null`.
+fn explain_rule(answer: &Value) -> Value {
+    match answer["kind"].as_str() {
+        Some("rule") => answer["rule"].clone(),
+        Some("implicit-all" | "all-rules-dropped") => Value::from("implicit"),
+        Some("halt") => Value::Null,
+        other => panic!("unexpected answer kind {other:?}: {answer}"),
+    }
+}
+
+#[test]
+fn rule_numbers_agree_across_explain_whatif_and_resilience() {
+    // Secondaries a1, a2 (tag a) and b1 (tag b) are the only readers: the leader p does not
+    // read, so `explain --down p,...` sees the candidates the routing table starts from.
+    let topology = temp_file(
+        "rule-numbers.json",
+        r#"{"servers": [
+            {"name": "p", "address": "p:7687", "tags": ["dcp"]},
+            {"name": "a1", "address": "a1:7687", "tags": ["a"]},
+            {"name": "a2", "address": "a2:7687", "tags": ["a"]},
+            {"name": "b1", "address": "b1:7687", "tags": ["b"]}
+        ], "databases": [
+            {"name": "neo4j", "primaries": ["p"], "secondaries": ["a1", "a2", "b1"], "leader": "p"}
+        ]}"#,
+    );
+    // Dropped rules (a leading `all()`, `all()` between rules), a repeated rule, the halt
+    // rule, the implicit `all()`: each shifts `explain`'s numbering if it counted only the
+    // rules that run.
+    let policies = [
+        ("dropped", "all(); tags(a); halt()"),
+        ("repeated", "tags(a); tags(a); tags(b)"),
+        ("middle", "tags(a)->min(3); all(); tags(b)->min(1); halt()"),
+        ("implicit", "all(); tags(a)->min(5)"),
+        ("halting", "tags(b); halt()"),
+    ];
+    let mut conf = String::from(
+        "dbms.routing.reads_on_primaries_enabled=false\n\
+         dbms.routing.reads_on_writers_enabled=false\n",
+    );
+    for (name, text) in policies {
+        conf.push_str(&format!("{POLICY_KEY}{name}={text}\n"));
+    }
+    let conf = temp_file("rule-numbers.conf", &conf);
+    let (topology, conf) = (
+        topology.to_str().expect("utf-8"),
+        conf.to_str().expect("utf-8"),
+    );
+    let run = tagroute(
+        &[
+            "resilience",
+            "--config",
+            conf,
+            "--topology",
+            topology,
+            "--domains",
+            "a,b",
+            "--depth",
+            "1",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = json_lines(&run.stdout);
+    let servers_of = |down: &[Value]| -> Vec<&str> {
+        match down {
+            [] => vec![],
+            [d] if d == "a" => vec!["a1", "a2"],
+            [d] if d == "b" => vec!["b1"],
+            other => panic!("unexpected scenario {other:?}"),
+        }
+    };
+    let mut checked = BTreeSet::new();
+    for record in lines.iter().filter(|l| l.get("policy").is_some()) {
+        let policy = record["policy"].as_str().expect("name");
+        let Some(&(_, text)) = policies.iter().find(|(n, _)| *n == policy) else {
+            continue; // `default`
+        };
+        let down_domains = record["down"].as_array().expect("list");
+        let mut down = vec!["p"];
+        down.extend(servers_of(down_domains));
+        let down = down.join(",");
+        let explain = |format: &str| {
+            tagroute(
+                &[
+                    "explain",
+                    "--topology",
+                    topology,
+                    "--policy",
+                    text,
+                    "--down",
+                    &down,
+                    "--format",
+                    format,
+                ],
+                "",
+            )
+        };
+        let json = explain("json");
+        assert_eq!(json.code, 0, "{json:?}");
+        let explained = json.json();
+        // The same evaluation: explain's result is the record's readers.
+        assert_eq!(
+            explained["result"], record["readers"],
+            "{policy} down {down}"
+        );
+        let rule = explain_rule(&explained["answer"]);
+        assert_eq!(record["rule"], rule, "{policy} down {down}: {explained}");
+        // The text names the same rule.
+        let text_run = explain("text");
+        let answer_line = text_run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("answer:"))
+            .unwrap_or_else(|| panic!("no answer line: {text_run:?}"));
+        if let Some(n) = rule.as_u64() {
+            assert_eq!(
+                answer_line,
+                format!("answer: rule {n}"),
+                "{policy} down {down}"
+            );
+        }
+        // whatif: the table before is the scenario with nothing down, the one after this one.
+        if let [domain] = down_domains.as_slice() {
+            let spec = format!("tag:{}", domain.as_str().expect("name"));
+            let whatif = tagroute(
+                &[
+                    "whatif",
+                    "--config",
+                    conf,
+                    "--topology",
+                    topology,
+                    "--down",
+                    &spec,
+                    "--policy",
+                    policy,
+                    "--format",
+                    "json",
+                ],
+                "",
+            );
+            assert_eq!(whatif.code, 0, "{whatif:?}");
+            let tables = whatif.json()["tables"].clone();
+            let [table] = tables.as_array().expect("list").as_slice() else {
+                panic!("one table: {tables}");
+            };
+            assert_eq!(table["after"]["rule"], rule, "whatif {policy} down {spec}");
+            assert_eq!(table["after"]["readers"], record["readers"]);
+        }
+        checked.insert((policy, rule.to_string()));
+    }
+    // Every policy in three scenarios, and the answers cover rules past dropped ones, the
+    // implicit `all()` and nothing.
+    assert_eq!(checked.iter().filter(|(p, _)| *p == "dropped").count(), 2);
+    for expected in [
+        ("dropped", "2"),
+        ("dropped", "null"),
+        ("repeated", "1"),
+        ("repeated", "3"),
+        ("middle", "3"),
+        ("implicit", "\"implicit\""),
+        ("halting", "1"),
+        ("halting", "null"),
+    ] {
+        let expected = (expected.0, expected.1.to_owned());
+        assert!(
+            checked.contains(&expected),
+            "{expected:?} not seen: {checked:?}"
+        );
+    }
+}

@@ -128,6 +128,42 @@ impl Selector {
         server: &str,
         down: Option<&ServerSet>,
     ) -> Result<Selection<'_>, SelectError> {
+        let answer = self.answer(snapshot, database, server, down)?;
+        let slots = &self.slots;
+        answer
+            .and_then(|(i, upstream)| {
+                let strategy = &*slots.get(i)?.name;
+                Some(Selection { strategy, upstream })
+            })
+            .ok_or_else(|| self.no_upstream(server, database))
+    }
+
+    /// Chooses as [`Selector::select_without`] does, with `None` where no strategy has an
+    /// answer: no error listing the strategies is built, so a sweep that asks in every
+    /// scenario allocates nothing for it.
+    pub(crate) fn try_select_without(
+        &mut self,
+        snapshot: &Snapshot,
+        database: &str,
+        server: &str,
+        down: Option<&ServerSet>,
+    ) -> Result<Option<Selection<'_>>, SelectError> {
+        let answer = self.answer(snapshot, database, server, down)?;
+        let slots = &self.slots;
+        Ok(answer.and_then(|(i, upstream)| {
+            let strategy = &*slots.get(i)?.name;
+            Some(Selection { strategy, upstream })
+        }))
+    }
+
+    /// The slot and upstream of the first strategy that answers, after checking the request.
+    fn answer(
+        &mut self,
+        snapshot: &Snapshot,
+        database: &str,
+        server: &str,
+        down: Option<&ServerSet>,
+    ) -> Result<Option<(usize, ServerIdx)>, SelectError> {
         let db = snapshot
             .database(database)
             .ok_or_else(|| SelectError::UnknownDatabase(database.to_owned()))?;
@@ -142,14 +178,7 @@ impl Selector {
         }
         self.sets.fill(snapshot, db, asker, down);
         let first_call = self.calls.slot_of(database, server, self.slots.len());
-        let answer = self.ask(snapshot, db, asker, first_call);
-        let slots = &self.slots;
-        answer
-            .and_then(|(i, upstream)| {
-                let strategy = &*slots.get(i)?.name;
-                Some(Selection { strategy, upstream })
-            })
-            .ok_or_else(|| self.no_upstream(server, database))
+        Ok(self.ask(snapshot, db, asker, first_call))
     }
 
     /// Asks every strategy until one answers a candidate; returns it with its slot, leaving

@@ -277,6 +277,8 @@ fn tag_domain(snapshot: &Snapshot, places: &Places, tag: usize) -> Domain {
 pub struct Regions {
     names: Vec<String>,
     members: Vec<ServerSet>,
+    /// Per region, the servers whose region it is (those of its data centers).
+    assigned: Vec<ServerSet>,
     of_server: Vec<Option<usize>>,
 }
 
@@ -288,6 +290,7 @@ impl Regions {
         let mut regions = Regions {
             names: Vec::new(),
             members: Vec::new(),
+            assigned: Vec::new(),
             of_server: vec![None; snapshot.len()],
         };
         for center in places.data_centers().unwrap_or_default() {
@@ -300,10 +303,14 @@ impl Regions {
                 None => {
                     regions.names.push(tag.name.clone());
                     regions.members.push(tag.members.clone());
+                    regions.assigned.push(ServerSet::empty(snapshot.len()));
                     regions.names.len() - 1
                 }
             };
             if let Some(center) = places.tags.get(center) {
+                if let Some(assigned) = regions.assigned.get_mut(at) {
+                    assigned.union_same(&center.members);
+                }
                 for s in center.members.iter() {
                     if let Some(slot) = regions.of_server.get_mut(s.index()) {
                         *slot = Some(at);
@@ -331,27 +338,29 @@ impl Regions {
 
     /// The names of the regions of `servers`, in region order.
     pub fn of_set(&self, servers: &ServerSet) -> Vec<&str> {
-        let mut seen = vec![false; self.names.len()];
-        for s in servers.iter() {
-            if let Some(slot) = self.of_server(s).and_then(|r| seen.get_mut(r)) {
-                *slot = true;
-            }
-        }
+        self.names_of(servers).collect()
+    }
+
+    /// The names of the regions of `servers`, in region order, without allocating.
+    pub fn names_of<'a>(&'a self, servers: &ServerSet) -> impl Iterator<Item = &'a str> {
         self.names
             .iter()
-            .zip(seen)
-            .filter(|(_, seen)| *seen)
-            .map(|(n, _)| n.as_str())
-            .collect()
+            .zip(&self.assigned)
+            .filter(move |(_, assigned)| {
+                assigned
+                    .words()
+                    .iter()
+                    .zip(servers.words())
+                    .any(|(a, b)| a & b != 0)
+            })
+            .map(|(name, _)| name.as_str())
     }
 
     /// The servers of every region that one of `servers` is in.
     pub fn covering(&self, servers: &ServerSet) -> ServerSet {
         let mut out = ServerSet::empty(servers.universe());
-        for name in self.of_set(servers) {
-            if let Some(at) = self.names.iter().position(|n| n == name)
-                && let Some(members) = self.members.get(at)
-            {
+        for (name, members) in self.names.iter().zip(&self.members) {
+            if self.names_of(servers).any(|n| n == name) {
                 out.union_same(members);
             }
         }

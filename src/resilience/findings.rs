@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::{Analysis, Outcome, Record, Roles, Scenario, Upstream, growth};
+use super::{Analysis, Outcome, Record, Roles, Scenario, Upstream};
 use crate::topology::{Database, ServerIdx, ServerSet};
 
 use super::domains::Domains;
@@ -241,7 +241,10 @@ pub(super) struct Collector {
     database: Vec<Slot>,
     today_upstream: Vec<Option<Upstream>>,
     preferred: Vec<ServerSet>,
-    scratch: ServerSet,
+    /// Per (database, policy), how many readers it has with nothing down.
+    today_readers: Vec<usize>,
+    /// Per database, the servers carrying its leader priority tag, if it has one.
+    priority: Vec<Option<ServerSet>>,
     scenarios: u64,
 }
 
@@ -257,7 +260,15 @@ impl Collector {
             database: vec![Slot::default(); FindingKind::DATABASE.len() * dbs],
             today_upstream: vec![None; dbs * servers],
             preferred: vec![ServerSet::default(); dbs * policies],
-            scratch: ServerSet::empty(servers),
+            today_readers: vec![0; dbs * policies],
+            priority: analysis
+                .databases
+                .iter()
+                .map(|db| {
+                    let tag = analysis.leadership.priority_tag_of(db.name())?;
+                    Some(analysis.snapshot.tagged_by_name(tag))
+                })
+                .collect(),
             scenarios: 0,
         }
     }
@@ -283,10 +294,13 @@ impl Collector {
         let key = d * self.policies + p;
         let scenario = record.scenario;
         let (now, today) = (record.outcome, record.today);
-        if scenario.number() == 0
-            && let Some(preferred) = self.preferred.get_mut(key)
-        {
-            *preferred = analysis.regions.covering(&today.readers);
+        if scenario.number() == 0 {
+            if let Some(preferred) = self.preferred.get_mut(key) {
+                *preferred = analysis.regions.covering(&today.readers);
+            }
+            if let Some(count) = self.today_readers.get_mut(key) {
+                *count = today.readers.len();
+            }
         }
         let kinds = &FindingKind::POLICY;
         if now.is_outage() {
@@ -295,13 +309,17 @@ impl Collector {
             }
             return;
         }
-        if let Some(share) = self.leaving_share(key, now, analysis)
+        // Counted once per record: popcounts are most of what a record costs here.
+        let readers = now.readers.len();
+        if let Some(share) = self.leaving_share(key, now, readers, analysis)
             && let Some(slot) = Self::slot(&mut self.policy, kinds, FindingKind::LeavesRegion, key)
         {
             slot.hit(scenario, share);
         }
-        let factor = growth(today, now);
-        if !today.readers.is_empty()
+        let today_readers = self.today_readers.get(key).copied().unwrap_or(0);
+        // As `growth(today, now)`, with today's count kept from the first scenario.
+        let factor = today_readers as f64 / readers.max(1) as f64;
+        if today_readers > 0
             && factor >= analysis.load_alert
             && overlaps(&today.readers, &now.readers)
             && let Some(slot) = Self::slot(&mut self.policy, kinds, FindingKind::Load, key)
@@ -310,26 +328,32 @@ impl Collector {
         }
     }
 
-    /// The share of `now`'s reads that go to servers with a region outside the preferred
-    /// ones, if any do.
-    fn leaving_share(&mut self, key: usize, now: &Outcome, analysis: &Analysis<'_>) -> Option<f64> {
+    /// The share of `now`'s `readers` reads that go to servers with a region outside the
+    /// preferred ones, if any do: one pass over the words, counting only nonzero ones.
+    fn leaving_share(
+        &self,
+        key: usize,
+        now: &Outcome,
+        readers: usize,
+        analysis: &Analysis<'_>,
+    ) -> Option<f64> {
         let preferred = self.preferred.get(key).filter(|p| !p.is_empty())?;
-        copy_into(&mut self.scratch, &now.readers);
-        self.scratch.intersect_same(&analysis.regioned);
-        self.scratch.subtract_same(preferred);
-        let outside = self.scratch.len();
-        (outside > 0).then(|| outside as f64 / now.readers.len() as f64)
+        let outside: usize = now
+            .readers
+            .words()
+            .iter()
+            .zip(analysis.regioned.words())
+            .zip(preferred.words())
+            .map(|((r, g), p)| match r & g & !p {
+                0 => 0,
+                w => w.count_ones() as usize,
+            })
+            .sum();
+        (outside > 0).then(|| outside as f64 / readers as f64)
     }
 
     /// One database in one scenario: quorum and leader priority.
-    pub(super) fn database(
-        &mut self,
-        d: usize,
-        db: &Database,
-        scenario: &Scenario,
-        roles: &Roles,
-        analysis: &Analysis<'_>,
-    ) {
+    pub(super) fn database(&mut self, d: usize, db: &Database, scenario: &Scenario, roles: &Roles) {
         let kinds = &FindingKind::DATABASE;
         let primaries = db.primaries().len();
         if primaries > 0
@@ -338,14 +362,12 @@ impl Collector {
         {
             slot.hit(scenario, 0.0);
         }
-        if let Some(tag) = analysis.leadership.priority_tag_of(db.name()) {
-            let eligible = analysis.snapshot.tagged_by_name(tag);
-            if !overlaps(&eligible, &roles.routers)
-                && let Some(slot) =
-                    Self::slot(&mut self.database, kinds, FindingKind::LeaderPriority, d)
-            {
-                slot.hit(scenario, 0.0);
-            }
+        if let Some(eligible) = self.priority.get(d).and_then(Option::as_ref)
+            && !overlaps(eligible, &roles.routers)
+            && let Some(slot) =
+                Self::slot(&mut self.database, kinds, FindingKind::LeaderPriority, d)
+        {
+            slot.hit(scenario, 0.0);
         }
         self.scenarios = self.scenarios.max(scenario.number() + 1);
     }

@@ -19,8 +19,7 @@
 //! which the routing roles and the catch-up selector take as their exclusion set, so no
 //! snapshot is built per scenario. The scenario, the candidate sets and the outcome are buffers
 //! rewritten in place, and records are handed out one at a time, so a sweep of any size holds
-//! one scenario's results and allocates nothing per scenario on its routing path (a catch-up
-//! selection that finds no upstream allocates its error).
+//! one scenario's results and allocates nothing per scenario (`tests/no_alloc.rs` counts).
 //!
 //! **Regions and load.** A server's region ([`Regions`]) is the tag one level above its data
 //! center (`north` for `north1`). The **preferred regions** of a (database, policy) are the
@@ -81,7 +80,7 @@ pub use whatif::{TableChange, UpstreamChange, WhatIf};
 
 use std::fmt;
 
-use crate::catchup::{SelectError, Selector};
+use crate::catchup::Selector;
 use crate::compile::CompileError;
 use crate::config::{CatchupSettings, Config, LeadershipSettings, RoutingSettings, StrategyName};
 use crate::rng::Rng;
@@ -185,6 +184,14 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The writer and routers of `roles`.
+    fn set_roles(&mut self, roles: &Roles) {
+        self.writer = roles.writer;
+        copy_into(&mut self.routers, &roles.routers);
+    }
+}
+
 /// One scenario × database × policy of a sweep, valid during the visit.
 pub struct Record<'r> {
     scenario: &'r Scenario,
@@ -226,9 +233,9 @@ impl<'r> Record<'r> {
         self.outcome.is_outage()
     }
 
-    /// The names of the readers' regions, in region order.
-    pub fn regions(&self) -> Vec<&'r str> {
-        self.regions.of_set(&self.outcome.readers)
+    /// The names of the readers' regions, in region order (borrowed: no allocation).
+    pub fn regions(&self) -> impl Iterator<Item = &'r str> + 'r {
+        self.regions.names_of(&self.outcome.readers)
     }
 
     /// Each reader's share of the policy's reads under uniform picks; the shares sum to 1.
@@ -358,8 +365,17 @@ impl<'s> Analysis<'s> {
         policy: usize,
         out: &mut Outcome,
     ) -> Result<(), ResilienceError> {
-        out.writer = roles.writer;
-        copy_into(&mut out.routers, &roles.routers);
+        out.set_roles(roles);
+        self.evaluate_readers(roles, policy, out)
+    }
+
+    /// The policy's part of an outcome whose writer and routers are `roles`' already.
+    fn evaluate_readers(
+        &self,
+        roles: &Roles,
+        policy: usize,
+        out: &mut Outcome,
+    ) -> Result<(), ResilienceError> {
         out.answer = match self.policies.get(policy) {
             Some((_, rules)) => {
                 Some(rules.eval(self.snapshot, &roles.candidates, &mut out.readers)?)
@@ -395,8 +411,10 @@ impl<'s> Analysis<'s> {
         while let Some(scenario) = enumeration.next_scenario() {
             for (d, &db) in self.databases.iter().enumerate() {
                 roles.fill(self, db, scenario.down());
+                // The writer and routers are the database's: set once for all its policies.
+                outcome.set_roles(&roles);
                 for (p, (name, _)) in self.policies.iter().enumerate() {
-                    self.evaluate_policy(&roles, p, &mut outcome)?;
+                    self.evaluate_readers(&roles, p, &mut outcome)?;
                     let Some(today) = today.get(d * self.policies.len() + p) else {
                         continue;
                     };
@@ -411,7 +429,7 @@ impl<'s> Analysis<'s> {
                     collector.policy(d, p, &record, self);
                     visit(&record);
                 }
-                collector.database(d, db, scenario, &roles, self);
+                collector.database(d, db, scenario, &roles);
                 if !self.upstreams {
                     continue;
                 }
@@ -467,14 +485,15 @@ impl<'s> Analysis<'s> {
             let Some(name) = self.snapshot.server(server).map(|s| s.name()) else {
                 continue;
             };
-            let answer = match selector.select_without(self.snapshot, db.name(), name, Some(down)) {
-                Ok(selection) if self.is_last_resort(selection.strategy) => {
-                    Upstream::LastResort(selection.upstream)
-                }
-                Ok(selection) => Upstream::Configured(selection.upstream),
-                Err(SelectError::NoUpstream(_)) => Upstream::None,
-                Err(_) => continue,
-            };
+            let answer =
+                match selector.try_select_without(self.snapshot, db.name(), name, Some(down)) {
+                    Ok(Some(selection)) if self.is_last_resort(selection.strategy) => {
+                        Upstream::LastResort(selection.upstream)
+                    }
+                    Ok(Some(selection)) => Upstream::Configured(selection.upstream),
+                    Ok(None) => Upstream::None,
+                    Err(_) => continue,
+                };
             seen(server, answer);
         }
     }

@@ -270,13 +270,11 @@ fn write_record(
     let writers = ServerSet::from_indices(outcome.readers().universe(), outcome.writer());
     list(out, "writers", &writers)?;
     list(out, "routers", outcome.routers())?;
-    let regions: Vec<String> = record.regions().into_iter().map(quote).collect();
-    write!(
-        out,
-        "\"outage\":{},\"regions\":[{}],\"load\":{{",
-        record.is_outage(),
-        regions.join(",")
-    )?;
+    write!(out, "\"outage\":{},\"regions\":[", record.is_outage())?;
+    for (i, region) in record.regions().enumerate() {
+        write!(out, "{}{}", if i == 0 { "" } else { "," }, quote(region))?;
+    }
+    write!(out, "],\"load\":{{")?;
     // Every reader has the same share, and every reader that read before the same growth:
     // each number is formatted once per record.
     let share = (1.0 / outcome.readers().len().max(1) as f64).to_string();
