@@ -37,12 +37,18 @@ const HANDSHAKE: [u8; 20] = [
 ];
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/serve").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/serve")
+        .join(name)
 }
 
 fn message(tag: u8, fields: Vec<Value>) -> Vec<u8> {
     let mut body = Vec::new();
-    packstream::encode(&Value::Struct(Structure::new(tag, fields).unwrap()), &mut body).unwrap();
+    packstream::encode(
+        &Value::Struct(Structure::new(tag, fields).unwrap()),
+        &mut body,
+    )
+    .unwrap();
     let mut out = Vec::new();
     chunk::write_message(&body, &mut out);
     out
@@ -66,7 +72,14 @@ impl Drop for Server {
 
 fn serve(extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-admin", "--log-level", "error"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-admin",
+            "--log-level",
+            "error",
+        ])
         .arg("--config")
         .arg(data("neo4j.conf"))
         .arg("--topology")
@@ -76,7 +89,9 @@ fn serve(extra: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
     let bolt = printed["bolt"].as_str().unwrap().parse().unwrap();
     Server { child, bolt }
@@ -168,7 +183,12 @@ where
 
 fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) {
     latencies.sort_unstable();
-    let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{name}: {:.0} ROUTE answers/s over {CONNECTIONS} connections; latency p50 {} µs, p99 {} µs",
         count as f64 / seconds,
@@ -191,7 +211,10 @@ fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
 
 fn main() {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let secs: u64 = std::env::var("TAGROUTE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let secs: u64 = std::env::var("TAGROUTE_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
