@@ -45,6 +45,10 @@ fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
         return None;
     }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if !short.is_empty() && short.len() <= 64 {
+        return Some(bit_parallel(short, long)).filter(|&d| d <= limit);
+    }
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     let mut current = Vec::with_capacity(b.len() + 1);
     for (i, ca) in a.iter().enumerate() {
@@ -62,6 +66,51 @@ fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
         std::mem::swap(&mut previous, &mut current);
     }
     previous.last().copied().filter(|&d| d <= limit)
+}
+
+/// The Levenshtein distance between `pattern` (1 to 64 characters) and `text`, one column of
+/// the table per machine word (Myers 1999, in Hyyrö's form): a few word operations per
+/// character of `text` instead of one comparison per cell.
+fn bit_parallel(pattern: &[char], text: &[char]) -> usize {
+    let m = pattern.len();
+    let mut ascii = [0u64; 128];
+    let mut other: Vec<(char, u64)> = Vec::new();
+    for (i, &c) in pattern.iter().enumerate() {
+        match ascii.get_mut(c as usize) {
+            Some(mask) => *mask |= 1 << i,
+            None => match other.iter_mut().find(|(o, _)| *o == c) {
+                Some((_, mask)) => *mask |= 1 << i,
+                None => other.push((c, 1 << i)),
+            },
+        }
+    }
+    let last = 1u64 << (m - 1);
+    let mut pv = if m == 64 { !0 } else { (1u64 << m) - 1 };
+    let mut mv = 0u64;
+    let mut score = m;
+    for &c in text {
+        let eq = match ascii.get(c as usize) {
+            Some(&mask) => mask,
+            None => other
+                .iter()
+                .find(|(o, _)| *o == c)
+                .map_or(0, |&(_, mask)| mask),
+        };
+        let xv = eq | mv;
+        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+        let mut ph = mv | !(xh | pv);
+        let mut mh = pv & xh;
+        if ph & last != 0 {
+            score += 1;
+        } else if mh & last != 0 {
+            score -= 1;
+        }
+        ph = (ph << 1) | 1;
+        mh <<= 1;
+        pv = mh | !(xv | ph);
+        mv = ph & xv;
+    }
+    score
 }
 
 /// The candidate closest to `name`, if it is close enough to be a typo: at most about a third of
@@ -241,6 +290,32 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_bit_parallel_distance_is_the_distance() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabet = ['a', 'b', 'c', 'é', '7'];
+        for _ in 0..3_000 {
+            let mut word = |max| -> Vec<char> {
+                (0..1 + next(max))
+                    .map(|_| alphabet[next(5) as usize])
+                    .collect()
+            };
+            let (a, b) = (word(70), word(90));
+            let (sa, sb): (String, String) = (a.iter().collect(), b.iter().collect());
+            let d = edit_distance(&sa, &sb);
+            if a.len() <= 64 {
+                assert_eq!(bit_parallel(&a, &b), d, "{sa:?} {sb:?}");
+            }
+            assert_eq!(distance_within(&a, &b, 200), Some(d), "{sa:?} {sb:?}");
         }
     }
 
