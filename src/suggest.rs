@@ -3,8 +3,10 @@
 
 use std::fmt;
 
-/// The Levenshtein distance between `a` and `b`, in characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+/// The Levenshtein distance between `a` and `b`, in characters: the plain table that
+/// `distance_within` is checked against.
+#[cfg(test)]
+fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -23,21 +25,116 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     previous.last().copied().unwrap_or(0)
 }
 
+/// The Levenshtein distance between `a` and `b` if it is at most `limit`, else `None`.
+///
+/// A common prefix and suffix change no distance and are skipped, a length difference above
+/// `limit` needs no table, and the table stops at the first row whose every entry is above
+/// `limit`. So a long name and a candidate that shares its long tail (a prefix setting completed
+/// with the name's last segment) cost the length of their difference, not the product of their
+/// lengths.
+fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if !short.is_empty() && short.len() <= 64 {
+        return Some(bit_parallel(short, long)).filter(|&d| d <= limit);
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = Vec::with_capacity(b.len() + 1);
+    for (i, ca) in a.iter().enumerate() {
+        current.clear();
+        current.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            let delete = previous[j + 1] + 1;
+            let insert = current[j] + 1;
+            current.push(substitute.min(delete).min(insert));
+        }
+        if current.iter().all(|&d| d > limit) {
+            return None;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous.last().copied().filter(|&d| d <= limit)
+}
+
+/// The Levenshtein distance between `pattern` (1 to 64 characters) and `text`, one column of
+/// the table per machine word (Myers 1999, in Hyyrö's form): a few word operations per
+/// character of `text` instead of one comparison per cell.
+fn bit_parallel(pattern: &[char], text: &[char]) -> usize {
+    let m = pattern.len();
+    let mut ascii = [0u64; 128];
+    let mut other: Vec<(char, u64)> = Vec::new();
+    for (i, &c) in pattern.iter().enumerate() {
+        match ascii.get_mut(c as usize) {
+            Some(mask) => *mask |= 1 << i,
+            None => match other.iter_mut().find(|(o, _)| *o == c) {
+                Some((_, mask)) => *mask |= 1 << i,
+                None => other.push((c, 1 << i)),
+            },
+        }
+    }
+    let last = 1u64 << (m - 1);
+    let mut pv = if m == 64 { !0 } else { (1u64 << m) - 1 };
+    let mut mv = 0u64;
+    let mut score = m;
+    for &c in text {
+        let eq = match ascii.get(c as usize) {
+            Some(&mask) => mask,
+            None => other
+                .iter()
+                .find(|(o, _)| *o == c)
+                .map_or(0, |&(_, mask)| mask),
+        };
+        let xv = eq | mv;
+        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+        let mut ph = mv | !(xh | pv);
+        let mut mh = pv & xh;
+        if ph & last != 0 {
+            score += 1;
+        } else if mh & last != 0 {
+            score -= 1;
+        }
+        ph = (ph << 1) | 1;
+        mh <<= 1;
+        pv = mh | !(xv | ph);
+        mv = ph & xv;
+    }
+    score
+}
+
 /// The candidate closest to `name`, if it is close enough to be a typo: at most about a third of
 /// the longer name's characters differ (rounded up). Separators (`-`, `_`, `.`) and case are ignored first, so
 /// `user_defined` finds `user-defined`.
+///
+/// The cost is about linear in the names' lengths when the candidates are short or share the
+/// name's tail: an unknown neo4j.conf key of 8,000 characters used to cost seconds (its every
+/// candidate completed with its last segment was compared character by character).
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let squash = |s: &str| {
         s.chars()
             .filter(|c| !matches!(c, '-' | '_' | '.'))
             .flat_map(char::to_lowercase)
-            .collect::<String>()
+            .collect::<Vec<char>>()
     };
     let wanted = squash(name);
+    let wanted_len = wanted.len();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&squash(c), &wanted), c))
-        .filter(|(d, c)| *d <= wanted.chars().count().max(c.chars().count()).div_ceil(3))
+        .filter_map(|c| {
+            let limit = wanted_len.max(c.chars().count()).div_ceil(3);
+            distance_within(&squash(c), &wanted, limit).map(|d| (d, c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -173,5 +270,71 @@ mod tests {
         assert_eq!(closest("round-robin", known), None);
         assert_eq!(closest("tgas", ["tags", "min"]), Some("tags"));
         assert_eq!(closest("xyz", ["tags", "min"]), None);
+    }
+
+    #[test]
+    fn the_bounded_distance_is_the_distance_up_to_its_limit() {
+        let words = [
+            "", "a", "tags", "tgas", "kitten", "sitting", "groups", "tags-x", "xtags",
+        ];
+        for a in words {
+            for b in words {
+                let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                let d = edit_distance(a, b);
+                for limit in 0..8 {
+                    let expected = (d <= limit).then_some(d);
+                    assert_eq!(
+                        distance_within(&ca, &cb, limit),
+                        expected,
+                        "{a:?} {b:?} {limit}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_bit_parallel_distance_is_the_distance() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabet = ['a', 'b', 'c', 'é', '7'];
+        for _ in 0..3_000 {
+            let mut word = |max| -> Vec<char> {
+                (0..1 + next(max))
+                    .map(|_| alphabet[next(5) as usize])
+                    .collect()
+            };
+            let (a, b) = (word(70), word(90));
+            let (sa, sb): (String, String) = (a.iter().collect(), b.iter().collect());
+            let d = edit_distance(&sa, &sb);
+            if a.len() <= 64 {
+                assert_eq!(bit_parallel(&a, &b), d, "{sa:?} {sb:?}");
+            }
+            assert_eq!(distance_within(&a, &b, 200), Some(d), "{sa:?} {sb:?}");
+        }
+    }
+
+    /// Found by the `config` fuzz target's slow inputs: an unknown key in tagroute's namespaces
+    /// is compared with every known key, prefix settings completed with the key's last
+    /// segment, and that took time quadratic in the key's length (an 8,000-character key took
+    /// 21 s in the instrumented build). Now the shared tail is skipped.
+    #[test]
+    fn a_long_name_with_long_candidates_is_fast() {
+        let tail = "a".repeat(200_000);
+        let name = format!("dbms.routing.{tail}");
+        let near = format!("dbms.routing.x{tail}");
+        let far = format!("server.{tail}");
+        let started = std::time::Instant::now();
+        assert_eq!(
+            closest(&name, [far.as_str(), near.as_str()]),
+            Some(near.as_str())
+        );
+        assert_eq!(closest(&name, ["dbms.routing.enabled"]), None);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 }

@@ -2,6 +2,7 @@
 
 use tagroute::bytecode::{InsnIdx, Program};
 use tagroute::compile::compile;
+use tagroute::config::{Config, ConfigDiagnostic};
 use tagroute::topology::TagInterner;
 use tagroute::{Strictness, syntax};
 
@@ -27,4 +28,55 @@ fn a_compiled_program_equals_the_one_read_back_from_its_bytes() {
     )
     .expect("compiles");
     assert_ne!(other, program);
+}
+
+/// Found by `fuzz/fuzz_targets/config.rs` while measuring its speed (issue 14): an unknown key
+/// in tagroute's namespaces with a long last segment, `dbms.routing.aaa…` (8,000 characters),
+/// took 21 s in the instrumented target, and time quadratic in its length in any build.
+///
+/// Root cause: "did you mean" compared the key with every known key, prefix settings completed
+/// with the key's last segment, by a full Levenshtein table: time quadratic in the key's length.
+/// `suggest::closest` now skips the common prefix and suffix and stops once the distance is
+/// over its limit; the suggestions are the same.
+#[test]
+fn an_unknown_key_with_a_long_last_segment_is_diagnosed_in_linear_time() {
+    let tail = "a".repeat(30_000);
+    let source = format!("dbms.routing.{tail}=x\n");
+    let started = std::time::Instant::now();
+    for strictness in [Strictness::Default, Strictness::Strict] {
+        let found = diagnostics(&source, strictness);
+        assert!(
+            found.iter().any(|d| d.message.contains("unknown setting")),
+            "{found:?}"
+        );
+    }
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let typo = "dbms.routing.load_balancing.shuffle_enabld=true\n";
+    let help: Vec<_> = diagnostics(typo, Strictness::Default)
+        .into_iter()
+        .filter_map(|d| d.help)
+        .collect();
+    assert!(
+        help.iter()
+            .any(|h| h.contains("`dbms.routing.load_balancing.shuffle_enabled`")),
+        "{help:?}"
+    );
+}
+
+/// Every diagnostic of loading `source`, errors and warnings.
+fn diagnostics(source: &str, strictness: Strictness) -> Vec<ConfigDiagnostic> {
+    match Config::parse(source, "fuzz.conf", strictness) {
+        Ok(config) => config.warnings().to_vec(),
+        Err(errors) => errors
+            .errors()
+            .iter()
+            .chain(errors.warnings())
+            .cloned()
+            .collect(),
+    }
 }

@@ -1,7 +1,8 @@
 //! What the fuzz targets share: one normal form for both parsers' output, and the structured
 //! policies and clusters of the differential target.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
 use tagroute::reference;
@@ -226,7 +227,7 @@ impl RuleArg {
     }
 }
 
-/// A cluster of 0 to about 300 servers with the tags of [`TAGS`], biased toward word
+/// A cluster of 0 to [`MAX_SERVERS`] servers with the tags of [`TAGS`], biased toward word
 /// boundaries, and a candidate subset.
 #[derive(Arbitrary, Debug, Clone)]
 pub struct ClusterArg {
@@ -255,7 +256,7 @@ impl ClusterArg {
     pub fn size(&self) -> usize {
         match self.size {
             Size::Boundary(n) => [1, 63, 64, 65, 127, 128, 129][usize::from(n % 7)],
-            Size::Any(n) => usize::from(n % 301),
+            Size::Any(n) => usize::from(n) % (MAX_SERVERS + 1),
         }
     }
 
@@ -287,9 +288,43 @@ impl ClusterArg {
 
     /// The names of the second evaluation's candidates.
     pub fn picked(&self) -> BTreeSet<String> {
-        (0..self.size())
+        by_name(self.size())
             .filter(|i| self.pick[i / 64 % 4] & (1 << (i % 64)) != 0)
             .map(|i| format!("s{i}"))
             .collect()
     }
+}
+
+/// The most servers a [`ClusterArg`] has.
+pub const MAX_SERVERS: usize = 300;
+
+/// The indices `0..n` in the order of the servers' names (`s0`, `s1`, `s10`, `s100`, `s101`,
+/// ...), so that sets and maps keyed by name are built from sorted runs: collecting a
+/// `BTreeSet<String>` sorts its items first, and `n log n` string comparisons (each one
+/// through the fuzzer's `memcmp` hook) were a large part of the `differential` target's time.
+pub fn by_name(n: usize) -> impl Iterator<Item = usize> {
+    static ORDER: LazyLock<Vec<usize>> = LazyLock::new(|| {
+        let mut order: Vec<usize> = (0..=MAX_SERVERS).collect();
+        order.sort_by_cached_key(|i| format!("s{i}"));
+        order
+    });
+    ORDER.iter().copied().filter(move |&i| i < n)
+}
+
+/// What `reference::evaluate_on` builds from a topology before it evaluates (each server's
+/// name and tags), built once per cluster and in name order, for `reference::evaluate`.
+pub fn tags_of(spec: &TopologySpec) -> BTreeMap<String, BTreeSet<String>> {
+    by_name(spec.servers.len())
+        .map(|i| &spec.servers[i])
+        .map(|s| (s.name.clone(), s.tags.iter().cloned().collect()))
+        .collect()
+}
+
+/// The names of a topology's available servers (`reference::available`), in name order.
+pub fn available(spec: &TopologySpec) -> BTreeSet<String> {
+    by_name(spec.servers.len())
+        .map(|i| &spec.servers[i])
+        .filter(|s| s.available)
+        .map(|s| s.name.clone())
+        .collect()
 }
