@@ -1,6 +1,6 @@
 //! Loading neo4j.conf inputs of the shapes that were quadratic or bloated (issue 14): a large
 //! file of distinct keys, a key given 100,000 times, 100,000 error lines, a value continued over
-//! 100,000 lines, 1 MB of random ASCII, and a 100,000-rule policy whose repeated rules are
+//! 100,000 lines, 1 MB of random ASCII, an unknown key 100,000 characters long, and a 100,000-rule policy whose repeated rules are
 //! warned about on one long line. Each is loaded and every diagnostic rendered as `check` prints
 //! it, and should cost time linear in its size; criterion reports bytes per second.
 //!
@@ -56,6 +56,12 @@ fn repeated_rules(n: usize) -> String {
     )
 }
 
+/// One unknown key of tagroute's namespaces whose last segment is `n` characters long ("did you
+/// mean" was quadratic in it).
+fn long_unknown_key(n: usize) -> String {
+    format!("dbms.routing.{}=x\n", "a".repeat(n))
+}
+
 /// `len` bytes of printable ASCII and line breaks, from a fixed seed.
 fn random_ascii(len: usize) -> String {
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -80,6 +86,7 @@ fn load(c: &mut Criterion) {
         ("continuation-lines", continuation_lines(100_000)),
         ("random-ascii", random_ascii(1 << 20)),
         ("repeated-rules", repeated_rules(100_000)),
+        ("long-unknown-key", long_unknown_key(100_000)),
     ];
     let mut group = c.benchmark_group("config/load");
     group.sample_size(10);

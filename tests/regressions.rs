@@ -39,10 +39,10 @@ fn a_compiled_program_equals_the_one_read_back_from_its_bytes() {
 /// `suggest::closest` now skips the common prefix and suffix and stops once the distance is
 /// over its limit; the suggestions are the same.
 #[test]
-fn an_unknown_key_with_a_long_last_segment_is_diagnosed_in_linear_time() {
+fn an_unknown_key_with_a_long_last_segment_is_diagnosed() {
     let tail = "a".repeat(30_000);
     let source = format!("dbms.routing.{tail}=x\n");
-    let started = std::time::Instant::now();
+    // How long it takes is benches/config.rs's `long-unknown-key` (tests assert no timings).
     for strictness in [Strictness::Default, Strictness::Strict] {
         let found = diagnostics(&source, strictness);
         assert!(
@@ -50,11 +50,6 @@ fn an_unknown_key_with_a_long_last_segment_is_diagnosed_in_linear_time() {
             "{found:?}"
         );
     }
-    assert!(
-        started.elapsed().as_secs() < 10,
-        "took {:?}",
-        started.elapsed()
-    );
 
     let typo = "dbms.routing.load_balancing.shuffle_enabld=true\n";
     let help: Vec<_> = diagnostics(typo, Strictness::Default)
