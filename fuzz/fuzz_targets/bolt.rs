@@ -37,7 +37,11 @@ struct Fixed;
 
 impl Backend for Fixed {
     fn authenticate(&self, auth: &Auth) -> Result<(), Failure> {
-        match (auth.scheme.as_deref(), auth.principal.as_deref(), auth.credentials.as_deref()) {
+        match (
+            auth.scheme.as_deref(),
+            auth.principal.as_deref(),
+            auth.credentials.as_deref(),
+        ) {
             (None | Some("none"), _, _) | (Some("basic"), Some("neo4j"), Some("pw")) => Ok(()),
             _ => Err(Failure::unauthorized("wrong user name or password")),
         }
@@ -49,7 +53,11 @@ impl Backend for Fixed {
             Some(other) => return Err(Failure::policy_not_found(other)),
         }
         let db = request.db.clone().unwrap_or_else(|| "neo4j".to_owned());
-        let readers = if db == "empty" { vec![] } else { vec!["r:7687".to_owned()] };
+        let readers = if db == "empty" {
+            vec![]
+        } else {
+            vec!["r:7687".to_owned()]
+        };
         Ok(RoutingTable {
             ttl: 10,
             db,
@@ -78,7 +86,10 @@ fn check_output(out: &[u8], max: Version) {
     if *reply != handshake::NO_VERSION {
         let [_, _, minor, major] = *reply;
         let version = Version::new(major, minor);
-        assert!(version.is_supported() && version <= max, "replied {version} under {max}");
+        assert!(
+            version.is_supported() && version <= max,
+            "replied {version} under {max}"
+        );
     }
     let mut dechunker = Dechunker::new(1 << 20);
     dechunker.push(messages);
@@ -89,7 +100,10 @@ fn check_output(out: &[u8], max: Version) {
             (0x70, [Value::Map(_)]) | (0x7E, []) => {}
             (0x7F, [Value::Map(metadata)]) => {
                 for key in ["code", "message", "neo4j_code", "gql_status", "description"] {
-                    assert!(metadata.get(key).and_then(Value::as_str).is_some(), "FAILURE without {key}");
+                    assert!(
+                        metadata.get(key).and_then(Value::as_str).is_some(),
+                        "FAILURE without {key}"
+                    );
                 }
             }
             other => panic!("not a response: {other:?}"),
@@ -109,7 +123,10 @@ fn check_handshake(stream: &[u8], max: Version) {
                 && version.minor() <= minor
                 && version.minor() >= minor.saturating_sub(range)
         });
-        assert!(offered && version <= max && version.is_supported(), "{version} under {max}");
+        assert!(
+            offered && version <= max && version.is_supported(),
+            "{version} under {max}"
+        );
     }
 }
 
@@ -122,12 +139,19 @@ fn check_packstream(bytes: &[u8]) {
             let mut twice = Vec::new();
             packstream::encode(&again, &mut twice).expect("a decoded value encodes");
             assert_eq!(once, twice);
-            assert!(once.len() <= bytes.len(), "the smallest encoding is larger than the input");
+            assert!(
+                once.len() <= bytes.len(),
+                "the smallest encoding is larger than the input"
+            );
             for version in [Version::V4_4, Version::V5_0, Version::V5_8] {
                 let _ = Request::decode(bytes, version, &LIMITS);
             }
         }
-        Err(e) => assert!(e.offset() <= bytes.len(), "{e} outside {} bytes", bytes.len()),
+        Err(e) => assert!(
+            e.offset() <= bytes.len(),
+            "{e} outside {} bytes",
+            bytes.len()
+        ),
     }
 }
 
