@@ -2,7 +2,8 @@
 # Regenerates the seed corpora of fuzz/corpus/ from the conformance vectors in tests/data.
 #   parse, roundtrip: every policy text of neo4j_cases.jsonl and random/policies.jsonl
 #                     (roundtrip keeps only those that parse);
-#   config:           every `conf` text of routing.jsonl;
+#   config:           every `conf` text of routing.jsonl, and the committed `seed-*` files of
+#                     issue 14's input shapes (large files of one kind), which are kept as they are;
 #   verify:           compiled programs of those policies (examples/seed.rs);
 #   differential:     fixed pseudo-random inputs for its structured input (examples/seed.rs);
 #   bolt:             driver dialogues built from BOLT.md's captured vectors (handshakes of the
@@ -10,8 +11,12 @@
 # Seeds are named by content, so running it twice writes the same files.
 set -euo pipefail
 cd "$(dirname "$0")"
+kept="$(mktemp -d)"
+trap 'rm -rf "$kept"' EXIT
+cp corpus/config/seed-* "$kept"/ 2>/dev/null || true
 rm -rf corpus
 mkdir -p corpus/parse corpus/roundtrip corpus/config corpus/verify corpus/differential corpus/bolt
+cp "$kept"/seed-* corpus/config/ 2>/dev/null || true
 
 python3 - <<'PY'
 import hashlib, json, pathlib
