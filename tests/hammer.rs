@@ -14,12 +14,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
 use tagroute::Strictness;
 use tagroute::config::Config;
 use tagroute::reference;
 use tagroute::rng::Rng;
 use tagroute::router::{DatabaseKey, Decider, Decision, NoDecision, Pick, Router};
+use tagroute::routing::Generation;
 use tagroute::routing::{PolicyId, ReloadError, RouteRequest, RoutingError, RoutingService};
+use tagroute::topology::Snapshot;
 use tagroute::topology::{DatabaseSpec, ServerSpec, TagId, TopologySpec, Update};
 
 use crate::cli::temp_file;
@@ -407,9 +410,35 @@ struct Published {
 }
 
 fn published(router: &Router) -> Published {
-    Published {
-        epoch: router.topology().snapshot().epoch(),
-        generation: router.generation().number(),
+    Current::of(router).published()
+}
+
+/// The published state, read once: a check of an error must look at the very state it compared
+/// with the one before the call, not read it again (a writer may publish in between).
+struct Current {
+    snapshot: Arc<Snapshot>,
+    generation: Arc<Generation>,
+}
+
+impl Current {
+    fn of(router: &Router) -> Current {
+        Current {
+            snapshot: router.topology().snapshot(),
+            generation: router.generation(),
+        }
+    }
+
+    fn published(&self) -> Published {
+        Published {
+            epoch: self.snapshot.epoch(),
+            generation: self.generation.number(),
+        }
+    }
+
+    /// The state when it is still `before`: then the call in between saw it too (epochs and
+    /// generation numbers only grow).
+    fn unchanged_since(router: &Router, before: Published) -> Option<Current> {
+        Some(Current::of(router)).filter(|now| now.published() == before)
     }
 }
 
@@ -567,25 +596,15 @@ impl Call<'_> {
                 assert!(expected.contains(server), "{server} not in {expected:?}");
                 *checked.decisions.entry(form).or_default() += 1;
             }
-            Err(NoDecision::NoServer) if published(self.router) == before => {
-                let generation = self.router.generation();
-                let policy = generation
-                    .policies()
-                    .by_id(self.id)
-                    .expect("decided with it");
-                let parsed = reference::parse(policy.text(), Strictness::Default).expect("parses");
-                let expected = reference::evaluate_on(&parsed, specs.of(&snapshot), &names);
-                assert!(expected.is_empty(), "{expected:?}");
-                *checked.errors.entry("among: no server".into()).or_default() += 1;
-            }
-            Err(NoDecision::UnknownPolicy) if published(self.router) == before => {
-                assert!(self.router.generation().policies().by_id(self.id).is_none());
-            }
             Err(error @ (NoDecision::NoServer | NoDecision::UnknownPolicy)) => {
-                *checked
-                    .errors
-                    .entry(format!("unchecked: {error}"))
-                    .or_default() += 1;
+                let key = match Current::unchanged_since(self.router, before) {
+                    Some(now) => {
+                        self.check_among_error(&error, &now.generation, &snapshot, &names, specs);
+                        format!("among: {error}")
+                    }
+                    None => format!("unchecked: {error}"),
+                };
+                *checked.errors.entry(key).or_default() += 1;
             }
             Err(error) => panic!("{error}"),
         }
@@ -630,8 +649,8 @@ impl Call<'_> {
                 Some((stamp_of(&decision), expected))
             }
             Err(error) => {
-                if published(self.router) == before {
-                    self.check_error(&error, excluded, specs);
+                if let Some(now) = Current::unchanged_since(self.router, before) {
+                    self.check_error(&error, excluded, specs, &now);
                     *checked
                         .errors
                         .entry(format!("{form}: {error}"))
@@ -647,18 +666,37 @@ impl Call<'_> {
         }
     }
 
+    /// A `decide_among` error when no generation was published during the call.
+    fn check_among_error(
+        &self,
+        error: &NoDecision,
+        generation: &Generation,
+        snapshot: &Snapshot,
+        names: &BTreeSet<String>,
+        specs: &mut Specs,
+    ) {
+        match (error, generation.policies().by_id(self.id)) {
+            (NoDecision::UnknownPolicy, None) => {}
+            (NoDecision::NoServer, Some(policy)) => {
+                let parsed = reference::parse(policy.text(), Strictness::Default).expect("parses");
+                let expected = reference::evaluate_on(&parsed, specs.of(snapshot), names);
+                assert!(expected.is_empty(), "spurious no-server: {expected:?}");
+            }
+            (error, policy) => panic!("among: {error} with policy {:?}", policy.map(|p| p.text())),
+        }
+    }
+
     /// An error when nothing was published during the call: it names what the current state
     /// says.
-    fn check_error(&self, error: &NoDecision, excluded: &[&str], specs: &mut Specs) {
-        let snapshot = self.router.topology().snapshot();
-        let generation = self.router.generation();
+    fn check_error(&self, error: &NoDecision, excluded: &[&str], specs: &mut Specs, now: &Current) {
+        let (snapshot, generation) = (&now.snapshot, &now.generation);
         let policy = generation.policies().by_id(self.id);
         let has_db = snapshot.database(self.key.name()).is_some();
         match (error, policy) {
             (NoDecision::UnknownPolicy, None) => {}
             (NoDecision::UnknownDatabase, Some(_)) if !has_db => {}
             (NoDecision::NoServer, Some(policy)) if has_db => {
-                let spec = specs.of(&snapshot);
+                let spec = specs.of(snapshot);
                 let expected = reference_table(
                     spec,
                     self.key.name(),
