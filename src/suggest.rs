@@ -121,22 +121,62 @@ fn bit_parallel(pattern: &[char], text: &[char]) -> usize {
 /// name's tail: an unknown neo4j.conf key of 8,000 characters used to cost seconds (its every
 /// candidate completed with its last segment was compared character by character).
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let squash = |s: &str| {
+    let typo = Typo::of(name);
+    let mut squashed = Vec::new();
+    let mut best = None;
+    for candidate in candidates {
+        squashed.clear();
+        squash_into(candidate, &mut squashed);
+        typo.keep_closer(&mut best, candidate, &squashed, candidate.chars().count());
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// `s` as names are compared: separators (`-`, `_`, `.`) dropped and lowercased, appended to
+/// `out`. Squashing is per character, so the squashed form of a concatenation is the
+/// concatenation of the squashed forms.
+pub(crate) fn squash_into(s: &str, out: &mut Vec<char>) {
+    out.extend(
         s.chars()
             .filter(|c| !matches!(c, '-' | '_' | '.'))
-            .flat_map(char::to_lowercase)
-            .collect::<Vec<char>>()
-    };
-    let wanted = squash(name);
-    let wanted_len = wanted.len();
-    candidates
-        .into_iter()
-        .filter_map(|c| {
-            let limit = wanted_len.max(c.chars().count()).div_ceil(3);
-            distance_within(&squash(c), &wanted, limit).map(|d| (d, c))
-        })
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+            .flat_map(char::to_lowercase),
+    );
+}
+
+/// A name to find the closest candidate to, squashed once: for callers that compare one name
+/// with candidates they squashed once for many names.
+pub(crate) struct Typo {
+    wanted: Vec<char>,
+}
+
+impl Typo {
+    pub(crate) fn of(name: &str) -> Typo {
+        let mut wanted = Vec::new();
+        squash_into(name, &mut wanted);
+        Typo { wanted }
+    }
+
+    /// Replaces `best` with `(distance, candidate)` when `candidate` (squashed: `squashed`;
+    /// `chars` characters before squashing) is close enough to be a typo of the name and
+    /// strictly closer than `best`, so the first of equally close candidates wins.
+    pub(crate) fn keep_closer<T>(
+        &self,
+        best: &mut Option<(usize, T)>,
+        candidate: T,
+        squashed: &[char],
+        chars: usize,
+    ) {
+        let mut limit = self.wanted.len().max(chars).div_ceil(3);
+        if let Some((closest, _)) = best {
+            match closest.checked_sub(1) {
+                Some(closer) => limit = limit.min(closer),
+                None => return,
+            }
+        }
+        if let Some(distance) = distance_within(squashed, &self.wanted, limit) {
+            *best = Some((distance, candidate));
+        }
+    }
 }
 
 /// What kind of thing a name was asked for as.
@@ -323,6 +363,45 @@ mod tests {
     /// is compared with every known key, prefix settings completed with the key's last
     /// segment, and that took time quadratic in the key's length (an 8,000-character key took
     /// 21 s in the instrumented build). Now the shared tail is skipped.
+    /// `closest` is the plain definition: the first candidate at the least full-table distance
+    /// of the squashed names, if that is within a third of the longer name.
+    #[test]
+    fn closest_is_the_first_nearest_candidate_within_the_limit() {
+        fn model<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
+            let squashed = |s: &str| {
+                let mut out = Vec::new();
+                squash_into(s, &mut out);
+                out.into_iter().collect::<String>()
+            };
+            let wanted = squashed(name);
+            known
+                .iter()
+                .filter_map(|c| {
+                    let d = edit_distance(&squashed(c), &wanted);
+                    let limit = wanted.chars().count().max(c.chars().count()).div_ceil(3);
+                    (d <= limit).then_some((d, c.as_str()))
+                })
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, c)| c)
+        }
+        let mut rng = crate::rng::Rng::seeded(7);
+        let alphabet = ['a', 'b', 'A', '.', '_', 'é'];
+        let word = |rng: &mut crate::rng::Rng| -> String {
+            (0..rng.index(9))
+                .map(|_| alphabet[rng.index(alphabet.len())])
+                .collect()
+        };
+        for _ in 0..3_000 {
+            let name = word(&mut rng);
+            let known: Vec<String> = (0..rng.index(6)).map(|_| word(&mut rng)).collect();
+            assert_eq!(
+                closest(&name, known.iter().map(String::as_str)),
+                model(&name, &known),
+                "{name:?} among {known:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_long_name_with_long_candidates_is_fast() {
         let tail = "a".repeat(200_000);

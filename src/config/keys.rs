@@ -14,10 +14,12 @@
 //! too. Keys in Neo4j's other namespaces are not tagroute's to judge, and are only listed as
 //! ignored. With strict validation off, each of these errors is a warning, as Neo4j logs it.
 
+use std::sync::LazyLock;
+
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::properties::{Properties, Property};
 use crate::span::LineIndex;
-use crate::suggest::closest;
+use crate::suggest::{Typo, squash_into};
 
 /// A setting: its key, the deprecated Neo4j 5 keys it is still read from (newest first), and
 /// the Neo4j 4.x keys Neo4j 5 no longer reads. A key ending in `.` is a prefix, completed by a
@@ -323,22 +325,57 @@ fn new_name(key: &str) -> Option<Option<String>> {
     key.starts_with("causal_clustering.").then_some(None)
 }
 
+/// A known key as suggestions compare it, squashed once per process.
+struct Known {
+    key: &'static str,
+    /// Whether it is a prefix setting, completed with the unknown key's last segment.
+    prefix: bool,
+    squashed: Vec<char>,
+    chars: usize,
+}
+
+fn known_keys() -> &'static [Known] {
+    static KNOWN: LazyLock<Vec<Known>> = LazyLock::new(|| {
+        SETTINGS
+            .iter()
+            .map(|s| s.key)
+            .chain(KNOWN_NOT_READ.iter().copied())
+            .map(|key| {
+                let mut squashed = Vec::new();
+                squash_into(key, &mut squashed);
+                Known {
+                    key,
+                    prefix: key.ends_with('.'),
+                    squashed,
+                    chars: key.chars().count(),
+                }
+            })
+            .collect()
+    });
+    &KNOWN
+}
+
 /// The known key closest to `key`, prefix settings completed with `key`'s last segment.
 fn suggestion(key: &str) -> Option<String> {
     let last = key.rsplit('.').next().unwrap_or(key);
-    let candidates: Vec<String> = SETTINGS
-        .iter()
-        .map(|s| s.key)
-        .chain(KNOWN_NOT_READ.iter().copied())
-        .map(|known| {
-            if known.ends_with('.') {
-                format!("{known}{last}")
-            } else {
-                known.to_owned()
-            }
-        })
-        .collect();
-    closest(key, candidates.iter().map(String::as_str)).map(str::to_owned)
+    let (mut last_squashed, last_chars) = (Vec::new(), last.chars().count());
+    squash_into(last, &mut last_squashed);
+    let typo = Typo::of(key);
+    let (mut best, mut candidate) = (None, Vec::new());
+    for known in known_keys() {
+        candidate.clear();
+        candidate.extend_from_slice(&known.squashed);
+        let mut chars = known.chars;
+        if known.prefix {
+            candidate.extend_from_slice(&last_squashed);
+            chars += last_chars;
+        }
+        typo.keep_closer(&mut best, known, &candidate, chars);
+    }
+    best.map(|(_, known)| match known.prefix {
+        true => format!("{}{last}", known.key),
+        false => known.key.to_owned(),
+    })
 }
 
 /// Neo4j 5's validation of the keys: each key Neo4j has no setting for, and each key given twice.

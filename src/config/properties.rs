@@ -206,6 +206,30 @@ impl LogicalLine {
         self.file_at(last) + (j - last)
     }
 
+    /// Appends the text `range` (on character boundaries) to `out`, one piece per run.
+    fn copy_into(&self, range: std::ops::Range<usize>, out: &mut Located) {
+        let Some(text) = self.text.get(range.clone()).filter(|t| !t.is_empty()) else {
+            return;
+        };
+        out.text.push_str(text);
+        let first = self
+            .runs
+            .partition_point(|run| run.text as usize <= range.start)
+            .saturating_sub(1);
+        for (k, run) in self.runs.iter().enumerate().skip(first) {
+            let run_end = self
+                .runs
+                .get(k + 1)
+                .map_or(self.text.len(), |r| r.text as usize);
+            let (start, end) = (range.start.max(run.text as usize), range.end.min(run_end));
+            if start >= range.end {
+                break;
+            }
+            out.map
+                .push_copy(run.file as usize + (start - run.text as usize), end - start);
+        }
+    }
+
     /// The character at byte `i` of the text, if `i < end`, with its file offset.
     fn char_at(&self, i: usize, end: usize) -> Option<(char, usize)> {
         let c = self.text.get(i..end)?.chars().next()?;
@@ -385,18 +409,17 @@ impl<'l> Part<'l> {
     }
 }
 
-/// Decodes the escapes of `part`, keeping where every character came from.
+/// Decodes the escapes of `part`, keeping where every character came from. Text between
+/// escapes is copied a run at a time.
 fn unescape(source: &str, part: Part<'_>) -> Result<Located, ConfigDiagnostic> {
     let mut out = Located::default();
     out.map.place_empty(part.line.file_at(part.start));
     let mut i = part.start;
-    while let Some((c, at)) = part.char_at(i) {
-        if c != '\\' {
-            out.text.push(c);
-            out.map.push_copy(at, c.len_utf8());
-            i += c.len_utf8();
-            continue;
-        }
+    while i < part.end {
+        let plain = part.line.text.get(i..part.end).unwrap_or_default();
+        let escape_at = plain.find('\\').map_or(part.end, |k| i + k);
+        part.line.copy_into(i..escape_at, &mut out);
+        i = escape_at;
         let Some((escape, _)) = part.char_at(i + 1) else {
             // A lone trailing backslash: Java drops it (only reachable at the end of the file).
             break;
@@ -409,7 +432,7 @@ fn unescape(source: &str, part: Part<'_>) -> Result<Located, ConfigDiagnostic> {
             'f' => ('\x0c', 2),
             other => (other, 1 + other.len_utf8()),
         };
-        let end = part.line.file_end(i + used);
+        let (at, end) = (part.line.file_at(i), part.line.file_end(i + used));
         out.text.push(decoded);
         out.map.push_escape(at, decoded.len_utf8(), end - at);
         i += used;
