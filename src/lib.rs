@@ -50,6 +50,22 @@
 //! slow re-implementation of Neo4j's parser and set semantics that shares nothing with the fast
 //! path; tests, property tests and fuzz targets check that the two always agree.
 
+//!
+//! # Errors
+//! Every fallible function returns its own error type, and every error type follows one
+//! convention, so that callers learn it once:
+//! - it implements [`std::error::Error`] and `Display`; the message names what was wrong and
+//!   where: a [`span::Span`] into the text for policies and `neo4j.conf` (rendered as
+//!   `file:line:col` with a caret), the field path for topology JSON, the instruction for
+//!   bytecode;
+//! - a struct keeps its fields private and answers through accessors
+//!   ([`bytecode::VerifyError::at`], [`syntax::ParseError::span`]); the diagnostics of
+//!   `neo4j.conf` ([`config::ConfigDiagnostic`]) are records read by their fields;
+//! - an enum or record that may grow is `#[non_exhaustive]`, so a match needs a wildcard arm;
+//! - a name that does not exist (a policy, a database, a server) is an [`UnknownName`], whose
+//!   message lists the names that do and the closest one;
+//! - nothing panics on input: bad input is an error value, never a panic.
+
 // The crate's lints live in `Cargo.toml` (`[lints]`). No input may panic the library: outside
 // tests, errors are values; modules that index by numbers from their input also deny
 // `clippy::indexing_slicing`.

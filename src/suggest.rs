@@ -189,6 +189,8 @@ pub enum NameKind {
     Database,
     /// A server of the topology.
     Server,
+    /// A tag that servers carry.
+    Tag,
 }
 
 impl NameKind {
@@ -197,6 +199,7 @@ impl NameKind {
             NameKind::Policy => "policy",
             NameKind::Database => "database",
             NameKind::Server => "server",
+            NameKind::Tag => "tag",
         }
     }
 
@@ -205,13 +208,14 @@ impl NameKind {
             NameKind::Policy => "policies",
             NameKind::Database => "databases",
             NameKind::Server => "servers",
+            NameKind::Tag => "tags",
         }
     }
 }
 
 /// A name that does not exist, with the names that do: the one shape of every "unknown policy",
-/// "unknown database" or "unknown server" error. Its message names the known ones and the closest
-/// to the name asked for:
+/// "unknown database" or "unknown server" error. Its message names the known ones (the first
+/// [`UnknownName::LISTED`] in order, then how many more) and the closest to the name asked for:
 ///
 /// ```
 /// use tagroute::{NameKind, UnknownName};
@@ -226,22 +230,38 @@ impl NameKind {
 pub struct UnknownName {
     kind: NameKind,
     name: String,
-    known: Vec<String>,
+    /// The first `LISTED` known names, sorted.
+    listed: Vec<String>,
+    /// How many known names there are.
+    known: usize,
+    closest: Option<String>,
 }
 
 impl UnknownName {
-    /// `name`, asked for as a `kind`, is not among `known` (sorted here).
-    pub fn new<S: Into<String>>(
+    /// How many known names an error keeps and lists: a topology of 8,192 servers must not
+    /// make an error of 8,192 names.
+    pub const LISTED: usize = 16;
+
+    /// `name`, asked for as a `kind`, is not among `known`.
+    pub fn new<S: AsRef<str>>(
         kind: NameKind,
         name: &str,
         known: impl IntoIterator<Item = S>,
     ) -> UnknownName {
-        let mut known: Vec<String> = known.into_iter().map(Into::into).collect();
-        known.sort_unstable();
+        let mut known: Vec<S> = known.into_iter().collect();
+        let closest = closest(name, known.iter().map(AsRef::as_ref)).map(str::to_owned);
+        let count = known.len();
+        if count > Self::LISTED {
+            known.select_nth_unstable_by(Self::LISTED, |a, b| a.as_ref().cmp(b.as_ref()));
+            known.truncate(Self::LISTED);
+        }
+        known.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
         UnknownName {
             kind,
             name: name.to_owned(),
-            known,
+            listed: known.iter().map(|k| k.as_ref().to_owned()).collect(),
+            known: count,
+            closest,
         }
     }
 
@@ -255,14 +275,19 @@ impl UnknownName {
         &self.name
     }
 
-    /// The names that exist, sorted.
+    /// The first [`UnknownName::LISTED`] names that exist, sorted.
     pub fn known(&self) -> &[String] {
-        &self.known
+        &self.listed
+    }
+
+    /// How many names exist.
+    pub fn known_count(&self) -> usize {
+        self.known
     }
 
     /// The known name closest to the one asked for, if it looks like a typo of it.
     pub fn closest(&self) -> Option<&str> {
-        closest(&self.name, self.known.iter().map(String::as_str))
+        self.closest.as_deref()
     }
 }
 
@@ -270,13 +295,17 @@ impl fmt::Display for UnknownName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (one, many) = (self.kind.singular(), self.kind.plural());
         write!(f, "unknown {one} `{}`; ", self.name)?;
-        if self.known.is_empty() {
+        if self.listed.is_empty() {
             return match self.kind {
                 NameKind::Policy => write!(f, "no policy is configured"),
+                NameKind::Tag => write!(f, "no server carries a tag"),
                 _ => write!(f, "the topology has no {one}"),
             };
         }
-        write!(f, "the {many} are {}", self.known.join(", "))?;
+        write!(f, "the {many} are {}", self.listed.join(", "))?;
+        if self.known > self.listed.len() {
+            write!(f, " and {} more", self.known - self.listed.len())?;
+        }
         if let Some(near) = self.closest() {
             write!(f, " (did you mean `{near}`?)")?;
         }
@@ -363,6 +392,21 @@ mod tests {
     /// is compared with every known key, prefix settings completed with the key's last
     /// segment, and that took time quadratic in the key's length (an 8,000-character key took
     /// 21 s in the instrumented build). Now the shared tail is skipped.
+    #[test]
+    fn an_unknown_name_among_many_lists_a_few_and_still_finds_the_closest() {
+        let servers: Vec<String> = (0..8192).map(|i| format!("server-{i:04}")).collect();
+        let unknown = UnknownName::new(NameKind::Server, "server-8191x", &servers);
+        assert_eq!(unknown.known().len(), UnknownName::LISTED);
+        assert_eq!(unknown.known()[0], "server-0000");
+        assert_eq!(unknown.known_count(), 8192);
+        assert_eq!(unknown.closest(), Some("server-8191"));
+        let message = unknown.to_string();
+        assert!(
+            message.ends_with("server-0015 and 8176 more (did you mean `server-8191`?)"),
+            "{message}"
+        );
+    }
+
     /// `closest` is the plain definition: the first candidate at the least full-table distance
     /// of the squashed names, if that is within a third of the longer name.
     #[test]

@@ -560,7 +560,7 @@ fn one_selection_and_errors_through_the_binary() {
     );
     assert_eq!(
         run_for("nope", "n2a", &[]).stderr,
-        "error: unknown database `nope`\n"
+        "error: unknown database `nope`; the databases are neo4j\n"
     );
     for samples in ["0", "10000001", "18446744073709551615"] {
         let run = run_for("neo4j", "n2a", &["--samples", samples]);

@@ -22,10 +22,20 @@ use crate::topology::{TagId, TagInterner};
 /// Why a program was rejected, and at which instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyError {
+    at: Option<InsnIdx>,
+    kind: VerifyErrorKind,
+}
+
+impl VerifyError {
     /// The instruction at fault; `None` for faults of the whole program.
-    pub at: Option<InsnIdx>,
+    pub fn at(&self) -> Option<InsnIdx> {
+        self.at
+    }
+
     /// What is wrong.
-    pub kind: VerifyErrorKind,
+    pub fn kind(&self) -> &VerifyErrorKind {
+        &self.kind
+    }
 }
 
 /// What is wrong with a program.

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 
 use crate::config::{CatchupSettings, StrategyName};
 use crate::rng::Rng;
+use crate::suggest::{NameKind, UnknownName};
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot, TagInterner};
 
 use super::strategy::{
@@ -164,12 +165,14 @@ impl Selector {
         server: &str,
         down: Option<&ServerSet>,
     ) -> Result<Option<(usize, ServerIdx)>, SelectError> {
-        let db = snapshot
-            .database(database)
-            .ok_or_else(|| SelectError::UnknownDatabase(database.to_owned()))?;
-        let asker = snapshot
-            .index_of(server)
-            .ok_or_else(|| SelectError::UnknownServer(server.to_owned()))?;
+        let db = snapshot.database(database).ok_or_else(|| {
+            let known = snapshot.databases().iter().map(|d| d.name());
+            SelectError::UnknownDatabase(UnknownName::new(NameKind::Database, database, known))
+        })?;
+        let asker = snapshot.index_of(server).ok_or_else(|| {
+            let known = snapshot.servers().iter().map(|s| s.name());
+            SelectError::UnknownServer(UnknownName::new(NameKind::Server, server, known))
+        })?;
         if !db.hosts(asker) {
             return Err(SelectError::NotHosting {
                 server: server.to_owned(),
@@ -407,11 +410,12 @@ impl Calls {
 
 /// Why a selection failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SelectError {
     /// The topology has no database of this name.
-    UnknownDatabase(String),
+    UnknownDatabase(UnknownName),
     /// The topology has no server of this name.
-    UnknownServer(String),
+    UnknownServer(UnknownName),
     /// The asking server is neither a primary nor a secondary of the database.
     NotHosting {
         /// The asking server.
@@ -426,8 +430,9 @@ pub enum SelectError {
 impl fmt::Display for SelectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SelectError::UnknownDatabase(name) => write!(f, "unknown database `{name}`"),
-            SelectError::UnknownServer(name) => write!(f, "unknown server `{name}`"),
+            SelectError::UnknownDatabase(unknown) | SelectError::UnknownServer(unknown) => {
+                unknown.fmt(f)
+            }
             SelectError::NotHosting { server, database } => {
                 write!(f, "server `{server}` does not host database `{database}`")
             }
@@ -489,6 +494,7 @@ impl fmt::Display for NoUpstream {
 
 /// Why a strategy could not be registered.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RegisterError {
     /// The name is a predefined strategy's name or alias.
     Predefined(String),
@@ -666,13 +672,19 @@ mod tests {
                 database: "db".into()
             })
         );
+        let message = |result: Result<Selection<'_>, SelectError>| {
+            result.map(|_| ()).map_err(|e| e.to_string())
+        };
         assert_eq!(
-            selector.select(&s, "nope", "s1"),
-            Err(SelectError::UnknownDatabase("nope".into()))
+            message(selector.select(&s, "dc", "s1")),
+            Err("unknown database `dc`; the databases are db (did you mean `db`?)".into())
         );
         assert_eq!(
-            selector.select(&s, "db", "nope"),
-            Err(SelectError::UnknownServer("nope".into()))
+            message(selector.select(&s, "db", "s3")),
+            Err(
+                "unknown server `s3`; the servers are p1, p2, s1, s2, x (did you mean `s1`?)"
+                    .into()
+            )
         );
         assert_eq!(
             SelectError::NotHosting {

@@ -9,8 +9,10 @@ use std::fmt;
 use crate::span::{LineIndex, Severity, Span};
 use crate::syntax::LintKind;
 
-/// One thing to say about a configuration file, at a place in it.
+/// One thing to say about a configuration file, at a place in it. A record, read by its fields
+/// (made only by the loader).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigDiagnostic {
     /// Whether the file is rejected because of it.
     pub severity: Severity,

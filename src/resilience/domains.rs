@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::suggest;
+use crate::suggest::{NameKind, UnknownName};
 use crate::topology::{ServerIdx, ServerSet, Snapshot, TagId};
 
 /// A set of servers that fails together.
@@ -61,19 +61,9 @@ impl Domain {
 #[non_exhaustive]
 pub enum DomainError {
     /// A tag no server carries.
-    UnknownTag {
-        /// The tag.
-        name: String,
-        /// The closest known tag, if one is near.
-        suggestion: Option<String>,
-    },
+    UnknownTag(UnknownName),
     /// A server the topology does not have.
-    UnknownServer {
-        /// The name.
-        name: String,
-        /// The closest known server, if one is near.
-        suggestion: Option<String>,
-    },
+    UnknownServer(UnknownName),
     /// A domain listed twice.
     Duplicate(String),
     /// No domain at all.
@@ -84,18 +74,9 @@ pub enum DomainError {
 
 impl fmt::Display for DomainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let near = |f: &mut fmt::Formatter<'_>, s: &Option<String>| match s {
-            Some(s) => write!(f, " (did you mean `{s}`?)"),
-            None => Ok(()),
-        };
         match self {
-            DomainError::UnknownTag { name, suggestion } => {
-                write!(f, "no server carries the tag `{name}`")?;
-                near(f, suggestion)
-            }
-            DomainError::UnknownServer { name, suggestion } => {
-                write!(f, "unknown server `{name}`")?;
-                near(f, suggestion)
+            DomainError::UnknownTag(unknown) | DomainError::UnknownServer(unknown) => {
+                unknown.fmt(f)
             }
             DomainError::Duplicate(name) => {
                 write!(f, "the failure domain `{name}` is listed twice")
@@ -198,10 +179,9 @@ impl Domains {
                         kind: DomainKind::Tag,
                         members: t.members.clone(),
                     })
-                    .ok_or_else(|| DomainError::UnknownTag {
-                        name: tag.to_owned(),
-                        suggestion: suggest::closest(tag, places.tags.iter().map(|t| &*t.name))
-                            .map(str::to_owned),
+                    .ok_or_else(|| {
+                        let known = places.tags.iter().map(|t| &*t.name);
+                        DomainError::UnknownTag(UnknownName::new(NameKind::Tag, tag, known))
                     })?,
                 None => server_domain(snapshot, spec)?,
             };
@@ -247,13 +227,10 @@ impl Domains {
 }
 
 fn server_domain(snapshot: &Snapshot, name: &str) -> Result<Domain, DomainError> {
-    let idx = snapshot
-        .index_of(name)
-        .ok_or_else(|| DomainError::UnknownServer {
-            name: name.to_owned(),
-            suggestion: suggest::closest(name, snapshot.servers().iter().map(|s| s.name()))
-                .map(str::to_owned),
-        })?;
+    let idx = snapshot.index_of(name).ok_or_else(|| {
+        let known = snapshot.servers().iter().map(|s| s.name());
+        DomainError::UnknownServer(UnknownName::new(NameKind::Server, name, known))
+    })?;
     Ok(Domain {
         name: name.to_owned(),
         kind: DomainKind::Server,
@@ -569,17 +546,20 @@ mod tests {
             d.iter().map(Domain::spec).collect::<Vec<_>>(),
             ["n1a", "tag:south2"]
         );
-        assert_eq!(
-            Domains::parse(&s, ["tag:nrth1"]),
-            Err(DomainError::UnknownTag {
-                name: "nrth1".into(),
-                suggestion: Some("north1".into())
-            })
+        let message =
+            |specs: &[&str]| Domains::parse(&s, specs.iter().copied()).map_err(|e| e.to_string());
+        let tag = message(&["tag:nrth1"]).expect_err("unknown");
+        assert!(
+            tag.starts_with("unknown tag `nrth1`; the tags are "),
+            "{tag}"
         );
-        assert_eq!(
-            Domains::parse(&s, ["n1x"]).map_err(|e| e.to_string()),
-            Err("unknown server `n1x` (did you mean `n1a`?)".to_owned())
+        assert!(tag.ends_with(" (did you mean `north1`?)"), "{tag}");
+        let server = message(&["n1x"]).expect_err("unknown");
+        assert!(
+            server.starts_with("unknown server `n1x`; the servers are n1a, "),
+            "{server}"
         );
+        assert!(server.ends_with(" (did you mean `n1a`?)"), "{server}");
         assert_eq!(
             Domains::parse(&s, ["n1a", "n1a"]),
             Err(DomainError::Duplicate("n1a".into()))

@@ -33,6 +33,7 @@ use crate::topology::{ServerSet, Snapshot, TagId, TagMatrix};
 
 /// Why an evaluation could not run.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EvalError {
     /// The program was compiled against another tag interner than the snapshot's.
     ForeignProgram,
