@@ -117,7 +117,7 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
 fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     // SAFETY: `eval` checked `cand` and sized `out` to the snapshot's words; the checked
     // executor (`KNOWN = false`) assumes nothing about tags.
-    unsafe { words::<false, _, _>(program, matrix, cand, out, &mut Quiet, Portable) }
+    unsafe { words::<false, _>(program, matrix, cand, out, Portable) }
 }
 
 /// Picks the executor for the cluster's size and the CPU.
@@ -133,7 +133,7 @@ unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &m
     }
     // SAFETY: the contract of `run_known` is that of the executors (`KNOWN = true`).
     with_isa!(Kernels::best(), |isa| unsafe {
-        words::<true, _, _>(program, matrix, cand, out, &mut Quiet, isa)
+        words::<true, _>(program, matrix, cand, out, isa)
     })
 }
 
@@ -223,27 +223,6 @@ fn filter_flow(passes: bool, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     }
 }
 
-/// Sees the accumulator after each instruction; only `explain` looks.
-pub(crate) trait Observer {
-    /// Whether it looks at all: when not, the executor does not even compute what it would see.
-    const WATCHING: bool;
-    /// Instruction `at` left `acc` (with `count` servers) behind and did not return.
-    fn after(&mut self, at: InsnIdx, acc: &[u64], count: u32);
-    /// Instruction `at` returned; the result is in the output.
-    fn returned(&mut self, at: InsnIdx);
-}
-
-/// The hot path's observer: sees nothing, costs nothing.
-struct Quiet;
-
-impl Observer for Quiet {
-    const WATCHING: bool = false;
-    #[inline(always)]
-    fn after(&mut self, _: InsnIdx, _: &[u64], _: u32) {}
-    #[inline(always)]
-    fn returned(&mut self, _: InsnIdx) {}
-}
-
 /// The executor for any cluster. `out` is the accumulator; after `rule` it stands for the
 /// candidates without a copy (`from_cand`), and the next filter reads the candidates instead.
 ///
@@ -253,12 +232,11 @@ impl Observer for Quiet {
 /// When `KNOWN`, every tag id of `program` is below `matrix.tag_count()` (otherwise tags are
 /// looked up checked and unknown ones read as empty).
 #[inline(always)]
-pub(crate) unsafe fn words<const KNOWN: bool, O: Observer, I: Isa>(
+pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     program: &Program,
     matrix: &TagMatrix,
     cand: &[u64],
     out: &mut [u64],
-    observer: &mut O,
     isa: I,
 ) {
     let row = |t: u32| {
@@ -284,7 +262,6 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer, I: Isa>(
         // SAFETY: `pc` is 0, a jump target or the successor of an instruction that did not
         // return: the verifier's proofs keep all of those inside the program.
         let insn = unsafe { program.fetch(pc) };
-        let at = pc;
         from_cand |= insn.starts_rule();
         let flow = match insn.op {
             Opcode::Rule => Some(pc.next()),
@@ -308,27 +285,20 @@ pub(crate) unsafe fn words<const KNOWN: bool, O: Observer, I: Isa>(
             Opcode::Ret => (current(from_cand, count) == 0).then_some(pc.next()),
             Opcode::RetCand => {
                 out.copy_from_slice(cand);
-                return observer.returned(at);
+                return;
             }
             Opcode::RetEmpty => {
                 out.fill(0);
-                return observer.returned(at);
+                return;
             }
         };
-        if O::WATCHING {
-            observer.after(
-                at,
-                if from_cand { cand } else { out },
-                current(from_cand, count),
-            );
-        }
         match flow {
             Some(next) => pc = next,
             None => {
                 if from_cand {
                     out.copy_from_slice(cand);
                 }
-                return observer.returned(at);
+                return;
             }
         }
     }
