@@ -46,8 +46,8 @@
 //!                                         |                                              |
 //!                               reference interpreter                      VM over Snapshot bitsets
 //! ```
-//! The modules below are listed in that order. The reference interpreter (feature `reference`) is a literal,
-//! slow re-implementation of Neo4j's parser and set semantics that shares nothing with the fast
+//! The modules are declared in dependency order, which follows it. The reference interpreter
+//! (feature `reference`) is a literal, slow re-implementation of Neo4j's parser and set semantics that shares nothing with the fast
 //! path; tests, property tests and fuzz targets check that the two always agree.
 
 //!
@@ -86,8 +86,18 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+// The modules in dependency order: each imports only modules declared before it
+// (`tests/layers.rs` checks it).
+
 // Diagnostics: byte spans, `line:column` and the caret renderer.
 pub mod span;
+
+// The small seedable generator that every random choice draws from.
+pub mod rng;
+
+// "Did you mean": the closest known name to a near miss, and the error for an unknown name.
+pub(crate) mod suggest;
+pub use suggest::{NameKind, UnknownName};
 
 // CPU features detected at run time, and the bit-level primitives that depend on them.
 pub(crate) mod cpu;
@@ -98,11 +108,14 @@ pub(crate) mod aligned;
 // Text → tokens → syntax tree; normalization, canonical printer, lints.
 pub mod syntax;
 
-// Syntax tree → verified bytecode, with folding.
-pub mod compile;
+// Servers, tags, databases: immutable snapshots, updates, arc-swap publication.
+pub mod topology;
 
 // The instruction set, the verifier (the only door to a `Program`), the disassembler.
 pub mod bytecode;
+
+// Syntax tree → verified bytecode, with folding.
+pub mod compile;
 
 // Program × snapshot × candidates → servers: the allocation-free VM, and `explain`.
 pub mod vm;
@@ -113,18 +126,14 @@ pub mod vm;
 #[doc(hidden)]
 pub mod reference;
 
-// Servers, tags, databases: immutable snapshots, updates, arc-swap publication.
-pub mod topology;
-
 // neo4j.conf: policies and settings, loaded whole or not at all.
 pub mod config;
 
 // Routing tables for a database and a policy.
 pub mod routing;
 
-// `tagroute serve`: the Bolt routing endpoint on tokio, its admin listener, TLS, metrics, logs.
-#[cfg(feature = "serve")]
-pub mod serve;
+// The embeddable hot path: per-thread deciders over cached selections.
+pub use routing::router;
 
 // Catch-up: choosing the upstream a secondary pulls its transaction log from.
 pub mod catchup;
@@ -139,21 +148,15 @@ pub mod resilience;
 #[cfg(feature = "bolt")]
 pub mod bolt;
 
-// The embeddable hot path: per-thread deciders over cached selections.
-pub use routing::router;
-
-// The small seedable generator that every random choice draws from.
-pub mod rng;
+// `tagroute serve`: the Bolt routing endpoint on tokio, its admin listener, TLS, metrics, logs.
+#[cfg(feature = "serve")]
+pub mod serve;
 
 // The benchmark workload and the hand-written ideal loops of DESIGN section 11: tooling for
 // `tagroute bench` and `benches/`, not part of the library's API (feature `bench`).
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod bench_support;
-
-// "Did you mean": the closest known name to a near miss, and the error for an unknown name.
-pub(crate) mod suggest;
-pub use suggest::{NameKind, UnknownName};
 
 // The nouns an embedder uses, at the root.
 pub use bytecode::Program;

@@ -59,3 +59,6 @@ mod browser;
 
 /// The README's and docs/'s examples run as written; their links resolve.
 mod docs;
+
+/// The library's dependency order: no module imports one above it.
+mod layers;

@@ -8,10 +8,9 @@
 //! between the files is an error (policies are cluster-wide).
 //!
 //! This is where the policy language meets the cluster model: `impl TagCensus for Snapshot`
-//! lives here, so that neither `syntax` nor `topology` knows the other. It is also the one
-//! place in `config` that asks a job a question: what a routing table would hold comes from
-//! [`crate::routing::roles`], so that the readers and routers checked here are the ones
-//! served.
+//! lives here, so that neither `syntax` nor `topology` knows the other. What a routing table
+//! would hold comes from [`roles`](super::roles), the meaning of the routing settings that
+//! routing tables use too, so that the readers and routers checked here are the ones served.
 
 use std::collections::BTreeSet;
 
@@ -207,7 +206,7 @@ fn empty_readers(report: &mut CheckReport, file: usize, config: &Config, snapsho
             continue;
         };
         for db in snapshot.databases() {
-            let roles = crate::routing::roles(snapshot, db, &none, config.routing());
+            let roles = super::roles(snapshot, db, &none, config.routing());
             if roles.readers.is_empty() {
                 continue; // said once for the database, in `cluster_wide`
             }
@@ -341,7 +340,7 @@ fn cluster_wide(report: &mut CheckReport, snapshot: &Snapshot, server: Option<&s
     let none = ServerSet::empty(snapshot.len());
     let settings = super::RoutingSettings::default();
     for db in snapshot.databases() {
-        let roles = crate::routing::roles(snapshot, db, &none, &settings);
+        let roles = super::roles(snapshot, db, &none, &settings);
         let message = if roles.readers.is_empty() {
             format!(
                 "database `{}` has no available server: its routing table is empty",

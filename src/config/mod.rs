@@ -35,6 +35,7 @@ mod leader;
 mod located;
 mod policies;
 mod properties;
+mod roles;
 mod routing;
 #[cfg(test)]
 mod testing;
@@ -52,6 +53,8 @@ pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
+pub(crate) use roles::readers_into;
+pub use roles::{Roles, roles};
 pub use routing::RoutingSettings;
 
 use crate::Strictness;

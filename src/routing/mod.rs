@@ -3,22 +3,22 @@
 //! [`RoutingService`] is the front door: the one publisher of a configuration's compiled
 //! [`Policies`] and routing settings (one [`Generation`]), the maker of routing tables through its
 //! [`RoutingPlugin`], and the maker of hot-path routers ([`router`]) that read the same
-//! generation. [`roles`] computes the role sets of DESIGN section 5 before any policy; routing
+//! generation. [`roles`] (defined beside the settings it reads, in [`config`](crate::config)) computes the
+//! role sets of DESIGN section 5 before any policy; routing
 //! tables apply a policy to the readers and order the result; the hot-path [`router`] caches the
 //! policy's readers per snapshot and generation.
 
 mod error;
 mod plugin;
 pub mod policies;
-mod roles;
 pub mod router;
 mod service;
 mod table;
 
+pub(crate) use crate::config::readers_into;
+pub use crate::config::{Roles, roles};
 pub use error::{ReloadError, RoutingError};
 pub use plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 pub use policies::{CompiledPolicy, Policies, PolicyError, PolicyId, Reload};
-pub(crate) use roles::readers_into;
-pub use roles::{Roles, roles};
 pub use service::{Generation, RoutingService};
 pub use table::{Role, RouteRequest, RoutingTable};

@@ -10,9 +10,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::error::RoutingError;
-use super::roles::roles;
 use super::table::{RouteRequest, RoutingTable};
 use crate::config::RoutingSettings;
+use crate::config::roles;
 use crate::rng::Rng;
 use crate::routing::policies::{CompiledPolicy, Policies};
 use crate::suggest::{NameKind, UnknownName};

@@ -50,8 +50,8 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache};
 
-use super::roles::readers_into;
 use super::service::{Generation, Published};
+use crate::config::readers_into;
 use crate::rng::Rng;
 use crate::routing::policies::PolicyId;
 use crate::suggest::{NameKind, UnknownName};

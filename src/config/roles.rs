@@ -1,13 +1,15 @@
 //! Who may write, read and route for a database, before any policy (DESIGN section 5).
 //!
-//! Shared by routing tables and the hot-path router, so both read the same rules:
+//! What the routing settings mean, so it sits beside them: routing tables, the hot-path router,
+//! `check` and the resilience analysis all read these rules (`tagroute::routing` re-exports
+//! them):
 //! - **writer**: the leader, if it is usable (available and not excluded by the client);
 //! - **readers**: the usable secondaries; plus the usable non-leader primaries when
 //!   `reads_on_primaries` is on or there are no such secondaries; plus the usable leader when
 //!   `reads_on_writers` is on or there is still nobody;
 //! - **routers**: the usable primaries.
 
-use crate::config::RoutingSettings;
+use super::RoutingSettings;
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
 
 /// The servers of each role for one request.
