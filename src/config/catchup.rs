@@ -169,7 +169,10 @@ pub(super) fn read(
     let settings = CatchupSettings {
         strategies,
         user_defined,
-        connect_tags: connect_tags.into_iter().map(|t| t.text).collect(),
+        connect_tags: connect_tags
+            .into_iter()
+            .map(|t| t.text.into_owned())
+            .collect(),
     };
     check_configured(&settings, diagnostics);
     settings
@@ -186,7 +189,7 @@ fn strategies(properties: &Properties, diagnostics: &mut Diagnostics) -> Vec<Con
         .map(|item| ConfiguredStrategy {
             kind: StrategyName::from_written(&item.text),
             span: item.span(),
-            written: item.text,
+            written: item.text.into_owned(),
         })
         .collect();
     for strategy in &strategies {
@@ -264,12 +267,12 @@ fn parse_user_defined(
                 );
                 diagnostics.push(error.clone());
                 return UserDefined::Invalid {
-                    text: value.text,
+                    text: value.text.into_owned(),
                     error,
                 };
             }
             UserDefined::Valid {
-                text: value.text,
+                text: value.text.into_owned(),
                 policy,
                 source_map: value.map,
             }
@@ -279,7 +282,7 @@ fn parse_user_defined(
             let error = parse_diagnostic(Kind::InvalidUserDefined, &error, &value, message);
             diagnostics.push(error.clone());
             UserDefined::Invalid {
-                text: value.text,
+                text: value.text.into_owned(),
                 error,
             }
         }

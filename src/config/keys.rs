@@ -191,7 +191,7 @@ impl Setting {
         self,
         properties: &'p Properties,
         diagnostics: &mut Diagnostics,
-    ) -> Option<&'p Property> {
+    ) -> Option<&'p Property<'p>> {
         self.lookup_named(properties, "", diagnostics)
     }
 
@@ -201,7 +201,7 @@ impl Setting {
         properties: &'p Properties,
         name: &str,
         diagnostics: &mut Diagnostics,
-    ) -> Option<&'p Property> {
+    ) -> Option<&'p Property<'p>> {
         let current = format!("{}{name}", self.key);
         let mut chosen: Option<&Property> = None;
         for key in self.keys() {
@@ -397,7 +397,7 @@ pub(super) fn validate(
     }
     for (before, again) in properties.repeats() {
         let key = &again.key.text;
-        if MAY_REPEAT.contains(&key.as_str()) {
+        if MAY_REPEAT.contains(&&**key) {
             continue;
         }
         let line = lines.line_col(before.key.span().start).line;
@@ -522,7 +522,7 @@ mod tests {
     use crate::config::properties::read;
     use crate::config::testing::{every_diagnostic, position, under};
 
-    fn properties(source: &str) -> Properties {
+    fn properties(source: &str) -> Properties<'_> {
         read(source, &mut Diagnostics::default())
     }
 
@@ -545,7 +545,7 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let properties = properties(source);
         let found = INITIAL_TAGS.lookup(&properties, &mut diagnostics);
-        assert_eq!(found.map(|p| p.value.text.as_str()), Some("b"));
+        assert_eq!(found.map(|p| p.value.text.as_ref()), Some("b"));
         let warnings = diagnostics.finish("t", source).unwrap();
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].kind, Kind::DeprecatedKeyOverridden);
@@ -562,7 +562,7 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let properties = properties(source);
         let found = INITIAL_TAGS.lookup(&properties, &mut diagnostics);
-        assert_eq!(found.map(|p| p.value.text.as_str()), Some("g"));
+        assert_eq!(found.map(|p| p.value.text.as_ref()), Some("g"));
         let warnings = diagnostics.finish("t", source).unwrap();
         assert_eq!(warnings[0].kind, Kind::DeprecatedKey);
         assert_eq!(warnings[0].message, "`server.groups` is deprecated");
@@ -592,7 +592,7 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let properties = properties(source);
         let b = PRIORITY_TAG_PER_DATABASE.lookup_named(&properties, "b", &mut diagnostics);
-        assert_eq!(b.map(|p| p.value.text.as_str()), Some("y"));
+        assert_eq!(b.map(|p| p.value.text.as_ref()), Some("y"));
         let warnings = diagnostics.finish("t", source).unwrap();
         assert_eq!(
             warnings[0].help.as_deref(),

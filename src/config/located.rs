@@ -6,7 +6,10 @@
 //! so that a span in the value (a policy parse error, say) becomes a span in the file, and the
 //! caret lands under what the user wrote.
 
+use std::borrow::Cow;
 use std::ops::Range;
+
+use smallvec::SmallVec;
 
 use crate::span::Span;
 use crate::syntax::is_whitespace;
@@ -18,7 +21,8 @@ use crate::syntax::is_whitespace;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceMap {
     // INVARIANT: in text order and contiguous: each piece starts where the previous one ends.
-    pieces: Vec<Piece>,
+    // Most keys and values are one piece of one line: it is kept inline.
+    pieces: SmallVec<[Piece; 1]>,
 }
 
 /// Offsets as `u32`: a configuration is smaller than 4 GiB (`Config::parse` refuses larger), and
@@ -113,7 +117,8 @@ impl SourceMap {
             .pieces
             .partition_point(|p| wide(p.text_start) < range.end);
         // Exactly the pieces it needs: a list of a million short items keeps a million maps.
-        let mut pieces: Vec<Piece> = Vec::with_capacity(last.saturating_sub(first).max(1));
+        let mut pieces: SmallVec<[Piece; 1]> =
+            SmallVec::with_capacity(last.saturating_sub(first).max(1));
         for p in self.pieces.get(first..).unwrap_or(&[]) {
             if wide(p.text_start) >= range.end {
                 break;
@@ -192,19 +197,35 @@ impl SourceMap {
     }
 }
 
-/// A piece of configuration text (a key, a value, a list item) and where it came from.
+/// A piece of configuration text (a key, a value, a list item) and where it came from. The text
+/// is borrowed from the file when it is written there as it reads (one line, no escape), and
+/// from the value it was sliced from; only joined lines and decoded escapes own theirs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Located {
+pub(super) struct Located<'s> {
     /// The text, line continuations joined and escapes decoded.
-    pub text: String,
+    pub text: Cow<'s, str>,
     /// Where each of its bytes is in the file.
     pub map: SourceMap,
 }
 
-impl Located {
+impl<'s> Located<'s> {
+    /// The bytes `range` of `source`, written in the file as they read.
+    pub fn borrowed(source: &'s str, range: Range<usize>) -> Located<'s> {
+        let text = source.get(range.clone()).unwrap_or_default();
+        let mut map = SourceMap::default();
+        map.place_empty(range.start);
+        if !text.is_empty() {
+            map.push_copy(range.start, text.len());
+        }
+        Located {
+            text: Cow::Borrowed(text),
+            map,
+        }
+    }
+
     /// The concatenation of the byte ranges `pieces` of `source`, in order, copied as they are.
     #[cfg(test)]
-    pub fn from_pieces(source: &str, pieces: &[Range<usize>]) -> Located {
+    pub fn from_pieces(source: &str, pieces: &[Range<usize>]) -> Located<'static> {
         let mut located = Located::default();
         for piece in pieces {
             let Some(part) = source.get(piece.clone()) else {
@@ -214,7 +235,7 @@ impl Located {
             if !part.is_empty() {
                 located.map.push_copy(piece.start, part.len());
             }
-            located.text.push_str(part);
+            located.text.to_mut().push_str(part);
         }
         located
     }
@@ -229,25 +250,25 @@ impl Located {
         self.map.file_span(span)
     }
 
-    /// The bytes `range` of the text; empty (placed at `range.start`) when `range` is not a
-    /// range of the text on character boundaries.
-    pub fn slice(&self, range: Range<usize>) -> Located {
+    /// The bytes `range` of the text, borrowing it; empty (placed at `range.start`) when
+    /// `range` is not a range of the text on character boundaries.
+    pub fn slice(&self, range: Range<usize>) -> Located<'_> {
         let text = self.text.get(range.clone()).unwrap_or_default();
         let range = range.start..range.start + text.len();
         Located {
-            text: text.to_owned(),
+            text: Cow::Borrowed(text),
             map: self.map.slice(range),
         }
     }
 
     /// The text without leading or trailing whitespace, as Java's `String.trim` removes it
     /// (every character up to U+0020).
-    pub fn trim(&self) -> Located {
+    pub fn trim(&self) -> Located<'_> {
         self.slice(trimmed(&self.text, 0..self.text.len()))
     }
 
     /// The items of a comma-separated list, each trimmed; empty items are left out.
-    pub fn list_items(&self) -> Vec<Located> {
+    pub fn list_items(&self) -> Vec<Located<'_>> {
         let mut items = Vec::new();
         let mut start = 0;
         for (comma, _) in self.text.match_indices(',').chain([(self.text.len(), "")]) {
@@ -275,7 +296,7 @@ mod tests {
     use crate::config::testing::located;
 
     /// `key=ab\` / `  cd` with its two pieces: `ab` at 4..6 and `cd` at 10..12.
-    fn continued() -> (&'static str, Located) {
+    fn continued() -> (&'static str, Located<'static>) {
         let source = "key=ab\\\n  cd";
         (source, Located::from_pieces(source, &[4..6, 10..12]))
     }
@@ -327,7 +348,7 @@ mod tests {
         let source = "k= a ,, b\t,";
         let value = located(source, 2..source.len());
         let items = value.list_items();
-        let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        let texts: Vec<&str> = items.iter().map(|i| &*i.text).collect();
         assert_eq!(texts, ["a", "b"]);
         assert_eq!(items[0].span(), Span::new(3, 4));
         assert_eq!(items[1].span(), Span::new(8, 9));

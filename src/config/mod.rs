@@ -105,8 +105,35 @@ pub struct Config {
     leadership: LeadershipSettings,
     initial_server_tags: Vec<String>,
     warnings: Vec<ConfigDiagnostic>,
-    ignored_keys: Vec<String>,
+    ignored_keys: IgnoredKeys,
+    /// Where each key tagroute reads is.
     key_spans: BTreeMap<String, crate::span::Span>,
+}
+
+/// The keys tagroute does not read, with where they are, in one buffer: a file of millions of
+/// keys costs their text and a few bytes each, not a string and a map entry each.
+#[derive(Clone, Debug, Default)]
+struct IgnoredKeys {
+    text: String,
+    /// Where each key ends in `text`, and where it is in the file.
+    keys: Vec<(u32, crate::span::Span)>,
+}
+
+impl IgnoredKeys {
+    fn push(&mut self, key: &str, span: crate::span::Span) {
+        self.text.push_str(key);
+        let end = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        self.keys.push((end, span));
+    }
+
+    fn iter(&self) -> impl ExactSizeIterator<Item = (&str, crate::span::Span)> {
+        (0..self.keys.len()).map(|i| {
+            let start = i.checked_sub(1).and_then(|before| self.keys.get(before));
+            let start = start.map_or(0, |&(end, _)| end as usize);
+            let (end, span) = self.keys.get(i).copied().unwrap_or_default();
+            (self.text.get(start..end as usize).unwrap_or_default(), span)
+        })
+    }
 }
 
 impl Config {
@@ -121,7 +148,7 @@ impl Config {
     ///
     /// let text = "dbms.routing.load_balancing.config.server_policies.north=\\\n    tags(north1); tags(north)\n";
     /// let config = Config::parse(text, "neo4j.conf", Strictness::Default)?;
-    /// assert_eq!(config.policy("north").map(|p| p.text.as_str()), Some("tags(north1); tags(north)"));
+    /// assert_eq!(config.policy("north").map(|p| p.text.as_ref()), Some("tags(north1); tags(north)"));
     /// assert!(config.policy("default").is_some_and(|p| p.is_builtin()));
     /// # Ok::<(), tagroute::config::ConfigErrors>(())
     /// ```
@@ -157,16 +184,14 @@ impl Config {
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
         let leadership = leader::read(&properties, &mut diagnostics);
         let initial_server_tags = initial_server_tags(&properties, &mut diagnostics);
-        let ignored_keys = properties
-            .iter()
-            .map(|p| &p.key.text)
-            .filter(|key| !keys::is_read(key))
-            .cloned()
-            .collect();
-        let key_spans = properties
-            .iter()
-            .map(|p| (p.key.text.clone(), p.key.span()))
-            .collect();
+        let (mut ignored_keys, mut key_spans) = (IgnoredKeys::default(), BTreeMap::new());
+        for property in properties.iter() {
+            let (key, span) = (&*property.key.text, property.key.span());
+            match keys::is_read(key) {
+                true => drop(key_spans.insert(key.to_owned(), span)),
+                false => ignored_keys.push(key, span),
+            }
+        }
         let warnings = diagnostics.finish_indexed(origin, &lines)?;
         Ok(Config {
             origin: origin.to_owned(),
@@ -289,12 +314,14 @@ impl Config {
         &self.warnings
     }
 
-    /// The keys tagroute does not read, in file order (for `check --verbose`).
-    pub fn ignored_keys(&self) -> &[String] {
-        &self.ignored_keys
+    /// The keys tagroute does not read, in file order, each with where it is in the file (its
+    /// last occurrence), for `check --verbose`.
+    pub fn ignored_keys(&self) -> impl ExactSizeIterator<Item = (&str, crate::span::Span)> {
+        self.ignored_keys.iter()
     }
 
-    /// Where the key `key` (exactly as read) is in the file: its last occurrence.
+    /// Where the key `key` (exactly as read), a key tagroute reads, is in the file: its last
+    /// occurrence.
     pub fn key_span(&self, key: &str) -> Option<crate::span::Span> {
         self.key_spans.get(key).copied()
     }
@@ -316,7 +343,7 @@ pub fn java_properties(text: &str) -> Result<Vec<(String, String)>, Vec<ConfigDi
         Ok(_) => Ok(properties
             .all()
             .iter()
-            .map(|p| (p.key.text.clone(), p.value.text.clone()))
+            .map(|p| (p.key.text.to_string(), p.value.text.to_string()))
             .collect()),
         Err(errors) => Err(errors.errors().to_vec()),
     }
@@ -332,10 +359,7 @@ fn initial_server_tags(
     };
     let listed = values::tag_list(&property.value, diagnostics);
     let mut seen = std::collections::HashSet::with_capacity(listed.len());
-    let first: Vec<bool> = listed
-        .iter()
-        .map(|tag| seen.insert(tag.text.as_str()))
-        .collect();
+    let first: Vec<bool> = listed.iter().map(|tag| seen.insert(&*tag.text)).collect();
     for (tag, _) in listed.iter().zip(&first).filter(|(_, first)| !**first) {
         diagnostics.push(ConfigDiagnostic::error(
             ConfigDiagnosticKind::DuplicateTag,
@@ -347,7 +371,7 @@ fn initial_server_tags(
     listed
         .into_iter()
         .zip(first)
-        .filter_map(|(tag, first)| first.then_some(tag.text))
+        .filter_map(|(tag, first)| first.then(|| tag.text.into_owned()))
         .collect()
 }
 
@@ -456,7 +480,17 @@ mod tests {
         assert_eq!(config.catchup().connect_tags, ["gpu", "ssd"]);
         assert_eq!(config.initial_server_tags(), ["north1", "north"]);
         assert_eq!(config.leadership().priority_tag.as_deref(), Some("north1"));
-        assert_eq!(config.ignored_keys(), ["server.memory.heap.max_size"]);
+        let ignored: Vec<(&str, String)> = config
+            .ignored_keys()
+            .map(|(key, span)| (key, under(&source, span).to_owned()))
+            .collect();
+        assert_eq!(
+            ignored,
+            [(
+                "server.memory.heap.max_size",
+                "server.memory.heap.max_size".to_owned()
+            )]
+        );
         assert_eq!(config.warnings(), []);
     }
 
@@ -617,11 +651,8 @@ mod tests {
                 config.origin()
             );
         }
-        assert!(
-            config.ignored_keys().is_empty(),
-            "{:?}",
-            config.ignored_keys()
-        );
+        let ignored: Vec<&str> = config.ignored_keys().map(|(key, _)| key).collect();
+        assert!(ignored.is_empty(), "{ignored:?}");
         for warning in config.warnings() {
             let allowed = matches!(
                 warning.kind,

@@ -162,7 +162,7 @@ fn read_policy(
             }
             Some(ConfiguredPolicy {
                 name: name.to_owned(),
-                text: value.text.clone(),
+                text: value.text.to_string(),
                 policy,
                 origin: PolicyOrigin::File {
                     key: property.key.span(),

@@ -26,26 +26,26 @@ use crate::span::Span;
 
 /// One `key=value` logical line.
 #[derive(Clone, Debug)]
-pub(super) struct Property {
+pub(super) struct Property<'s> {
     /// The key, unescaped.
-    pub key: Located,
+    pub key: Located<'s>,
     /// The value, unescaped; leading blanks removed, trailing ones kept.
-    pub value: Located,
+    pub value: Located<'s>,
     /// Whether the line had `=` or `:` (a line `key` alone has not).
     pub has_separator: bool,
 }
 
 /// The properties of a file, in file order, and for each key its last value.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Properties {
+pub(super) struct Properties<'s> {
     /// Every property, in file order, duplicates included.
-    all: Vec<Property>,
+    all: Vec<Property<'s>>,
     /// Indices into `all`, sorted by key, then by position in the file.
     by_key: Vec<usize>,
 }
 
-impl Properties {
-    fn new(all: Vec<Property>) -> Properties {
+impl<'s> Properties<'s> {
+    fn new(all: Vec<Property<'s>>) -> Properties<'s> {
         let mut by_key: Vec<usize> = (0..all.len()).collect();
         by_key.sort_by(|&a, &b| key_of(&all, a).cmp(key_of(&all, b)).then(a.cmp(&b)));
         Properties { all, by_key }
@@ -61,7 +61,7 @@ impl Properties {
     }
 
     /// The property that sets `key`, if any (the last one when it is given twice).
-    pub fn get(&self, key: &str) -> Option<&Property> {
+    pub fn get(&self, key: &str) -> Option<&Property<'s>> {
         let range = self.range_of(key);
         let last = self.by_key.get(range.end.checked_sub(1)?)?;
         (range.start < range.end)
@@ -70,12 +70,12 @@ impl Properties {
     }
 
     /// Every property, in file order, keys given twice included.
-    pub fn all(&self) -> &[Property] {
+    pub fn all(&self) -> &[Property<'s>] {
         &self.all
     }
 
     /// The properties that count (the last of each key), in file order.
-    pub fn iter(&self) -> impl Iterator<Item = &Property> {
+    pub fn iter(&self) -> impl Iterator<Item = &Property<'s>> {
         let mut last = vec![false; self.all.len()];
         for pair in self.by_key.windows(2) {
             if let [a, b] = pair
@@ -95,7 +95,7 @@ impl Properties {
     }
 
     /// Each key given more than once: every occurrence after the first, with the one before it.
-    pub fn repeats(&self) -> impl Iterator<Item = (&Property, &Property)> {
+    pub fn repeats(&self) -> impl Iterator<Item = (&Property<'s>, &Property<'s>)> {
         self.by_key.windows(2).filter_map(|pair| match pair {
             [a, b] if key_of(&self.all, *a) == key_of(&self.all, *b) => {
                 Some((self.all.get(*a)?, self.all.get(*b)?))
@@ -105,12 +105,12 @@ impl Properties {
     }
 }
 
-fn key_of(all: &[Property], i: usize) -> &str {
-    all.get(i).map_or("", |p| p.key.text.as_str())
+fn key_of<'a>(all: &'a [Property<'_>], i: usize) -> &'a str {
+    all.get(i).map_or("", |p| &p.key.text)
 }
 
 /// Reads the properties of `source`; a malformed escape is an error, and its line is skipped.
-pub(super) fn read(source: &str, diagnostics: &mut Diagnostics) -> Properties {
+pub(super) fn read<'s>(source: &'s str, diagnostics: &mut Diagnostics) -> Properties<'s> {
     let mut all = Vec::new();
     let mut lines = LogicalLines::new(source);
     while let Some(line) = lines.next_line() {
@@ -207,11 +207,11 @@ impl LogicalLine {
     }
 
     /// Appends the text `range` (on character boundaries) to `out`, one piece per run.
-    fn copy_into(&self, range: std::ops::Range<usize>, out: &mut Located) {
+    fn copy_into(&self, range: std::ops::Range<usize>, out: &mut Located<'_>) {
         let Some(text) = self.text.get(range.clone()).filter(|t| !t.is_empty()) else {
             return;
         };
-        out.text.push_str(text);
+        out.text.to_mut().push_str(text);
         let first = self
             .runs
             .partition_point(|run| run.text as usize <= range.start)
@@ -341,7 +341,7 @@ impl<'s> LogicalLines<'s> {
 }
 
 /// Splits a logical line into its key and value, unescaping both.
-fn split(source: &str, line: &LogicalLine) -> Result<Property, ConfigDiagnostic> {
+fn split<'s>(source: &'s str, line: &LogicalLine) -> Result<Property<'s>, ConfigDiagnostic> {
     let text = line.text.as_str();
     let mut key_end = text.len();
     let mut value_start = text.len();
@@ -392,6 +392,23 @@ impl<'l> Part<'l> {
         self.line.char_at(i, self.end)
     }
 
+    /// Where the part is in the file, when the file holds it as it reads: inside one run (no
+    /// continuation) and without a backslash (no escape).
+    fn verbatim(&self) -> Option<std::ops::Range<usize>> {
+        let text = self.line.text.get(self.start..self.end)?;
+        if text.contains('\\') {
+            return None;
+        }
+        let runs = &self.line.runs;
+        let run = runs.partition_point(|run| run.text as usize <= self.start);
+        let next = runs
+            .get(run)
+            .map_or(self.line.text.len(), |r| r.text as usize);
+        let start = runs.get(run.checked_sub(1)?)?;
+        let file = start.file as usize + (self.start - start.text as usize);
+        (self.end <= next).then_some(file..file + text.len())
+    }
+
     fn byte(&self, i: usize) -> Option<u8> {
         (i < self.end).then(|| self.line.text.as_bytes().get(i).copied())?
     }
@@ -409,9 +426,13 @@ impl<'l> Part<'l> {
     }
 }
 
-/// Decodes the escapes of `part`, keeping where every character came from. Text between
-/// escapes is copied a run at a time.
-fn unescape(source: &str, part: Part<'_>) -> Result<Located, ConfigDiagnostic> {
+/// Decodes the escapes of `part`, keeping where every character came from. Text written in the
+/// file as it reads (one run, no backslash) is borrowed from the file; otherwise the text
+/// between escapes is copied a run at a time.
+fn unescape<'s>(source: &'s str, part: Part<'_>) -> Result<Located<'s>, ConfigDiagnostic> {
+    if let Some(range) = part.verbatim() {
+        return Ok(Located::borrowed(source, range));
+    }
     let mut out = Located::default();
     out.map.place_empty(part.line.file_at(part.start));
     let mut i = part.start;
@@ -433,7 +454,7 @@ fn unescape(source: &str, part: Part<'_>) -> Result<Located, ConfigDiagnostic> {
             other => (other, 1 + other.len_utf8()),
         };
         let (at, end) = (part.line.file_at(i), part.line.file_end(i + used));
-        out.text.push(decoded);
+        out.text.to_mut().push(decoded);
         out.map.push_escape(at, decoded.len_utf8(), end - at);
         i += used;
     }
@@ -492,7 +513,7 @@ mod tests {
     use super::*;
     use crate::config::testing::{position, under};
 
-    fn read_ok(source: &str) -> Properties {
+    fn read_ok(source: &str) -> Properties<'_> {
         let mut diagnostics = Diagnostics::default();
         let properties = read(source, &mut diagnostics);
         assert_eq!(diagnostics.finish("t", source).map(|w| w.len()), Ok(0));
@@ -503,12 +524,33 @@ mod tests {
         properties
             .all()
             .iter()
-            .map(|p| (p.key.text.clone(), p.value.text.clone()))
+            .map(|p| (p.key.text.to_string(), p.value.text.to_string()))
             .collect()
     }
 
     fn pair(key: &str, value: &str) -> (String, String) {
         (key.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn text_written_as_it_reads_is_borrowed_from_the_file() {
+        let source = "a=plain\nb=con\\\n  tinued\nc\\u0070=x\n";
+        let properties = read_ok(source);
+        let borrowed = |p: &Property<'_>| {
+            let is =
+                |text: &std::borrow::Cow<'_, str>| matches!(text, std::borrow::Cow::Borrowed(_));
+            (is(&p.key.text), is(&p.value.text))
+        };
+        let all = properties.all();
+        assert_eq!(
+            pairs(&properties),
+            [pair("a", "plain"), pair("b", "continued"), pair("cp", "x")]
+        );
+        assert_eq!(borrowed(&all[0]), (true, true));
+        assert_eq!(borrowed(&all[1]), (true, false));
+        assert_eq!(borrowed(&all[2]), (false, true));
+        assert_eq!(under(source, all[0].value.span()), "plain");
+        assert_eq!(under(source, all[2].value.span()), "x");
     }
 
     #[test]
@@ -670,15 +712,15 @@ mod tests {
         let source = "a=1\nb=2\n a = 3\nc=4\na=5";
         let properties = read_ok(source);
         assert_eq!(
-            properties.get("a").map(|p| p.value.text.as_str()),
+            properties.get("a").map(|p| p.value.text.as_ref()),
             Some("5")
         );
         assert_eq!(
-            properties.get("b").map(|p| p.value.text.as_str()),
+            properties.get("b").map(|p| p.value.text.as_ref()),
             Some("2")
         );
         assert!(properties.get("z").is_none());
-        let counting: Vec<&str> = properties.iter().map(|p| p.key.text.as_str()).collect();
+        let counting: Vec<&str> = properties.iter().map(|p| p.key.text.as_ref()).collect();
         assert_eq!(counting, ["b", "c", "a"]);
         let repeats: Vec<(String, String)> = properties
             .repeats()

@@ -13,8 +13,8 @@ pub fn position(source: &str, span: Span) -> String {
 }
 
 /// The bytes `range` of `source`, as one piece of a file.
-pub fn located(source: &str, range: std::ops::Range<usize>) -> super::located::Located {
-    super::located::Located::from_pieces(source, std::slice::from_ref(&range))
+pub fn located(source: &str, range: std::ops::Range<usize>) -> super::located::Located<'_> {
+    super::located::Located::borrowed(source, range)
 }
 
 /// Every diagnostic of a load: the errors, then the warnings.

@@ -44,7 +44,10 @@ pub(super) fn quoted(text: &str) -> String {
 }
 
 /// The tags of a comma-separated list; each invalid one is an error and left out.
-pub(super) fn tag_list(value: &Located, diagnostics: &mut Diagnostics) -> Vec<Located> {
+pub(super) fn tag_list<'v>(
+    value: &'v Located<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Located<'v>> {
     value
         .list_items()
         .into_iter()
@@ -55,7 +58,7 @@ pub(super) fn tag_list(value: &Located, diagnostics: &mut Diagnostics) -> Vec<Lo
 /// The tag `value` holds, trimmed: `None` when it is empty, or invalid (an error).
 pub(super) fn single_tag(value: &Located, diagnostics: &mut Diagnostics) -> Option<String> {
     let tag = value.trim();
-    (!tag.text.is_empty() && check_tag(&tag, diagnostics)).then_some(tag.text)
+    (!tag.text.is_empty() && check_tag(&tag, diagnostics)).then(|| tag.text.into_owned())
 }
 
 /// Whether `tag` is a valid tag; reports it when it is not.
@@ -126,7 +129,7 @@ mod tests {
         let value = &TTL.lookup(&properties, &mut diagnostics).unwrap().value;
         let tags: Vec<String> = tag_list(value, &mut diagnostics)
             .into_iter()
-            .map(|t| t.text)
+            .map(|t| t.text.into_owned())
             .collect();
         assert_eq!(tags, ["a", "d_-1"]);
         let errors = diagnostics.finish("t", source).unwrap_err();
@@ -147,7 +150,9 @@ mod tests {
     #[test]
     fn a_single_tag_is_trimmed_and_may_be_empty() {
         let mut diagnostics = Diagnostics::default();
-        let value = |s: &str| located(s, 0..s.len());
+        fn value(s: &str) -> Located<'_> {
+            located(s, 0..s.len())
+        }
         assert_eq!(
             single_tag(&value(" north1 "), &mut diagnostics),
             Some("north1".into())

@@ -94,7 +94,7 @@ impl Rendering<'_> {
         }
         if self.verbose {
             for (file, config) in self.loaded() {
-                for key in config.ignored_keys() {
+                for (key, _) in config.ignored_keys() {
                     writeln!(
                         console.err,
                         "{}: note: key `{key}` is not read",
@@ -163,8 +163,8 @@ impl Rendering<'_> {
             .collect();
         if self.verbose {
             for (file, config) in self.loaded() {
-                for key in config.ignored_keys() {
-                    let at = config.key_span(key).map(|s| file.lines.line_col(s.start));
+                for (key, span) in config.ignored_keys() {
+                    let at = Some(file.lines.line_col(span.start));
                     diagnostics.push(json!({
                         "severity": "note",
                         "code": "ignored-key",
