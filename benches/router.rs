@@ -1,6 +1,7 @@
 //! Decisions, per cluster size (DESIGN section 11): the cached router decision against the
 //! memoised floor (a flat array of ids, one draw, one multiply-shift) and the ideal decision
-//! (the best ideal evaluation plus one uniform pick).
+//! (the best ideal evaluation plus one uniform pick); a decision evaluated afresh; and counting a
+//! set with the CPU's best kernel against the default build's `count_ones`.
 
 #![allow(
     clippy::unwrap_used,
@@ -53,6 +54,26 @@ fn decisions(c: &mut Criterion) {
                 decider
                     .decide(black_box(policy), black_box(&db), Pick::RoundRobin)
                     .map(|d| d.index())
+            })
+        });
+        // Evaluated afresh: the VM, then a count and a select over the selection.
+        group.bench_function("router-excluding", |b| {
+            b.iter(|| {
+                decider
+                    .decide_excluding(black_box(policy), black_box(&db), &[], Pick::Random)
+                    .map(|d| d.index())
+            })
+        });
+        group.finish();
+
+        // Counting a set: the CPU's best kernel against the default build's `count_ones`.
+        let all = snapshot.all();
+        let mut group = c.benchmark_group(format!("count/{servers}"));
+        group.bench_function("server-set-len", |b| b.iter(|| black_box(&all).len()));
+        group.bench_function("count-ones-loop", |b| {
+            b.iter(|| {
+                let words = black_box(&all).words();
+                words.iter().map(|w| w.count_ones() as usize).sum::<usize>()
             })
         });
         group.finish();

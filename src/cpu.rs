@@ -223,16 +223,19 @@ impl Isa for Avx2 {
                 2, 3, 3, 4,
             );
             let nibble = _mm256_set1_epi8(0x0f);
-            let count = |v: __m256i| {
-                let low = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble));
-                let high =
-                    _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
-                _mm256_add_epi8(low, high)
-            };
+            // No closure for the two halves: it would be compiled without AVX2 (see `count`).
             let (first, second) = line.split_at(LINE_WORDS / 2);
+            let a = _mm256_loadu_si256(first.as_ptr().cast());
+            let b = _mm256_loadu_si256(second.as_ptr().cast());
+            let a_low = _mm256_shuffle_epi8(table, _mm256_and_si256(a, nibble));
+            let a_high =
+                _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(a, 4), nibble));
+            let b_low = _mm256_shuffle_epi8(table, _mm256_and_si256(b, nibble));
+            let b_high =
+                _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(b, 4), nibble));
             let bytes = _mm256_add_epi8(
-                count(_mm256_loadu_si256(first.as_ptr().cast())),
-                count(_mm256_loadu_si256(second.as_ptr().cast())),
+                _mm256_add_epi8(a_low, a_high),
+                _mm256_add_epi8(b_low, b_high),
             );
             _mm256_add_epi64(counter, _mm256_sad_epu8(bytes, _mm256_setzero_si256()))
         }
@@ -397,6 +400,34 @@ impl Kernels {
     }
 }
 
+/// The number of set bits of `words`, with the kernels of `isa`.
+// PERF: plain loops, no closures: a closure is a function of its own, compiled without the
+// kernel's target features, so the vector intrinsics inside it were calls (with `fold` here and
+// a closure in the AVX2 `add_line`, counting 8,192 bits took 1.6 µs instead of tens of ns).
+#[inline(always)]
+pub(crate) fn count<I: Isa>(isa: I, words: &[u64]) -> u32 {
+    let (lines, tail) = words.as_chunks::<LINE_WORDS>();
+    let mut counter = isa.zero();
+    for line in lines {
+        counter = isa.add_line(counter, line);
+    }
+    let mut total = isa.total(counter);
+    for word in tail {
+        total += word.count_ones();
+    }
+    total
+}
+
+/// The number of set bits of `words`, with the best kernels of this CPU: the default build's
+/// `count_ones` is a sequence of shifts and masks, not `popcnt`. Fewer than a line of words
+/// are counted in place (the kernel's call costs more than they do).
+pub(crate) fn count_ones(words: &[u64]) -> usize {
+    if words.len() < LINE_WORDS {
+        return words.iter().map(|w| w.count_ones() as usize).sum();
+    }
+    with_isa!(Kernels::best(), |isa| isa.run(|| count(isa, words))) as usize
+}
+
 /// The position of the `n`-th set bit of `word` (from 0, counting from the least significant
 /// bit); 64 when `word` has `n` or fewer. One `pdep` where BMI2 is fast, else a binary search
 /// on popcounts (six halvings, no loop over the bits).
@@ -450,6 +481,23 @@ mod tests {
             word &= word - 1;
         }
         word.trailing_zeros()
+    }
+
+    #[test]
+    fn count_ones_counts_every_length_with_every_kernel() {
+        let mut rng = crate::rng::Rng::seeded(11);
+        let words: Vec<u64> = (0..300).map(|_| rng.next_u64() & rng.next_u64()).collect();
+        for len in 0..=words.len() {
+            for start in [0, 1, 3] {
+                let slice = words.get(start..len.max(start)).unwrap_or_default();
+                let want: u32 = slice.iter().map(|w| w.count_ones()).sum();
+                assert_eq!(count_ones(slice), want as usize, "len {len} from {start}");
+                for kernels in Kernels::available() {
+                    let counted = with_isa!(kernels, |isa| isa.run(|| count(isa, slice)));
+                    assert_eq!(counted, want, "{} len {len}", kernels.name());
+                }
+            }
+        }
     }
 
     #[test]

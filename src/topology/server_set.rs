@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::aligned::AlignedWords;
-use crate::cpu::select_in_word;
+use crate::cpu::{self, select_in_word};
 use crate::rng::Rng;
 
 /// A dense server number, `0..snapshot.len()`, in the order servers were added.
@@ -157,7 +157,7 @@ impl ServerSet {
 
     /// The number of servers in the set.
     pub fn len(&self) -> usize {
-        self.words.iter().map(|w| w.count_ones() as usize).sum()
+        cpu::count_ones(&self.words)
     }
 
     /// Whether the set is empty.
@@ -186,12 +186,22 @@ impl ServerSet {
 
     /// The `n`-th server of the set in ascending order (from 0), if the set has more than `n`.
     pub fn nth(&self, mut n: usize) -> Option<ServerIdx> {
-        for (w, &word) in self.words.iter().enumerate() {
-            let count = word.count_ones() as usize;
-            if n < count {
-                return ServerIdx::new(w * 64 + select_in_word(word, n as u32) as usize);
+        // Whole blocks are skipped with the CPU's best count, then words one by one.
+        const BLOCK: usize = 64;
+        for (b, block) in self.words.chunks(BLOCK).enumerate() {
+            let in_block = cpu::count_ones(block);
+            if n >= in_block {
+                n -= in_block;
+                continue;
             }
-            n -= count;
+            for (w, &word) in block.iter().enumerate() {
+                let count = word.count_ones() as usize;
+                if n < count {
+                    let bit = select_in_word(word, n as u32) as usize;
+                    return ServerIdx::new((b * BLOCK + w) * 64 + bit);
+                }
+                n -= count;
+            }
         }
         None
     }
@@ -385,6 +395,20 @@ mod tests {
         let capacity = s.words.capacity();
         s.reset(640);
         assert!(s.is_empty() && s.universe() == 640 && s.words.capacity() == capacity);
+    }
+
+    #[test]
+    fn nth_and_len_agree_with_iteration_across_blocks() {
+        let mut rng = Rng::seeded(3);
+        for universe in [1, 64, 4095, 4096, 4097, 8192, 10_000] {
+            let members: Vec<u32> = (0..universe as u32).filter(|_| rng.below(3) == 0).collect();
+            let set = set(universe, &members);
+            assert_eq!(set.len(), members.len(), "universe {universe}");
+            for (n, &member) in members.iter().enumerate() {
+                assert_eq!(set.nth(n), Some(ServerIdx(member)), "universe {universe}, n {n}");
+            }
+            assert_eq!(set.nth(members.len()), None);
+        }
     }
 
     #[test]

@@ -96,20 +96,10 @@ pub(crate) fn and_union_in_place(dst: &mut [u64], union_at: impl Fn(usize) -> u6
     count
 }
 
-/// The number of set bits.
-#[inline(always)]
-pub(crate) fn count<I: Isa>(isa: I, words: &[u64]) -> u32 {
-    let (lines, tail) = words.as_chunks::<LINE_WORDS>();
-    let counter = lines
-        .iter()
-        .fold(isa.zero(), |counter, line| isa.add_line(counter, line));
-    isa.total(counter) + tail.iter().map(|w| w.count_ones()).sum::<u32>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::{Isa, Kernels, with_isa};
+    use crate::cpu::{Isa, Kernels, count, with_isa};
     use crate::rng::Rng;
 
     /// Runs `kernel` with the token of `kernels`, out of line as the executor does.

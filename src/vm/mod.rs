@@ -23,7 +23,7 @@ mod kernels;
 
 pub use crate::cpu::{Features, features, select_in_word};
 
-use crate::cpu::{Isa, Kernels, Portable, with_isa};
+use crate::cpu::{self, Isa, Kernels, Portable, with_isa};
 pub use explain::{Answer, Explanation, FilterTrace, RuleOutcome, RuleTrace, Step, explain};
 
 use std::fmt;
@@ -252,7 +252,7 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     let mut cand_count = None;
     let mut current = |from_cand: bool, count: u32| {
         if from_cand {
-            *cand_count.get_or_insert_with(|| isa.run(|| kernels::count(isa, cand)))
+            *cand_count.get_or_insert_with(|| isa.run(|| cpu::count(isa, cand)))
         } else {
             count
         }
