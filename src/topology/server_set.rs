@@ -405,7 +405,11 @@ mod tests {
             let set = set(universe, &members);
             assert_eq!(set.len(), members.len(), "universe {universe}");
             for (n, &member) in members.iter().enumerate() {
-                assert_eq!(set.nth(n), Some(ServerIdx(member)), "universe {universe}, n {n}");
+                assert_eq!(
+                    set.nth(n),
+                    Some(ServerIdx(member)),
+                    "universe {universe}, n {n}"
+                );
             }
             assert_eq!(set.nth(members.len()), None);
         }
