@@ -249,6 +249,15 @@ impl Checked {
     }
 }
 
+/// Sets its flag when dropped, by a return or by a panic.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 #[test]
 fn hammer_decisions_and_tables_follow_every_update_and_reload() {
     let mut rng = Rng::seeded(0x4a33e5);
@@ -266,8 +275,12 @@ fn hammer_decisions_and_tables_follow_every_update_and_reload() {
             let (service, done, progress) = (&service, &done, &progress);
             scope.spawn(move || tables_until(service, done, progress, Rng::seeded(7)))
         };
-        let written = write_until(&service, deadline, &progress, &mut rng);
-        done.store(true, Ordering::Relaxed);
+        // Set even when the writer panics, so that the readers stop and the panic surfaces
+        // instead of a hang.
+        let written = {
+            let _done = SetOnDrop(&done);
+            write_until(&service, deadline, &progress, &mut rng)
+        };
         let mut checked = Checked::default();
         for decider in deciders {
             checked.merge(decider.join().expect("no decider failed"));

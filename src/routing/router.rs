@@ -3,11 +3,11 @@
 //!
 //! A [`Router`] (cheap to clone, `Send + Sync`) is made by a
 //! [`RoutingService`](crate::routing::RoutingService) and hands each thread a [`Decider`]. A
-//! decider owns everything a decision touches: cached handles on the current topology snapshot
-//! and on the service's current [`Generation`] (policies and routing settings, published
-//! together; `arc_swap::Cache`: one atomic load to see that nothing changed), its random
-//! generator, and per (policy, database) the policy's readers as a flat array of server indices,
-//! valid for one (snapshot epoch, generation). A decision is therefore an epoch check plus a
+//! decider owns everything a decision touches: the current topology snapshot and the service's
+//! current [`Generation`] (policies and routing settings, published together), the count of
+//! changes published when it took them (one word, which every topology update and every reload
+//! bumps), its random generator, and per (policy, database) the policy's readers as a flat array
+//! of server indices, valid for that count. A decision is therefore one load and compare plus a
 //! pick (uniform random or round-robin) and writes no shared memory; after a reload, the next
 //! decision uses the new policies and settings together. A decision that excludes servers the
 //! client found broken, or that decides among a candidate set of the embedder's own, evaluates
@@ -48,7 +48,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arc_swap::{ArcSwap, Cache};
+use arc_swap::ArcSwap;
 
 use super::service::{Generation, Published};
 use crate::config::readers_into;
@@ -170,22 +170,40 @@ impl Router {
 
     /// A decider whose random picks are fixed by `seed`.
     pub fn decider_seeded(&self, seed: u64) -> Decider<'_> {
-        Decider {
-            snapshot: self.published.topology.cache(),
-            generation: Cache::new(&self.published.generation),
+        let published = &*self.published;
+        let mut decider = Decider {
+            topology: &published.topology,
+            generations: &published.generation,
+            seen: IN_PROGRESS,
+            taken: 0,
+            snapshot: published.topology.snapshot(),
+            generation: published.generation.load_full(),
             rng: Rng::seeded(seed),
             entries: Vec::new(),
             last: 0,
             among_turns: Vec::new(),
             scratch: Scratch::default(),
-        }
+        };
+        decider.catch_up();
+        decider
     }
 }
 
+/// A count of changes never read: a decider that holds it takes the current state on its next
+/// call (counts are even when quiescent, and never reach it).
+const IN_PROGRESS: u64 = u64::MAX;
+
 /// One thread's handle: cached snapshot and generation, its generator, its cached selections.
 pub struct Decider<'r> {
-    snapshot: Cache<&'r ArcSwap<Snapshot>, Arc<Snapshot>>,
-    generation: Cache<&'r ArcSwap<Generation>, Arc<Generation>>,
+    topology: &'r Topology,
+    generations: &'r ArcSwap<Generation>,
+    /// The topology's count of changes when `snapshot` and `generation` were taken, or
+    /// [`IN_PROGRESS`] when a publication was under way then.
+    seen: u64,
+    /// How many times `snapshot` and `generation` were taken: what entries are stamped with.
+    taken: u64,
+    snapshot: Arc<Snapshot>,
+    generation: Arc<Generation>,
     rng: Rng,
     entries: Vec<Entry>,
     /// The entry of the last decision: the one the next is most likely to use.
@@ -203,33 +221,18 @@ impl fmt::Debug for Decider<'_> {
     }
 }
 
-/// A policy's readers of a database, valid for one snapshot epoch and generation.
+/// A policy's readers of a database, valid for the snapshot and generation the decider took
+/// when it computed them.
 struct Entry {
     policy: PolicyId,
     database: DatabaseKey,
-    /// What `servers` was computed from; `None` until it is computed.
-    stamp: Option<Stamp>,
+    /// The decider's `taken` when `servers` was computed; `None` until it is computed.
+    stamp: Option<u64>,
     servers: Vec<ServerIdx>,
     /// The next round-robin position in `servers`: always below its length, or 0.
     turn: usize,
     /// The round-robin turn of decisions that exclude servers.
     excluding_turn: usize,
-}
-
-/// What a selection was computed from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    epoch: u64,
-    generation: u64,
-}
-
-impl Stamp {
-    fn of(snapshot: &Snapshot, generation: &Generation) -> Stamp {
-        Stamp {
-            epoch: snapshot.epoch(),
-            generation: generation.number(),
-        }
-    }
 }
 
 /// Buffers for evaluating afresh, sized once.
@@ -259,8 +262,9 @@ impl<'d> Decision<'d> {
     /// The server.
     pub fn server(&self) -> &'d Server {
         // INVARIANT: decisions only hold indices of their own snapshot's servers: every
-        // selection is evaluated over candidates of the snapshot's universe, and a cached one is
-        // used only for the epoch it was computed at.
+        // selection is evaluated over candidates of the snapshot's universe, and a cached one
+        // is used only with the snapshot it was computed on (entries are stamped with the
+        // decider's count of takes).
         &self.snapshot.servers()[self.server.index()]
     }
 
@@ -276,9 +280,35 @@ impl<'d> Decision<'d> {
 }
 
 impl Decider<'_> {
+    /// Takes the current snapshot and generation unless nothing was published since it last
+    /// took them: one load and compare when nothing was.
+    #[inline(always)]
+    fn catch_up(&mut self) {
+        let changes = self.topology.changes();
+        if changes != self.seen {
+            self.take_current(changes);
+        }
+    }
+
+    /// The count is read before what it covers, so what is taken is at least as new as the
+    /// count; a count taken during a publication is not kept, and the next call takes again.
+    #[cold]
+    #[inline(never)]
+    fn take_current(&mut self, changes: u64) {
+        self.seen = if changes.is_multiple_of(2) {
+            changes
+        } else {
+            IN_PROGRESS
+        };
+        self.snapshot = self.topology.snapshot();
+        self.generation = self.generations.load_full();
+        self.taken += 1;
+    }
+
     /// Picks a reader of `database` among those `policy` selects. After the first decision
-    /// for a snapshot epoch and generation, this evaluates nothing and allocates nothing:
-    /// it checks that the (policy, database) selection it used last is current, and picks.
+    /// since a change was published, this evaluates nothing and allocates nothing: it checks
+    /// that nothing was published since and that the (policy, database) selection it used last
+    /// is the one asked for, and picks.
     // PERF: always inlined (the slow path is out of line): as a call, the register saves and
     // the `Result` returned through memory made a cached decision 7.4 ns instead of 4.3 ns at
     // 64 servers (benches/router.rs, memo floor 1.35 ns).
@@ -289,11 +319,10 @@ impl Decider<'_> {
         database: &DatabaseKey,
         pick: Pick,
     ) -> Result<Decision<'_>, NoDecision> {
-        let snapshot = self.snapshot.load();
-        let generation = self.generation.load();
-        let stamp = Stamp::of(snapshot, generation);
+        self.catch_up();
+        let (taken, snapshot, generation) = (self.taken, &*self.snapshot, &*self.generation);
         let server = match self.entries.get_mut(self.last) {
-            Some(entry) if entry.is_current(stamp, policy, database) => {
+            Some(entry) if entry.is_current(taken, policy, database) => {
                 entry.pick(&mut self.rng, pick)
             }
             _ => {
@@ -301,8 +330,11 @@ impl Decider<'_> {
                     &mut self.entries,
                     policy,
                     database,
-                    snapshot,
-                    generation,
+                    Current {
+                        taken,
+                        snapshot,
+                        generation,
+                    },
                     &mut self.scratch,
                 )?;
                 self.last = index;
@@ -327,8 +359,8 @@ impl Decider<'_> {
         excluded: &[&str],
         pick: Pick,
     ) -> Result<Decision<'_>, NoDecision> {
-        let snapshot = self.snapshot.load();
-        let generation = self.generation.load();
+        self.catch_up();
+        let (snapshot, generation) = (&*self.snapshot, &*self.generation);
         let scratch = &mut self.scratch;
         scratch.excluded.reset(snapshot.len());
         for idx in excluded.iter().filter_map(|name| snapshot.index_of(name)) {
@@ -391,7 +423,8 @@ impl Decider<'_> {
         candidates: &ServerSet,
         pick: Pick,
     ) -> Result<Decision<'d>, NoDecision> {
-        let generation = self.generation.load();
+        self.catch_up();
+        let generation = &*self.generation;
         let program = generation
             .policies()
             .by_id(policy)
@@ -418,8 +451,8 @@ impl Decider<'_> {
 }
 
 impl Entry {
-    fn is_current(&self, stamp: Stamp, policy: PolicyId, database: &DatabaseKey) -> bool {
-        self.stamp == Some(stamp) && self.policy == policy && self.database.is(database)
+    fn is_current(&self, taken: u64, policy: PolicyId, database: &DatabaseKey) -> bool {
+        self.stamp == Some(taken) && self.policy == policy && self.database.is(database)
     }
 
     /// The next server of the selection: at random, or the next in turn.
@@ -491,28 +524,39 @@ fn entry<'e>(
 }
 
 /// The (policy, database) entry and its position, made current: the slow path of a decision,
-/// taken once per snapshot epoch or generation. Out of line so `decide` stays small.
+/// taken once after each published change. Out of line so `decide` stays small.
 #[cold]
 #[inline(never)]
 fn find_or_refresh<'e>(
     entries: &'e mut Vec<Entry>,
     policy: PolicyId,
     database: &DatabaseKey,
-    snapshot: &Snapshot,
-    generation: &Generation,
+    current: Current<'_>,
     scratch: &mut Scratch,
 ) -> Result<(usize, &'e mut Entry), NoDecision> {
     let (position, entry) = entry(entries, policy, database);
-    let stamp = Stamp::of(snapshot, generation);
-    if entry.stamp != Some(stamp) {
+    if entry.stamp != Some(current.taken) {
+        let Current {
+            snapshot,
+            generation,
+            ..
+        } = current;
         scratch.excluded.reset(snapshot.len());
         select(snapshot, generation, policy, database, scratch)?;
         entry.servers.clear();
         entry.servers.extend(scratch.selected.iter());
-        entry.stamp = Some(stamp);
+        entry.stamp = Some(current.taken);
         entry.turn = 0;
     }
     Ok((position, entry))
+}
+
+/// What a decider took, and its `taken` then.
+#[derive(Clone, Copy)]
+struct Current<'a> {
+    taken: u64,
+    snapshot: &'a Snapshot,
+    generation: &'a Generation,
 }
 
 /// The policy's readers of the database, without `scratch.excluded`, into `scratch.selected`.

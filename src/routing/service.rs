@@ -178,11 +178,15 @@ impl RoutingService {
         let interner = self.published.topology.interner();
         let policies = Policies::compile(config, interner, Some(&previous.policies))?;
         let report = policies.changes_since(&previous.policies);
-        self.published.generation.store(Arc::new(Generation {
+        let next = Arc::new(Generation {
             number: previous.number + 1,
             policies,
             settings: config.routing().clone(),
-        }));
+        });
+        let published = &self.published;
+        published
+            .topology
+            .publish_change(|| published.generation.store(next));
         Ok(report)
     }
 

@@ -2,8 +2,11 @@
 //!
 //! Readers load the current `Arc<Snapshot>` (or keep an `arc_swap::Cache` that re-checks one
 //! atomic per call); writers build the next snapshot aside, under a mutex that orders them, and
-//! swap it in whole. Nobody ever sees half an update.
+//! swap it in whole. Nobody ever sees half an update. Every publication, and every generation a
+//! routing service over the topology publishes, is also counted in one word (bumped before and
+//! after the store), so that a router's decider knows with one load that nothing changed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::{ArcSwap, Cache};
@@ -20,6 +23,10 @@ pub struct Topology {
     current: ArcSwap<Snapshot>,
     interner: TagInterner,
     writer: Mutex<()>,
+    /// The one word a decider reads to know that what it took is current: bumped before and
+    /// after every snapshot published here and every generation a routing service over this
+    /// topology publishes, under `writer`, so it is odd while a publication is under way.
+    changes: AtomicU64,
 }
 
 impl Topology {
@@ -38,6 +45,7 @@ impl Topology {
             current: ArcSwap::from_pointee(snapshot),
             interner,
             writer: Mutex::new(()),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -55,6 +63,29 @@ impl Topology {
     /// The tag interner shared by every snapshot of this cluster; compile policies with it.
     pub fn interner(&self) -> &TagInterner {
         &self.interner
+    }
+
+    /// The count of publications begun and finished: even when none is under way. A reader
+    /// that has seen a value stored by a publication reads a count from that publication on
+    /// (the count is bumped before the store, and the store releases it).
+    #[inline(always)]
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Publishes with `store` (a generation of a routing service over this topology), counted as
+    /// a change, in turn with every other publication.
+    pub(crate) fn publish_change<T>(&self, store: impl FnOnce() -> T) -> T {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.counted(store)
+    }
+
+    /// `store`, with the count bumped before and after it; the writer lock is held.
+    fn counted<T>(&self, store: impl FnOnce() -> T) -> T {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        let stored = store();
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        stored
     }
 
     /// Applies `updates` to the current snapshot and publishes the result. On error nothing
@@ -77,7 +108,7 @@ impl Topology {
     ) -> Result<Arc<Snapshot>, TopologyError> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let next = Arc::new(next(&self.current.load())?);
-        self.current.store(Arc::clone(&next));
+        self.counted(|| self.current.store(Arc::clone(&next)));
         Ok(next)
     }
 }
@@ -130,5 +161,29 @@ mod tests {
         assert_eq!(err.field(), "updates[1].server");
         assert_eq!(topology.snapshot().epoch(), 1);
         assert!(topology.snapshot().tagged_by_name("x").is_empty());
+    }
+
+    #[test]
+    fn the_count_of_changes_is_odd_exactly_while_a_publication_is_under_way() {
+        let topology = cluster().server("a", &[]).topology();
+        assert_eq!(topology.changes(), 0);
+        let during = topology.publish_change(|| topology.changes());
+        assert_eq!((during, topology.changes()), (1, 2));
+        let down = Update::SetAvailable {
+            server: "a".into(),
+            available: false,
+        };
+        topology.apply(&[down]).expect("valid update");
+        assert_eq!(topology.changes(), 4);
+        let unknown = Update::SetAvailable {
+            server: "nobody".into(),
+            available: false,
+        };
+        topology.apply(&[unknown]).expect_err("unknown server");
+        assert_eq!(topology.changes(), 4, "a rejected update publishes nothing");
+        topology
+            .replace(&cluster().server("b", &[]).spec())
+            .expect("valid spec");
+        assert_eq!((topology.changes(), topology.snapshot().epoch()), (6, 2));
     }
 }
