@@ -3,7 +3,8 @@
 #   parse, roundtrip: every policy text of neo4j_cases.jsonl and random/policies.jsonl
 #                     (roundtrip keeps only those that parse);
 #   config:           every `conf` text of routing.jsonl, and the committed `seed-*` files of
-#                     issue 14's input shapes (large files of one kind), which are kept as they are;
+#                     issue 14's input shapes (large files of one kind) and of findings (such as
+#                     `seed-escaped-policy-loads`), which are kept as they are;
 #   verify:           compiled programs of those policies (examples/seed.rs);
 #   differential:     fixed pseudo-random inputs for its structured input (examples/seed.rs);
 #   bolt:             driver dialogues built from BOLT.md's captured vectors (handshakes of the
