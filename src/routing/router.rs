@@ -171,7 +171,8 @@ impl Router {
     /// A decider whose random picks are fixed by `seed`.
     pub fn decider_seeded(&self, seed: u64) -> Decider<'_> {
         let published = &*self.published;
-        let mut decider = Decider {
+        // The first call takes the current state again (`seen` is `IN_PROGRESS`).
+        Decider {
             topology: &published.topology,
             generations: &published.generation,
             seen: IN_PROGRESS,
@@ -183,9 +184,7 @@ impl Router {
             last: 0,
             among_turns: Vec::new(),
             scratch: Scratch::default(),
-        };
-        decider.catch_up();
-        decider
+        }
     }
 }
 
