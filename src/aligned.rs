@@ -67,6 +67,7 @@ impl AlignedWords {
     }
 
     /// [`AlignedWords::padded`], writable: writers must leave the words past the length zero.
+    #[cfg(feature = "bench")]
     pub(crate) fn padded_mut(&mut self) -> &mut [u64] {
         self.as_mut_slice_padded()
     }

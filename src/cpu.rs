@@ -388,6 +388,7 @@ impl Kernels {
     }
 
     /// The kernels' name as reports print it: `avx512`, `avx2`, `popcnt` or `portable`.
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) fn name(self) -> &'static str {
         match self {
             #[cfg(target_arch = "x86_64")]
