@@ -188,13 +188,10 @@ impl LogicalLine {
 
     /// The file offset of byte `i` of the text (the line's end for the end of the text).
     fn file_at(&self, i: usize) -> usize {
-        if i >= self.text.len() {
-            return self.end;
+        match self.run_at(i).filter(|_| i < self.text.len()) {
+            Some((_, run, _)) => run.file as usize + (i - run.text as usize),
+            None => self.end,
         }
-        let run = self.runs.partition_point(|run| run.text as usize <= i);
-        self.runs
-            .get(run.saturating_sub(1))
-            .map_or(self.end, |run| run.file as usize + (i - run.text as usize))
     }
 
     /// The file offset just after the character that ends at byte `j` of the text.
@@ -206,27 +203,45 @@ impl LogicalLine {
         self.file_at(last) + (j - last)
     }
 
+    /// The run holding byte `i` of the text: its index, the run, and where it ends in the
+    /// text.
+    fn run_at(&self, i: usize) -> Option<(usize, Run, usize)> {
+        let k = self
+            .runs
+            .partition_point(|run| run.text as usize <= i)
+            .checked_sub(1)?;
+        let (run, end) = self.run(k)?;
+        Some((k, run, end))
+    }
+
+    /// Run `k`, and where it ends in the text.
+    fn run(&self, k: usize) -> Option<(Run, usize)> {
+        let run = *self.runs.get(k)?;
+        let end = self
+            .runs
+            .get(k + 1)
+            .map_or(self.text.len(), |r| r.text as usize);
+        Some((run, end))
+    }
+
     /// Appends the text `range` (on character boundaries) to `out`, one piece per run.
     fn copy_into(&self, range: std::ops::Range<usize>, out: &mut Located<'_>) {
         let Some(text) = self.text.get(range.clone()).filter(|t| !t.is_empty()) else {
             return;
         };
         out.text.to_mut().push_str(text);
-        let first = self
-            .runs
-            .partition_point(|run| run.text as usize <= range.start)
-            .saturating_sub(1);
-        for (k, run) in self.runs.iter().enumerate().skip(first) {
-            let run_end = self
-                .runs
-                .get(k + 1)
-                .map_or(self.text.len(), |r| r.text as usize);
-            let (start, end) = (range.start.max(run.text as usize), range.end.min(run_end));
-            if start >= range.end {
+        let Some((first, ..)) = self.run_at(range.start) else {
+            return;
+        };
+        let mut at = range.start;
+        for k in first..self.runs.len() {
+            let Some((run, run_end)) = self.run(k).filter(|_| at < range.end) else {
                 break;
-            }
+            };
+            let end = range.end.min(run_end);
             out.map
-                .push_copy(run.file as usize + (start - run.text as usize), end - start);
+                .push_copy(run.file as usize + (at - run.text as usize), end - at);
+            at = end;
         }
     }
 
@@ -392,21 +407,17 @@ impl<'l> Part<'l> {
         self.line.char_at(i, self.end)
     }
 
-    /// Where the part is in the file, when the file holds it as it reads: inside one run (no
-    /// continuation) and without a backslash (no escape).
+    /// Where the part is in the file, when the file holds it as it reads: not empty (an empty
+    /// part is placed like any other), inside one run (no continuation) and without a
+    /// backslash (no escape).
     fn verbatim(&self) -> Option<std::ops::Range<usize>> {
         let text = self.line.text.get(self.start..self.end)?;
-        if text.contains('\\') {
+        if text.is_empty() || text.contains('\\') {
             return None;
         }
-        let runs = &self.line.runs;
-        let run = runs.partition_point(|run| run.text as usize <= self.start);
-        let next = runs
-            .get(run)
-            .map_or(self.line.text.len(), |r| r.text as usize);
-        let start = runs.get(run.checked_sub(1)?)?;
-        let file = start.file as usize + (self.start - start.text as usize);
-        (self.end <= next).then_some(file..file + text.len())
+        let (_, run, run_end) = self.line.run_at(self.start)?;
+        let file = run.file as usize + (self.start - run.text as usize);
+        (self.end <= run_end).then_some(file..file + text.len())
     }
 
     fn byte(&self, i: usize) -> Option<u8> {
