@@ -6,6 +6,12 @@
 //! generator in this one (two tokio workers), both on this machine. Each connection logs in
 //! as a Python driver does, then asks ROUTE after ROUTE, one at a time, for
 //! `TAGROUTE_BENCH_SECS` seconds (default 5).
+//!
+//! The yardstick is this machine's limit for the same dialogue: a server on the same runtime
+//! shape (two tokio workers) that answers every message with the bytes tagroute sent for the
+//! first ROUTE, recorded, so it spends nothing on decoding, routing or encoding. The same
+//! generator drives both, one after the other; the ratio of the two rates is what to compare
+//! across machines.
 
 #![allow(
     clippy::unwrap_used,
@@ -132,9 +138,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         conn
     }
 
+    /// Reads one whole reply.
     async fn reply(&mut self) {
+        self.reply_with(|_| ()).await;
+    }
+
+    /// Reads one whole reply and hands its body to `seen`.
+    async fn reply_with(&mut self, mut seen: impl FnMut(&[u8])) {
         loop {
-            if self.dechunker.next_message().unwrap().is_some() {
+            if let Some(body) = self.dechunker.next_message().unwrap() {
+                seen(body);
                 return;
             }
             let n = self.stream.read(&mut self.buffer).await.unwrap();
@@ -144,25 +157,99 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 }
 
-async fn load<S, F, Fut>(connect: F, until: Instant) -> (u64, Vec<u32>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = S> + Send + 'static,
-{
-    let route = Arc::new(message(
+/// The ROUTE a Python driver sends for `?policy=europe`.
+fn route_request() -> Vec<u8> {
+    message(
         0x66,
         vec![
             strings(&[("policy", "europe"), ("address", "127.0.0.1:7687")]),
             Value::List(Vec::new()),
             Value::Map(Default::default()),
         ],
-    ));
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let (route, stream) = (Arc::clone(&route), connect());
+    )
+}
+
+/// tagroute's reply to [`route_request`], framed, to replay.
+async fn recorded_reply(bolt: SocketAddr) -> Vec<u8> {
+    let mut conn = Conn::open(TcpStream::connect(bolt).await.unwrap()).await;
+    conn.stream.write_all(&route_request()).await.unwrap();
+    let mut framed = Vec::new();
+    conn.reply_with(|body| chunk::write_message(body, &mut framed))
+        .await;
+    framed
+}
+
+/// The yardstick: a server with tagroute's runtime shape that agrees to Bolt 5.8 and answers
+/// every message with `reply`, doing nothing else. Runs until the process ends.
+fn canned(reply: Vec<u8>) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let reply = Arc::new(reply);
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(answer_canned(stream, Arc::clone(&reply)));
+            }
+        });
+    });
+    address
+}
+
+async fn answer_canned(mut stream: TcpStream, reply: Arc<Vec<u8>>) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    stream.read_exact(&mut [0u8; HANDSHAKE.len()]).await?;
+    stream.write_all(&[0, 0, 8, 5]).await?;
+    let (mut dechunker, mut input, mut output) = (Dechunker::new(1 << 20), vec![0; 4096], vec![]);
+    loop {
+        let n = stream.read(&mut input).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        dechunker.push(&input[..n]);
+        while dechunker.next_message().unwrap().is_some() {
+            output.extend_from_slice(&reply);
+        }
+        stream.write_all(&output).await?;
+        output.clear();
+    }
+}
+
+/// Two tokio workers, as `tagroute serve` has.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Connects over plain TCP to `address`.
+async fn plain_to(address: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(address).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// Opens [`CONNECTIONS`] connections, then drives them all for `secs` seconds.
+async fn load<S, F, Fut>(connect: F, secs: u64) -> (u64, Vec<u32>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let mut conns = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        conns.push(Conn::open(connect().await).await);
+    }
+    let route = Arc::new(route_request());
+    let until = Instant::now() + Duration::from_secs(secs);
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut conn| {
+            let route = Arc::clone(&route);
             tokio::spawn(async move {
-                let mut conn = Conn::open(stream.await).await;
                 let mut latencies = Vec::new();
                 while Instant::now() < until {
                     let start = Instant::now();
@@ -181,7 +268,8 @@ where
     (all.len() as u64, all)
 }
 
-fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) {
+/// Prints one run's figures; returns its rate in answers per second.
+fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) -> f64 {
     latencies.sort_unstable();
     let at = |q: f64| {
         latencies
@@ -189,12 +277,13 @@ fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) {
             .copied()
             .unwrap_or(0)
     };
+    let rate = count as f64 / seconds;
     println!(
-        "{name}: {:.0} ROUTE answers/s over {CONNECTIONS} connections; latency p50 {} µs, p99 {} µs",
-        count as f64 / seconds,
+        "{name}: {rate:.0} ROUTE answers/s over {CONNECTIONS} connections; latency p50 {} µs, p99 {} µs",
         at(0.50),
         at(0.99)
     );
+    rate
 }
 
 fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
@@ -215,22 +304,17 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let plain = serve(&[]);
-        let bolt = plain.bolt;
-        let until = Instant::now() + Duration::from_secs(secs);
-        let connect = move || async move {
-            let stream = TcpStream::connect(bolt).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            stream
-        };
-        report("plain", load(connect, until).await, secs as f64);
+        let reply = recorded_reply(plain.bolt).await;
+        let tagroute = report("plain", load(|| plain_to(plain.bolt), secs).await, secs as f64);
         drop(plain);
+        let limit = canned(reply);
+        let limit = report("limit", load(|| plain_to(limit), secs).await, secs as f64);
+        println!(
+            "plain / limit: {:.2} (the limit answers with tagroute's recorded bytes and does nothing else)",
+            tagroute / limit
+        );
 
         let (cert, key, roots) = self_signed();
         let tls = serve(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
@@ -241,24 +325,21 @@ fn main() {
             .with_root_certificates(roots)
             .with_no_client_auth();
         let connector = TlsConnector::from(Arc::new(config));
-        let until = Instant::now() + Duration::from_secs(secs);
         let connect = move || {
             let connector = connector.clone();
             async move {
-                let stream = TcpStream::connect(bolt).await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                connector.connect(ServerName::try_from("localhost").unwrap(), stream).await.unwrap()
+                let localhost = ServerName::try_from("localhost").unwrap();
+                connector.connect(localhost, plain_to(bolt).await).await.unwrap()
             }
         };
-        report("TLS", load(connect, until).await, secs as f64);
+        report("TLS", load(connect, secs).await, secs as f64);
         drop(tls);
 
         let idle = serve(&[]);
         let before = rss_kib(idle.child.id());
         let mut held = Vec::with_capacity(IDLE);
         for _ in 0..IDLE {
-            let stream = TcpStream::connect(idle.bolt).await.unwrap();
-            held.push(Conn::open(stream).await);
+            held.push(Conn::open(plain_to(idle.bolt).await).await);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = rss_kib(idle.child.id());

@@ -257,14 +257,8 @@ impl RoutingTable {
     /// The `rt` value `{ttl, servers, db}` (the order Neo4j sends): roles in the order WRITE,
     /// READ, ROUTE, an empty role left out, `ttl` saturated to PackStream's largest integer.
     pub fn to_value(&self) -> Value {
-        let roles = [
-            ("WRITE", &self.writers),
-            ("READ", &self.readers),
-            ("ROUTE", &self.routers),
-        ];
-        let servers = roles
-            .into_iter()
-            .filter(|(_, addresses)| !addresses.is_empty())
+        let servers = self
+            .roles()
             .map(|(role, addresses)| {
                 let addresses = addresses.iter().map(|a| Value::from(a.as_str())).collect();
                 Value::from_iter([
@@ -274,13 +268,47 @@ impl RoutingTable {
             })
             .collect();
         Value::from_iter([
-            (
-                "ttl",
-                Value::Int(i64::try_from(self.ttl).unwrap_or(i64::MAX)),
-            ),
+            ("ttl", Value::Int(self.ttl_int())),
             ("servers", Value::List(servers)),
             ("db", Value::from(self.db.as_str())),
         ])
+    }
+
+    /// Appends the encoding of [`to_value`](Self::to_value)'s value without building it.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        packstream::map_header(3, out)?;
+        packstream::encode_str("ttl", out)?;
+        packstream::encode_int(self.ttl_int(), out);
+        packstream::encode_str("servers", out)?;
+        packstream::list_header(self.roles().count(), out)?;
+        for (role, addresses) in self.roles() {
+            packstream::map_header(2, out)?;
+            packstream::encode_str("addresses", out)?;
+            packstream::list_header(addresses.len(), out)?;
+            for address in addresses {
+                packstream::encode_str(address, out)?;
+            }
+            packstream::encode_str("role", out)?;
+            packstream::encode_str(role, out)?;
+        }
+        packstream::encode_str("db", out)?;
+        packstream::encode_str(&self.db, out)
+    }
+
+    /// The roles with addresses, in the order WRITE, READ, ROUTE.
+    fn roles(&self) -> impl Iterator<Item = (&'static str, &[String])> {
+        [
+            ("WRITE", &self.writers),
+            ("READ", &self.readers),
+            ("ROUTE", &self.routers),
+        ]
+        .into_iter()
+        .filter(|(_, addresses)| !addresses.is_empty())
+        .map(|(role, addresses)| (role, addresses.as_slice()))
+    }
+
+    fn ttl_int(&self) -> i64 {
+        i64::try_from(self.ttl).unwrap_or(i64::MAX)
     }
 
     /// The first role a driver would reject the table for lacking: `READ` or `ROUTE`.
@@ -598,6 +626,8 @@ pub const FAILURE: u8 = 0x7F;
 pub enum Response {
     /// SUCCESS with its metadata.
     Success(Map),
+    /// SUCCESS `{rt: table}`: the answer to ROUTE, encoded straight from the table.
+    Routed(RoutingTable),
     /// FAILURE.
     Failure(Failure),
     /// IGNORED: the connection is FAILED until a RESET.
@@ -609,6 +639,9 @@ impl Response {
     pub fn to_value(&self) -> Value {
         let (tag, fields) = match self {
             Response::Success(metadata) => (SUCCESS, vec![Value::Map(metadata.clone())]),
+            Response::Routed(table) => {
+                (SUCCESS, vec![Value::from_iter([("rt", table.to_value())])])
+            }
             Response::Failure(failure) => (FAILURE, vec![Value::Map(failure.to_metadata())]),
             Response::Ignored => (IGNORED, Vec::new()),
         };
@@ -621,7 +654,26 @@ impl Response {
     /// # Errors
     /// An [`EncodeError`] only for a string or list longer than `u32::MAX`.
     pub fn write_chunked(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        chunk::write_with(out, |out| packstream::encode(&self.to_value(), out))
+        chunk::write_with(out, |out| match self {
+            Response::Success(metadata) => {
+                out.extend_from_slice(&[0xB1, SUCCESS]);
+                packstream::encode_map(metadata, out)
+            }
+            Response::Routed(table) => {
+                out.extend_from_slice(&[0xB1, SUCCESS]);
+                packstream::map_header(1, out)?;
+                packstream::encode_str("rt", out)?;
+                table.encode(out)
+            }
+            Response::Failure(failure) => {
+                out.extend_from_slice(&[0xB1, FAILURE]);
+                packstream::encode_map(&failure.to_metadata(), out)
+            }
+            Response::Ignored => {
+                out.extend_from_slice(&[0xB0, IGNORED]);
+                Ok(())
+            }
+        })
     }
 }
 
@@ -963,6 +1015,45 @@ mod tests {
         ];
         for (bytes, version, message) in cases {
             assert_eq!(request(&bytes, version).unwrap_err().to_string(), message);
+        }
+    }
+
+    /// `write_chunked` writes, framed, exactly the encoding of `to_value`'s value.
+    fn assert_written_as_valued(response: &Response) {
+        let mut written = Vec::new();
+        response.write_chunked(&mut written).unwrap();
+        let mut framed = Vec::new();
+        chunk::write_message(&response_bytes(response), &mut framed);
+        assert_eq!(written, framed, "{response:?}");
+    }
+
+    #[test]
+    fn every_response_is_written_as_its_value_encodes() {
+        let hello = Map::from_iter([
+            ("server", Value::from("Neo4j/5.26.0")),
+            ("connection_id", Value::from("bolt-1")),
+        ]);
+        for response in [
+            Response::Success(hello),
+            Response::Success(Map::new()),
+            Response::Ignored,
+            Response::Failure(Failure::policy_not_found("atlantis")),
+            Response::Routed(RoutingTable::default()),
+        ] {
+            assert_written_as_valued(&response);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_routing_table_is_written_as_its_value_encodes(
+            ttl in proptest::prelude::any::<u64>(),
+            db in ".{0,20}",
+            roles in proptest::collection::vec(proptest::collection::vec(".{0,40}", 0..20), 3),
+        ) {
+            let [writers, readers, routers] = <[Vec<String>; 3]>::try_from(roles).unwrap();
+            let table = RoutingTable { ttl, db, writers, readers, routers };
+            assert_written_as_valued(&Response::Routed(table));
         }
     }
 }

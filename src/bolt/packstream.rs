@@ -603,18 +603,12 @@ pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
         Value::String(s) => encode_str(s, out)?,
         Value::List(items) => {
-            header(Some(0x90), 0xD4, items.len(), out)?;
+            list_header(items.len(), out)?;
             for item in items {
                 encode(item, out)?;
             }
         }
-        Value::Map(map) => {
-            header(Some(0xA0), 0xD8, map.len(), out)?;
-            for (key, item) in map.iter() {
-                encode_str(key, out)?;
-                encode(item, out)?;
-            }
-        }
+        Value::Map(map) => encode_map(map, out)?,
         Value::Struct(s) => {
             // The constructor keeps the field count within the marker's four bits.
             out.push(0xB0 | (s.fields.len() as u8 & 0x0F));
@@ -627,13 +621,33 @@ pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     Ok(())
 }
 
-fn encode_str(s: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+/// Appends a map: its header, then each key and value.
+pub(crate) fn encode_map(map: &Map, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    map_header(map.len(), out)?;
+    for (key, item) in map.iter() {
+        encode_str(key, out)?;
+        encode(item, out)?;
+    }
+    Ok(())
+}
+
+/// Appends the header of a list of `len` items; the items follow.
+pub(crate) fn list_header(len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    header(Some(0x90), 0xD4, len, out)
+}
+
+/// Appends the header of a map of `len` entries; the keys and values follow.
+pub(crate) fn map_header(len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    header(Some(0xA0), 0xD8, len, out)
+}
+
+pub(crate) fn encode_str(s: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     header(Some(0x80), 0xD0, s.len(), out)?;
     out.extend_from_slice(s.as_bytes());
     Ok(())
 }
 
-fn encode_int(i: i64, out: &mut Vec<u8>) {
+pub(crate) fn encode_int(i: i64, out: &mut Vec<u8>) {
     if let Ok(small) = i8::try_from(i) {
         if small >= -16 {
             out.push(small as u8);

@@ -204,7 +204,7 @@ impl Session {
                 table.db
             )));
         }
-        self.success(State::Ready, Map::from_iter([("rt", table.to_value())]))
+        self.respond(State::Ready, Response::Routed(table))
     }
 
     fn hello_metadata(&self) -> Map {
@@ -215,9 +215,13 @@ impl Session {
     }
 
     fn success(&mut self, next: State, metadata: Map) -> Step {
+        self.respond(next, Response::Success(metadata))
+    }
+
+    fn respond(&mut self, next: State, response: Response) -> Step {
         self.state = next;
         Step {
-            response: Some(Response::Success(metadata)),
+            response: Some(response),
             close: false,
         }
     }
@@ -362,7 +366,10 @@ mod tests {
         let step = session.handle(route("europe"), &backend);
         assert_eq!(
             step,
-            success(Map::from_iter([("rt", table("neo4j").to_value())]))
+            Step {
+                response: Some(Response::Routed(table("neo4j"))),
+                close: false
+            }
         );
         assert_eq!(session.state(), State::Ready);
         assert_eq!(backend.routes.borrow()[0].policy(), Some("europe"));
@@ -413,7 +420,7 @@ mod tests {
         assert_eq!(session.state(), State::Ready);
         assert!(matches!(
             session.handle(route("europe"), &backend).response,
-            Some(Response::Success(_))
+            Some(Response::Routed(_))
         ));
     }
 

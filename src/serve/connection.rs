@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as Deadline, timeout_at};
@@ -159,6 +160,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         rules: RefCell::new(RuleCache::default()),
         user: RefCell::new(None),
         routes: Cell::new(0),
+        counted: RefCell::new(None),
     };
     let mut shutdown = shared.shutdown.subscribe();
     let (mut input, mut output) = (vec![0u8; 4096], Vec::with_capacity(512));
@@ -225,6 +227,24 @@ struct Connection<'a> {
     user: RefCell<Option<String>>,
     /// ROUTE requests answered.
     routes: Cell<u64>,
+    /// The counters of the last table sent, for the same question again.
+    counted: RefCell<Option<Counted>>,
+}
+
+/// The counters of one (policy, database, answering rule), held so that a driver asking the
+/// same question again is counted without building labels.
+struct Counted {
+    policy: String,
+    database: String,
+    rule: String,
+    route: Counter,
+    answer: Counter,
+}
+
+impl Counted {
+    fn is(&self, policy: &str, database: &str, rule: &str) -> bool {
+        self.policy == policy && self.database == database && self.rule == rule
+    }
 }
 
 /// Neo4j's words for wrong credentials.
@@ -266,29 +286,53 @@ fn check(shared: &Shared, id: &str, peer: SocketAddr, auth: &Auth) -> Result<(),
 }
 
 impl Connection<'_> {
-    /// Counts a ROUTE answer, and the rule that chose its readers.
-    fn count(&self, policy: Option<&str>, database: &str, outcome: Result<&str, &RouteFailure>) {
+    /// Counts a table sent, and the rule that chose its readers.
+    fn count_table(&self, policy: Option<&str>, database: &str, rule: &str) {
+        let name = policy.unwrap_or(crate::config::DEFAULT_POLICY);
+        let mut counted = self.counted.borrow_mut();
+        if let Some(last) = counted.as_ref().filter(|c| c.is(name, database, rule)) {
+            last.route.inc();
+            last.answer.inc();
+            return;
+        }
+        let metrics = &self.shared.metrics;
+        let route = RouteLabels {
+            policy: name.to_owned(),
+            database: database.to_owned(),
+            outcome: "ok",
+        };
+        let answer = RuleLabels {
+            policy: name.to_owned(),
+            rule: rule.to_owned(),
+        };
+        let last = Counted {
+            route: metrics.routes.get_or_create(&route).clone(),
+            answer: metrics.rules.get_or_create(&answer).clone(),
+            policy: route.policy,
+            database: route.database,
+            rule: answer.rule,
+        };
+        last.route.inc();
+        last.answer.inc();
+        *counted = Some(last);
+    }
+
+    /// Counts a ROUTE that got no table.
+    fn count_failure(&self, policy: Option<&str>, database: &str, failure: &RouteFailure) {
         let routes = &self.shared.routes;
         let name = policy.unwrap_or(crate::config::DEFAULT_POLICY);
-        let known_policy = match outcome {
-            Err(RouteFailure::UnknownPolicy(_)) => false,
-            Err(RouteFailure::UnknownDatabase { .. }) => routes.has_policy(name),
+        let known_policy = match failure {
+            RouteFailure::UnknownPolicy(_) => false,
+            RouteFailure::UnknownDatabase { .. } => routes.has_policy(name),
             _ => true,
         };
-        let known_database = !matches!(outcome, Err(RouteFailure::UnknownDatabase { .. }));
+        let known_database = !matches!(failure, RouteFailure::UnknownDatabase { .. });
         let labels = RouteLabels {
             policy: if known_policy { name } else { UNKNOWN }.to_owned(),
             database: if known_database { database } else { UNKNOWN }.to_owned(),
-            outcome: outcome.map_or_else(RouteFailure::outcome, |_| "ok"),
+            outcome: failure.outcome(),
         };
         self.shared.metrics.routes.get_or_create(&labels).inc();
-        if let Ok(rule) = outcome {
-            let labels = RuleLabels {
-                policy: name.to_owned(),
-                rule: rule.to_owned(),
-            };
-            self.shared.metrics.rules.get_or_create(&labels).inc();
-        }
     }
 }
 
@@ -309,7 +353,7 @@ impl Backend for Connection<'_> {
             Ok(answered) => {
                 let mut rules = self.rules.borrow_mut();
                 let rule = routes.answering_rule(policy, &answered, &mut rules);
-                self.count(policy, database, Ok(rule));
+                self.count_table(policy, database, rule);
                 self.shared
                     .metrics
                     .latency
@@ -330,7 +374,7 @@ impl Backend for Connection<'_> {
                 })
             }
             Err(failure) => {
-                self.count(policy, database, Err(&failure));
+                self.count_failure(policy, database, &failure);
                 tracing::warn!(
                     connection = %self.id, peer = %self.peer, policy, database,
                     outcome = failure.outcome(), error = %failure, "routing request failed"
