@@ -2,8 +2,9 @@
 //! closes.
 //!
 //! Everything a client can do to hold resources is bounded: the TLS and Bolt handshakes share
-//! one deadline (`--handshake-timeout`), each read waits at most `--idle-timeout` (a client
-//! that stops mid-message or never speaks is closed), a message may not exceed
+//! one deadline (`--handshake-timeout`), each read and each write waits at most
+//! `--idle-timeout` (a client that stops mid-message, never speaks or stops reading its answers
+//! is closed), a message may not exceed
 //! `--max-message-size` (the de-chunker refuses it before buffering it), and the decoder's
 //! limits bound nesting and collection sizes. A client that sends garbage gets the closing
 //! FAILURE or handshake refusal the protocol has for it, and only its own task ends.
@@ -162,22 +163,27 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         routes: Cell::new(0),
         counted: RefCell::new(None),
     };
+    // One timer and one wait for shutdown per connection, registered once: a read that waits
+    // only moves the timer's deadline.
     let mut shutdown = shared.shutdown.subscribe();
+    let stopping = shutdown.wait_for(|stop| *stop);
+    let idle = tokio::time::sleep_until(deadline);
+    tokio::pin!(stopping, idle);
     let (mut input, mut output) = (vec![0u8; 4096], Vec::with_capacity(512));
     let ended = loop {
         let handshaking = bolt.version().is_none();
-        let until = if handshaking {
-            deadline
-        } else {
-            Deadline::now() + settings.idle_timeout
-        };
+        if !handshaking {
+            idle.as_mut().reset(Deadline::now() + settings.idle_timeout);
+        }
         let read = tokio::select! {
-            read = timeout_at(until, stream.read(&mut input)) => read,
-            _ = shutdown.wait_for(|stop| *stop) => break Ended::Shutdown,
+            biased;
+            _ = &mut stopping => break Ended::Shutdown,
+            _ = &mut idle => Err(()),
+            read = stream.read(&mut input) => Ok(read),
         };
         let n = match read {
-            Err(_) if handshaking => break Ended::HandshakeTimeout,
-            Err(_) => break Ended::Idle,
+            Err(()) if handshaking => break Ended::HandshakeTimeout,
+            Err(()) => break Ended::Idle,
             Ok(Ok(0)) if handshaking => {
                 break Ended::Handshake("closed during the handshake".into());
             }
@@ -189,7 +195,15 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let status = bolt.receive(input.get(..n).unwrap_or_default(), &backend, &mut output);
         dialogue.version = dialogue.version.or(bolt.version());
         if !output.is_empty() {
-            if let Err(e) = write(&mut stream, &output).await {
+            // A client that stops reading holds the write: it gets the idle timeout too.
+            idle.as_mut().reset(Deadline::now() + settings.idle_timeout);
+            let written = tokio::select! {
+                biased;
+                _ = &mut stopping => break Ended::Shutdown,
+                _ = &mut idle => break Ended::Idle,
+                written = write(&mut stream, &output) => written,
+            };
+            if let Err(e) = written {
                 break Ended::Io(e);
             }
             output.clear();
@@ -201,9 +215,6 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 CloseReason::Failure(_) => Ended::Server,
                 other => Ended::Protocol(other.to_string()),
             };
-        }
-        if *shutdown.borrow() {
-            break Ended::Shutdown;
         }
     };
     dialogue.requests = backend.routes.get();

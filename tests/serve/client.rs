@@ -119,7 +119,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Sends one message.
     pub async fn send(&mut self, tag: u8, fields: Vec<Value>) {
         let bytes = message(tag, fields);
-        self.stream.write_all(&bytes).await.expect("writes");
+        self.send_raw(&bytes).await.expect("writes");
+    }
+
+    /// Sends bytes as they are.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
     }
 
     /// Reads until the server closes; `false` if it sent more than 1 KiB first.

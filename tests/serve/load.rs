@@ -182,6 +182,44 @@ async fn garbage_stalled_and_silent_clients_are_dropped_while_good_ones_get_answ
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_answers_is_closed_after_the_idle_timeout() {
+    let mut settings = settings(&data("neo4j.conf"), &data("topology.json"));
+    settings.idle_timeout = Duration::from_millis(500);
+    let server = start(settings).await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    let mut client = Client::over(socket.connect(server.bolt).await.expect("connects"));
+    client.login("neo4j", "any").await;
+    // Ask until the server takes no more: its answers have filled both sides' buffers.
+    let batch = message(ROUTE, route_fields(Some("europe"), None)).repeat(100);
+    let mut asked = 0;
+    while asked < 1_000_000 {
+        match tokio::time::timeout(Duration::from_millis(300), client.send_raw(&batch)).await {
+            Ok(sent) => sent.expect("the server reads until its answers stall"),
+            Err(_) => break,
+        }
+        asked += 100;
+    }
+    assert!(
+        asked < 1_000_000,
+        "the server took {asked} requests without a stall"
+    );
+    let open = |metrics: &str| metrics.lines().any(|l| l == "tagroute_connections_open 1");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while open(&server.handle.metrics()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = server.handle.metrics();
+    assert!(
+        !open(&metrics),
+        "still open 20 s after its answers stalled:\n{metrics}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_storm_under_load_never_answers_from_a_half_loaded_configuration() {
     let dir = scratch("storm");
     let (config, topology) = (dir.join("neo4j.conf"), dir.join("topology.json"));
