@@ -527,16 +527,14 @@ impl Check {
 
     fn string_map(
         &self,
-        value: &Value,
+        value: Value,
         field: &str,
     ) -> Result<BTreeMap<String, String>, MessageError> {
-        let Value::Map(map) = value else {
-            return Err(self.wrong(field, "map", value));
-        };
-        map.iter()
+        self.map(value, field)?
+            .into_entries()
             .map(|(key, value)| match value {
-                Value::String(s) => Ok((key.to_owned(), s.clone())),
-                other => Err(self.wrong(&format!("{field}.{key}"), "string", other)),
+                Value::String(s) => Ok((key, s)),
+                other => Err(self.wrong(&format!("{field}.{key}"), "string", &other)),
             })
             .collect()
     }
@@ -553,7 +551,7 @@ impl Check {
         let map = self.map(value, "metadata")?;
         let routing = match map.get("routing") {
             None | Some(Value::Null) => None,
-            Some(routing) => Some(self.string_map(routing, "routing")?),
+            Some(routing) => Some(self.string_map(routing.clone(), "routing")?),
         };
         let auth = if version < Version::V5_1 {
             self.auth(&map)?
@@ -576,7 +574,7 @@ impl Check {
         extra: Value,
         version: Version,
     ) -> Result<RouteRequest, MessageError> {
-        let context = self.string_map(&context, "routing context")?;
+        let context = self.string_map(context, "routing context")?;
         let bookmarks = match bookmarks {
             Value::Null => Vec::new(),
             Value::List(items) => items

@@ -187,6 +187,11 @@ impl Map {
         }
     }
 
+    /// The entries in order, taken out of the map.
+    pub(crate) fn into_entries(self) -> impl Iterator<Item = (String, Value)> {
+        self.entries.into_iter()
+    }
+
     /// The entries in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))

@@ -369,19 +369,12 @@ impl Backend for Connection<'_> {
                     .metrics
                     .latency
                     .observe(started.elapsed().as_secs_f64());
-                let owned = |role| -> Vec<String> {
-                    answered
-                        .addresses(role)
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect()
-                };
                 Ok(RoutingTable {
                     ttl: answered.ttl_secs(),
                     db: answered.database().to_owned(),
-                    writers: owned(Role::Write),
-                    readers: owned(Role::Read),
-                    routers: owned(Role::Route),
+                    writers: answered.addresses(Role::Write),
+                    readers: answered.addresses(Role::Read),
+                    routers: answered.addresses(Role::Route),
                 })
             }
             Err(failure) => {

@@ -129,27 +129,18 @@ impl Answered {
         self.table.database()
     }
 
-    /// The epoch of the snapshot the table was computed from.
-    pub fn epoch(&self) -> u64 {
-        self.table.snapshot().epoch()
-    }
-
     /// The addresses of `role`, in table order.
-    pub fn addresses(&self, role: Role) -> Vec<&str> {
+    pub fn addresses(&self, role: Role) -> Vec<String> {
         match role {
-            Role::Route if !self.advertise.is_empty() => {
-                self.advertise.iter().map(String::as_str).collect()
+            Role::Route if !self.advertise.is_empty() => self.advertise.to_vec(),
+            _ => {
+                let snapshot = self.table.snapshot();
+                let servers = self.table.servers(role).iter();
+                servers
+                    .filter_map(|&i| Some(snapshot.server(i)?.address().to_owned()))
+                    .collect()
             }
-            _ => self.table.addresses(role),
         }
-    }
-
-    /// The roles with servers, in table order (WRITE, READ, ROUTE), each with its addresses.
-    pub fn roles(&self) -> impl Iterator<Item = (Role, Vec<&str>)> {
-        Role::ALL
-            .into_iter()
-            .map(|role| (role, self.addresses(role)))
-            .filter(|(_, addresses)| !addresses.is_empty())
     }
 }
 
