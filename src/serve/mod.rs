@@ -77,7 +77,7 @@ pub struct Settings {
     pub auth_file: Option<PathBuf>,
     /// The most Bolt connections open at once; more are closed on accept.
     pub max_connections: usize,
-    /// A connection that sends nothing for this long is closed.
+    /// A connection that sends nothing, or reads none of its answers, for this long is closed.
     pub idle_timeout: Duration,
     /// The TLS and Bolt handshakes must be done within this time.
     pub handshake_timeout: Duration,

@@ -340,7 +340,8 @@ pub struct ServeArgs {
     /// The most Bolt connections open at once.
     #[arg(long, value_name = "N", default_value_t = 20_000)]
     pub max_connections: u32,
-    /// Close a connection that sends nothing for this long (`30m`, `90s`, `1500ms`).
+    /// Close a connection that sends nothing, or reads none of its answers, for this long
+    /// (`30m`, `90s`, `1500ms`).
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub idle_timeout: String,
     /// The TLS and Bolt handshakes must finish within this time.
