@@ -1,0 +1,101 @@
+//! Runs one operation of the benchmark workload `N` times, for instruction counts under
+//! callgrind, which a shared machine's timings cannot give (issue 10's fixed cost of one
+//! evaluation):
+//!
+//! ```sh
+//! cargo build --release --example instructions
+//! for n in 100000 200000; do
+//!   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
+//!     target/release/examples/instructions vm 64 $n
+//! done
+//! ```
+//!
+//! The difference of the two totals over the difference of `N` is the operation's count, setup
+//! excluded. Operations: `vm` (`vm::eval`), `ideal` (the best hand-written kernel), `decide`
+//! (a cached router decision), `floor` (the memoised floor).
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use tagroute::bench_support::{self, Ideal, IdealKernel};
+use tagroute::router::Pick;
+use tagroute::topology::{ServerSet, Snapshot, TagInterner};
+use tagroute::{Strictness, compile, syntax, vm};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [operation, servers, times] = args.as_slice() else {
+        eprintln!("usage: instructions vm|ideal|decide|floor SERVERS N");
+        return ExitCode::from(2);
+    };
+    let (Ok(servers), Ok(times)) = (servers.parse::<usize>(), times.parse::<u64>()) else {
+        eprintln!("SERVERS and N are counts");
+        return ExitCode::from(2);
+    };
+    match run(operation, servers, times) {
+        Ok(hits) => {
+            println!("{operation} at {servers} servers, {times} times: {hits} non-empty");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("{why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(operation: &str, servers: usize, times: u64) -> Result<u64, String> {
+    let spec = bench_support::topology(servers);
+    let snapshot = Snapshot::build(&spec, &TagInterner::new()).map_err(|e| e.to_string())?;
+    let candidates = snapshot.available().clone();
+    let mut hits = 0;
+    let mut count = |hit: bool| hits += u64::from(hit);
+    match operation {
+        "vm" => {
+            let policy = syntax::parse(bench_support::POLICY, Strictness::Default)
+                .map_err(|e| e.to_string())?;
+            let program =
+                compile::compile(&policy, snapshot.interner()).map_err(|e| e.to_string())?;
+            let mut out = ServerSet::empty(snapshot.len());
+            for _ in 0..times {
+                let ok = vm::eval(&program, &snapshot, black_box(&candidates), &mut out).is_ok();
+                count(ok && !out.is_empty());
+            }
+        }
+        "ideal" | "floor" => {
+            let mut ideal = Ideal::new(&snapshot, &candidates, IdealKernel::Best);
+            let mut floor = ideal.memo_floor(1);
+            for _ in 0..times {
+                count(match operation {
+                    "ideal" => black_box(&mut ideal).eval() > 0,
+                    _ => black_box(&mut floor).decide().is_some(),
+                });
+            }
+        }
+        "decide" => {
+            let service = bench_support::service(snapshot, bench_support::POLICY)
+                .map_err(|e| e.to_string())?;
+            let router = service.router();
+            let policy = router
+                .policy(bench_support::POLICY_NAME)
+                .map_err(|e| e.to_string())?;
+            let database = router
+                .database(bench_support::DATABASE)
+                .map_err(|e| e.to_string())?;
+            let mut decider = router.decider_seeded(1);
+            for _ in 0..times {
+                count(
+                    decider
+                        .decide(black_box(policy), &database, Pick::Random)
+                        .is_ok(),
+                );
+            }
+        }
+        other => {
+            return Err(format!(
+                "unknown operation `{other}`: vm, ideal, decide or floor"
+            ));
+        }
+    }
+    Ok(hits)
+}
