@@ -18,6 +18,7 @@ mod error;
 pub mod import;
 #[cfg(feature = "json")]
 mod json;
+mod lookup;
 mod matrix;
 mod publish;
 mod server_set;

@@ -9,30 +9,49 @@
 
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
+use super::lookup::ServerIndex;
 use super::matrix::TagMatrix;
 use super::server_set::{ServerIdx, ServerSet};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
 use super::tags::{TagId, TagInterner, TagStage};
 
 /// A server of a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Server {
-    pub(super) name: Arc<str>,
-    pub(super) address: Arc<str>,
+    /// The name, then the address: one allocation and one reference count per server, which
+    /// is what copying the server list for a new snapshot costs.
+    text: Arc<str>,
+    name_len: usize,
 }
 
 impl Server {
+    pub(super) fn new(name: &str, address: &str) -> Server {
+        Server {
+            text: Arc::from([name, address].concat()),
+            name_len: name.len(),
+        }
+    }
+
     /// The server's unique name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.text.get(..self.name_len).unwrap_or_default()
     }
 
     /// Its Bolt address, `host:port`.
     pub fn address(&self) -> &str {
-        &self.address
+        self.text.get(self.name_len..).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("name", &self.name())
+            .field("address", &self.address())
+            .finish()
     }
 }
 
@@ -78,7 +97,7 @@ pub struct Snapshot {
     pub(super) epoch: u64,
     pub(super) interner: TagInterner,
     pub(super) servers: Arc<[Server]>,
-    pub(super) by_name: Arc<FxHashMap<Arc<str>, ServerIdx>>,
+    pub(super) index: Arc<ServerIndex>,
     pub(super) tags: Arc<TagMatrix>,
     pub(super) available: ServerSet,
     pub(super) databases: Arc<[Database]>,
@@ -103,8 +122,7 @@ impl Snapshot {
             return Err(TopologyError::new("servers", Kind::TooLarge));
         }
         let mut servers = Vec::with_capacity(universe);
-        let mut by_name = FxHashMap::default();
-        let mut addresses = FxHashSet::default();
+        let mut index = ServerIndex::with_capacity(universe);
         let mut memberships = Vec::new();
         let mut available = ServerSet::empty(universe);
         for (i, server) in spec.servers.iter().enumerate() {
@@ -112,14 +130,13 @@ impl Snapshot {
             let idx =
                 ServerIdx::new(i).ok_or_else(|| at(TopologyError::new("", Kind::TooLarge)))?;
             check_server(server).map_err(at)?;
-            let name: Arc<str> = Arc::from(server.name.as_str());
-            if by_name.insert(Arc::clone(&name), idx).is_some() {
+            if index.by_name(&server.name, &servers).is_some() {
                 return Err(at(TopologyError::new(
                     "name",
                     Kind::DuplicateName(server.name.clone()),
                 )));
             }
-            if !addresses.insert(server.address.as_str()) {
+            if index.by_address(&server.address, &servers).is_some() {
                 let kind = Kind::DuplicateAddress(server.address.clone());
                 return Err(at(TopologyError::new("address", kind)));
             }
@@ -128,10 +145,8 @@ impl Snapshot {
             if server.available {
                 available.insert(idx);
             }
-            servers.push(Server {
-                name,
-                address: server.address.as_str().into(),
-            });
+            servers.push(Server::new(&server.name, &server.address));
+            index.insert(idx, &servers);
         }
         let rows = memberships
             .iter()
@@ -146,7 +161,7 @@ impl Snapshot {
             epoch: 0,
             interner: stage.interner().clone(),
             servers: servers.into(),
-            by_name: Arc::new(by_name),
+            index: Arc::new(index),
             tags: Arc::new(tags),
             available,
             databases: Arc::from(Vec::new()),
@@ -255,7 +270,7 @@ impl Snapshot {
 
     /// The index of the server called `name`.
     pub fn index_of(&self, name: &str) -> Option<ServerIdx> {
-        self.by_name.get(name).copied()
+        self.index.by_name(name, &self.servers)
     }
 
     /// The available servers.
@@ -348,8 +363,8 @@ impl Snapshot {
             .enumerate()
             .filter_map(|(i, s)| Some((ServerIdx::new(i)?, s)))
             .map(|(i, s)| ServerSpec {
-                name: s.name.to_string(),
-                address: s.address.to_string(),
+                name: s.name().to_string(),
+                address: s.address().to_string(),
                 tags: self.tag_names_of(i).iter().map(|t| t.to_string()).collect(),
                 available: self.is_available(i),
             })
@@ -365,7 +380,7 @@ impl Snapshot {
                 leader: d
                     .leader
                     .and_then(|l| self.server(l))
-                    .map(|s| s.name.to_string()),
+                    .map(|s| s.name().to_string()),
             })
             .collect();
         TopologySpec { servers, databases }

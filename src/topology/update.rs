@@ -11,8 +11,8 @@
 //! | `SetTags` | copy the matrix (`t × n / 64` words), clear one column, set the new bits |
 //! | `SetAvailable` | copy the available set (`n / 64` words) |
 //! | `SetLeader` | copy the database list (`d` entries) |
-//! | `AddServer` | copy the server list and name index, widen every row and set by a bit |
-//! | `RemoveServer` | copy the server list and name index, close the gap in every row and set |
+//! | `AddServer` | copy the server list (one reference count each) and the name and address tables (positions only), widen every row and set by a bit |
+//! | `RemoveServer` | the same copies, renumber the tables, close the gap in every row and set |
 //! | `SetDatabase` | resolve its members by name, copy the database list |
 //! | `RemoveDatabase` | copy the database list |
 //!
@@ -156,25 +156,25 @@ impl Snapshot {
             .filter(|_| ServerIdx::new(universe).is_some())
             .ok_or_else(|| TopologyError::new("", Kind::TooLarge))?;
         check_server(spec)?;
-        if self.by_name.contains_key(spec.name.as_str()) {
+        if self.index_of(&spec.name).is_some() {
             return Err(TopologyError::new(
                 "name",
                 Kind::DuplicateName(spec.name.clone()),
             ));
         }
-        if self.servers.iter().any(|s| *s.address == *spec.address) {
+        if self
+            .index
+            .by_address(&spec.address, &self.servers)
+            .is_some()
+        {
             let kind = Kind::DuplicateAddress(spec.address.clone());
             return Err(TopologyError::new("address", kind));
         }
         let ids = intern_tags(&spec.tags, stage).map_err(|e| e.within("tags"))?;
-        let server = Server {
-            name: Arc::from(spec.name.as_str()),
-            address: Arc::from(spec.address.as_str()),
-        };
-        Arc::make_mut(&mut self.by_name).insert(Arc::clone(&server.name), idx);
         let mut servers = Vec::with_capacity(universe);
         servers.extend_from_slice(&self.servers);
-        servers.push(server);
+        servers.push(Server::new(&spec.name, &spec.address));
+        Arc::make_mut(&mut self.index).insert(idx, &servers);
         self.servers = servers.into();
         let matrix = Arc::make_mut(&mut self.tags);
         matrix.resize_universe(universe);
@@ -198,16 +198,10 @@ impl Snapshot {
     fn remove_server(&mut self, server: &str) -> Result<(), TopologyError> {
         let idx = self.require_server(server)?;
         let universe = self.len();
+        Arc::make_mut(&mut self.index).remove(idx, &self.servers);
         let mut servers = self.servers.to_vec();
         servers.remove(idx.index());
         self.servers = servers.into();
-        let by_name = Arc::make_mut(&mut self.by_name);
-        by_name.remove(server);
-        for i in by_name.values_mut() {
-            if *i > idx {
-                *i = ServerIdx::new(i.index() - 1).unwrap_or(*i);
-            }
-        }
         let matrix = Arc::make_mut(&mut self.tags);
         matrix.remove_server(idx, universe);
         matrix.trim();
@@ -290,7 +284,7 @@ mod tests {
     /// Two snapshots describe the same cluster, down to the layout of the tag matrix.
     pub(crate) fn assert_same(a: &Snapshot, b: &Snapshot) {
         assert_eq!(a.servers, b.servers, "servers");
-        assert_eq!(a.by_name, b.by_name, "name index");
+        assert_eq!(a.index, b.index, "name and address index");
         assert_eq!(a.tags, b.tags, "tag matrix");
         assert_eq!(a.available, b.available, "available");
         assert_eq!(a.databases, b.databases, "databases");
