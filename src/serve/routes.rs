@@ -133,13 +133,12 @@ impl Answered {
     pub fn addresses(&self, role: Role) -> Vec<String> {
         match role {
             Role::Route if !self.advertise.is_empty() => self.advertise.to_vec(),
-            _ => {
-                let snapshot = self.table.snapshot();
-                let servers = self.table.servers(role).iter();
-                servers
-                    .filter_map(|&i| Some(snapshot.server(i)?.address().to_owned()))
-                    .collect()
-            }
+            _ => self
+                .table
+                .addresses(role)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }
