@@ -9,32 +9,38 @@
 
 #![no_main]
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use tagroute::compile::compile;
-use tagroute::topology::{ServerIdx, ServerSet, Snapshot, TagInterner};
+use tagroute::topology::{ServerIdx, ServerSet};
 use tagroute::{Strictness, reference, syntax, vm};
-use tagroute_fuzz::{ClusterArg, PolicyArg, by_name, normal_form};
+use tagroute_fuzz::{ClusterArg, Clusters, PolicyArg, normal_form};
 
+/// The cluster comes first, so that mutating the policy (most of the input) leaves the
+/// cluster's bytes, and its cached build, as they were.
 #[derive(Arbitrary, Debug)]
 struct Input {
-    policy: PolicyArg,
     cluster: ClusterArg,
+    policy: PolicyArg,
 }
 
-/// The names of the servers of `set`, in name order, without copying them.
-fn names<'s>(snapshot: &'s Snapshot, set: &'s ServerSet) -> impl Iterator<Item = &'s str> {
-    by_name(snapshot.len())
-        .filter_map(ServerIdx::new)
-        .filter(|&i| set.contains(i))
-        .filter_map(|i| snapshot.server(i).map(|s| s.name()))
+thread_local! {
+    static CLUSTERS: RefCell<Clusters> = RefCell::default();
 }
 
-/// Whether `set` holds exactly the servers named in `expected`.
-fn same(snapshot: &Snapshot, set: &ServerSet, expected: &BTreeSet<String>) -> bool {
-    set.len() == expected.len() && names(snapshot, set).eq(expected.iter().map(String::as_str))
+/// The numbers of the servers of `set`: server `i` of the snapshot is server number `i`
+/// (`Cluster::build` checks it by name).
+fn numbers(set: &ServerSet) -> impl Iterator<Item = u16> + '_ {
+    set.iter()
+        .map(|i| u16::try_from(i.index()).expect("a server of the cluster"))
+}
+
+/// Whether `set` holds exactly the servers numbered in `expected`.
+fn same(set: &ServerSet, expected: &BTreeSet<u16>) -> bool {
+    set.len() == expected.len() && numbers(set).eq(expected.iter().copied())
 }
 
 fuzz_target!(|input: Input| {
@@ -45,32 +51,32 @@ fuzz_target!(|input: Input| {
         .unwrap_or_else(|e| panic!("{text:?} is valid, but the reference says: {e}"));
     assert_eq!(normal_form(&ours), oracle, "{text:?}");
 
-    let spec = input.cluster.spec();
-    let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("a valid cluster");
+    let cluster = CLUSTERS.with_borrow_mut(|clusters| clusters.get(input.cluster.bytes()));
+    let snapshot = &cluster.snapshot;
     let program = compile(&ours, snapshot.interner()).expect("a parsed policy compiles");
-    let picked_names = input.cluster.picked();
-    let picked = snapshot
-        .set_of(picked_names.iter().map(String::as_str))
-        .expect("picked servers exist");
-    // What `reference::evaluate_on` would build twice, built once.
-    let tags_of = tagroute_fuzz::tags_of(&spec);
-    let available_names = tagroute_fuzz::available(&spec);
-    let mut out = ServerSet::full(spec.servers.len() + 200);
-    for (candidates, candidate_names) in [
-        (snapshot.available(), &available_names),
-        (&picked, &picked_names),
+    let picked_numbers = input.cluster.picked();
+    let picked = ServerSet::from_indices(
+        snapshot.len(),
+        picked_numbers
+            .iter()
+            .filter_map(|&i| ServerIdx::new(i.into())),
+    );
+    let mut out = ServerSet::full(snapshot.len() + 200);
+    for (candidates, candidate_numbers) in [
+        (snapshot.available(), &cluster.available),
+        (&picked, &picked_numbers),
     ] {
         assert!(
-            same(&snapshot, candidates, candidate_names),
-            "the snapshot's candidates are not {candidate_names:?}"
+            same(candidates, candidate_numbers),
+            "the snapshot's candidates are not {candidate_numbers:?}"
         );
-        vm::eval(&program, &snapshot, candidates, &mut out).expect("same interner and universe");
-        let expected = reference::evaluate(&oracle, &tags_of, candidate_names);
+        vm::eval(&program, snapshot, candidates, &mut out).expect("same interner and universe");
+        let expected = reference::evaluate(&oracle, &cluster.tags_of, candidate_numbers);
         assert!(
-            same(&snapshot, &out, &expected),
+            same(&out, &expected),
             "{text:?} on {} servers: the VM selects {:?}, the reference {expected:?}",
-            spec.servers.len(),
-            names(&snapshot, &out).collect::<Vec<_>>(),
+            snapshot.len(),
+            numbers(&out).collect::<Vec<_>>(),
         );
     }
 });

@@ -1,13 +1,13 @@
 //! What the fuzz targets share: one normal form for both parsers' output, and the structured
 //! policies and clusters of the differential target.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use arbitrary::Arbitrary;
 use tagroute::reference;
 use tagroute::syntax::{NormalFilter, Policy};
-use tagroute::topology::{ServerSpec, TopologySpec};
+use tagroute::topology::{ServerIdx, ServerSpec, Snapshot, TagInterner, TopologySpec};
 
 /// Our parser's normal form, spelled as the reference parser's output so the two compare
 /// with `==`.
@@ -269,28 +269,17 @@ impl ClusterArg {
         })
     }
 
-    /// The cluster as the reference interpreter sees it.
-    pub fn spec(&self) -> TopologySpec {
-        let servers = (0..self.size())
-            .map(|i| {
-                let b = self.byte(i);
-                let tags = (0..4).filter(|t| b & (1 << t) != 0).map(|t| TAGS[t]);
-                ServerSpec::new(format!("s{i}"), format!("s{i}.example:7687"))
-                    .with_tags(tags)
-                    .with_available(b >> 4 != 0)
-            })
-            .collect();
-        TopologySpec {
-            servers,
-            databases: vec![],
-        }
+    /// One byte per server: everything the cluster is made of, so clusters with equal bytes
+    /// are the same cluster.
+    pub fn bytes(&self) -> Vec<u8> {
+        (0..self.size()).map(|i| self.byte(i)).collect()
     }
 
-    /// The names of the second evaluation's candidates.
-    pub fn picked(&self) -> BTreeSet<String> {
-        by_name(self.size())
+    /// The second evaluation's candidates, by server number.
+    pub fn picked(&self) -> BTreeSet<u16> {
+        (0..self.size())
             .filter(|i| self.pick[i / 64 % 4] & (1 << (i % 64)) != 0)
-            .map(|i| format!("s{i}"))
+            .map(number)
             .collect()
     }
 }
@@ -298,33 +287,91 @@ impl ClusterArg {
 /// The most servers a [`ClusterArg`] has.
 pub const MAX_SERVERS: usize = 300;
 
-/// The indices `0..n` in the order of the servers' names (`s0`, `s1`, `s10`, `s100`, `s101`,
-/// ...), so that sets and maps keyed by name are built from sorted runs: collecting a
-/// `BTreeSet<String>` sorts its items first, and `n log n` string comparisons (each one
-/// through the fuzzer's `memcmp` hook) were a large part of the `differential` target's time.
-pub fn by_name(n: usize) -> impl Iterator<Item = usize> {
-    static ORDER: LazyLock<Vec<usize>> = LazyLock::new(|| {
-        let mut order: Vec<usize> = (0..=MAX_SERVERS).collect();
-        order.sort_by_cached_key(|i| format!("s{i}"));
-        order
-    });
-    ORDER.iter().copied().filter(move |&i| i < n)
+fn number(i: usize) -> u16 {
+    u16::try_from(i).expect("at most MAX_SERVERS servers")
 }
 
-/// What `reference::evaluate_on` builds from a topology before it evaluates (each server's
-/// name and tags), built once per cluster and in name order, for `reference::evaluate`.
-pub fn tags_of(spec: &TopologySpec) -> BTreeMap<String, BTreeSet<String>> {
-    by_name(spec.servers.len())
-        .map(|i| &spec.servers[i])
-        .map(|s| (s.name.clone(), s.tags.iter().cloned().collect()))
-        .collect()
+/// The topology of a cluster's [`ClusterArg::bytes`]: server `i` is named `s{i}`, carries
+/// `TAGS[t]` if bit `t` of its byte is set, and is down if bits 4..7 are all clear.
+pub fn spec(bytes: &[u8]) -> TopologySpec {
+    let servers = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let tags = (0..4).filter(|t| b & (1 << t) != 0).map(|t| TAGS[t]);
+            ServerSpec::new(format!("s{i}"), format!("s{i}.example:7687"))
+                .with_tags(tags)
+                .with_available(b >> 4 != 0)
+        })
+        .collect();
+    TopologySpec {
+        servers,
+        databases: vec![],
+    }
 }
 
-/// The names of a topology's available servers (`reference::available`), in name order.
-pub fn available(spec: &TopologySpec) -> BTreeSet<String> {
-    by_name(spec.servers.len())
-        .map(|i| &spec.servers[i])
-        .filter(|s| s.available)
-        .map(|s| s.name.clone())
-        .collect()
+/// A cluster as both sides see it: the snapshot for the VM, and for the reference each
+/// server's tags and the available servers, with servers named by number.
+pub struct Cluster {
+    /// The snapshot of [`spec`]; its server `i` is server number `i`.
+    pub snapshot: Snapshot,
+    /// Each server's tags (what `reference::evaluate_on` builds from a topology).
+    pub tags_of: BTreeMap<u16, BTreeSet<String>>,
+    /// The available servers (`reference::available`).
+    pub available: BTreeSet<u16>,
+}
+
+impl Cluster {
+    /// Builds the cluster of `bytes`.
+    ///
+    /// # Panics
+    ///
+    /// If the snapshot refuses the topology or does not keep its servers in order: then
+    /// numbers would not stand for names.
+    pub fn build(bytes: &[u8]) -> Cluster {
+        let spec = spec(bytes);
+        let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("a valid cluster");
+        for (i, server) in spec.servers.iter().enumerate() {
+            let at = ServerIdx::new(i).and_then(|i| snapshot.server(i));
+            assert_eq!(at.map(|s| s.name()), Some(server.name.as_str()));
+        }
+        let numbered = || spec.servers.iter().enumerate().map(|(i, s)| (number(i), s));
+        Cluster {
+            tags_of: numbered()
+                .map(|(i, s)| (i, s.tags.iter().cloned().collect()))
+                .collect(),
+            available: numbered()
+                .filter(|(_, s)| s.available)
+                .map(|(i, _)| i)
+                .collect(),
+            snapshot,
+        }
+    }
+}
+
+/// Built clusters by their bytes, so that inputs that differ only in their policy (most of
+/// libFuzzer's mutations of one input) build their cluster once. A cluster of 300 servers
+/// costs a few hundred allocations and string comparisons to build, which made the building
+/// most of the target's time under the address sanitizer.
+#[derive(Default)]
+pub struct Clusters {
+    built: HashMap<Vec<u8>, Rc<Cluster>>,
+}
+
+impl Clusters {
+    /// At most this many clusters are kept (a few megabytes); past it the cache starts over.
+    pub const CAPACITY: usize = 256;
+
+    /// The cluster of `bytes`, built at most once while it stays in the cache.
+    pub fn get(&mut self, bytes: Vec<u8>) -> Rc<Cluster> {
+        if let Some(cluster) = self.built.get(&bytes) {
+            return Rc::clone(cluster);
+        }
+        if self.built.len() >= Self::CAPACITY {
+            self.built.clear();
+        }
+        let cluster = Rc::new(Cluster::build(&bytes));
+        self.built.insert(bytes, Rc::clone(&cluster));
+        cluster
+    }
 }

@@ -10,11 +10,14 @@ use crate::topology::TopologySpec;
 /// Each rule starts from all candidates; the first non-empty result wins. Unless the policy
 /// halts, an implicit final `all()` rule returns the candidates. With no rules at all, the
 /// result is the candidates themselves (Neo4j returns its input when no rule ran).
-pub fn evaluate(
+///
+/// Servers are named by any ordered type `N`: their names (`String`), or numbers standing for
+/// them (the `differential` fuzz target's, whose clusters are too large to copy names around).
+pub fn evaluate<N: Ord + Clone>(
     policy: &Policy,
-    tags_of: &BTreeMap<String, BTreeSet<String>>,
-    candidates: &BTreeSet<String>,
-) -> BTreeSet<String> {
+    tags_of: &BTreeMap<N, BTreeSet<String>>,
+    candidates: &BTreeSet<N>,
+) -> BTreeSet<N> {
     let mut rules: Vec<Vec<Filter>> = policy.rules.clone();
     if !policy.halts {
         rules.push(Vec::new()); // all(): the identity chain
@@ -29,11 +32,11 @@ pub fn evaluate(
     output
 }
 
-fn apply_chain(
+fn apply_chain<N: Ord + Clone>(
     chain: &[Filter],
-    tags_of: &BTreeMap<String, BTreeSet<String>>,
-    candidates: &BTreeSet<String>,
-) -> BTreeSet<String> {
+    tags_of: &BTreeMap<N, BTreeSet<String>>,
+    candidates: &BTreeSet<N>,
+) -> BTreeSet<N> {
     let mut set = candidates.clone();
     for filter in chain {
         set = match filter {
@@ -116,6 +119,24 @@ mod tests {
             ["a", "b"]
         );
         assert_eq!(run("tags(north)->tags(north2)", CLUSTER), ["b"]);
+    }
+
+    #[test]
+    fn servers_named_by_number_select_what_their_names_select() {
+        let policy =
+            parse("tags(north2)->min(2); tags(north)", Strictness::Strict).expect("valid policy");
+        let tags_of = CLUSTER
+            .iter()
+            .enumerate()
+            .map(|(i, (_, tags))| (i, tags.iter().map(|t| t.to_string()).collect()))
+            .collect();
+        let numbers = (0..CLUSTER.len()).collect();
+        let selected: Vec<&str> = evaluate(&policy, &tags_of, &numbers)
+            .into_iter()
+            .map(|i| CLUSTER[i].0)
+            .collect();
+        assert_eq!(selected, run("tags(north2)->min(2); tags(north)", CLUSTER));
+        assert_eq!(selected, ["a", "b"]);
     }
 
     #[test]
