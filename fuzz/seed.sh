@@ -2,9 +2,10 @@
 # Regenerates the seed corpora of fuzz/corpus/ from the conformance vectors in tests/data.
 #   parse, roundtrip: every policy text of neo4j_cases.jsonl and random/policies.jsonl
 #                     (roundtrip keeps only those that parse);
-#   config:           every `conf` text of routing.jsonl, and the committed `seed-*` files of
-#                     issue 14's input shapes (large files of one kind) and of findings (such as
-#                     `seed-escaped-policy-loads`), which are kept as they are;
+#   config:           every `conf` text of routing.jsonl, the committed `seed-*` files of
+#                     findings (such as `seed-escaped-policy-loads`), kept as they are, and the
+#                     first 4 KB (to a line break) of each of issue 14's input shapes, whose
+#                     whole files (18-37 KB of one kind each) stay in `corpus/config-large`;
 #   verify:           compiled programs of those policies (examples/seed.rs);
 #   differential:     fixed pseudo-random inputs for its structured input (examples/seed.rs);
 #   bolt:             driver dialogues built from BOLT.md's captured vectors (handshakes of the
@@ -15,9 +16,20 @@ cd "$(dirname "$0")"
 kept="$(mktemp -d)"
 trap 'rm -rf "$kept"' EXIT
 cp corpus/config/seed-* "$kept"/ 2>/dev/null || true
+rm -f "$kept"/seed-*-4k
+cp -R corpus/config-large "$kept"/large
 rm -rf corpus
 mkdir -p corpus/parse corpus/roundtrip corpus/config corpus/verify corpus/differential corpus/bolt
 cp "$kept"/seed-* corpus/config/ 2>/dev/null || true
+cp -R "$kept"/large corpus/config-large
+for shape in corpus/config-large/*; do
+    # The first 4 KB, cut after a line break when there is one: libFuzzer's default -max_len.
+    head -c 4000 "$shape" | python3 -c '
+import sys
+data = sys.stdin.buffer.read()
+cut = data.rfind(b"\n") + 1
+sys.stdout.buffer.write(data[:cut] if cut else data)' >"corpus/config/$(basename "$shape")-4k"
+done
 
 python3 - <<'PY'
 import hashlib, json, pathlib

@@ -51,6 +51,17 @@ for target in "${targets[@]}"; do
     echo "smoke: $target $status in $((SECONDS - start)) s, $runs executions"
 done
 
+# The large input shapes (corpus/config-large, 18-37 KB each) run once each: fuzzing them would
+# set the config target's -max_len to their size for every input (see fuzz/README.md).
+start=$SECONDS
+if cargo "${stable[@]}" fuzz run config --sanitizer none fuzz/corpus/config-large -- -runs=0 \
+    >"$scratch/config-large.log" 2>&1; then
+    echo "smoke: config-large ok in $((SECONDS - start)) s"
+else
+    failed+=(config-large)
+    tail -n 60 "$scratch/config-large.log"
+fi
+
 if ((${#failed[@]})); then
     echo "smoke: failing targets: ${failed[*]} (inputs under fuzz/artifacts/)" >&2
     exit 1

@@ -182,11 +182,18 @@ impl LineIndex {
         message: &dyn fmt::Display,
         help: Option<&str>,
     ) -> String {
+        use fmt::Write as _;
         let snippet = self.snippet(span);
-        let origin = origin.map(|o| format!("{o}:")).unwrap_or_default();
-        let mut out = format!("{origin}{}: {severity}: {message}\n{snippet}", snippet.at);
+        let mut out = String::with_capacity(
+            origin.map_or(0, str::len) + snippet.source_line.len() + snippet.carets.len() + 128,
+        );
+        // Writing to a `String` cannot fail.
+        if let Some(origin) = origin {
+            let _ = write!(out, "{origin}:");
+        }
+        let _ = write!(out, "{}: {severity}: {message}\n{snippet}", snippet.at);
         if let Some(help) = help {
-            out.push_str(&format!("\n  help: {help}"));
+            let _ = write!(out, "\n  help: {help}");
         }
         out
     }
@@ -260,35 +267,45 @@ impl Snippet {
         let len = chars(line_text);
         let (from, to) = window(len, caret, width);
         // Only the window is materialised: on a long line, every diagnostic stays this size.
-        let shown: Vec<char> = if ascii {
-            line_text.get(from..to).unwrap_or("").chars().collect()
+        let byte_at = |n: usize| {
+            line_text
+                .char_indices()
+                .nth(n)
+                .map_or(line_text.len(), |(i, _)| i)
+        };
+        let shown = if ascii {
+            line_text.get(from..to).unwrap_or("")
         } else {
-            line_text.chars().skip(from).take(to - from).collect()
+            line_text.get(byte_at(from)..byte_at(to)).unwrap_or("")
         };
         let cut_left = if from > 0 { "..." } else { "" };
         let cut_right = if to < len { "..." } else { "" };
-        let source_line: String = shown
-            .iter()
-            .map(|&c| if c.is_control() && c != '\t' { ' ' } else { c })
-            .collect();
-        let lead: String = shown
-            .iter()
-            .take(caret - from)
-            .map(|&c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let mut source_line = String::with_capacity(line_text.len().min(4 * (to - from)) + 6);
+        source_line.push_str(cut_left);
+        source_line.extend(
+            shown
+                .chars()
+                .map(|c| if c.is_control() && c != '\t' { ' ' } else { c }),
+        );
+        source_line.push_str(cut_right);
         let carets = if to > from {
             width.min(to.max(caret + 1) - caret)
         } else {
             width
-        };
+        }
+        .max(1);
+        let lead = shown
+            .chars()
+            .take(caret - from)
+            .map(|c| if c == '\t' { '\t' } else { ' ' });
+        let mut marks = String::with_capacity(cut_left.len() + (caret - from) + carets);
+        marks.extend(cut_left.chars().map(|_| ' '));
+        marks.extend(lead);
+        marks.extend(std::iter::repeat_n('^', carets));
         Snippet {
             at,
-            source_line: format!("{cut_left}{source_line}{cut_right}"),
-            carets: format!(
-                "{}{lead}{}",
-                " ".repeat(cut_left.len()),
-                "^".repeat(carets.max(1))
-            ),
+            source_line,
+            carets: marks,
         }
     }
 }
