@@ -58,6 +58,9 @@ mod resilience;
 /// The resilience heatmap rendered by headless Chromium (ignored, with the reason, without one).
 mod browser;
 
+/// What operators install beside the binary: `--version`, manual pages, shell completions.
+mod packaging;
+
 /// The README's and docs/'s examples run as written; their links resolve.
 mod docs;
 
