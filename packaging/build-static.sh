@@ -5,9 +5,10 @@
 #
 # The target is x86_64-unknown-linux-musl: rustup adds it, and Debian's musl-tools gives the C
 # compiler that ring and mimalloc need (`apt-get install musl-tools`). Where rustup cannot add the
-# target, set TAGROUTE_STATIC_TARGET=gnu for the closest static build: glibc's own static
-# libraries (`-C target-feature=+crt-static`), which work in the image because tagroute loads no
-# NSS module for what it does (it resolves nothing through /etc/nsswitch.conf plugins).
+# target, TAGROUTE_STATIC_TARGET=gnu is the closest static build: glibc linked statically
+# (`-C target-feature=+crt-static`). It passes the same smoke test, but a statically linked glibc
+# resolves host names only through the NSS modules of its own version, which a scratch image
+# does not have: the fallback, not the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-target/static/tagroute}
