@@ -6,7 +6,7 @@
 #   packaging/build-image.sh [TAG]      # default TAG: tagroute:<version>, also tagged tagroute:latest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 tag=${1:-tagroute:$version}
 
 bash packaging/build-static.sh target/static/tagroute
