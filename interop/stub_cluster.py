@@ -35,8 +35,12 @@ import threading
 import uuid
 
 from neo4j._codec.packstream import Structure
-from neo4j._codec.packstream._common import PackableBuffer, UnpackableBuffer
 from neo4j._codec.packstream.v1 import Packer, Unpacker
+
+try:  # neo4j 6.x
+    from neo4j._codec.packstream._common import PackableBuffer, UnpackableBuffer
+except ImportError:  # neo4j 5.x
+    from neo4j._codec.packstream.v1 import PackableBuffer, UnpackableBuffer
 
 SUPPORTED = [(4, 4), (5, 0), (5, 1), (5, 2), (5, 3), (5, 4), (5, 6), (5, 7), (5, 8)]
 AGENT = "Neo4j/5.26.0"
