@@ -192,22 +192,22 @@ impl Connection {
     ///
     /// # Errors
     /// A [`ConnectionError`]; after one, the connection is of no use.
-    pub async fn queries(
+    pub async fn queries<const N: usize>(
         &mut self,
         db: &str,
-        queries: &[Query<'_>],
-    ) -> Result<Vec<Vec<Record>>, ConnectionError> {
+        queries: &[Query<'_>; N],
+    ) -> Result<[Vec<Record>; N], ConnectionError> {
         let mut out = Vec::new();
         for query in queries {
             self.client.run(query.text, Some(db), &mut out);
             self.client.pull(&mut out);
         }
         self.stream.write_all(&out).await?;
-        let mut results = Vec::with_capacity(queries.len());
-        for query in queries {
+        let mut results = std::array::from_fn(|_| Vec::new());
+        for (records, query) in results.iter_mut().zip(queries) {
             let fields = self.summary().await?;
             let columns = wanted(&fields, query.columns)?;
-            results.push(self.records(&columns).await?);
+            *records = self.records(&columns).await?;
         }
         Ok(results)
     }

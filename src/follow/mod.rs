@@ -380,3 +380,57 @@ fn timed_out(after: Duration) -> ConnectionError {
         format!("no answer within {after:?}"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn follower(seeds: &str, members: &[&str]) -> Follower {
+        let settings = FollowSettings::new(seeds.parse().unwrap(), None).unwrap();
+        let mut follower = Follower::new(settings);
+        follower.members = members.iter().map(|m| (*m).to_owned()).collect();
+        follower
+    }
+
+    #[test]
+    fn after_the_seeds_each_poll_tries_the_next_three_members() {
+        let mut many = follower("neo4j://a:1,b:1", &["m1:1", "m2:1", "m3:1", "m4:1"]);
+        assert_eq!(many.candidates(), ["a:1", "b:1", "m1:1", "m2:1", "m3:1"]);
+        assert_eq!(many.candidates(), ["a:1", "b:1", "m4:1", "m1:1", "m2:1"]);
+        let mut few = follower("neo4j://a:1", &["m1:1"]);
+        assert_eq!(few.candidates(), ["a:1", "m1:1"]);
+        assert_eq!(few.candidates(), ["a:1", "m1:1"]);
+        assert_eq!(follower("neo4j://a:1", &[]).candidates(), ["a:1"]);
+    }
+
+    #[test]
+    fn a_tls_scheme_needs_a_ca_and_a_password_file_loses_its_line_break() {
+        let seeds: Seeds = "neo4j+s://a:1".parse().unwrap();
+        assert_eq!(
+            FollowSettings::new(seeds, None).unwrap_err(),
+            "a `+s` scheme needs the CA certificate to verify the servers with"
+        );
+        let missing = Path::new("/nonexistent/ca.pem");
+        let seeds: Seeds = "neo4j://a:1".parse().unwrap();
+        assert!(
+            FollowSettings::new(seeds, Some(missing))
+                .unwrap_err()
+                .starts_with("/nonexistent/ca.pem: cannot read the CA certificates")
+        );
+        let dir = std::env::temp_dir().join(format!("tagroute-follow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (text, password) in [
+            ("pw\n", "pw"),
+            ("pw\r\n", "pw"),
+            ("pw", "pw"),
+            ("p w\n\n", "p w\n"),
+        ] {
+            let file = dir.join("password");
+            std::fs::write(&file, text).unwrap();
+            let credentials = Credentials::from_file("neo4j", &file).unwrap();
+            assert_eq!(credentials, Credentials::new("neo4j", password), "{text:?}");
+            assert!(!format!("{credentials:?}").contains("pw"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -119,7 +119,12 @@ fn address(seed: &str) -> Result<String, (usize, String)> {
             None => (seed, None),
         }
     };
-    if host.is_empty() || host.contains(char::is_whitespace) || host.contains(':') {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let name_ok = match bare {
+        Some(v6) => !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+        None => !host.is_empty() && !host.contains(':'),
+    };
+    if !name_ok || host.contains(char::is_whitespace) {
         return Err((0, format!("`{seed}` is not a host name or address")));
     }
     let port = match port {
