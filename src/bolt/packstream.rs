@@ -561,17 +561,8 @@ impl Reader<'_> {
                 let depth = self.enter(start, depth)?;
                 let n = self.within(start, len, self.limits.max_entries)?;
                 for _ in 0..n {
-                    let key_at = self.at;
-                    match self.bytes.get(key_at) {
-                        Some(&key @ (0x80..=0x8F | 0xD0..=0xD2)) => {
-                            self.at += 1;
-                            self.skip_string(key_at, key)?;
-                        }
-                        Some(_) => {
-                            return Err(self.error_at(key_at, DecodeErrorKind::NonStringKey));
-                        }
-                        None => self.skip(depth)?, // reports the end of the input
-                    }
+                    self.expect_key()?;
+                    self.skip(depth)?;
                     self.skip(depth)?;
                 }
                 return Ok(());
@@ -587,6 +578,17 @@ impl Reader<'_> {
             _ => return Err(self.error_at(start, DecodeErrorKind::UnknownMarker(marker))),
         };
         self.take(fixed).map(drop)
+    }
+
+    /// Checks that a map key starts here: a string marker, else [`DecodeErrorKind::NonStringKey`]
+    /// at its offset, before anything of it is read (so decoding and skipping a map fail
+    /// alike); the end of the input is left for the key's own read to report. Returns the
+    /// offset.
+    fn expect_key(&self) -> Result<usize, DecodeError> {
+        match self.bytes.get(self.at) {
+            Some(0x80..=0x8F | 0xD0..=0xD2) | None => Ok(self.at),
+            Some(_) => Err(self.error_at(self.at, DecodeErrorKind::NonStringKey)),
+        }
     }
 
     /// The length of a list or map: in the marker (`tiny`..`tiny + 15`), or after it.
@@ -682,7 +684,7 @@ impl Reader<'_> {
         let n = self.within(start, len, self.limits.max_entries)?;
         let mut entries = Vec::with_capacity(self.capacity(n) / 2);
         for _ in 0..n {
-            let key_at = self.at;
+            let key_at = self.expect_key()?;
             let Value::String(key) = self.value(depth)? else {
                 return Err(self.error_at(key_at, DecodeErrorKind::NonStringKey));
             };
@@ -1160,6 +1162,13 @@ mod tests {
             skipped("93 C1 3FF199999999999A B2 4E 01 A1 81 61 C0 CC 01 FF").unwrap(),
             [Value::Null, Value::Null, Value::Null]
         );
+        // Found by the bolt fuzz target: a map key that is a list cut short. Both paths name the
+        // key, not the end of the input inside it.
+        let key_is_a_cut_list = hex("91 A1 92 01");
+        let e = decode(&key_is_a_cut_list, &limits).unwrap_err();
+        assert_eq!((e.offset(), e.kind()), (2, &DecodeErrorKind::NonStringKey));
+        let e = decode_list_at(&key_is_a_cut_list, 0, 0, none, &limits).unwrap_err();
+        assert_eq!((e.offset(), e.kind()), (2, &DecodeErrorKind::NonStringKey));
         // A RECORD body: the list after the structure header, one level deep.
         let record = hex("B1 71 92 81 61 91 01");
         let only_first = decode_list_at(&record, 2, 1, |i| i == 0, &limits).unwrap();
