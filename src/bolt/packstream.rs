@@ -386,25 +386,9 @@ impl std::error::Error for DecodeError {}
 /// # Errors
 /// A [`DecodeError`] naming the offset of the first byte at fault.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Value, DecodeError> {
-    if bytes.len() > limits.max_message {
-        return Err(DecodeError {
-            offset: 0,
-            kind: DecodeErrorKind::MessageTooLarge {
-                len: bytes.len(),
-                max: limits.max_message,
-            },
-        });
-    }
-    let mut reader = Reader {
-        bytes,
-        at: 0,
-        limits,
-    };
+    let mut reader = Reader::of_message(bytes, 0, limits)?;
     let value = reader.value(0)?;
-    if reader.at < bytes.len() {
-        return Err(reader.error_at(reader.at, DecodeErrorKind::TrailingBytes));
-    }
-    Ok(value)
+    reader.ended(value)
 }
 
 /// Decodes the list that starts at byte `start` of `bytes`, nested `depth` deep, and ends the
@@ -418,20 +402,7 @@ pub(crate) fn decode_list_at(
     keep: impl Fn(usize) -> bool,
     limits: &Limits,
 ) -> Result<Vec<Value>, DecodeError> {
-    if bytes.len() > limits.max_message {
-        return Err(DecodeError {
-            offset: 0,
-            kind: DecodeErrorKind::MessageTooLarge {
-                len: bytes.len(),
-                max: limits.max_message,
-            },
-        });
-    }
-    let mut reader = Reader {
-        bytes,
-        at: start,
-        limits,
-    };
+    let mut reader = Reader::of_message(bytes, start, limits)?;
     let marker = reader.byte()?;
     let len = match marker {
         0x90..=0x9F => u64::from(marker & 0x0F),
@@ -449,10 +420,7 @@ pub(crate) fn decode_list_at(
             Value::Null
         });
     }
-    if reader.at < bytes.len() {
-        return Err(reader.error_at(reader.at, DecodeErrorKind::TrailingBytes));
-    }
-    Ok(items)
+    reader.ended(items)
 }
 
 struct Reader<'a> {
@@ -461,7 +429,29 @@ struct Reader<'a> {
     limits: &'a Limits,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader at byte `at` of a message body, which is refused whole over the limit.
+    fn of_message(bytes: &'a [u8], at: usize, limits: &'a Limits) -> Result<Self, DecodeError> {
+        if bytes.len() > limits.max_message {
+            return Err(DecodeError {
+                offset: 0,
+                kind: DecodeErrorKind::MessageTooLarge {
+                    len: bytes.len(),
+                    max: limits.max_message,
+                },
+            });
+        }
+        Ok(Reader { bytes, at, limits })
+    }
+
+    /// `value` when the input ends where the reader is, else trailing bytes.
+    fn ended<T>(&self, value: T) -> Result<T, DecodeError> {
+        if self.at < self.bytes.len() {
+            return Err(self.error_at(self.at, DecodeErrorKind::TrailingBytes));
+        }
+        Ok(value)
+    }
+
     fn error_at(&self, offset: usize, kind: DecodeErrorKind) -> DecodeError {
         DecodeError { offset, kind }
     }
