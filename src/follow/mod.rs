@@ -336,13 +336,12 @@ impl Follower {
         &self,
         connection: &mut Connection,
     ) -> Result<[Vec<import::Record>; 2], ConnectionError> {
-        let results = timeout(
+        timeout(
             self.settings.timeout,
             connection.queries("system", &QUERIES),
         )
         .await
-        .map_err(|_| timed_out(self.settings.timeout))??;
-        <[Vec<import::Record>; 2]>::try_from(results).map_err(|_| ConnectionError::NoFields)
+        .map_err(|_| timed_out(self.settings.timeout))?
     }
 
     fn polled(
