@@ -29,7 +29,7 @@
 //!
 //! // SUCCESS {} twice, SUCCESS {fields: ["name"]}, RECORD ["n1"], SUCCESS {}.
 //! client.push(b"\x00\x03\xb1\x70\xa0\x00\x00\x00\x03\xb1\x70\xa0\x00\x00");
-//! client.push(b"\x00\x0c\xb1\x70\xa1\x86fields\x91\x84name\x00\x00");
+//! client.push(b"\x00\x10\xb1\x70\xa1\x86fields\x91\x84name\x00\x00");
 //! client.push(b"\x00\x06\xb1\x71\x91\x82n1\x00\x00\x00\x03\xb1\x70\xa0\x00\x00");
 //! let mut names = Vec::new();
 //! while let Some(event) = client.next_event()? {

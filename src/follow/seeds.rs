@@ -18,7 +18,7 @@ pub const DEFAULT_PORT: u16 = 7687;
 /// assert_eq!(seeds.addresses(), ["a.example.com:7687", "10.0.0.2:7688", "[::1]:7689"]);
 /// assert!(!seeds.tls());
 /// let e = "neo4j://a:x".parse::<Seeds>().unwrap_err();
-/// assert_eq!(e.to_string(), "`neo4j://a:x` at byte 11: the port `x` is not a number from 1 to 65535");
+/// assert_eq!(e.to_string(), "`neo4j://a:x` at byte 10: the port `x` is not a number from 1 to 65535");
 /// # Ok::<(), tagroute::follow::SeedsError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
