@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real Neo4j drivers against `tagroute serve` on loopback ports: Python `neo4j` 6.4.1 and
 # 5.28.8 (a virtual environment each) and the npm `neo4j-driver` 6.3.0 (a local node_modules),
-# every version pinned. Usage: interop/run.sh path/to/tagroute
+# every version pinned; and tagroute reading a stub Neo4j cluster (interop/stub_cluster.py, packed by
+# each pinned Python driver's PackStream) with `topology import --from` (python/test_follow.py).
+# Usage: interop/run.sh path/to/tagroute
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export TAGROUTE=$(realpath "$1")

@@ -92,11 +92,40 @@ pub enum TopologyCommand {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The records of `SHOW SERVERS YIELD *`.
-    #[arg(long, value_name = "FILE")]
-    pub servers: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "databases",
+        required_unless_present = "from"
+    )]
+    pub servers: Option<PathBuf>,
     /// The records of `SHOW DATABASES YIELD *`.
-    #[arg(long, value_name = "FILE")]
-    pub databases: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "servers",
+        required_unless_present = "from"
+    )]
+    pub databases: Option<PathBuf>,
+    /// Read the records from a live cluster instead, in one poll: the first of these servers
+    /// that answers (`neo4j://HOST:PORT[,HOST:PORT...]`; `neo4j+s://` for TLS).
+    #[arg(long, value_name = "URI", conflicts_with_all = ["servers", "databases"])]
+    pub from: Option<String>,
+    /// The user to authenticate as (basic auth); without it, no authentication.
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "from",
+        requires = "password_file"
+    )]
+    pub user: Option<String>,
+    /// The file holding the user's password (one trailing line break is dropped).
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub password_file: Option<PathBuf>,
+    /// The CA certificate (PEM) to verify the servers' TLS certificates with; TLS is used when
+    /// it is given.
+    #[arg(long, value_name = "PEM", requires = "from")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// How a command writes its findings: for people (stderr) or for programs (JSON on stdout).
