@@ -18,3 +18,6 @@ mod process;
 
 /// TLS with a self-signed certificate, as `neo4j+ssc://` drivers use it.
 mod tls;
+
+/// The adversarial suite (issue 21): every abuse bounded, every honest client served.
+mod attack;

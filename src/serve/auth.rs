@@ -218,8 +218,10 @@ fn check_until_closed(waiting: &Mutex<Receiver<Job>>) {
 }
 
 /// Failed logins per peer: after one, the peer's next login within a pause is refused
-/// unchecked, the pause doubling with each failure in a row up to a cap; a success forgets the
-/// peer. It also summarises the failures for the log: at most one line a second per peer.
+/// unchecked, the pause doubling with each failure in a row up to a cap, and until it logs in
+/// the peer has at most one check at a time (so it cannot fill the check queue); a success
+/// forgets the peer. It also summarises the failures for the log: at most one line a second
+/// per peer.
 #[derive(Debug)]
 pub struct Backoff {
     first: Duration,
@@ -231,8 +233,27 @@ pub struct Backoff {
 struct Failures {
     in_a_row: u32,
     until: Instant,
+    checking: bool,
     logged: Option<Instant>,
     not_logged: u64,
+}
+
+/// Why a peer's login is refused unchecked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Its last login failed less than this long ago.
+    Paused(Duration),
+    /// It failed before, and another of its logins is being checked.
+    Checking,
+}
+
+/// A login being checked; tell the [`Backoff`] how it went ([`Attempt::failed`],
+/// [`Attempt::succeeded`]). Dropped without either (the client went away), it lets the peer's
+/// next login be checked.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    backoff: &'a Backoff,
+    peer: Peer,
 }
 
 /// The most peers remembered; past it, peers whose pause is over are forgotten first.
@@ -248,40 +269,64 @@ impl Backoff {
         }
     }
 
-    /// `Err(left)` while `peer` is paused after failed logins, `left` being the pause left; the
-    /// refusal counts toward its log summary.
-    pub fn check(&self, peer: Peer) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
-        match peers.get_mut(&peer) {
-            Some(failures) if failures.until > now => {
-                failures.not_logged += 1;
-                Err(failures.until - now)
-            }
-            _ => Ok(()),
-        }
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<Peer, Failures>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records a failed login of `peer`. `Some(n)` when it is to be logged (at most once a
-    /// second per peer), `n` being the failures and refusals left out since its last line.
-    pub fn failed(&self, peer: Peer) -> Option<u64> {
+    /// A login of `peer` to check, or why it is refused unchecked; a refusal counts toward the
+    /// peer's log summary.
+    pub fn attempt(&self, peer: Peer) -> Result<Attempt<'_>, Refused> {
         let now = Instant::now();
-        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
-        if peers.len() >= MAX_PEERS && !peers.contains_key(&peer) {
+        if let Some(failures) = self.peers().get_mut(&peer) {
+            let refused = if failures.until > now {
+                Refused::Paused(failures.until - now)
+            } else if failures.checking {
+                Refused::Checking
+            } else {
+                failures.checking = true;
+                return Ok(Attempt {
+                    backoff: self,
+                    peer,
+                });
+            };
+            failures.not_logged += 1;
+            return Err(refused);
+        }
+        Ok(Attempt {
+            backoff: self,
+            peer,
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The login failed: the peer is paused. `Some(n)` when it is to be logged (at most once
+    /// a second per peer), `n` being the failures and refusals left out since its last line.
+    pub fn failed(self) -> Option<u64> {
+        let now = Instant::now();
+        let backoff = self.backoff;
+        let mut peers = backoff.peers();
+        if peers.len() >= MAX_PEERS && !peers.contains_key(&self.peer) {
             peers.retain(|_, f| f.until > now);
         }
-        if peers.len() >= MAX_PEERS && !peers.contains_key(&peer) {
+        if peers.len() >= MAX_PEERS && !peers.contains_key(&self.peer) {
             return Some(0);
         }
-        let failures = peers.entry(peer).or_insert(Failures {
+        let failures = peers.entry(self.peer).or_insert(Failures {
             in_a_row: 0,
             until: now,
+            checking: false,
             logged: None,
             not_logged: 0,
         });
+        failures.checking = false;
         failures.in_a_row = failures.in_a_row.saturating_add(1);
         let doublings = (failures.in_a_row - 1).min(30);
-        failures.until = now + self.first.saturating_mul(1 << doublings).min(self.max);
+        failures.until = now
+            + backoff
+                .first
+                .saturating_mul(1 << doublings)
+                .min(backoff.max);
         match failures.logged {
             Some(at) if now.duration_since(at) < Duration::from_secs(1) => {
                 failures.not_logged += 1;
@@ -294,12 +339,17 @@ impl Backoff {
         }
     }
 
-    /// Forgets `peer`'s failures after a successful login.
-    pub fn succeeded(&self, peer: Peer) {
-        self.peers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&peer);
+    /// The login succeeded: the peer's failures are forgotten.
+    pub fn succeeded(self) {
+        self.backoff.peers().remove(&self.peer);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if let Some(failures) = self.backoff.peers().get_mut(&self.peer) {
+            failures.checking = false;
+        }
     }
 }
 
@@ -398,39 +448,64 @@ mod tests {
     #[test]
     fn failures_pause_their_peer_doubling_up_to_the_cap_and_a_success_forgets_them() {
         let backoff = Backoff::new(Duration::from_secs(10), Duration::from_secs(25));
-        assert_eq!(backoff.check(peer(1)), Ok(()));
-        let left = |p| backoff.check(p).expect_err("paused");
-        assert_eq!(
-            backoff.failed(peer(1)),
-            Some(0),
-            "the first failure is logged"
+        let paused = |p| match backoff.attempt(p) {
+            Err(Refused::Paused(left)) => left,
+            other => panic!("{other:?}"),
+        };
+        let fail = |p| backoff.attempt(p).expect("checked").failed();
+        assert_eq!(fail(peer(1)), Some(0), "the first failure is logged");
+        assert!(paused(peer(1)) > Duration::from_secs(9));
+        assert!(
+            backoff.attempt(peer(2)).is_ok(),
+            "other peers are not paused"
         );
-        assert!(left(peer(1)) > Duration::from_secs(9));
-        assert_eq!(backoff.check(peer(2)), Ok(()), "other peers are not paused");
-        assert_eq!(backoff.failed(peer(1)), None, "within a second: summarised");
-        assert!(left(peer(1)) > Duration::from_secs(19));
-        backoff.failed(peer(1));
-        assert!(left(peer(1)) <= Duration::from_secs(25), "capped");
-        backoff.succeeded(peer(1));
-        assert_eq!(backoff.check(peer(1)), Ok(()));
+        let pause_over = |p| {
+            if let Some(f) = backoff.peers().get_mut(&p) {
+                f.until = Instant::now();
+            }
+        };
+        pause_over(peer(1));
+        assert_eq!(fail(peer(1)), None, "within a second: summarised");
+        assert!(paused(peer(1)) > Duration::from_secs(19));
+        pause_over(peer(1));
+        fail(peer(1));
+        assert!(paused(peer(1)) <= Duration::from_secs(25), "capped");
+        pause_over(peer(1));
+        backoff.attempt(peer(1)).expect("checked").succeeded();
+        assert!(backoff.peers().is_empty(), "forgotten");
+    }
+
+    #[test]
+    fn a_peer_that_failed_has_one_check_at_a_time_until_it_logs_in() {
+        let backoff = Backoff::new(Duration::ZERO, Duration::ZERO);
+        let fresh = (backoff.attempt(peer(1)), backoff.attempt(peer(1)));
+        assert!(
+            fresh.0.is_ok() && fresh.1.is_ok(),
+            "a peer that never failed: no limit"
+        );
+        drop(fresh);
+        backoff.attempt(peer(1)).expect("checked").failed();
+        let first = backoff.attempt(peer(1)).expect("checked");
+        assert_eq!(backoff.attempt(peer(1)).map(|_| ()), Err(Refused::Checking));
+        drop(first);
+        assert!(
+            backoff.attempt(peer(1)).is_ok(),
+            "a dropped attempt frees its turn"
+        );
     }
 
     #[test]
     fn the_log_summary_counts_what_it_left_out() {
-        let backoff = Backoff::new(Duration::ZERO, Duration::ZERO);
-        assert_eq!(backoff.failed(peer(1)), Some(0));
+        let backoff = Backoff::new(Duration::from_secs(60), Duration::from_secs(60));
+        assert_eq!(backoff.attempt(peer(1)).expect("checked").failed(), Some(0));
         for _ in 0..5 {
-            assert_eq!(backoff.failed(peer(1)), None);
+            assert!(backoff.attempt(peer(1)).is_err());
         }
-        if let Some(f) = backoff
-            .peers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(&peer(1))
-        {
+        if let Some(f) = backoff.peers().get_mut(&peer(1)) {
             f.logged = Some(Instant::now() - Duration::from_secs(2));
+            f.until = Instant::now();
         }
-        assert_eq!(backoff.failed(peer(1)), Some(5));
+        assert_eq!(backoff.attempt(peer(1)).expect("checked").failed(), Some(5));
     }
 
     #[tokio::test]

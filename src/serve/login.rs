@@ -9,8 +9,8 @@
 //! real with the [`Verdicts`] in hand. The machine is deterministic, so the real run asks for
 //! the same credentials, or for fewer when one is refused.
 //!
-//! [`check`] refuses at once a peer paused after failed logins ([`Backoff`]) and a login that
-//! finds the check queue full ([`Busy`]); the rest wait for the pool ([`Verifier`]). Failures
+//! [`check`] refuses at once a peer paused after failed logins, or with a check of its own
+//! under way since ([`Backoff`]), and a login that finds the check queue full ([`Busy`]); the rest wait for the pool ([`Verifier`]). Failures
 //! are logged at most once a second per peer, with the count left out; user names clipped.
 //!
 //! [`Backoff`]: super::auth::Backoff
@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 
 use super::Shared;
-use super::auth::Busy;
+use super::auth::{Attempt, Busy};
 use super::logging::Clipped;
 use super::peer::Peer;
 use crate::bolt::{self, Auth, Backend, Failure, RouteRequest, RoutingTable, State, Version};
@@ -113,20 +113,28 @@ pub(super) async fn check(
     let Some(credentials) = shared.credentials.load_full() else {
         return Ok(());
     };
-    let who = Peer::of(peer);
-    if let Err(left) = shared.backoff.check(who) {
-        shared.metrics.refuse("auth_backoff");
-        return Err(Failure::unauthorized(format!(
-            "{UNAUTHORIZED} Too many failed logins from this address: try again in {} ms.",
-            left.as_millis().max(1)
-        )));
-    }
+    let attempt = match shared.backoff.attempt(Peer::of(peer)) {
+        Ok(attempt) => attempt,
+        Err(_) => {
+            shared.metrics.refuse("auth_backoff");
+            return Err(Failure::unauthorized(format!(
+                "{UNAUTHORIZED} Too many failed logins from this address: try again later."
+            )));
+        }
+    };
     let (Some("basic"), Some(user), Some(password)) = (
         auth.scheme.as_deref(),
         auth.principal.as_deref(),
         auth.credentials.as_deref(),
     ) else {
-        return Err(failed(shared, id, peer, auth, "no basic credentials"));
+        return Err(failed(
+            shared,
+            id,
+            peer,
+            auth,
+            attempt,
+            "no basic credentials",
+        ));
     };
     let verdict = match shared.verifier.submit(credentials, user, password) {
         Ok(verdict) => verdict,
@@ -144,17 +152,24 @@ pub(super) async fn check(
         }
     };
     if verdict.await == Ok(true) {
-        shared.backoff.succeeded(who);
+        attempt.succeeded();
         Ok(())
     } else {
-        Err(failed(shared, id, peer, auth, "wrong credentials"))
+        Err(failed(shared, id, peer, auth, attempt, "wrong credentials"))
     }
 }
 
 /// Counts, pauses the peer and logs (summarised) a failed login.
-fn failed(shared: &Shared, id: &str, peer: SocketAddr, auth: &Auth, why: &str) -> Failure {
+fn failed(
+    shared: &Shared,
+    id: &str,
+    peer: SocketAddr,
+    auth: &Auth,
+    attempt: Attempt<'_>,
+    why: &str,
+) -> Failure {
     shared.metrics.refuse("auth");
-    if let Some(left_out) = shared.backoff.failed(Peer::of(peer)) {
+    if let Some(left_out) = attempt.failed() {
         let user = auth.principal.as_deref().map(Clipped);
         tracing::warn!(
             connection = %id, %peer, user = user.map(tracing::field::display), why,
