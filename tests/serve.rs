@@ -21,3 +21,7 @@ mod tls;
 
 /// The adversarial suite (issue 21): every abuse bounded, every honest client served.
 mod attack;
+
+/// The admin request parsers (updates, what a reload reads) against duplicate keys, deep
+/// nesting and huge numbers: property tests.
+mod parsers;
