@@ -321,11 +321,12 @@ mod tests {
             error(
                 r#"[{"op": "set_available", "server": "a", "available": true}, {"op": "set_avail"}]"#
             ),
-            Err(format!(
+            Err(
                 "updates[1].op: unknown field (expected one of set_available, set_tags, \
                  set_leader, add_server, remove_server, set_database, remove_database; got \
                  `set_avail`)"
-            ))
+                    .into()
+            )
         );
         assert_eq!(
             error(r#"[{"op": "set_tags", "server": "a", "tags": ["x", 1]}]"#),
