@@ -1,6 +1,7 @@
 //! Figures for `tagroute serve` (a benchmark, not a test): ROUTE answers per second over
-//! loopback with 200 connections, p50/p99 answer latency, the same over TLS, and the server's
-//! resident memory with 10,000 idle connections.
+//! loopback with 200 connections, p50/p99 answer latency, the same over TLS, the server's
+//! resident memory with 10,000 idle connections, and honest clients' ROUTE latency alone and
+//! under each attack of issue 21, side by side (`attack.rs`).
 //!
 //! `cargo bench --bench serve` runs the release binary as its own process and the load
 //! generator in this one (two tokio workers), both on this machine. Each connection logs in
@@ -67,6 +68,7 @@ fn strings(pairs: &[(&str, &str)]) -> Value {
 struct Server {
     child: Child,
     bolt: SocketAddr,
+    admin: Option<SocketAddr>,
 }
 
 impl Drop for Server {
@@ -77,15 +79,14 @@ impl Drop for Server {
 }
 
 fn serve(extra: &[&str]) -> Server {
+    let admin = if extra.contains(&"--admin") {
+        &[][..]
+    } else {
+        &["--no-admin"][..]
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-admin",
-            "--log-level",
-            "error",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "error"])
+        .args(admin)
         .arg("--config")
         .arg(data("neo4j.conf"))
         .arg("--topology")
@@ -100,7 +101,8 @@ fn serve(extra: &[&str]) -> Server {
         .unwrap();
     let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
     let bolt = printed["bolt"].as_str().unwrap().parse().unwrap();
-    Server { child, bolt }
+    let admin = printed["admin"].as_str().map(|a| a.parse().unwrap());
+    Server { child, bolt, admin }
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -121,12 +123,17 @@ struct Conn<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    async fn open(mut stream: S) -> Conn<S> {
+    async fn open(stream: S) -> Conn<S> {
+        Conn::open_as(stream, &[("scheme", "none")]).await
+    }
+
+    /// Opens with LOGON's fields `auth`; the LOGON's reply is read, whatever it is.
+    async fn open_as(mut stream: S, auth: &[(&str, &str)]) -> Conn<S> {
         stream.write_all(&HANDSHAKE).await.unwrap();
         let mut version = [0u8; 4];
         stream.read_exact(&mut version).await.unwrap();
         let mut login = message(0x01, vec![strings(&[("user_agent", "bench/1")])]);
-        login.extend(message(0x6A, vec![strings(&[("scheme", "none")])]));
+        login.extend(message(0x6A, vec![strings(auth)]));
         stream.write_all(&login).await.unwrap();
         let mut conn = Conn {
             stream,
@@ -298,6 +305,10 @@ fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
     (cert, key, roots)
 }
 
+/// Honest clients' latency under each attack.
+#[path = "serve/attack.rs"]
+mod attack;
+
 fn main() {
     let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
     let idle_count = IDLE.min(files.saturating_sub(1_000) as usize);
@@ -352,4 +363,7 @@ fn main() {
         );
         drop(held);
     });
+    if std::env::var_os("TAGROUTE_BENCH_NO_ATTACKS").is_none() {
+        attack::run(secs);
+    }
 }
