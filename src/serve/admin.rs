@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /metrics` | the Prometheus metrics: OpenMetrics text if `Accept` asks for it, the classic text format otherwise |
 //! | `GET /healthz` | `200 ok` (and a `warning:` line while the TLS certificate is expired, not yet valid or expires within 30 days), or `503 shutting down` once a shutdown began |
-//! | `GET /topology` | the snapshot being served, as DESIGN section 4's JSON with its `epoch` |
+//! | `GET /topology` | the snapshot being served, as the topology JSON with its `epoch` |
 //! | `POST /topology/updates` | a JSON list of updates ([`updates`](super::updates)), applied as one new snapshot: `200 {"epoch": N}`, or `400 {"error": "..."}` and nothing changes; an empty list changes nothing and publishes nothing |
 //! | `POST /reload` | reload the files: `200 {"epoch": N}`, or `422 {"error": "..."}` and the old ones keep serving |
 //!

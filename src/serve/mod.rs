@@ -69,7 +69,7 @@ use routes::{LoadError, Routes};
 pub struct Settings {
     /// The neo4j.conf whose policies and routing settings are served.
     pub config: PathBuf,
-    /// The topology (JSON, DESIGN section 4).
+    /// The topology (JSON).
     pub topology: PathBuf,
     /// Where the Bolt listener binds.
     pub listen: SocketAddr,
@@ -399,10 +399,7 @@ impl Server {
 
 /// The warning about a TLS certificate chain valid in `validity`, now.
 fn certificate_warning(validity: &certificate::Validity) -> Option<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    validity.warning(now, "the TLS certificate")
+    validity.warning(certificate::unix_now(), "the TLS certificate")
 }
 
 /// A listener with a backlog deep enough for a fleet reconnecting at once.

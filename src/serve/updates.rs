@@ -1,5 +1,5 @@
-//! The admin listener's JSON: a snapshot as DESIGN section 4 writes a topology (plus its
-//! epoch), and a batch of updates.
+//! The admin listener's JSON: a snapshot as a topology file writes it (plus its epoch), and a
+//! batch of updates.
 //!
 //! A batch is a JSON list; each item names its kind in `op`:
 //!
