@@ -11,7 +11,7 @@
 //! | `tagroute_connections_open` | | Bolt connections open now |
 //! | `tagroute_connections_accepted_total` | | Bolt connections accepted |
 //! | `tagroute_connections_refused_total` | `reason` | Bolt connections refused or dropped for what the client did: `limit` (`--max-connections`), `peer_limit` (`--max-connections-per-peer`), `tls`, `handshake` (the handshakes and login not done within `--handshake-timeout`, or no common version), `message_timeout` (a message not whole within `--message-timeout`), `auth` (wrong credentials), `auth_backoff` (the peer's recent failures), `auth_busy` (the password checks' queue full) |
-//! | `tagroute_admin_connections_refused_total` | `reason` | admin connections refused or closed: `limit` (`--admin-max-connections`), `header_timeout`, `body_timeout` |
+//! | `tagroute_admin_connections_refused_total` | `reason` | admin connections refused or closed: `limit` (`--admin-max-connections`), `header_timeout` (headers not whole in time, or a connection idle that long), `body_timeout` |
 //! | `tagroute_tls_certificate_expiry_seconds` | | with TLS: seconds until the first certificate of the chain to expire does (negative once expired) |
 //! | `tagroute_reloads_total` | `source`, `outcome` | reloads by `sighup`, `file`, `http`; `ok` or `error` |
 //! | `tagroute_topology_updates_total` | `outcome` | `POST /topology/updates` batches |
