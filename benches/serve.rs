@@ -250,6 +250,15 @@ where
     for _ in 0..CONNECTIONS {
         conns.push(Conn::open(connect().await).await);
     }
+    drive(conns, secs).await
+}
+
+/// Each of `conns` asks ROUTE after ROUTE, one at a time, for `secs` seconds: the answers and
+/// their latencies (µs).
+async fn drive<S>(conns: Vec<Conn<S>>, secs: u64) -> (u64, Vec<u32>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let route = Arc::new(route_request());
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = conns
@@ -275,15 +284,18 @@ where
     (all.len() as u64, all)
 }
 
+/// The `q` quantile of sorted latencies.
+fn quantile(sorted: &[u32], q: f64) -> u32 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q) as usize)
+        .copied()
+        .unwrap_or(0)
+}
+
 /// Prints one run's figures; returns its rate in answers per second.
 fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) -> f64 {
     latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0)
-    };
+    let at = |q: f64| quantile(&latencies, q);
     let rate = count as f64 / seconds;
     println!(
         "{name}: {rate:.0} ROUTE answers/s over {CONNECTIONS} connections; latency p50 {} µs, p99 {} µs",

@@ -181,29 +181,7 @@ async fn honest(bolt: SocketAddr, secs: u64) -> (u64, Vec<u32>) {
     for _ in 0..HONEST {
         conns.push(Conn::open_as(from(2, bolt).await.unwrap(), &LOGIN).await);
     }
-    let route = Arc::new(route_request());
-    let until = Instant::now() + Duration::from_secs(secs);
-    let tasks: Vec<_> = conns
-        .into_iter()
-        .map(|mut conn| {
-            let route = Arc::clone(&route);
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < until {
-                    let start = Instant::now();
-                    conn.stream.write_all(&route).await.unwrap();
-                    conn.reply().await;
-                    latencies.push(start.elapsed().as_micros() as u32);
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
-    (all.len() as u64, all)
+    drive(conns, secs).await
 }
 
 pub fn run(secs: u64) {
@@ -240,7 +218,7 @@ pub fn run(secs: u64) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let (count, mut latencies) = honest(bolt, secs).await;
             latencies.sort_unstable();
-            let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+            let at = |q: f64| quantile(&latencies, q);
             println!(
                 "attack {name}: honest ROUTE p50 {} µs, p99 {} µs, {count} answers on {HONEST} of {HONEST} connections",
                 at(0.50),

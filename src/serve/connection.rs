@@ -112,7 +112,7 @@ struct Dialogue {
 }
 
 /// How many failed routing requests a connection logs; the rest are counted.
-pub(super) const ROUTE_FAILURES_LOGGED: u64 = 3;
+const ROUTE_FAILURES_LOGGED: u64 = 3;
 
 /// Serves one accepted connection to its end, and logs one line about it.
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {

@@ -29,20 +29,6 @@ fn size(quick: usize, full: usize) -> usize {
     }
 }
 
-/// Whether the server closes `stream` within `within` (reading and dropping what it sends).
-async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
-    let mut buffer = [0u8; 1024];
-    let wait = async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    };
-    tokio::time::timeout(within, wait).await.is_ok()
-}
-
 /// Polls the metrics until `ready` holds for them (at most `polls` times, 20 ms apart).
 async fn metrics_when(
     handle: &tagroute::serve::Handle,
@@ -161,6 +147,16 @@ fn spawn(extra: &[&str], open_files: Option<u64>, counted: &'static str) -> Proc
         counted: count,
         bytes,
         reader: Some(reader),
+    }
+}
+
+impl Drop for Process {
+    /// A test that failed before [`Process::stop`] leaves no server behind.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tagroute::Strictness;
 use tagroute::bolt::chunk::{self, Dechunker};
@@ -369,4 +370,18 @@ pub async fn http_with(
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
     Some((status, head.to_owned(), body.to_owned()))
+}
+
+/// Whether the server closes `stream` within `within` (reading and dropping what it sends).
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    let wait = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, wait).await.is_ok()
 }
