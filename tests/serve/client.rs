@@ -373,7 +373,7 @@ pub async fn http_with(
 }
 
 /// Whether the server closes `stream` within `within` (reading and dropping what it sends).
-async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     let mut buffer = [0u8; 1024];
     let wait = async {
         loop {
