@@ -11,11 +11,11 @@
 //! ```
 //! use tagroute::serve::certificate::{Validity, format_unix};
 //!
-//! let validity = Validity { not_before: 0, not_after: 86_400 };
-//! assert_eq!(validity.warning(100, "the certificate"), None);
+//! let validity = Validity { not_before: 0, not_after: 100 * 86_400 };
+//! assert_eq!(validity.warning(86_400, "the certificate"), None);
 //! assert_eq!(
-//!     validity.warning(86_401, "the certificate").as_deref(),
-//!     Some("the certificate expired on 1970-01-02 00:00:00 UTC")
+//!     validity.warning(101 * 86_400, "the certificate").as_deref(),
+//!     Some("the certificate expired on 1970-04-11 00:00:00 UTC")
 //! );
 //! assert_eq!(format_unix(951_782_400), "2000-02-29 00:00:00 UTC");
 //! ```
