@@ -67,14 +67,10 @@ async fn attack(attack: Attack, bolt: SocketAddr, admin: SocketAddr, stop: Arc<A
                             .await;
                         let mut sink = [0u8; 256];
                         while running() {
-                            match tokio::time::timeout(
-                                Duration::from_millis(200),
-                                stream.read(&mut sink),
-                            )
-                            .await
-                            {
-                                Ok(Ok(0) | Err(_)) => break,
-                                _ => {}
+                            let wait = Duration::from_millis(200);
+                            let read = tokio::time::timeout(wait, stream.read(&mut sink)).await;
+                            if let Ok(Ok(0) | Err(_)) = read {
+                                break;
                             }
                         }
                     }

@@ -1,6 +1,6 @@
 //! TLS for the Bolt listener (`neo4j+s://`, or `neo4j+ssc://` with a self-signed certificate):
 //! rustls with the `ring` provider, TLS 1.2 and 1.3, a certificate chain and key from PEM files.
-//! The chain's validity is read too ([`certificate`](super::certificate)), for the warnings of
+//! The chain's validity is read too (by [`super::certificate`]), for the warnings of
 //! a certificate expired, not yet valid or soon to expire; an X.509 v1 certificate is refused
 //! by name.
 
