@@ -596,6 +596,32 @@ fn demo_runs_on_a_fresh_checkout() {
         "{run:?}"
     );
     assert!(run.stdout.contains("After n1b goes down"), "{run:?}");
+    // The tables before the failure read from n1b; the ones after it, from the same live
+    // service, never do.
+    let (before, after) = run
+        .stdout
+        .split_once("After n1b goes down")
+        .expect("a failure section");
+    let readers = |text: &str| -> Vec<String> {
+        let tables = text
+            .split_once("== Routing tables for neo4j")
+            .expect("tables")
+            .1;
+        let tables = tables.split("\n== ").next().unwrap_or(tables);
+        tables
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("READ"))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let (before, after) = (readers(before), readers(after));
+    assert_eq!((before.len(), after.len()), (5, 5), "{run:?}");
+    assert!(before.iter().all(|r| r.contains("n1b")), "{before:?}");
+    assert!(after.iter().all(|r| !r.contains("n1b")), "{after:?}");
+    assert!(
+        after.contains(&"none (a driver gets no table)".to_owned()),
+        "north1_only has no reader left: {after:?}"
+    );
 }
 
 /// Text that is mostly not a policy: the language's pieces, glued at random.

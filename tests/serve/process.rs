@@ -103,6 +103,12 @@ async fn sigterm_closes_connections_and_exits_zero_with_json_logs() {
     ] {
         assert!(messages.contains(&message), "{message} in {messages:?}");
     }
+    let serving = lines
+        .iter()
+        .find(|l| l["message"] == "serving")
+        .expect("logged");
+    let admin = process.admin.to_string();
+    assert_eq!(serving["admin"].as_str(), Some(admin.as_str()), "{serving}");
     let failed = lines
         .iter()
         .find(|l| l["message"] == "routing request failed")

@@ -4,9 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `tagroute --version`: the version, the git revision it was built from and its cargo features.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("TAGROUTE_REVISION"),
+    ", features: ",
+    env!("TAGROUTE_FEATURES"),
+    ")"
+);
+
 /// Compile and evaluate Neo4j routing policies.
 #[derive(Debug, Parser)]
-#[command(name = "tagroute", version, about, long_about = None)]
+#[command(name = "tagroute", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +52,27 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Topology files: `import` builds one from a live cluster's records.
     Topology(TopologyArgs),
+    /// Print a manual page (roff), or write every command's page into a directory.
+    Man(ManArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`serve`, `topology import`); none: tagroute(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Write tagroute.1 and one page per command (tagroute-serve.1, ...) into this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -49,7 +49,10 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
             "admin": server.admin_address().map(|a| a.to_string()),
         }))?;
         console.out.flush()?;
-        tracing::info!(bolt = %server.bolt_address(), admin = ?server.admin_address(), "serving");
+        let admin = server
+            .admin_address()
+            .map_or("off".into(), |a| a.to_string());
+        tracing::info!(bolt = %server.bolt_address(), %admin, "serving");
         tokio::spawn(on_signals(server.handle()));
         server.run().await;
         Ok(())
