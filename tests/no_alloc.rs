@@ -227,6 +227,7 @@ fn a_sweep_whose_secondaries_lose_every_upstream_allocates_nothing_per_scenario(
             primaries: vec!["s00".into()],
             secondaries: servers.iter().skip(1).map(|s| s.name.clone()).collect(),
             leader: Some("s00".into()),
+            ..DatabaseSpec::default()
         }],
         servers,
     };

@@ -21,33 +21,16 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::topology::{
-    DatabaseSpec, ServerSpec, Snapshot, TopologyError, TopologyErrorKind as Kind, Update, from_json,
+    Snapshot, TopologyError, TopologyErrorKind as Kind, Update, from_json, to_json,
 };
 
 /// A snapshot as `{"epoch": N, "servers": [...], "databases": [...]}`.
 pub fn snapshot_json(snapshot: &Snapshot) -> Value {
-    let spec = snapshot.to_spec();
-    let servers: Vec<Value> = spec.servers.iter().map(server_json).collect();
-    let databases: Vec<Value> = spec.databases.iter().map(database_json).collect();
-    json!({ "epoch": snapshot.epoch(), "servers": servers, "databases": databases })
-}
-
-fn server_json(server: &ServerSpec) -> Value {
-    json!({
-        "name": server.name,
-        "address": server.address,
-        "tags": server.tags,
-        "available": server.available,
-    })
-}
-
-fn database_json(db: &DatabaseSpec) -> Value {
-    json!({
-        "name": db.name,
-        "primaries": db.primaries,
-        "secondaries": db.secondaries,
-        "leader": db.leader,
-    })
+    let mut value = to_json(&snapshot.to_spec());
+    if let Some(map) = value.as_object_mut() {
+        map.insert("epoch".into(), json!(snapshot.epoch()));
+    }
+    value
 }
 
 /// Reads a batch of updates.
@@ -264,7 +247,7 @@ fn wrong(field: &str, key: &str, expected: &'static str) -> TopologyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::{TagInterner, TopologySpec};
+    use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
 
     #[test]
     fn every_kind_of_update_reads_from_its_documented_form() {
@@ -302,6 +285,7 @@ mod tests {
                     primaries: vec!["p1".into()],
                     secondaries: vec![],
                     leader: Some("p1".into()),
+                    ..DatabaseSpec::default()
                 }),
                 Update::RemoveDatabase {
                     database: "orders".into()
@@ -361,6 +345,7 @@ mod tests {
                 primaries: vec!["a".into()],
                 secondaries: vec!["b".into()],
                 leader: Some("a".into()),
+                ..DatabaseSpec::default()
             }],
         };
         let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid");

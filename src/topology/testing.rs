@@ -54,6 +54,7 @@ impl Cluster {
             primaries: names(primaries),
             secondaries: names(secondaries),
             leader: leader.map(str::to_owned),
+            ..DatabaseSpec::default()
         });
         self
     }
