@@ -97,6 +97,12 @@ pub(super) const PRIORITY_TAG_PER_DATABASE: Setting = Setting {
         "causal_clustering.leadership_priority_groups.",
     ],
 };
+/// The database a client naming none gets (Neo4j 4.x: `dbms.default_database`).
+pub(super) const DEFAULT_DATABASE: Setting = Setting {
+    key: "initial.dbms.default_database",
+    deprecated: &[],
+    removed: &["dbms.default_database"],
+};
 /// Neo4j's own switch for the validation this module does.
 pub(super) const STRICT_VALIDATION: Setting = Setting {
     key: "server.config.strict_validation.enabled",
@@ -117,6 +123,7 @@ const SETTINGS: &[Setting] = &[
     INITIAL_TAGS,
     PRIORITY_TAG,
     PRIORITY_TAG_PER_DATABASE,
+    DEFAULT_DATABASE,
     STRICT_VALIDATION,
 ];
 

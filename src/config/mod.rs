@@ -104,6 +104,7 @@ pub struct Config {
     catchup: CatchupSettings,
     leadership: LeadershipSettings,
     initial_server_tags: Vec<String>,
+    default_database: Option<String>,
     warnings: Vec<ConfigDiagnostic>,
     ignored_keys: IgnoredKeys,
     /// Where each key tagroute reads is.
@@ -184,6 +185,10 @@ impl Config {
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
         let leadership = leader::read(&properties, &mut diagnostics);
         let initial_server_tags = initial_server_tags(&properties, &mut diagnostics);
+        let default_database = keys::DEFAULT_DATABASE
+            .lookup(&properties, &mut diagnostics)
+            .map(|property| property.value.trim().text.into_owned())
+            .filter(|name| !name.is_empty());
         let (mut ignored_keys, mut key_spans) = (IgnoredKeys::default(), BTreeMap::new());
         for property in properties.iter() {
             let (key, span) = (&*property.key.text, property.key.span());
@@ -201,6 +206,7 @@ impl Config {
             catchup,
             leadership,
             initial_server_tags,
+            default_database,
             warnings,
             ignored_keys,
             key_spans,
@@ -307,6 +313,12 @@ impl Config {
     /// `initial.server.tags`: this server's own tags, valid and without duplicates.
     pub fn initial_server_tags(&self) -> &[String] {
         &self.initial_server_tags
+    }
+
+    /// `initial.dbms.default_database`: the database a client naming none gets, unless the
+    /// topology names a default of its own.
+    pub fn default_database(&self) -> Option<&str> {
+        self.default_database.as_deref()
     }
 
     /// Every warning, in file order.
@@ -553,6 +565,35 @@ mod tests {
                 .warnings()
                 .iter()
                 .all(|w| !w.stops_neo4j && w.severity == Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn the_default_database_is_read_trimmed_and_its_4x_name_refused() {
+        let read = |source: &str| {
+            Config::parse(source, "c", Strictness::Default)
+                .map(|c| c.default_database().map(str::to_owned))
+        };
+        assert_eq!(
+            read("initial.dbms.default_database=Movies \n"),
+            Ok(Some("Movies".into()))
+        );
+        assert_eq!(read("dbms.routing_ttl=5m\n"), Ok(None));
+        assert_eq!(read("initial.dbms.default_database=\n"), Ok(None));
+        let source = "dbms.default_database=movies\n";
+        let errors = errors(source);
+        assert_eq!(
+            summary(source, errors.errors()),
+            [(
+                ConfigDiagnosticKind::RemovedKey,
+                "dbms.default_database".to_owned(),
+                "1:1".to_owned()
+            )]
+        );
+        let rendered = errors.render_all();
+        assert!(
+            rendered.contains("initial.dbms.default_database"),
+            "{rendered}"
         );
     }
 
