@@ -40,9 +40,12 @@ mod listener;
 pub mod logging;
 mod login;
 pub mod metrics;
+pub mod overrides;
 mod peer;
 pub mod reload;
 pub mod routes;
+pub mod sources;
+pub mod state;
 pub mod tls;
 pub mod updates;
 

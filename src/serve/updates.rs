@@ -21,7 +21,8 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::topology::{
-    Snapshot, TopologyError, TopologyErrorKind as Kind, Update, from_json, to_json,
+    Snapshot, TopologyError, TopologyErrorKind as Kind, Update, database_json, from_json,
+    server_json, to_json,
 };
 
 /// A snapshot as `{"epoch": N, "servers": [...], "databases": [...]}`.
@@ -31,6 +32,27 @@ pub fn snapshot_json(snapshot: &Snapshot) -> Value {
         map.insert("epoch".into(), json!(snapshot.epoch()));
     }
     value
+}
+
+/// An update in the form [`parse_updates`] reads.
+pub fn update_json(update: &Update) -> Value {
+    match update {
+        Update::SetAvailable { server, available } => {
+            json!({"op": "set_available", "server": server, "available": available})
+        }
+        Update::SetTags { server, tags } => {
+            json!({"op": "set_tags", "server": server, "tags": tags})
+        }
+        Update::SetLeader { database, leader } => {
+            json!({"op": "set_leader", "database": database, "leader": leader})
+        }
+        Update::AddServer(spec) => json!({"op": "add_server", "server": server_json(spec)}),
+        Update::RemoveServer { server } => json!({"op": "remove_server", "server": server}),
+        Update::SetDatabase(spec) => json!({"op": "set_database", "database": database_json(spec)}),
+        Update::RemoveDatabase { database } => {
+            json!({"op": "remove_database", "database": database})
+        }
+    }
 }
 
 /// Reads a batch of updates.
@@ -292,6 +314,24 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn every_kind_of_update_writes_the_form_it_reads_from() {
+        let updates = parse_updates(
+            r#"[{"op": "set_available", "server": "r1", "available": false},
+                {"op": "set_tags", "server": "r2", "tags": ["north"]},
+                {"op": "set_leader", "database": "neo4j", "leader": null},
+                {"op": "set_leader", "database": "neo4j", "leader": "p1"},
+                {"op": "add_server", "server": {"name": "r9", "address": "r9:7687", "tags": ["south"]}},
+                {"op": "remove_server", "server": "r3"},
+                {"op": "set_database", "database": {"name": "orders", "primaries": ["p1"], "leader": "p1", "aliases": ["shop"], "default": true}},
+                {"op": "remove_database", "database": "orders"}]"#,
+        )
+        .expect("valid");
+        let written: Vec<Value> = updates.iter().map(update_json).collect();
+        let text = serde_json::to_string(&written).expect("serializes");
+        assert_eq!(parse_updates(&text), Ok(updates));
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub fn diff(old: &TopologySpec, new: &TopologySpec) -> Vec<Update> {
                 ..database.clone()
             };
             let gives_up =
-                released.aliases.len() < old.aliases.len() || old.default > released.default;
+                released.aliases.len() < old.aliases.len() || (old.default && !released.default);
             if gives_up {
                 releases.push(Update::SetDatabase(released.clone()));
             }
