@@ -34,6 +34,20 @@ pub fn snapshot_json(snapshot: &Snapshot) -> Value {
     value
 }
 
+/// The kind of an update as `op` names it: `set_available`, `set_tags`, `set_leader`,
+/// `add_server`, `remove_server`, `set_database`, `remove_database`.
+pub fn op(update: &Update) -> &'static str {
+    match update {
+        Update::SetAvailable { .. } => "set_available",
+        Update::SetTags { .. } => "set_tags",
+        Update::SetLeader { .. } => "set_leader",
+        Update::AddServer(_) => "add_server",
+        Update::RemoveServer { .. } => "remove_server",
+        Update::SetDatabase(_) => "set_database",
+        Update::RemoveDatabase { .. } => "remove_database",
+    }
+}
+
 /// An update in the form [`parse_updates`] reads.
 pub fn update_json(update: &Update) -> Value {
     match update {
