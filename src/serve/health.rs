@@ -8,9 +8,14 @@
 //! `fails` intervals. Probes are spread over the first half of the interval, each address at a
 //! phase of its own plus a little jitter (so a thousand servers are not dialled at once, and the
 //! probes do not fall in step with anything else), at most `concurrency` at a time, each within
-//! `timeout`. Each change of verdict is logged, counted, and published at once.
+//! `timeout`. The verdicts of a round are published together when its last probe is back; each
+//! change of verdict is logged and counted.
 //!
-//! A server starts passing: until its probes say otherwise, the cluster's word stands.
+//! A server starts passing: until its probes say otherwise, the cluster's word stands. And when
+//! more than half of the servers fail at once, tagroute is more likely cut off from the cluster
+//! than the cluster gone: the verdicts are then set aside (logged, and
+//! `tagroute_health_ignored` is 1) and the tables keep what the cluster last said, instead of
+//! emptying them for every driver, until at least half pass again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
@@ -127,6 +132,7 @@ impl Verdict {
 /// Probes every server of the sources every interval until shutdown.
 pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, tls: Option<TlsConnector>) {
     let mut verdicts: HashMap<String, Verdict> = HashMap::new();
+    let mut ignored = false;
     let permits = Arc::new(Semaphore::new(checks.concurrency));
     let mut rng = Rng::from_os();
     let seed = rng.next_u64();
@@ -140,7 +146,13 @@ pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, tls: Option
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         let targets = shared.sources().addresses();
-        forget_gone(&shared, &mut verdicts, &targets);
+        verdicts.retain(|address, _| {
+            let kept = targets.contains(address);
+            if !kept {
+                shared.metrics.health_forget(address);
+            }
+            kept
+        });
         let mut probes = JoinSet::new();
         for address in targets {
             let start = phase(seed, &address, spread) + jitter(&mut rng, checks.interval / 20);
@@ -158,89 +170,119 @@ pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, tls: Option
                 (address, outcome)
             });
         }
-        loop {
-            let done = tokio::select! {
-                done = probes.join_next() => done,
-                _ = shutdown.wait_for(|stop| *stop) => return,
-            };
-            let Some(Ok((address, outcome))) = done else {
-                if done.is_none() {
-                    break;
-                }
-                continue;
-            };
+        let round = tokio::select! {
+            round = probes.join_all() => round,
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        let mut changes = Vec::new();
+        for (address, outcome) in round {
             shared.metrics.health_probe(outcome.is_ok());
             let verdict = verdicts.entry(address.clone()).or_default();
-            let changed = verdict.record(outcome.is_ok(), checks.fails, checks.passes);
-            shared.metrics.health_verdict(&address, verdict.failing());
-            if changed {
-                transition(&shared, &checks, address, verdict.failing(), outcome.err()).await;
+            if verdict.record(outcome.is_ok(), checks.fails, checks.passes) {
+                changes.push((address.clone(), verdict.failing(), outcome.err()));
             }
+            shared.metrics.health_verdict(&address, verdict.failing());
         }
-        let failing = verdicts.values().filter(|v| v.failing()).count();
+        let (failing, cut_off) = applied(&verdicts);
+        let count = verdicts.values().filter(|v| v.failing()).count();
+        if cut_off != ignored {
+            ignored = cut_off;
+            log_cut_off(cut_off, count, verdicts.len());
+        }
         shared
             .metrics
-            .health_servers(verdicts.len() - failing, failing);
-    }
-}
-
-/// Forgets the verdicts on servers that left, in the sources and the metrics too.
-fn forget_gone(
-    shared: &Shared,
-    verdicts: &mut HashMap<String, Verdict>,
-    targets: &BTreeSet<String>,
-) {
-    let before = verdicts.len();
-    verdicts.retain(|address, _| {
-        let kept = targets.contains(address);
-        if !kept {
-            shared.metrics.health_forget(address);
+            .health_servers(verdicts.len() - count, count, cut_off);
+        for (address, failing, error) in &changes {
+            log_transition(
+                &shared,
+                &checks,
+                address,
+                *failing,
+                error.as_deref(),
+                cut_off,
+            );
         }
-        kept
-    });
-    if verdicts.len() != before {
-        shared.sources().keep_verdicts_of(targets);
+        publish(&shared, failing).await;
     }
 }
 
-/// Logs, counts and publishes a change of verdict.
-async fn transition(
-    shared: &Arc<Shared>,
-    checks: &HealthChecks,
-    address: String,
-    failing: bool,
-    error: Option<String>,
-) {
-    let publishing = Arc::clone(shared);
-    let at = address.clone();
-    let (name, published) = tokio::task::spawn_blocking(move || {
-        let topology = publishing.routes.topology();
-        let mut sources = publishing.sources();
-        let name = sources
-            .base()
-            .servers
-            .iter()
-            .find(|s| s.address == at)
-            .map(|s| s.name.clone());
-        (name, sources.set_failing(&at, failing, topology))
-    })
-    .await
-    .unwrap_or((None, None));
-    shared.metrics.health_transition(failing);
-    let server = name.unwrap_or_default();
-    let epoch = published.as_ref().map(|p| p.snapshot.epoch());
-    if let Some(epoch) = epoch {
-        shared.metrics.set_epoch(epoch);
+/// The addresses whose failing verdicts apply, and whether they are set aside because more
+/// than half of the servers fail (then none applies).
+fn applied(verdicts: &HashMap<String, Verdict>) -> (BTreeSet<String>, bool) {
+    let failing: BTreeSet<String> = verdicts
+        .iter()
+        .filter(|(_, v)| v.failing())
+        .map(|(a, _)| a.clone())
+        .collect();
+    match failing.len() * 2 > verdicts.len() {
+        true => (BTreeSet::new(), true),
+        false => (failing, false),
     }
+}
+
+/// Hands the verdicts applied to the sources, off the I/O threads.
+async fn publish(shared: &Arc<Shared>, failing: BTreeSet<String>) {
+    let publishing = Arc::clone(shared);
+    let published = tokio::task::spawn_blocking(move || {
+        let topology = publishing.routes.topology();
+        publishing.sources().set_failing(failing, topology)
+    })
+    .await;
+    if let Ok(Some(published)) = published {
+        let epoch = published.snapshot.epoch();
+        shared.metrics.set_epoch(epoch);
+        tracing::info!(
+            epoch,
+            updates = published.updates.len(),
+            "health verdicts published"
+        );
+    }
+}
+
+fn log_cut_off(cut_off: bool, failing: usize, servers: usize) {
+    if cut_off {
+        tracing::warn!(
+            failing,
+            servers,
+            "most servers fail their health checks: tagroute is likely cut off from the cluster; \
+             the verdicts are set aside and the tables keep what the cluster last said"
+        );
+    } else {
+        tracing::info!(
+            failing,
+            servers,
+            "most servers pass their health checks again; verdicts apply"
+        );
+    }
+}
+
+/// Logs and counts a change of verdict on the server at `address`.
+fn log_transition(
+    shared: &Shared,
+    checks: &HealthChecks,
+    address: &str,
+    failing: bool,
+    error: Option<&str>,
+    ignored: bool,
+) {
+    shared.metrics.health_transition(failing);
+    let server = shared
+        .sources()
+        .base()
+        .servers
+        .iter()
+        .find(|s| s.address == address)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
     if failing {
         tracing::warn!(
-            %server, %address, failed_probes = checks.fails, epoch,
-            error = error.as_deref().map(Clipped).map(tracing::field::display),
+            %server, %address, failed_probes = checks.fails, set_aside = ignored,
+            error = error.map(Clipped).map(tracing::field::display),
             "server failing its health checks; unavailable in the tables"
         );
     } else {
         tracing::info!(
-            %server, %address, passed_probes = checks.passes, epoch,
+            %server, %address, passed_probes = checks.passes,
             "server passing its health checks again"
         );
     }
@@ -301,6 +343,41 @@ mod tests {
             .map(|&passed| verdict.record(passed, 2, 2))
             .collect();
         assert_eq!(changes, [false, true, false, false, true, false]);
+    }
+
+    #[test]
+    fn verdicts_are_set_aside_while_more_than_half_of_the_servers_fail() {
+        let failing = Verdict {
+            failing: true,
+            run: 0,
+        };
+        let verdicts = |states: &[bool]| -> HashMap<String, Verdict> {
+            states
+                .iter()
+                .enumerate()
+                .map(|(i, &f)| {
+                    (
+                        format!("s{i}:1"),
+                        if f { failing } else { Verdict::default() },
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(applied(&verdicts(&[])), (BTreeSet::new(), false));
+        assert_eq!(
+            applied(&verdicts(&[true, false, false])),
+            (BTreeSet::from(["s0:1".to_owned()]), false)
+        );
+        assert_eq!(
+            applied(&verdicts(&[true, false])),
+            (BTreeSet::from(["s0:1".to_owned()]), false),
+            "half is not more than half"
+        );
+        assert_eq!(
+            applied(&verdicts(&[true, true, false])),
+            (BTreeSet::new(), true)
+        );
+        assert_eq!(applied(&verdicts(&[true])), (BTreeSet::new(), true));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! | `tagroute_follow_last_success_timestamp_seconds` | | with `--follow`: when the last good poll ended (Unix seconds) |
 //! | `tagroute_follow_changes_total` | `kind` | with `--follow`: updates published because the cluster changed, by kind (`set_leader`, `set_available`, …) |
 //! | `tagroute_health_servers` | `state` | with health checks: servers `passing` and `failing` them |
+//! | `tagroute_health_ignored` | | with health checks: 1 while more than half of the servers fail, so that the verdicts are set aside |
 //! | `tagroute_health_server_passing` | `address` | with health checks: 1 while the server at the address passes, 0 while it fails |
 //! | `tagroute_health_probes_total` | `outcome` | with health checks: probes, `pass` or `fail` |
 //! | `tagroute_health_transitions_total` | `to` | with health checks: servers that began `failing` or `passing` |
@@ -153,6 +154,8 @@ pub struct Metrics {
     pub follow_changes: Family<KindLabels, Counter>,
     /// Servers per health verdict.
     pub health_servers: Family<StateLabels, Gauge>,
+    /// Whether the verdicts are set aside (most servers failing).
+    pub health_ignored: Gauge,
     /// Each server's verdict.
     pub health_passing: Family<AddressLabels, Gauge>,
     /// Health probes.
@@ -189,6 +192,7 @@ impl Metrics {
             follow_last_success: Gauge::default(),
             follow_changes: Family::default(),
             health_servers: Family::default(),
+            health_ignored: Gauge::default(),
             health_passing: Family::default(),
             health_probes: Family::default(),
             health_transitions: Family::default(),
@@ -289,6 +293,11 @@ impl Metrics {
             self.health_servers.clone(),
         );
         self.registry.register(
+            "health_ignored",
+            "1 while more than half of the servers fail their health checks, so that the verdicts are set aside",
+            self.health_ignored.clone(),
+        );
+        self.registry.register(
             "health_server_passing",
             "1 while the server at the address passes its health checks, 0 while it fails",
             self.health_passing.clone(),
@@ -353,13 +362,14 @@ impl Metrics {
             .inc();
     }
 
-    /// Records how many servers pass and fail.
-    pub fn health_servers(&self, passing: usize, failing: usize) {
+    /// Records how many servers pass and fail, and whether the verdicts are set aside.
+    pub fn health_servers(&self, passing: usize, failing: usize, ignored: bool) {
         for (state, count) in [("passing", passing), ("failing", failing)] {
             self.health_servers
                 .get_or_create(&StateLabels { state })
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
+        self.health_ignored.set(i64::from(ignored));
     }
 
     /// Counts a refused or closed admin connection.

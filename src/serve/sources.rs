@@ -212,22 +212,17 @@ impl Sources {
         Ok((cleared, self.publish(composed, topology)))
     }
 
-    /// Records the health checks' verdict on the server at `address`, and publishes what it
+    /// Takes `failing` as the addresses the health checks find failing, and publishes what it
     /// changes.
     pub fn set_failing(
         &mut self,
-        address: &str,
-        failing: bool,
+        failing: BTreeSet<String>,
         topology: &Topology,
     ) -> Option<Published> {
-        let changed = if failing {
-            self.failing.insert(address.to_owned())
-        } else {
-            self.failing.remove(address)
-        };
-        if !changed {
+        if failing == self.failing {
             return None;
         }
+        self.failing = failing;
         let composed = compose(
             &self.base,
             &self.overrides,
@@ -236,11 +231,6 @@ impl Sources {
         )
         .ok()?;
         self.publish(composed, topology)
-    }
-
-    /// Forgets the verdicts on addresses no longer in the base (their servers left).
-    pub fn keep_verdicts_of(&mut self, addresses: &BTreeSet<String>) {
-        self.failing.retain(|a| addresses.contains(a));
     }
 
     /// The Bolt addresses of every server of the base and of the servers overrides add: what
@@ -506,7 +496,12 @@ mod tests {
     fn a_new_base_keeps_every_override_and_verdict_and_an_equal_one_publishes_nothing() {
         let (mut sources, topology) = start(None);
         sources.post(&[down("r1")], &topology).expect("valid");
-        assert!(sources.set_failing("p2:7687", true, &topology).is_some());
+        let p2 = BTreeSet::from(["p2:7687".to_owned()]);
+        assert!(sources.set_failing(p2.clone(), &topology).is_some());
+        assert!(
+            sources.set_failing(p2, &topology).is_none(),
+            "the same verdicts"
+        );
         let epoch = topology.snapshot().epoch();
         assert_eq!(
             sources
@@ -561,7 +556,7 @@ mod tests {
             )
             .expect("valid");
         assert!(available(&topology, "p2"), "the override over the base");
-        sources.set_failing("p2:7687", true, &topology);
+        sources.set_failing(BTreeSet::from(["p2:7687".to_owned()]), &topology);
         assert!(!available(&topology, "p2"), "the verdict over the override");
         let view = sources.view(topology.snapshot().epoch());
         assert_eq!(view["base"], "cluster");
@@ -580,7 +575,7 @@ mod tests {
         );
         assert_eq!(view["databases"][0]["leader"], "p2");
         // Passing again: the override decides.
-        sources.set_failing("p2:7687", false, &topology);
+        sources.set_failing(BTreeSet::new(), &topology);
         assert!(available(&topology, "p2"));
         let view = sources.view(0);
         assert_eq!(view["servers"][1]["decided_by"]["available"], "override");
