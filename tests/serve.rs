@@ -14,6 +14,12 @@ mod admin;
 /// explained; database names, aliases, default and home databases in ROUTE.
 mod overlays;
 
+/// A stub Neo4j cluster in-process, for `serve --follow`.
+mod stub;
+
+/// `serve --follow`: differences published, health checks, an unreachable cluster.
+mod follow;
+
 /// 200 connections checked answer by answer, misbehaving clients, a reload storm.
 mod load;
 
