@@ -110,6 +110,15 @@ pub enum ConfigDiagnosticKind {
     /// Error (a warning with strict validation off): a Neo4j 4.x key, which Neo4j 5 no longer
     /// reads.
     RemovedKey,
+    /// Error: a value that does not parse as its setting's type or lies outside its range
+    /// (Neo4j refuses to start whatever its strict validation).
+    InvalidValue,
+    /// Error (a warning with strict validation off): an Enterprise Edition setting, checked
+    /// against Community Edition.
+    OtherEdition,
+    /// Warning: a key of a plugin's namespace (`gds.*`): a setting only when the plugin is
+    /// installed, which the file cannot tell; Neo4j refuses to start otherwise.
+    PluginKey,
     /// Error (a warning with strict validation off): a key given twice, other than the settings
     /// Neo4j lets repeat (`server.jvm.additional`).
     DuplicateKey,
@@ -192,6 +201,9 @@ impl ConfigDiagnosticKind {
             EmptyKey => "empty-key",
             UnknownKey => "unknown-key",
             RemovedKey => "removed-key",
+            InvalidValue => "invalid-value",
+            OtherEdition => "other-edition",
+            PluginKey => "plugin-key",
             DuplicateKey => "duplicate-key",
             DeprecatedKey => "deprecated-key",
             DeprecatedKeyOverridden => "deprecated-key-overridden",

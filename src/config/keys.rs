@@ -1,21 +1,23 @@
 //! The keys tagroute reads (DESIGN section 3), the names they had before, and Neo4j 5's
-//! validation of every key of the file.
+//! validation of every key of the file against the settings catalogue of the Neo4j version
+//! checked against ([`super::catalogue`]).
 //!
 //! A setting is read from its current key; when that is absent, from the first of its
 //! deprecated Neo4j 5 keys that is present (`connect_randomly_to_server_group`,
 //! `leader_transfer.priority_group`, `server.groups`), with a warning naming the current key. A
 //! deprecated key that loses to a newer one is ignored, with a warning too.
 //!
-//! Neo4j 5 no longer reads the Neo4j 4.x names (`causal_clustering.*`); with strict validation,
-//! on by default (`server.config.strict_validation.enabled`), it refuses to start with a key it
-//! has no setting for, or with a key given twice (except `server.jvm.additional`, which may
-//! repeat). tagroute knows every Neo4j 5 key of the namespaces it reads, so in those an unknown
-//! key is an error with "did you mean"; a key outside all of Neo4j's namespaces is an error
-//! too. Keys in Neo4j's other namespaces are not tagroute's to judge, and are only listed as
-//! ignored. With strict validation off, each of these errors is a warning, as Neo4j logs it.
+//! Every other key is judged as Neo4j judges it. With strict validation, on by default
+//! (`server.config.strict_validation.enabled`), Neo4j refuses to start with a key it has no
+//! setting for (a typo, a Neo4j 4.4 name, an Enterprise setting in Community Edition) or with a
+//! key given twice (except `server.jvm.additional`); with it off, it logs them and goes on, and
+//! so do these diagnostics, as warnings. A value that does not parse as its setting's type, or
+//! lies outside its range, stops Neo4j either way. A plugin's keys (`gds.*`) are settings only
+//! when the plugin is installed, which a file cannot tell: they are warnings that say so.
 
 use std::sync::LazyLock;
 
+use super::catalogue::{self, Edition, Migration, Neo4jTarget, Neo4jVersion};
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::properties::{Properties, Property};
 use crate::span::LineIndex;
@@ -120,34 +122,6 @@ const SETTINGS: &[Setting] = &[
     STRICT_VALIDATION,
 ];
 
-/// The namespaces tagroute knows every Neo4j 5 key of (`causal_clustering.` is Neo4j 4.x's).
-const OWN_NAMESPACES: &[&str] = &[
-    "dbms.routing",
-    "server.routing.",
-    "server.cluster.catchup.",
-    "db.cluster.raft.leader_transfer.",
-    "initial.server.",
-    "causal_clustering.",
-];
-
-/// The Neo4j 5 keys of those namespaces that tagroute does not read.
-const KNOWN_NOT_READ: &[&str] = &[
-    "dbms.routing.enabled",
-    "dbms.routing.default_router",
-    "dbms.routing.client_side.enforce_for_domains",
-    "dbms.routing.driver.connection.connect_timeout",
-    "dbms.routing.driver.connection.max_lifetime",
-    "dbms.routing.driver.connection.pool.acquisition_timeout",
-    "dbms.routing.driver.connection.pool.idle_test",
-    "dbms.routing.driver.connection.pool.max_size",
-    "dbms.routing.driver.logging.level",
-    "server.routing.advertised_address",
-    "server.routing.listen_address",
-    "initial.server.allowed_databases",
-    "initial.server.denied_databases",
-    "initial.server.mode_constraint",
-];
-
 /// Neo4j 4.x keys of those namespaces, other than the settings' own, with their Neo4j 5 names.
 const REMOVED_ELSEWHERE: &[(&str, &str)] = &[
     (
@@ -160,18 +134,15 @@ const REMOVED_ELSEWHERE: &[(&str, &str)] = &[
     ),
 ];
 
-/// The namespaces a Neo4j 5 setting's name can start with; any other key is unknown to it.
-const NEO4J_NAMESPACES: &[&str] = &[
-    "dbms.",
-    "db.",
-    "browser.",
-    "server.",
-    "internal.",
-    "client.",
-    "initial.",
-    "fabric.",
-    "gds.",
-    "apoc.",
+/// The namespaces of Neo4j's own settings: a key in one of them that no setting has is unknown.
+const NEO4J_NAMESPACES: &[&str] = &["dbms.", "db.", "server.", "initial.", "browser.", "client."];
+
+/// The plugins that declare settings of their own in neo4j.conf, by namespace.
+const PLUGIN_NAMESPACES: &[(&str, &str)] = &[
+    ("gds.", "Graph Data Science"),
+    ("dbms.bloom.", "Bloom"),
+    ("streams.", "Neo4j Streams"),
+    ("kafka.", "Neo4j Streams"),
 ];
 
 /// The settings Neo4j lets a file give more than once (their values accumulate).
@@ -264,46 +235,8 @@ pub(super) fn is_read(key: &str) -> bool {
         .any(|known| matches(known, key))
 }
 
-/// What Neo4j 5 makes of a key.
-enum Verdict {
-    /// A setting (read by tagroute or not), or a key tagroute cannot judge.
-    Fine,
-    /// A Neo4j 4.x key, and its Neo4j 5 name when it has one.
-    Removed(Option<String>),
-    /// A key of tagroute's namespaces that Neo4j 5 has no setting for.
-    Unknown,
-    /// A key outside every namespace of Neo4j's.
-    Outside,
-    /// An APOC setting, which Neo4j 5 reads from apoc.conf only.
-    Apoc,
-    /// The empty key (`=value`).
-    Empty,
-}
-
-fn verdict(key: &str) -> Verdict {
-    if key.is_empty() {
-        return Verdict::Empty;
-    }
-    if is_read(key) || KNOWN_NOT_READ.contains(&key) {
-        return Verdict::Fine;
-    }
-    if let Some(name) = new_name(key) {
-        return Verdict::Removed(name);
-    }
-    if OWN_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
-        return Verdict::Unknown;
-    }
-    if key.starts_with("apoc.") {
-        return Verdict::Apoc;
-    }
-    if NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
-        Verdict::Fine
-    } else {
-        Verdict::Outside
-    }
-}
-
-/// For a Neo4j 4.x key: `Some` with its Neo4j 5 name (when it has one); `None` for any other key.
+/// For a key tagroute knows the Neo4j 4.x name of: `Some` with its Neo4j 5 name (when it has
+/// one); `None` for any other key.
 fn new_name(key: &str) -> Option<Option<String>> {
     for setting in SETTINGS {
         for old in setting.removed {
@@ -319,10 +252,15 @@ fn new_name(key: &str) -> Option<Option<String>> {
             }
         }
     }
-    if let Some((_, new)) = REMOVED_ELSEWHERE.iter().find(|(old, _)| *old == key) {
-        return Some(Some((*new).to_owned()));
-    }
-    key.starts_with("causal_clustering.").then_some(None)
+    REMOVED_ELSEWHERE
+        .iter()
+        .find(|(old, _)| *old == key)
+        .map(|(_, new)| Some((*new).to_owned()))
+}
+
+/// The Neo4j 5 name of a Neo4j 4.x key of the settings tagroute reads, if it has one.
+pub(super) fn tagroute_rename(key: &str) -> Option<String> {
+    new_name(key).flatten()
 }
 
 /// A known key as suggestions compare it, squashed once per process.
@@ -330,51 +268,91 @@ struct Known {
     key: &'static str,
     /// Whether it is a prefix setting, completed with the unknown key's last segment.
     prefix: bool,
+    /// Whether it is a group setting (`<...>` segments, filled from the unknown key).
+    group: bool,
     squashed: Vec<char>,
     chars: usize,
 }
 
-fn known_keys() -> &'static [Known] {
-    static KNOWN: LazyLock<Vec<Known>> = LazyLock::new(|| {
-        SETTINGS
-            .iter()
-            .map(|s| s.key)
-            .chain(KNOWN_NOT_READ.iter().copied())
-            .map(|key| {
-                let mut squashed = Vec::new();
-                squash_into(key, &mut squashed);
-                Known {
-                    key,
-                    prefix: key.ends_with('.'),
-                    squashed,
-                    chars: key.chars().count(),
-                }
+impl Known {
+    fn new(key: &'static str) -> Known {
+        let mut squashed = Vec::new();
+        squash_into(key, &mut squashed);
+        Known {
+            key,
+            prefix: key.ends_with('.'),
+            group: key.contains('<'),
+            squashed,
+            chars: key.chars().count(),
+        }
+    }
+}
+
+/// Every key of `version`'s catalogue and every key tagroute reads, for suggestions.
+fn known_keys(version: Neo4jVersion) -> &'static [Known] {
+    static KNOWN: LazyLock<Vec<(Neo4jVersion, Vec<Known>)>> = LazyLock::new(|| {
+        Neo4jVersion::all()
+            .map(|version| {
+                let catalogue = version.catalogue().settings().iter().map(|s| s.name);
+                let ours = SETTINGS.iter().map(|s| s.key);
+                let mut keys: Vec<&'static str> = ours.chain(catalogue).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                (version, keys.into_iter().map(Known::new).collect())
             })
             .collect()
     });
-    &KNOWN
+    KNOWN
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map_or(&[], |(_, known)| known.as_slice())
 }
 
-/// The known key closest to `key`, prefix settings completed with `key`'s last segment.
-fn suggestion(key: &str) -> Option<String> {
+/// The known key closest to `key`: prefix settings completed with `key`'s last segment, group
+/// settings with `key`'s own segments.
+fn suggestion(key: &str, version: Neo4jVersion) -> Option<String> {
     let last = key.rsplit('.').next().unwrap_or(key);
     let (mut last_squashed, last_chars) = (Vec::new(), last.chars().count());
     squash_into(last, &mut last_squashed);
+    let segments: Vec<&str> = key.split('.').collect();
     let typo = Typo::of(key);
     let (mut best, mut candidate) = (None, Vec::new());
-    for known in known_keys() {
+    for known in known_keys(version) {
         candidate.clear();
-        candidate.extend_from_slice(&known.squashed);
-        let mut chars = known.chars;
-        if known.prefix {
-            candidate.extend_from_slice(&last_squashed);
-            chars += last_chars;
-        }
-        typo.keep_closer(&mut best, known, &candidate, chars);
+        let (name, chars) = match (known.group, known.prefix) {
+            (true, _) => match filled(known.key, &segments) {
+                Some(name) => {
+                    squash_into(&name, &mut candidate);
+                    let chars = name.chars().count();
+                    (name, chars)
+                }
+                None => continue,
+            },
+            (false, true) => {
+                candidate.extend_from_slice(&known.squashed);
+                candidate.extend_from_slice(&last_squashed);
+                (format!("{}{last}", known.key), known.chars + last_chars)
+            }
+            (false, false) => {
+                candidate.extend_from_slice(&known.squashed);
+                (known.key.to_owned(), known.chars)
+            }
+        };
+        typo.keep_closer(&mut best, name, &candidate, chars);
     }
-    best.map(|(_, known)| match known.prefix {
-        true => format!("{}{last}", known.key),
-        false => known.key.to_owned(),
+    best.map(|(_, name)| name)
+}
+
+/// A group setting's name with its `<...>` segments taken from `segments` (same count only).
+fn filled(pattern: &str, segments: &[&str]) -> Option<String> {
+    let parts: Vec<&str> = pattern.split('.').collect();
+    (parts.len() == segments.len()).then(|| {
+        let filled: Vec<&str> = parts
+            .iter()
+            .zip(segments)
+            .map(|(p, s)| if p.starts_with('<') { *s } else { *p })
+            .collect();
+        filled.join(".")
     })
 }
 
@@ -382,17 +360,15 @@ fn suggestion(key: &str) -> Option<String> {
 pub(super) fn validate(
     properties: &Properties,
     strict: bool,
+    target: Neo4jTarget,
     lines: &LineIndex,
     diagnostics: &mut Diagnostics,
 ) {
     let mut suggestions = SUGGESTIONS;
     for (i, property) in properties.all().iter().enumerate() {
-        let diagnostic = match byte_order_mark(property) {
-            Some(mark) if i == 0 => Some(mark),
-            _ => check_key(property, &mut suggestions),
-        };
-        if let Some(diagnostic) = diagnostic {
-            diagnostics.push(lenient_unless(strict, diagnostic));
+        match byte_order_mark(property) {
+            Some(mark) if i == 0 => diagnostics.push(lenient_unless(strict, mark)),
+            _ => check_key(property, strict, target, &mut suggestions, diagnostics),
         }
     }
     for (before, again) in properties.repeats() {
@@ -455,65 +431,247 @@ fn byte_order_mark(property: &Property) -> Option<ConfigDiagnostic> {
     )
 }
 
-fn check_key(property: &Property, suggestions: &mut usize) -> Option<ConfigDiagnostic> {
+/// The diagnostics of one key and its value.
+fn check_key(
+    property: &Property,
+    strict: bool,
+    target: Neo4jTarget,
+    suggestions: &mut usize,
+    diagnostics: &mut Diagnostics,
+) {
+    let key = &*property.key.text;
+    if is_read(key) {
+        return; // tagroute's own readers check these
+    }
+    let catalogue = target.version.catalogue();
+    if let Some(setting) = catalogue.get(key) {
+        if setting.edition == Edition::Enterprise && target.edition == Edition::Community {
+            diagnostics.push(lenient_unless(strict, other_edition(property, target)));
+            return;
+        }
+        if let Some(since) = setting.deprecated {
+            diagnostics.push(deprecated_setting(property, since, setting.replaced_by));
+        }
+        let value = property.value.text.trim_matches(|c: char| c <= ' ');
+        if let Err(reason) = setting.value_type.check(value) {
+            diagnostics.push(invalid_value(property, setting, &reason, target));
+        }
+        return;
+    }
+    let diagnostic = match unknown_key(property, target, suggestions) {
+        Some(diagnostic) if diagnostic.kind == Kind::PluginKey => diagnostic,
+        Some(diagnostic) => lenient_unless(strict, diagnostic),
+        None => return,
+    };
+    diagnostics.push(diagnostic);
+}
+
+/// A key of the other edition: Community Edition has no Enterprise setting.
+fn other_edition(property: &Property, target: Neo4jTarget) -> ConfigDiagnostic {
     let key = &property.key.text;
+    ConfigDiagnostic::error(
+        Kind::OtherEdition,
+        property.key.span(),
+        format!(
+            "`{key}` is an Enterprise Edition setting: Neo4j {} Community Edition has no such setting and refuses to start",
+            target.version.name()
+        ),
+    )
+    .with_help("remove it, or check with `--edition enterprise` if this server runs Enterprise Edition")
+}
+
+fn deprecated_setting(property: &Property, since: &str, replaced_by: &str) -> ConfigDiagnostic {
+    let key = &property.key.text;
+    let warning = ConfigDiagnostic::warning(
+        Kind::DeprecatedKey,
+        property.key.span(),
+        format!("`{key}` is deprecated (since Neo4j {since}); Neo4j still reads it"),
+    );
+    match replaced_by
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => warning,
+        names => warning.with_help(format!("use `{}`", names.join("`, `"))),
+    }
+}
+
+/// A value that does not parse as its setting's type: Neo4j refuses to start, whatever the
+/// strict validation.
+fn invalid_value(
+    property: &Property,
+    setting: &catalogue::SettingDef,
+    reason: &str,
+    target: Neo4jTarget,
+) -> ConfigDiagnostic {
+    let value = property.value.text.trim_matches(|c: char| c <= ' ');
+    let span = match property.value.text.is_empty() {
+        true => property.key.span(),
+        false => property.value.span(),
+    };
+    ConfigDiagnostic::error(
+        Kind::InvalidValue,
+        span,
+        format!(
+            "`{value}` is not a valid value of `{}` ({}): {reason}; Neo4j {} refuses to start",
+            property.key.text,
+            setting.value_type.describe(),
+            target.version.name()
+        ),
+    )
+    .with_help(format!("valid values: {}", setting.valid_values))
+}
+
+/// A key no setting of the catalogue has: what Neo4j makes of it, and why.
+fn unknown_key(
+    property: &Property,
+    target: Neo4jTarget,
+    suggestions: &mut usize,
+) -> Option<ConfigDiagnostic> {
+    let key = &*property.key.text;
     let span = property.key.span();
-    let diagnostic = match verdict(key) {
-        Verdict::Fine => return None,
-        Verdict::Empty => ConfigDiagnostic::error(
+    let version = target.version.name();
+    if key.is_empty() {
+        return Some(ConfigDiagnostic::error(
             Kind::EmptyKey,
             span,
             "the line has a value but no key; Neo4j 5 has no setting with the empty name and refuses to start".into(),
-        ),
-        Verdict::Removed(name) => {
-            let error = ConfigDiagnostic::error(
-                Kind::RemovedKey,
-                span,
-                format!("`{key}` is a Neo4j 4.x key that Neo4j 5 no longer reads; Neo4j 5 refuses to start with it"),
-            );
-            match name {
-                Some(name) => error.with_help(format!("its Neo4j 5 name is `{name}`")),
-                None => error.with_help("Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file"),
+        ));
+    }
+    if let Some(name) = new_name(key) {
+        let error = removed(key, span);
+        return Some(match name {
+            Some(name) => error.with_help(format!("its Neo4j 5 name is `{name}`")),
+            None => error.with_help(MIGRATE_HELP),
+        });
+    }
+    if let Some(migration) = catalogue::migration(key) {
+        let help = match migration {
+            Migration::Renamed(name) => format!("its Neo4j 5 name is `{name}` (`tagroute check --migrate` prints the migrated file)"),
+            Migration::RenamedUnresolved(field) => format!("Neo4j 5's migration renames it to the setting of its Java field `{field}`, which the settings reference does not name; `neo4j-admin server migrate-configuration` migrates it"),
+            Migration::Removed => "Neo4j 5 removed it: it no longer has any effect (`tagroute check --migrate` comments it out)".into(),
+        };
+        return Some(removed(key, span).with_help(help));
+    }
+    if let Some(edition) = catalogue::neo4j_44_setting(key) {
+        let error = ConfigDiagnostic::error(
+            Kind::RemovedKey,
+            span,
+            format!(
+                "`{key}` is a Neo4j 4.4 {} Edition setting that Neo4j {version} does not have; Neo4j {version} refuses to start with it",
+                edition.name()
+            ),
+        );
+        let help = match edition {
+            Edition::Enterprise => {
+                "Neo4j 5 has no setting by this name; Enterprise Edition's own migration is not public, so tagroute cannot say what replaces it"
             }
-        }
-        Verdict::Unknown => {
-            let error = ConfigDiagnostic::error(
-                Kind::UnknownKey,
-                span,
-                format!("unknown setting `{key}`: Neo4j 5 has no setting by this name and refuses to start"),
-            );
-            let near = suggestions.checked_sub(1).and_then(|left| {
-                *suggestions = left;
-                suggestion(key)
-            });
-            match near {
-                Some(near) => error.with_help(format!("did you mean `{near}`?")),
-                None => error,
+            Edition::Community => {
+                "Neo4j 5 has no setting by this name, and its migration does not carry it over"
             }
-        }
-        Verdict::Outside => {
-            let error = ConfigDiagnostic::error(
-                Kind::UnknownKey,
+        };
+        return Some(with_suggestion(
+            error.with_help(help),
+            key,
+            target,
+            suggestions,
+        ));
+    }
+    if key.starts_with("causal_clustering.") {
+        return Some(removed(key, span).with_help(MIGRATE_HELP));
+    }
+    if let Some((namespace, plugin)) = PLUGIN_NAMESPACES.iter().find(|(ns, _)| key.starts_with(ns))
+    {
+        return Some(
+            ConfigDiagnostic::warning(
+                Kind::PluginKey,
                 span,
-                format!("unknown setting `{key}`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"),
-            );
-            if property.has_separator {
-                error
-            } else {
-                error.with_help(format!(
-                    "this line has no `=` or `:`, so it is read as the key `{key}` with the value `{}`",
-                    property.value.text
-                ))
-            }
+                format!("`{key}` is not a setting of Neo4j {version} but of the {plugin} plugin (`{namespace}*`): Neo4j starts with it only if that plugin is installed, and otherwise refuses to start"),
+            )
+            .with_help("a plugin declares its settings when Neo4j loads it; tagroute cannot see which plugins are installed"),
+        );
+    }
+    if key.starts_with("internal.") || key.starts_with("unsupported.") {
+        if catalogue::is_migration_target(key) {
+            return None;
         }
-        Verdict::Apoc => ConfigDiagnostic::error(
+        return Some(ConfigDiagnostic::error(
             Kind::UnknownKey,
             span,
-            format!("`{key}` is an APOC setting: Neo4j 5 reads those from apoc.conf only, and refuses to start"),
+            format!("`{key}` is not a documented setting of Neo4j {version}: Neo4j declares internal settings it does not document, and refuses to start with any other key"),
         )
-        .with_help("move it to apoc.conf"),
+        .with_help("tagroute's catalogue has only the internal settings that Neo4j 5's migration names; if this one is Neo4j's own, start with strict validation off"));
+    }
+    if key.starts_with("apoc.") {
+        return Some(
+            ConfigDiagnostic::error(
+                Kind::UnknownKey,
+                span,
+                format!("`{key}` is an APOC setting: Neo4j 5 reads those from apoc.conf only, and refuses to start"),
+            )
+            .with_help("move it to apoc.conf"),
+        );
+    }
+    let error = if NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
+        ConfigDiagnostic::error(
+            Kind::UnknownKey,
+            span,
+            format!(
+                "unknown setting `{key}`: Neo4j {version} has no setting by this name and refuses to start"
+            ),
+        )
+    } else {
+        let error = ConfigDiagnostic::error(
+            Kind::UnknownKey,
+            span,
+            format!(
+                "unknown setting `{key}`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"
+            ),
+        );
+        if !property.has_separator {
+            return Some(error.with_help(format!(
+                "this line has no `=` or `:`, so it is read as the key `{key}` with the value `{}`",
+                property.value.text
+            )));
+        }
+        error
     };
-    Some(diagnostic)
+    Some(with_suggestion(error, key, target, suggestions))
+}
+
+const MIGRATE_HELP: &str =
+    "Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file";
+
+fn removed(key: &str, span: crate::span::Span) -> ConfigDiagnostic {
+    ConfigDiagnostic::error(
+        Kind::RemovedKey,
+        span,
+        format!(
+            "`{key}` is a Neo4j 4.x key that Neo4j 5 no longer reads; Neo4j 5 refuses to start with it"
+        ),
+    )
+}
+
+/// `error` with "did you mean" for the closest key of the catalogue (while suggestions last).
+fn with_suggestion(
+    error: ConfigDiagnostic,
+    key: &str,
+    target: Neo4jTarget,
+    suggestions: &mut usize,
+) -> ConfigDiagnostic {
+    let near = suggestions.checked_sub(1).and_then(|left| {
+        *suggestions = left;
+        suggestion(key, target.version)
+    });
+    match (near, &error.help) {
+        (Some(near), None) => error.with_help(format!("did you mean `{near}`?")),
+        (Some(near), Some(help)) => {
+            let help = format!("did you mean `{near}`? {help}");
+            error.with_help(help)
+        }
+        (None, _) => error,
+    }
 }
 
 #[cfg(test)]

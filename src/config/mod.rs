@@ -25,6 +25,7 @@
     allow(clippy::indexing_slicing, reason = "tests index what they just built")
 )]
 
+mod catalogue;
 mod catchup;
 mod check;
 mod diff;
@@ -33,6 +34,7 @@ mod error;
 mod keys;
 mod leader;
 mod located;
+mod migrate;
 mod policies;
 mod properties;
 mod roles;
@@ -45,6 +47,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use catalogue::{
+    Catalogue, Edition, Migration, Neo4jTarget, Neo4jVersion, SettingDef, ValueType, migration,
+    neo4j_44_setting,
+};
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
@@ -52,6 +58,7 @@ pub use duration::{DurationError, parse_duration};
 pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
+pub use migrate::{Migrated, MigrationChange, migrate};
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub(crate) use roles::readers_into;
 pub use roles::{Roles, roles};
@@ -157,18 +164,38 @@ impl Config {
         origin: &str,
         strictness: Strictness,
     ) -> Result<Config, ConfigErrors> {
-        Config::parse_text(
-            Arc::from(source),
-            origin,
-            strictness,
-            Diagnostics::default(),
-        )
+        Config::parse_for(source, origin, strictness, Neo4jTarget::default())
+    }
+
+    /// [`Config::parse`], validating every key against the settings of `target` (a Neo4j
+    /// version and edition) instead of the newest Enterprise Edition.
+    ///
+    /// ```
+    /// use tagroute::Strictness;
+    /// use tagroute::config::{Config, ConfigDiagnosticKind, Edition, Neo4jTarget, Neo4jVersion};
+    ///
+    /// let community = Neo4jTarget { version: Neo4jVersion::newest(), edition: Edition::Community };
+    /// let errors = Config::parse_for("initial.server.mode_constraint=NONE", "c", Strictness::Default, community)
+    ///     .unwrap_err();
+    /// assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::OtherEdition);
+    /// let errors = Config::parse("server.memory.heap.max_sise=1g", "c", Strictness::Default).unwrap_err();
+    /// assert_eq!(errors.errors()[0].help.as_deref(), Some("did you mean `server.memory.heap.max_size`?"));
+    /// ```
+    pub fn parse_for(
+        source: &str,
+        origin: &str,
+        strictness: Strictness,
+        target: Neo4jTarget,
+    ) -> Result<Config, ConfigErrors> {
+        let diagnostics = Diagnostics::default();
+        Config::parse_text(Arc::from(source), origin, strictness, target, diagnostics)
     }
 
     fn parse_text(
         source: Arc<str>,
         origin: &str,
         strictness: Strictness,
+        target: Neo4jTarget,
         mut diagnostics: Diagnostics,
     ) -> Result<Config, ConfigErrors> {
         if u32::try_from(source.len()).is_err() {
@@ -178,7 +205,7 @@ impl Config {
         let source = lines.text();
         let properties = properties::read(source, &mut diagnostics);
         let strict = values::boolean(keys::STRICT_VALIDATION, true, &properties, &mut diagnostics);
-        keys::validate(&properties, strict, &lines, &mut diagnostics);
+        keys::validate(&properties, strict, target, &lines, &mut diagnostics);
         let policies = policies::read(&properties, strictness, &mut diagnostics);
         let routing = routing::read(&properties, &mut diagnostics);
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
@@ -214,6 +241,15 @@ impl Config {
         Config::load_with(path, strictness, Charset::from_env())
     }
 
+    /// [`Config::load`], validating every key against the settings of `target`.
+    pub fn load_for(
+        path: &Path,
+        strictness: Strictness,
+        target: Neo4jTarget,
+    ) -> Result<Config, ConfigErrors> {
+        Config::load_text(path, strictness, Charset::from_env(), target)
+    }
+
     /// Reads the configuration file at `path`, decoded with `charset`.
     ///
     /// ```
@@ -231,6 +267,15 @@ impl Config {
         path: &Path,
         strictness: Strictness,
         charset: Charset,
+    ) -> Result<Config, ConfigErrors> {
+        Config::load_text(path, strictness, charset, Neo4jTarget::default())
+    }
+
+    fn load_text(
+        path: &Path,
+        strictness: Strictness,
+        charset: Charset,
+        target: Neo4jTarget,
     ) -> Result<Config, ConfigErrors> {
         let origin = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| ConfigErrors::unreadable(&origin, &e))?;
@@ -260,7 +305,7 @@ impl Config {
                 }
             },
         };
-        Config::parse_text(source, &origin, strictness, diagnostics)
+        Config::parse_text(source, &origin, strictness, target, diagnostics)
     }
 
     /// The file name, as given.
