@@ -730,23 +730,15 @@ pub fn is_migration_target(key: &str) -> bool {
     migration_rows().iter().any(|row| row.new == key)
 }
 
-/// The edition of a Neo4j 4.4 setting named `key`, if 4.4 had one.
-pub fn neo4j_44_setting(key: &str) -> Option<Edition> {
-    static NAMES: LazyLock<HashMap<&'static str, Edition>> = LazyLock::new(|| {
+/// Whether Neo4j 4.4 had a setting named `key`.
+pub fn is_neo4j_44_setting(key: &str) -> bool {
+    static NAMES: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
         NEO4J_44
             .lines()
             .filter(|l| !l.starts_with('#'))
             .skip(1)
-            .filter_map(|line| {
-                let mut f = line.split('\t');
-                let name = f.next()?;
-                let edition = match f.next()? {
-                    "enterprise" => Edition::Enterprise,
-                    _ => Edition::Community,
-                };
-                Some((name, edition))
-            })
+            .filter_map(|line| line.split('\t').next())
             .collect()
     });
-    NAMES.get(key).copied()
+    NAMES.contains(key)
 }

@@ -554,29 +554,14 @@ fn unknown_key(
         };
         return Some(removed(key, span).with_help(help));
     }
-    if let Some(edition) = catalogue::neo4j_44_setting(key) {
+    if catalogue::is_neo4j_44_setting(key) {
         let error = ConfigDiagnostic::error(
             Kind::RemovedKey,
             span,
-            format!(
-                "`{key}` is a Neo4j 4.4 {} Edition setting that Neo4j {version} does not have; Neo4j {version} refuses to start with it",
-                edition.name()
-            ),
-        );
-        let help = match edition {
-            Edition::Enterprise => {
-                "Neo4j 5 has no setting by this name; Enterprise Edition's own migration is not public, so tagroute cannot say what replaces it"
-            }
-            Edition::Community => {
-                "Neo4j 5 has no setting by this name, and its migration does not carry it over"
-            }
-        };
-        return Some(with_suggestion(
-            error.with_help(help),
-            key,
-            target,
-            suggestions,
-        ));
+            format!("`{key}` is a Neo4j 4.4 setting that Neo4j {version} does not have; Neo4j {version} refuses to start with it"),
+        )
+        .with_help("Neo4j 5's public migration does not rename it (Enterprise Edition's migration is not public)");
+        return Some(with_suggestion(error, key, target, suggestions));
     }
     if key.starts_with("causal_clustering.") {
         return Some(removed(key, span).with_help(MIGRATE_HELP));
@@ -691,6 +676,7 @@ mod tests {
         validate(
             &properties,
             strict,
+            Neo4jTarget::default(),
             &LineIndex::new(source),
             &mut diagnostics,
         );

@@ -117,8 +117,7 @@ mod tests {
             "# 4.4\nserver.bolt.listen_address = :7687\n\
              dbms.routing.load_balancing.config.server_policies.dc=groups(dc1)\n\
              # removed in Neo4j 5 (it no longer has any effect): dbms.connector.bolt.type=BOLT\n\
-             # removed in Neo4j 5 (it no longer has any effect): dbms.logs.debug.level=INFO\\\n\
-             # removed in Neo4j 5 (it no longer has any effect):   \n\
+             # removed in Neo4j 5 (it no longer has any effect): dbms.logs.debug.level=INFO\\\n  \n\
              server.memory.heap.max_size=4g\n"
         );
         let renamed: Vec<Option<&str>> = migrated

@@ -48,8 +48,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use catalogue::{
-    Catalogue, Edition, Migration, Neo4jTarget, Neo4jVersion, SettingDef, ValueType, migration,
-    neo4j_44_setting,
+    Catalogue, Edition, Migration, Neo4jTarget, Neo4jVersion, SettingDef, ValueType,
+    is_neo4j_44_setting, migration,
 };
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use check::{CheckReport, Finding, check};
@@ -571,7 +571,7 @@ mod tests {
                     K::RemovedKey,
                     "causal_clustering.multi_dc_license",
                     Some(
-                        "Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file"
+                        "Neo4j 5's public migration does not rename it (Enterprise Edition's migration is not public)"
                     )
                 ),
                 (

@@ -447,8 +447,7 @@ mod tests {
             tags.join(",")
         );
         let (found, diagnostics) = policies(&source, Strictness::Default);
-        assert!(!found.contains_key("wide"));
-        assert!(found.contains_key("ok"));
+        assert!(found.is_empty(), "the configuration does not load");
         assert_eq!(diagnostics.len(), 1);
         let d = &diagnostics[0];
         assert_eq!(
@@ -459,10 +458,10 @@ mod tests {
                 false
             )
         );
-        assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
+        assert_eq!(under(&source, d.span), format!("{PREFIX}wide"));
         assert_eq!(
             d.message,
-            "policy `wide`: more than 4096 new tags in one change; tagroute cannot serve it (Neo4j 5 would start with it)"
+            "policy `wide` (with the policies before it, in name order): more than 4096 new tags in one change; tagroute cannot serve this configuration (Neo4j 5 would start with it)"
         );
         // As many new tags as one change may add compile.
         let limit = crate::topology::TagInterner::NEW_TAGS_LIMIT;
@@ -472,5 +471,44 @@ mod tests {
                 .0
                 .contains_key("wide")
         );
+    }
+
+    /// The tags of all the policies count together, as routing compiles them: each policy
+    /// alone compiles, the generation does not, and loading says which policy crossed the limit.
+    #[test]
+    fn policies_compile_as_one_generation() {
+        let half = crate::topology::TagInterner::NEW_TAGS_LIMIT / 2 + 1;
+        let tags = |from: usize| {
+            (from..from + half)
+                .map(|i| format!("t{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let one = format!("{PREFIX}a=tags({})\n", tags(0));
+        assert!(policies(&one, Strictness::Default).0.contains_key("a"));
+        let shared = format!("{one}{PREFIX}b=tags({})\n", tags(0));
+        assert!(policies(&shared, Strictness::Default).0.contains_key("b"));
+        let two = format!("{one}{PREFIX}b=tags({})\n", tags(half));
+        let (found, diagnostics) = policies(&two, Strictness::Default);
+        assert!(found.is_empty());
+        assert_eq!(diagnostics[0].kind, Kind::UncompilablePolicy);
+        assert!(
+            diagnostics[0]
+                .message
+                .starts_with("policy `b` (with the policies before it")
+        );
+    }
+
+    /// A policy name ending in U+00A0 (the bytes C2 A0 read as ISO-8859-1): Neo4j starts with
+    /// it (U+00A0 is no whitespace to its trimming), so it is only an unusual name here.
+    #[test]
+    fn a_name_ending_in_a_non_breaking_space_is_not_an_error() {
+        let source = format!("{PREFIX}p\u{c2}\u{a0}=tags(a)\n");
+        for strictness in [Strictness::Default, Strictness::Strict] {
+            let (found, diagnostics) = policies(&source, strictness);
+            assert!(found.contains_key("p\u{c2}\u{a0}"), "{diagnostics:?}");
+            let kinds: Vec<Kind> = diagnostics.iter().map(|d| d.kind).collect();
+            assert_eq!(kinds, [Kind::UnusualPolicyName]);
+        }
     }
 }
