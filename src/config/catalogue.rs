@@ -742,3 +742,176 @@ pub fn is_neo4j_44_setting(key: &str) -> bool {
     });
     NAMES.contains(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data's shape: every version has its settings, sorted and distinct, each with a known
+    /// type whose constraints parsed; every migration has a kind and, when renamed, a name.
+    #[test]
+    fn the_catalogue_files_have_their_shape() {
+        for version in Neo4jVersion::all() {
+            let settings = version.catalogue().settings();
+            assert!(
+                settings.len() > 300,
+                "{}: {}",
+                version.name(),
+                settings.len()
+            );
+            let names: Vec<&str> = settings.iter().map(|s| s.name).collect();
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(names, sorted, "{}: sorted and distinct", version.name());
+            for s in settings {
+                assert!(s.name.split('.').all(|seg| !seg.is_empty()), "{}", s.name);
+                assert!(!s.valid_values.is_empty(), "{}", s.name);
+                if let ValueType::Enum(values) = &s.value_type {
+                    assert!(values.iter().all(|v| !v.is_empty()), "{}", s.name);
+                }
+                let describes_numbers =
+                    s.valid_values.contains("minimum") || s.valid_values.contains("range");
+                let bounded = matches!(
+                    s.value_type,
+                    ValueType::Integer { min: Some(_), .. }
+                        | ValueType::Integer { max: Some(_), .. }
+                        | ValueType::Duration { min: Some(_), .. }
+                        | ValueType::Duration { max: Some(_), .. }
+                        | ValueType::ByteSize { min: Some(_), .. }
+                        | ValueType::ByteSize { max: Some(_), .. }
+                        | ValueType::Double { min: Some(_), .. }
+                );
+                if describes_numbers
+                    && s.value_type.is_typed()
+                    && !matches!(s.value_type, ValueType::List(_))
+                {
+                    assert!(
+                        bounded,
+                        "{}: `{}` has bounds the type lost",
+                        s.name, s.valid_values
+                    );
+                }
+            }
+        }
+        let rows = migration_rows();
+        assert!(rows.len() > 300);
+        for row in rows {
+            assert!(
+                ["removed", "renamed", "renamed-prefix", "connector"].contains(&row.kind),
+                "{}",
+                row.old
+            );
+            assert!(
+                row.kind != "renamed" || !row.new.is_empty() || !row.field.is_empty(),
+                "{}",
+                row.old
+            );
+        }
+    }
+
+    /// Every typed setting's documented default passes its own validator, and a value of
+    /// another type fails naming the type; the defaults given as prose are listed.
+    #[test]
+    fn each_default_passes_and_a_wrong_value_fails_naming_the_type() {
+        let mut prose = Vec::new();
+        for version in Neo4jVersion::all() {
+            for s in version.catalogue().settings() {
+                let default = s.default.trim();
+                if !s.value_type.is_typed() || default.is_empty() {
+                    continue;
+                }
+                if s.value_type.check(default).is_err() {
+                    prose.push(format!("{} {}={default}", version.name(), s.name));
+                }
+                let wrong = match s.value_type {
+                    ValueType::Boolean | ValueType::Integer { .. } | ValueType::Double { .. } => {
+                        "x1"
+                    }
+                    ValueType::Duration { .. } | ValueType::ByteSize { .. } => "1 fortnight",
+                    ValueType::Enum(_) => "NO_SUCH_VALUE",
+                    ValueType::SocketAddress | ValueType::Hostname => "a b:c",
+                    ValueType::Tag | ValueType::DatabaseName { .. } => "a b",
+                    ValueType::Uri | ValueType::Timezone => "not a uri or zone!",
+                    ValueType::DurationRange => "1s",
+                    ValueType::Path => "a\0b",
+                    ValueType::List(_) | ValueType::Text(_) => continue,
+                };
+                assert!(
+                    s.value_type.check(wrong).is_err(),
+                    "{}: `{wrong}` passed as {}",
+                    s.name,
+                    s.value_type.describe()
+                );
+            }
+        }
+        assert!(prose.len() <= 12, "defaults that do not pass: {prose:#?}");
+    }
+
+    #[test]
+    fn values_as_neo4j_parses_them() {
+        let byte = ValueType::ByteSize {
+            min: Some(1024),
+            max: None,
+            or: None,
+        };
+        assert!(byte.check("250.00MiB").is_ok() && byte.check("1k").is_ok());
+        assert!(byte.check("1kib").is_err(), "units are case-sensitive");
+        assert_eq!(
+            byte.check("512").unwrap_err(),
+            "below the minimum 1024 bytes"
+        );
+        let int = ValueType::Integer {
+            long: false,
+            min: Some(1),
+            max: Some(100),
+        };
+        assert!(int.check("100").is_ok() && int.check("+5").is_ok());
+        assert!(
+            int.check("2147483648").is_err()
+                && int.check("1.5").is_err()
+                && int.check("0").is_err()
+        );
+        assert!(
+            ValueType::Boolean.check("TRUE").is_ok() && ValueType::Boolean.check("yes").is_err()
+        );
+        let address = ValueType::SocketAddress;
+        for ok in [":7687", "0.0.0.0", "host:1", "[::1]:7687", "::1"] {
+            assert!(address.check(ok).is_ok(), "{ok}");
+        }
+        assert!(address.check("host:port").is_err() && address.check("").is_err());
+        assert!(ValueType::Hostname.check("h:1").is_err());
+        assert!(
+            ValueType::Timezone.check("+02:00").is_ok()
+                && ValueType::Timezone.check("Europe/Stockholm").is_ok()
+        );
+        let list = ValueType::List(Box::new(ValueType::Tag));
+        assert!(list.check("a, b,,c").is_ok() && list.check("a,b c").is_err());
+    }
+
+    #[test]
+    fn migrations_and_44_names() {
+        assert_eq!(
+            migration("dbms.memory.heap.max_size"),
+            Some(Migration::Renamed("server.memory.heap.max_size".into()))
+        );
+        assert_eq!(
+            migration("dbms.connector.https.type"),
+            Some(Migration::Removed)
+        );
+        assert_eq!(
+            migration("dbms.connector.https.enabled"),
+            Some(Migration::Renamed("server.https.enabled".into()))
+        );
+        assert_eq!(
+            migration("unsupported.dbms.ssl.system.ignore_dot_files"),
+            Some(Migration::Renamed(
+                "internal.dbms.ssl.system.ignore_dot_files".into()
+            ))
+        );
+        assert_eq!(migration("dbms.allow_upgrade"), Some(Migration::Removed));
+        assert_eq!(migration("server.memory.heap.max_size"), None);
+        assert!(is_neo4j_44_setting("dbms.mode"));
+        assert!(!is_neo4j_44_setting("server.memory.heap.max_size"));
+    }
+}
