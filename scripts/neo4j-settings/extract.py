@@ -72,19 +72,25 @@ def sections(adoc):
     return out
 
 
+CELL = re.compile(r"^[am]?\|(?!===)")
+
+
 def cell(body, header):
-    """The text of the table row `|header`, up to the next row."""
+    """The text of the table row `|header`: the next cell, which may start on the header's line
+    or on the next (`|`, `a|` or `m|`), up to the cell after it."""
     for i, line in enumerate(body):
-        if line.strip().lower().startswith("|" + header.lower()):
-            rest = line.strip()[len(header) + 1:].strip()
-            text = [rest.lstrip("a|").lstrip("m|")] if rest else []
-            for more in body[i + 1:]:
-                if more.startswith("|") and not more.startswith(("a|", "m|")):
-                    break
-                if more.startswith("|==="):
-                    break
-                text.append(more[2:] if more.startswith(("a|", "m|")) else more)
-            return clean(" ".join(text))
+        m = re.match(r"\|\s*" + re.escape(header) + r"(.*)$", line.strip(), re.IGNORECASE)
+        if not m:
+            continue
+        rest, following = m.group(1).strip(), body[i + 1:]
+        if not rest and following and CELL.match(following[0]):
+            rest, following = following[0], following[1:]
+        text = [CELL.sub("", rest.lstrip()).strip()] if rest else []
+        for more in following:
+            if CELL.match(more) or more.startswith("|==="):
+                break
+            text.append(more)
+        return clean(" ".join(text))
     return ""
 
 
@@ -95,7 +101,7 @@ def bounds(text):
     low = high = alt = ""
     if m := re.search(r"in the range " + NUMBER + r" to " + NUMBER, text):
         low, high = m.group(1), m.group(2)
-    if m := re.search(r"(?<!or is )minimum " + NUMBER, text):
+    if m := re.search(r"minimum " + NUMBER, text):
         low = m.group(1)
     if m := re.search(r"maximum " + NUMBER, text):
         high = m.group(1)
