@@ -7,13 +7,16 @@ Reads, never edits:
                          of each branch named by --version, the SSL policy group
                          (security/ssl-framework.adoc) and the 4.4 reference (branch 4.4);
   --neo4j DIR            a checkout of neo4j/neo4j (or of the files it needs at their paths):
-                         community/configuration/src/main/java/org/neo4j/configuration/
-                         SettingMigrators.java, whose Neo4j5_0SettingMigrator holds the 4.4 -> 5
-                         renames and removals that `neo4j-admin server migrate-configuration`
-                         applies.
-Writes one TSV per version (`<version>.tsv`), `4.4.tsv` (the 4.4 names, to recognise a 4.4 file)
-and `migrations.tsv`, each starting with `#` lines that name the source repository, commit and
-path. Rerun it when a Neo4j version ships:
+                         the public setting migrators of Neo4j 5 (MIGRATOR_FILES: Neo4j5_0SettingMigrator
+                         in SettingMigrators.java, ServerSettingsMigrator, FulltextSettingsMigrator),
+                         which hold the 4.4 -> 5 renames and removals that Neo4j applies when it
+                         starts and `neo4j-admin server migrate-configuration` writes out;
+  --neo4j-commit SHA     the commit those files are read at (`--commit PATH=SHA` for one file read
+                         at another commit).
+Writes one TSV per version (`<version>.tsv`), `4.4.tsv` (the 4.4 names, to recognise a 4.4 file),
+`migrations.tsv` and `renamed-2025.01.tsv` (the 5.26 names 2025.01 renamed and still accepts, from
+the breaking-changes page of the calendar branch), each starting with `#` lines that name the
+source repository, commit and path. Rerun it when a Neo4j version ships:
 
   python3 scripts/neo4j-settings/extract.py --docs-operations ../docs-operations \
       --neo4j ../neo4j --neo4j-commit <sha> --version 5.x=5.26 --version dev=2026.08
@@ -27,7 +30,15 @@ import sys
 
 SETTINGS_PAGE = "modules/ROOT/pages/configuration/configuration-settings.adoc"
 SSL_PAGE = "modules/ROOT/pages/security/ssl-framework.adoc"
+BREAKING_PAGE = "modules/ROOT/pages/breaking-changes.adoc"
 MIGRATORS = "community/configuration/src/main/java/org/neo4j/configuration/SettingMigrators.java"
+# The other public migrators of Neo4j 5 with 4.4 -> 5 renames (each a @ServiceProvider, so they
+# run whenever Neo4j builds its configuration, as Neo4j5_0SettingMigrator does).
+MIGRATOR_FILES = [
+    MIGRATORS,
+    "community/server/src/main/java/org/neo4j/server/configuration/ServerSettingsMigrator.java",
+    "community/fulltext-index/src/main/java/org/neo4j/configuration/FulltextSettingsMigrator.java",
+]
 COLUMNS = [
     "name", "type", "min", "max", "or_value", "values", "default", "edition", "dynamic",
     "since", "deprecated", "replaced_by", "valid_values",
@@ -211,7 +222,7 @@ def ssl_group(page):
     return rows
 
 
-def migrations(java, old_rows, new_rows):
+def migrations(java, others, old_rows, new_rows):
     """The 4.4 -> 5 renames and removals of Neo4j5_0SettingMigrator; a Java field's setting name
     is resolved through the documentation (same description in 4.4 and 5, or the one 5 setting
     sharing the longest dotted suffix), and says how."""
@@ -237,6 +248,11 @@ def migrations(java, old_rows, new_rows):
         rows.append((old + ".", "renamed-prefix", new + ".", "source", ""))
     if "OLD_PREFIX = \"dbms.connector\"" in body:
         rows.append(("dbms.connector.", "connector", "server.", "source", ""))
+    for other in others:
+        for old, field in re.findall(r'migrateSettingNameChange\(\s*values,\s*log,\s*"([^"]+)",\s*(\w+)\)', other):
+            rows.append((old, "renamed", "", "field", field))
+        for old in re.findall(r'migrateSettingRemoval\(\s*values,\s*log,\s*"([^"]+)"', other):
+            rows.append((old, "removed", "", "source", ""))
     resolved = []
     described = {}
     for row in new_rows:
@@ -247,7 +263,31 @@ def migrations(java, old_rows, new_rows):
         if how == "field":
             new, how = resolve(old, field, old_descriptions, described, new_rows, old_names)
         resolved.append((old, kind, new, how, field))
-    return resolved
+    by_field = {field: new for _, _, new, how, field in resolved if field and new}
+    return [
+        (old, kind, *propagated(field, by_field), field) if how == "unresolved" else (old, kind, new, how, field)
+        for old, kind, new, how, field in resolved
+    ]
+
+
+# Java fields whose setting names neither the description nor the suffix resolves, named by
+# their own sources: `strict_config_validation` is the setting tagroute reads as Neo4j's
+# strict validation switch; `windows_service_name` as the 5.x migrate-configuration page's
+# example output shows it (tools/neo4j-admin/migrate-configuration.adoc, branch 5.x).
+KNOWN_FIELDS = {
+    "strict_config_validation": "server.config.strict_validation.enabled",
+    "windows_service_name": "server.windows_service_name",
+}
+
+
+def propagated(field, by_field):
+    """(new, how) for a field nothing else resolved: another row's name for the same field, or a
+    known one."""
+    if field in by_field:
+        return by_field[field], "field"
+    if field in KNOWN_FIELDS:
+        return KNOWN_FIELDS[field], "known"
+    return "", "unresolved"
 
 
 def resolve(old, field, old_descriptions, described, new_rows, old_names):
@@ -272,6 +312,17 @@ def resolve(old, field, old_descriptions, described, new_rows, old_names):
     return "", "unresolved"
 
 
+def renames_2025(page):
+    """The `.Renamed configuration settings` table of the 2025.01 breaking changes: settings
+    renamed in 2025.01 whose 5.26 names it still accepts."""
+    start = page.find(".Renamed configuration settings")
+    if start < 0:
+        return []
+    table = page[start:page.find("|===", page.find("|===", start) + 4)]
+    names = re.findall(r"^\|`([a-z0-9_.]+)`\s*$", table, re.M)
+    return [{"old": old, "new": new} for old, new in zip(names[::2], names[1::2])]
+
+
 def write(path, header, rows, columns):
     with open(path, "w", encoding="utf-8") as out:
         for line in header:
@@ -286,6 +337,8 @@ def main():
     parser.add_argument("--docs-operations", required=True)
     parser.add_argument("--neo4j", required=True)
     parser.add_argument("--neo4j-commit", required=True)
+    parser.add_argument("--commit", action="append", default=[],
+                        help="PATH=SHA: the commit one migrator file was read at, if not --neo4j-commit")
     parser.add_argument("--version", action="append", required=True,
                         help="BRANCH=VERSION, e.g. 5.x=5.26 (repeat)")
     parser.add_argument("--out", default="data/neo4j-settings")
@@ -315,14 +368,23 @@ def main():
         newest = rows if not newest else newest
         typed = sum(1 for r in rows if r["type"] not in ("string", "list:string", "set:string", "secure-string", "unknown"))
         print(f"{version}: {len(rows)} settings, {typed} with a typed validator", file=sys.stderr)
-    java = (pathlib.Path(args.neo4j) / MIGRATORS).read_text(encoding="utf-8")
-    rows = migrations(java, old, newest)
+    calendar = args.version[-1].split("=", 1)[0]
+    commit = git(docs, "rev-parse", calendar).strip()
+    write(out / "renamed-2025.01.tsv", [
+        "Settings Neo4j 2025.01 renamed and still accepts under their 5.26 names (calendar versions).",
+        f"source: neo4j/docs-operations@{commit} (branch {calendar}) {BREAKING_PAGE}",
+        "generated by scripts/neo4j-settings/extract.py; do not edit",
+    ], renames_2025(show(docs, calendar, BREAKING_PAGE)), ["old", "new"])
+    commits = dict(c.split("=", 1) for c in args.commit)
+    java = [(pathlib.Path(args.neo4j) / path).read_text(encoding="utf-8") for path in MIGRATOR_FILES]
+    rows = migrations(java[0], java[1:], old, newest)
     write(out / "migrations.tsv", [
-        "Neo4j 4.4 -> 5 setting migrations (Neo4j5_0SettingMigrator, as migrate-configuration applies them).",
-        f"source: neo4j/neo4j@{args.neo4j_commit} {MIGRATORS}",
+        "Neo4j 4.4 -> 5 setting migrations (Neo4j 5's public migrators, as Neo4j applies them when it starts).",
+        *(f"source: neo4j/neo4j@{commits.get(path, args.neo4j_commit)} {path}" for path in MIGRATOR_FILES),
         f"how: source = named in the migrator; description = the migrator names a Java field, whose",
         f"  setting has the 4.4 setting's description in the {args.version[0].split('=')[1]} reference; suffix = the one",
-        "  setting sharing the longest dotted suffix; unresolved = neither",
+        "  setting sharing the longest dotted suffix; field = another row's name for the same field;",
+        "  known = extract.py's KNOWN_FIELDS; unresolved = none of these",
         "generated by scripts/neo4j-settings/extract.py; do not edit",
     ], [dict(zip(["old", "kind", "new", "how", "field"], r)) for r in rows],
         ["old", "kind", "new", "how", "field"])

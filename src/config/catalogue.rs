@@ -47,10 +47,11 @@ pub struct Neo4jTarget {
 }
 
 impl Default for Neo4jTarget {
-    /// The newest version tagroute knows, Enterprise Edition (the edition of clusters).
+    /// Any version tagroute knows ([`Neo4jVersion::any`]), Enterprise Edition (the edition of
+    /// clusters): how `route` and `serve` read a file, not knowing which Neo4j runs beside them.
     fn default() -> Self {
         Neo4jTarget {
-            version: Neo4jVersion::newest(),
+            version: Neo4jVersion::any(),
             edition: Edition::Enterprise,
         }
     }
@@ -66,11 +67,23 @@ const VERSIONS: &[(&str, &str)] = &[
 ];
 const NEO4J_44: &str = include_str!("../../data/neo4j-settings/4.4.tsv");
 const MIGRATIONS: &str = include_str!("../../data/neo4j-settings/migrations.tsv");
+const RENAMED_2025: &str = include_str!("../../data/neo4j-settings/renamed-2025.01.tsv");
 
 impl Neo4jVersion {
     /// Every version tagroute has the settings of, oldest first.
     pub fn all() -> impl Iterator<Item = Neo4jVersion> {
         VERSIONS.iter().map(|(name, _)| Neo4jVersion(name))
+    }
+
+    /// Every version tagroute knows at once: a key is a setting if it is one in any of them,
+    /// and a value valid if the newest version having the setting accepts it. Named `5.26 or
+    /// 2026.08`; not one of [`Neo4jVersion::all`].
+    pub fn any() -> Neo4jVersion {
+        static NAME: LazyLock<String> = LazyLock::new(|| {
+            let names: Vec<&str> = VERSIONS.iter().map(|(name, _)| *name).collect();
+            names.join(" or ")
+        });
+        Neo4jVersion(NAME.as_str())
     }
 
     /// The newest version tagroute has the settings of.
@@ -93,21 +106,14 @@ impl Neo4jVersion {
         static CATALOGUES: LazyLock<Vec<Catalogue>> = LazyLock::new(|| {
             VERSIONS
                 .iter()
-                .map(|(name, text)| Catalogue::parse(name, text))
+                .map(|(_, text)| Catalogue::parse(text))
                 .collect()
         });
+        static ANY: LazyLock<Catalogue> =
+            LazyLock::new(|| Catalogue::union(CATALOGUES.iter().rev()));
         let index = VERSIONS.iter().position(|(name, _)| *name == self.0);
-        match index.and_then(|i| CATALOGUES.get(i)) {
-            Some(catalogue) => catalogue,
-            None => unreachable_catalogue(),
-        }
+        index.and_then(|i| CATALOGUES.get(i)).unwrap_or(&ANY)
     }
-}
-
-/// A version is only made from [`VERSIONS`], so its catalogue exists; an empty one otherwise.
-fn unreachable_catalogue() -> &'static Catalogue {
-    static EMPTY: LazyLock<Catalogue> = LazyLock::new(|| Catalogue::parse("", ""));
-    &EMPTY
 }
 
 /// The type of a setting's value, with its constraints.
@@ -556,7 +562,7 @@ pub struct SettingDef {
 }
 
 /// The settings of one Neo4j version.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Catalogue {
     settings: Vec<SettingDef>,
     by_name: HashMap<&'static str, usize>,
@@ -573,7 +579,7 @@ struct Columns<'t> {
 }
 
 impl Catalogue {
-    fn parse(_version: &str, text: &'static str) -> Catalogue {
+    fn parse(text: &'static str) -> Catalogue {
         let mut rows = text.lines().filter(|l| !l.starts_with('#'));
         let header: Vec<&str> = rows.next().unwrap_or_default().split('\t').collect();
         let column = |name: &str| header.iter().position(|h| *h == name);
@@ -583,11 +589,7 @@ impl Catalogue {
                 .unwrap_or("")
         };
         let nonempty = |s: &'static str| (!s.is_empty()).then_some(s);
-        let mut catalogue = Catalogue {
-            settings: Vec::new(),
-            by_name: HashMap::new(),
-            groups: Vec::new(),
-        };
+        let mut catalogue = Catalogue::default();
         for line in rows {
             let fields: Vec<&'static str> = line.split('\t').collect();
             let columns = Columns {
@@ -610,17 +612,34 @@ impl Catalogue {
                 replaced_by: at(&fields, "replaced_by"),
                 valid_values: columns.valid_values,
             };
-            let index = catalogue.settings.len();
-            if setting.name.contains('<') {
-                catalogue
-                    .groups
-                    .push((setting.name.split('.').collect(), index));
-            } else {
-                catalogue.by_name.insert(setting.name, index);
-            }
-            catalogue.settings.push(setting);
+            catalogue.push(setting);
         }
         catalogue
+    }
+
+    /// The settings of every catalogue, each from the first that has it, sorted by name.
+    fn union<'c>(catalogues: impl Iterator<Item = &'c Catalogue>) -> Catalogue {
+        let mut settings: Vec<&SettingDef> = Vec::new();
+        for catalogue in catalogues {
+            settings.extend(catalogue.settings.iter());
+        }
+        settings.sort_by_key(|s| s.name); // stable: the first catalogue's setting first
+        settings.dedup_by_key(|s| s.name);
+        let mut union = Catalogue::default();
+        for setting in settings {
+            union.push(setting.clone());
+        }
+        union
+    }
+
+    fn push(&mut self, setting: SettingDef) {
+        let index = self.settings.len();
+        if setting.name.contains('<') {
+            self.groups.push((setting.name.split('.').collect(), index));
+        } else {
+            self.by_name.insert(setting.name, index);
+        }
+        self.settings.push(setting);
     }
 
     /// Every setting, sorted by name.
@@ -725,6 +744,28 @@ fn connector(key: &str, old: &str, new: &str) -> Option<Migration> {
     })
 }
 
+/// The migration Neo4j `version` applies to `key` when it starts, and the version whose name
+/// `key` is: Neo4j 5's migration of 4.4 names (every version), and, in calendar versions, the
+/// 5.26 names Neo4j 2025.01 renamed and still accepts.
+pub(crate) fn migration_for(key: &str, version: Neo4jVersion) -> Option<(Migration, &'static str)> {
+    static RENAMED: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+        RENAMED_2025
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .skip(1)
+            .filter_map(|line| line.split_once('\t'))
+            .collect()
+    });
+    if let Some(migration) = migration(key) {
+        return Some((migration, "4.4"));
+    }
+    let calendar = !Neo4jVersion::named("5.26").is_some_and(|v| v == version);
+    RENAMED
+        .iter()
+        .find(|(old, _)| calendar && *old == key)
+        .map(|(_, new)| (Migration::Renamed((*new).to_owned()), "5.26"))
+}
+
 /// The internal settings the migration names (Neo4j declares them; the reference does not).
 pub fn is_migration_target(key: &str) -> bool {
     migration_rows().iter().any(|row| row.new == key)
@@ -814,6 +855,20 @@ mod tests {
                 "{}",
                 row.old
             );
+            // Neo4j migrates before it validates; tagroute looks a key up first: the same,
+            // as long as no migrated name is also a setting.
+            for version in Neo4jVersion::all() {
+                assert!(version.catalogue().get(row.old).is_none(), "{}", row.old);
+            }
+            // Every name the migration gives is a 5.26 setting, or an internal one.
+            let five = Neo4jVersion::named("5.26").map(Neo4jVersion::catalogue);
+            if row.kind == "renamed" && !row.new.is_empty() && !row.new.starts_with("internal.") {
+                assert!(
+                    five.is_some_and(|c| c.get(row.new).is_some()),
+                    "{}",
+                    row.new
+                );
+            }
         }
     }
 

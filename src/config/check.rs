@@ -75,12 +75,14 @@ impl CheckReport {
         self.loads.get(file).copied().unwrap_or(false)
     }
 
-    /// The keys of file `file` that Neo4j accepts only if a plugin declaring them is installed:
-    /// the conditions of its "would start".
-    pub fn plugin_keys(&self, file: usize) -> impl Iterator<Item = &Finding> {
+    /// The findings of file `file` whose keys Neo4j accepts only if something the file cannot
+    /// tell holds (a plugin is installed, Enterprise Edition's own migration carries a 4.4 key
+    /// over): the conditions of its "would start", each named by the finding's
+    /// [`ConfigDiagnostic::neo4j_condition`].
+    pub fn conditions(&self, file: usize) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
-            .filter(move |f| f.file == Some(file) && f.diagnostic.kind == Kind::PluginKey)
+            .filter(move |f| f.file == Some(file) && f.diagnostic.neo4j_condition.is_some())
     }
 
     fn of(&self, severity: Severity) -> impl Iterator<Item = &Finding> {

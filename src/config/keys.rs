@@ -18,7 +18,7 @@
 use std::sync::LazyLock;
 
 use super::catalogue::{self, Edition, Migration, Neo4jTarget, Neo4jVersion};
-use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
+use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics, Neo4jCondition};
 use super::properties::{Properties, Property};
 use crate::span::LineIndex;
 use crate::suggest::{Typo, squash_into};
@@ -99,11 +99,12 @@ pub(super) const PRIORITY_TAG_PER_DATABASE: Setting = Setting {
         "causal_clustering.leadership_priority_groups.",
     ],
 };
-/// Neo4j's own switch for the validation this module does.
+/// Neo4j's own switch for the validation this module does. Its Neo4j 4.x name is read as
+/// Neo4j 5's migration reads it: when the current key is absent.
 pub(super) const STRICT_VALIDATION: Setting = Setting {
     key: "server.config.strict_validation.enabled",
-    deprecated: &[],
-    removed: &["dbms.config.strict_validation"],
+    deprecated: &["dbms.config.strict_validation"],
+    removed: &[],
 };
 
 const SETTINGS: &[Setting] = &[
@@ -122,7 +123,7 @@ const SETTINGS: &[Setting] = &[
     STRICT_VALIDATION,
 ];
 
-/// Neo4j 4.x keys of those namespaces, other than the settings' own, with their Neo4j 5 names.
+/// Neo4j 4.x keys of tagroute's namespaces that it does not read, with their Neo4j 5 names.
 const REMOVED_ELSEWHERE: &[(&str, &str)] = &[
     (
         "dbms.routing.listen_address",
@@ -144,6 +145,10 @@ const PLUGIN_NAMESPACES: &[(&str, &str)] = &[
     ("streams.", "Neo4j Streams"),
     ("kafka.", "Neo4j Streams"),
 ];
+
+/// The settings tagroute reads by prefix that the settings reference does not list, both of
+/// Enterprise Edition (its server-side routing and Raft leadership).
+const ENTERPRISE_PREFIXES: &[&str] = &[POLICY.key, PRIORITY_TAG_PER_DATABASE.key];
 
 /// The settings Neo4j lets a file give more than once (their values accumulate).
 const MAY_REPEAT: &[&str] = &["server.jvm.additional", "dbms.jvm.additional"];
@@ -235,7 +240,7 @@ pub(super) fn is_read(key: &str) -> bool {
         .any(|known| matches(known, key))
 }
 
-/// For a key tagroute knows the Neo4j 4.x name of: `Some` with its Neo4j 5 name (when it has
+/// For a Neo4j 4.x name of a key tagroute reads: `Some` with its Neo4j 5 name (when it has
 /// one); `None` for any other key.
 fn new_name(key: &str) -> Option<Option<String>> {
     for setting in SETTINGS {
@@ -252,15 +257,17 @@ fn new_name(key: &str) -> Option<Option<String>> {
             }
         }
     }
-    REMOVED_ELSEWHERE
-        .iter()
-        .find(|(old, _)| *old == key)
-        .map(|(_, new)| Some((*new).to_owned()))
+    None
 }
 
-/// The Neo4j 5 name of a Neo4j 4.x key of the settings tagroute reads, if it has one.
+/// The Neo4j 5 name of a Neo4j 4.x key of tagroute's namespaces, if tagroute knows it.
 pub(super) fn tagroute_rename(key: &str) -> Option<String> {
-    new_name(key).flatten()
+    new_name(key).flatten().or_else(|| {
+        REMOVED_ELSEWHERE
+            .iter()
+            .find(|(old, _)| *old == key)
+            .map(|(_, new)| (*new).to_owned())
+    })
 }
 
 /// A known key as suggestions compare it, squashed once per process.
@@ -292,6 +299,7 @@ impl Known {
 fn known_keys(version: Neo4jVersion) -> &'static [Known] {
     static KNOWN: LazyLock<Vec<(Neo4jVersion, Vec<Known>)>> = LazyLock::new(|| {
         Neo4jVersion::all()
+            .chain(std::iter::once(Neo4jVersion::any()))
             .map(|version| {
                 let catalogue = version.catalogue().settings().iter().map(|s| s.name);
                 let ours = SETTINGS.iter().map(|s| s.key);
@@ -368,7 +376,14 @@ pub(super) fn validate(
     for (i, property) in properties.all().iter().enumerate() {
         match byte_order_mark(property) {
             Some(mark) if i == 0 => diagnostics.push(lenient_unless(strict, mark)),
-            _ => check_key(property, strict, target, &mut suggestions, diagnostics),
+            _ => check_key(
+                property,
+                properties,
+                strict,
+                target,
+                &mut suggestions,
+                diagnostics,
+            ),
         }
     }
     for (before, again) in properties.repeats() {
@@ -387,7 +402,8 @@ pub(super) fn validate(
     }
 }
 
-/// With strict validation off, Neo4j only logs what it would refuse: so does tagroute.
+/// With strict validation off, Neo4j only logs what strict validation would refuse (an
+/// unknown key, a key given twice) and starts, whatever is installed: so does tagroute.
 fn lenient_unless(strict: bool, diagnostic: ConfigDiagnostic) -> ConfigDiagnostic {
     if strict {
         return diagnostic;
@@ -401,11 +417,8 @@ fn lenient_unless(strict: bool, diagnostic: ConfigDiagnostic) -> ConfigDiagnosti
             ", ignoring the key"
         }
     );
-    ConfigDiagnostic {
-        message,
-        ..ConfigDiagnostic::warning(diagnostic.kind, diagnostic.span, String::new())
-    }
-    .with_help(diagnostic.help.unwrap_or_default())
+    ConfigDiagnostic::warning(diagnostic.kind, diagnostic.span, message)
+        .with_help(diagnostic.help.unwrap_or_default())
 }
 
 /// The error for a file that starts with a UTF-8 byte-order mark, which Java reads as the start
@@ -434,6 +447,7 @@ fn byte_order_mark(property: &Property) -> Option<ConfigDiagnostic> {
 /// The diagnostics of one key and its value.
 fn check_key(
     property: &Property,
+    properties: &Properties,
     strict: bool,
     target: Neo4jTarget,
     suggestions: &mut usize,
@@ -441,51 +455,99 @@ fn check_key(
 ) {
     let key = &*property.key.text;
     if is_read(key) {
-        return; // tagroute's own readers check these
-    }
-    let catalogue = target.version.catalogue();
-    if let Some(setting) = catalogue.get(key) {
-        if setting.edition == Edition::Enterprise && target.edition == Edition::Community {
-            diagnostics.push(lenient_unless(strict, other_edition(property, target)));
-            return;
-        }
-        if let Some(since) = setting.deprecated {
-            diagnostics.push(deprecated_setting(property, since, setting.replaced_by));
-        }
-        let value = property.value.text.trim_matches(|c: char| c <= ' ');
-        if let Err(reason) = setting.value_type.check(value) {
-            diagnostics.push(invalid_value(property, setting, &reason, target));
+        // tagroute's own readers check the values; Community Edition has none of the routing
+        // settings, and a key the target no longer has (a deprecated name Neo4j 2025.01
+        // removed) stops that version all the same.
+        let setting = target.version.catalogue().get(key);
+        let enterprise = setting.is_some_and(|s| s.edition == Edition::Enterprise)
+            || ENTERPRISE_PREFIXES.iter().any(|p| key.starts_with(p));
+        let gone =
+            setting.is_none() && Neo4jVersion::all().any(|v| v.catalogue().get(key).is_some());
+        if enterprise && target.edition == Edition::Community {
+            let diagnostic = other_edition(property, key, target);
+            diagnostics.push(lenient_unless(strict, diagnostic));
+        } else if gone {
+            diagnostics.push(lenient_unless(strict, unknown_setting(property, target)));
         }
         return;
     }
-    let diagnostic = match unknown_key(property, target, suggestions) {
-        Some(diagnostic) if diagnostic.kind == Kind::PluginKey => diagnostic,
-        Some(diagnostic) => lenient_unless(strict, diagnostic),
-        None => return,
-    };
-    diagnostics.push(diagnostic);
+    if let Some(setting) = target.version.catalogue().get(key) {
+        judge(property, key, setting, strict, target, diagnostics);
+    } else if let Some((migration, from)) = catalogue::migration_for(key, target.version) {
+        let old = (from, &migration);
+        migrated(property, old, properties, strict, target, diagnostics);
+    } else if let Some(diagnostic) = unknown_key(property, target, suggestions) {
+        diagnostics.push(lenient_unless(strict, diagnostic));
+    }
+}
+
+/// What Neo4j makes of `property` as the setting `name` (its key, or the Neo4j 5 name its
+/// migration gives it): the other edition's, deprecated, or a value that does not parse.
+fn judge(
+    property: &Property,
+    name: &str,
+    setting: &catalogue::SettingDef,
+    strict: bool,
+    target: Neo4jTarget,
+    diagnostics: &mut Diagnostics,
+) {
+    if setting.edition == Edition::Enterprise && target.edition == Edition::Community {
+        diagnostics.push(lenient_unless(
+            strict,
+            other_edition(property, name, target),
+        ));
+        return;
+    }
+    if let Some(since) = setting.deprecated {
+        diagnostics.push(deprecated_setting(
+            property,
+            name,
+            since,
+            setting.replaced_by,
+        ));
+    }
+    if let Err(reason) = setting.value_type.check(trimmed_value(property)) {
+        diagnostics.push(invalid_value(property, name, setting, &reason, target));
+    }
+}
+
+/// The value as Neo4j parses it: Java's `trim` (every character up to U+0020) removed.
+fn trimmed_value<'p>(property: &'p Property) -> &'p str {
+    property.value.text.trim_matches(|c: char| c <= ' ')
 }
 
 /// A key of the other edition: Community Edition has no Enterprise setting.
-fn other_edition(property: &Property, target: Neo4jTarget) -> ConfigDiagnostic {
+fn other_edition(property: &Property, name: &str, target: Neo4jTarget) -> ConfigDiagnostic {
     let key = &property.key.text;
+    let what = match name == key.as_ref() {
+        true => format!("`{key}` is an Enterprise Edition setting"),
+        false => {
+            format!("`{key}` is an old name of `{name}`, an Enterprise Edition setting")
+        }
+    };
     ConfigDiagnostic::error(
         Kind::OtherEdition,
         property.key.span(),
         format!(
-            "`{key}` is an Enterprise Edition setting: Neo4j {} Community Edition has no such setting and refuses to start",
+            "{what}: Neo4j {} Community Edition has no such setting and refuses to start",
             target.version.name()
         ),
     )
-    .with_help("remove it, or check with `--edition enterprise` if this server runs Enterprise Edition")
+    .with_help(
+        "remove it, or check with `--edition enterprise` if this server runs Enterprise Edition",
+    )
 }
 
-fn deprecated_setting(property: &Property, since: &str, replaced_by: &str) -> ConfigDiagnostic {
-    let key = &property.key.text;
+fn deprecated_setting(
+    property: &Property,
+    name: &str,
+    since: &str,
+    replaced_by: &str,
+) -> ConfigDiagnostic {
     let warning = ConfigDiagnostic::warning(
         Kind::DeprecatedKey,
         property.key.span(),
-        format!("`{key}` is deprecated (since Neo4j {since}); Neo4j still reads it"),
+        format!("`{name}` is deprecated (since Neo4j {since}); Neo4j still reads it"),
     );
     match replaced_by
         .split_whitespace()
@@ -501,21 +563,30 @@ fn deprecated_setting(property: &Property, since: &str, replaced_by: &str) -> Co
 /// strict validation.
 fn invalid_value(
     property: &Property,
+    name: &str,
     setting: &catalogue::SettingDef,
     reason: &str,
     target: Neo4jTarget,
 ) -> ConfigDiagnostic {
-    let value = property.value.text.trim_matches(|c: char| c <= ' ');
+    let value = trimmed_value(property);
     let span = match property.value.text.is_empty() {
         true => property.key.span(),
         false => property.value.span(),
+    };
+    let key = &property.key.text;
+    let setting_name = match name == key.as_ref() {
+        true => format!("`{name}`"),
+        false => format!("`{name}` (the new name of `{key}`)"),
+    };
+    let value = match value.is_empty() {
+        true => "the empty value".to_owned(),
+        false => format!("`{value}`"),
     };
     ConfigDiagnostic::error(
         Kind::InvalidValue,
         span,
         format!(
-            "`{value}` is not a valid value of `{}` ({}): {reason}; Neo4j {} refuses to start",
-            property.key.text,
+            "{value} is not a valid value of {setting_name} ({}): {reason}; Neo4j {} refuses to start",
             setting.value_type.describe(),
             target.version.name()
         ),
@@ -523,7 +594,66 @@ fn invalid_value(
     .with_help(format!("valid values: {}", setting.valid_values))
 }
 
-/// A key no setting of the catalogue has: what Neo4j makes of it, and why.
+/// A key of an older version (`from`: `4.4`, `5.26`) that Neo4j's migration (the public one,
+/// in both editions) renames or removes when it starts, logging a warning: Neo4j starts, and a
+/// renamed key's value is judged under its new name. Like Neo4j's migration, a blank value
+/// drops the key, and a key whose new name is set too is dropped.
+fn migrated(
+    property: &Property,
+    (from, migration): (&str, &Migration),
+    properties: &Properties,
+    strict: bool,
+    target: Neo4jTarget,
+    diagnostics: &mut Diagnostics,
+) {
+    let key = &*property.key.text;
+    let version = target.version.name();
+    let (message, help) = match migration {
+        Migration::Removed => (
+            format!("`{key}` is a Neo4j {from} setting that Neo4j {version} drops when it starts: it no longer has any effect"),
+            "remove it (`tagroute check --migrate` comments it out)".to_owned(),
+        ),
+        Migration::RenamedUnresolved(field) => (
+            format!("`{key}` is a Neo4j {from} name that Neo4j {version} renames when it starts, to the setting of its Java field `{field}`"),
+            "the settings reference does not say which setting that is, so the value is not checked; `neo4j-admin server migrate-configuration` prints its name".to_owned(),
+        ),
+        Migration::Renamed(new) if trimmed_value(property).is_empty() => (
+            format!("`{key}` is a Neo4j {from} name of `{new}` without a value: Neo4j {version} drops it when it starts"),
+            "remove it".to_owned(),
+        ),
+        Migration::Renamed(new) if properties.get(new).is_some() => (
+            format!("`{key}` is a Neo4j {from} name of `{new}`, which this file sets too: Neo4j {version} drops this one when it starts"),
+            "remove it".to_owned(),
+        ),
+        Migration::Renamed(new) => {
+            match target.version.catalogue().get(new) {
+                Some(setting) => judge(property, new, setting, strict, target, diagnostics),
+                None if new.starts_with("internal.") => {} // declared, not documented
+                None => {
+                    let gone = ConfigDiagnostic::error(
+                        Kind::UnknownKey,
+                        property.key.span(),
+                        format!("`{key}` is renamed to `{new}`, which Neo4j {version} does not have (its settings reference does not list it): Neo4j {version} refuses to start with it"),
+                    );
+                    diagnostics.push(lenient_unless(strict, gone));
+                }
+            }
+            (
+                format!("`{key}` is a Neo4j {from} name: Neo4j {version} renames it to `{new}` when it starts"),
+                match from {
+                    "4.4" => format!("use `{new}` (`tagroute check --migrate` prints the file with the Neo4j 5 names)"),
+                    _ => format!("use `{new}`"),
+                },
+            )
+        }
+    };
+    diagnostics.push(
+        ConfigDiagnostic::warning(Kind::MigratedKey, property.key.span(), message).with_help(help),
+    );
+}
+
+/// A key no setting of the catalogue has, and no migration renames: what Neo4j makes of it
+/// with strict validation, and why.
 fn unknown_key(
     property: &Property,
     target: Neo4jTarget,
@@ -540,31 +670,17 @@ fn unknown_key(
         ));
     }
     if let Some(name) = new_name(key) {
-        let error = removed(key, span);
-        return Some(match name {
-            Some(name) => error.with_help(format!("its Neo4j 5 name is `{name}`")),
-            None => error.with_help(MIGRATE_HELP),
+        return Some(unread_4x_name(key, span, name.as_deref(), target));
+    }
+    if catalogue::is_neo4j_44_setting(key)
+        || key.starts_with("causal_clustering.")
+        || tagroute_rename(key).is_some()
+    {
+        let diagnostic = neo4j_44_setting(key, span, target);
+        return Some(match tagroute_rename(key) {
+            Some(name) => diagnostic.with_help(format!("its Neo4j 5 name is `{name}`")),
+            None => with_suggestion(diagnostic, key, target, suggestions),
         });
-    }
-    if let Some(migration) = catalogue::migration(key) {
-        let help = match migration {
-            Migration::Renamed(name) => format!("its Neo4j 5 name is `{name}` (`tagroute check --migrate` prints the migrated file)"),
-            Migration::RenamedUnresolved(field) => format!("Neo4j 5's migration renames it to the setting of its Java field `{field}`, which the settings reference does not name; `neo4j-admin server migrate-configuration` migrates it"),
-            Migration::Removed => "Neo4j 5 removed it: it no longer has any effect (`tagroute check --migrate` comments it out)".into(),
-        };
-        return Some(removed(key, span).with_help(help));
-    }
-    if catalogue::is_neo4j_44_setting(key) {
-        let error = ConfigDiagnostic::error(
-            Kind::RemovedKey,
-            span,
-            format!("`{key}` is a Neo4j 4.4 setting that Neo4j {version} does not have; Neo4j {version} refuses to start with it"),
-        )
-        .with_help("Neo4j 5's public migration does not rename it (Enterprise Edition's migration is not public)");
-        return Some(with_suggestion(error, key, target, suggestions));
-    }
-    if key.starts_with("causal_clustering.") {
-        return Some(removed(key, span).with_help(MIGRATE_HELP));
     }
     if let Some((namespace, plugin)) = PLUGIN_NAMESPACES.iter().find(|(ns, _)| key.starts_with(ns))
     {
@@ -574,6 +690,7 @@ fn unknown_key(
                 span,
                 format!("`{key}` is not a setting of Neo4j {version} but of the {plugin} plugin (`{namespace}*`): Neo4j starts with it only if that plugin is installed, and otherwise refuses to start"),
             )
+            .depending_on(Neo4jCondition::Plugin)
             .with_help("a plugin declares its settings when Neo4j loads it; tagroute cannot see which plugins are installed"),
         );
     }
@@ -598,45 +715,102 @@ fn unknown_key(
             .with_help("move it to apoc.conf"),
         );
     }
-    let error = if NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
-        ConfigDiagnostic::error(
-            Kind::UnknownKey,
-            span,
-            format!(
-                "unknown setting `{key}`: Neo4j {version} has no setting by this name and refuses to start"
-            ),
-        )
-    } else {
-        let error = ConfigDiagnostic::error(
-            Kind::UnknownKey,
-            span,
-            format!(
-                "unknown setting `{key}`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"
-            ),
-        );
-        if !property.has_separator {
-            return Some(error.with_help(format!(
-                "this line has no `=` or `:`, so it is read as the key `{key}` with the value `{}`",
-                property.value.text
-            )));
-        }
-        error
+    Some(with_suggestion(
+        unknown_setting(property, target),
+        key,
+        target,
+        suggestions,
+    ))
+}
+
+/// A key of no setting: in one of Neo4j's namespaces (perhaps a setting of another version),
+/// or outside all of them.
+fn unknown_setting(property: &Property, target: Neo4jTarget) -> ConfigDiagnostic {
+    let key = &*property.key.text;
+    let version = target.version.name();
+    let older = Neo4jVersion::all()
+        .filter(|v| *v != target.version)
+        .find(|v| v.catalogue().get(key).is_some());
+    let message = match older {
+        Some(other) => format!(
+            "`{key}` is a setting of Neo4j {} that Neo4j {version} does not have (its settings reference does not list it): Neo4j {version} refuses to start with it",
+            other.name()
+        ),
+        None if NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) => format!(
+            "unknown setting `{key}`: Neo4j {version} has no setting by this name and refuses to start"
+        ),
+        None => format!(
+            "unknown setting `{key}`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"
+        ),
     };
-    Some(with_suggestion(error, key, target, suggestions))
+    let error = ConfigDiagnostic::error(Kind::UnknownKey, property.key.span(), message);
+    match property.has_separator || NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
+        true => error,
+        false => error.with_help(format!(
+            "this line has no `=` or `:`, so it is read as the key `{key}` with the value `{}`",
+            property.value.text
+        )),
+    }
+}
+
+/// A Neo4j 4.x name of a key tagroute reads: tagroute never reads 4.x names (a policy under
+/// one is not served), so it is an error here; Neo4j's verdict depends on the edition.
+fn unread_4x_name(
+    key: &str,
+    span: crate::span::Span,
+    name: Option<&str>,
+    target: Neo4jTarget,
+) -> ConfigDiagnostic {
+    let help = match name {
+        Some(name) => format!("its Neo4j 5 name is `{name}`"),
+        None => MIGRATE_HELP.to_owned(),
+    };
+    let error = ConfigDiagnostic::error(
+        Kind::RemovedKey,
+        span,
+        format!(
+            "`{key}` is a Neo4j 4.x key, which tagroute does not read; {}",
+            neo4j_on_44_key(target)
+        ),
+    )
+    .with_help(help);
+    match target.edition {
+        Edition::Community => error,
+        Edition::Enterprise => error.depending_on(Neo4jCondition::EnterpriseMigration),
+    }
+}
+
+/// A Neo4j 4.4 setting that Neo4j 5 does not have and that its public migration does not carry
+/// over: Community Edition refuses to start; Enterprise Edition has a migration of its own,
+/// which is not public, so its verdict depends on it.
+fn neo4j_44_setting(key: &str, span: crate::span::Span, target: Neo4jTarget) -> ConfigDiagnostic {
+    let message = format!(
+        "`{key}` is a Neo4j 4.4 setting that Neo4j {} does not have and that Neo4j 5's public migration does not carry over; {}",
+        target.version.name(),
+        neo4j_on_44_key(target)
+    );
+    match target.edition {
+        Edition::Community => ConfigDiagnostic::error(Kind::RemovedKey, span, message),
+        Edition::Enterprise => ConfigDiagnostic::warning(Kind::RemovedKey, span, message)
+            .depending_on(Neo4jCondition::EnterpriseMigration),
+    }
+}
+
+/// What Neo4j does with a 4.4 key its public migration does not carry over.
+fn neo4j_on_44_key(target: Neo4jTarget) -> String {
+    let version = target.version.name();
+    match target.edition {
+        Edition::Community => {
+            format!("Neo4j {version} Community Edition has no such setting and refuses to start")
+        }
+        Edition::Enterprise => format!(
+            "Neo4j {version} Enterprise Edition starts with it only if its own 4.4 migration, which is not public, renames or removes it, and otherwise refuses to start"
+        ),
+    }
 }
 
 const MIGRATE_HELP: &str =
     "Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file";
-
-fn removed(key: &str, span: crate::span::Span) -> ConfigDiagnostic {
-    ConfigDiagnostic::error(
-        Kind::RemovedKey,
-        span,
-        format!(
-            "`{key}` is a Neo4j 4.x key that Neo4j 5 no longer reads; Neo4j 5 refuses to start with it"
-        ),
-    )
-}
 
 /// `error` with "did you mean" for the closest key of the catalogue (while suggestions last).
 fn with_suggestion(

@@ -47,6 +47,7 @@ pub fn migrate(source: &str) -> Migrated {
         let key = &*property.key.text;
         let renamed = match keys::tagroute_rename(key) {
             Some(name) => Some(Migration::Renamed(name)),
+            None if is_dropped_jvm_option(property) => Some(Migration::Removed),
             None => catalogue::migration(key),
         };
         let span = property.key.span();
@@ -56,11 +57,11 @@ pub fn migrate(source: &str) -> Migrated {
                 Some(name)
             }
             Some(Migration::Removed) => {
-                let end = property.value.span().end.max(span.end);
-                for start in line_starts(source, span.start, end) {
-                    let note = "# removed in Neo4j 5 (it no longer has any effect): ";
-                    edits.push((Span::at(start), note.to_owned()));
-                }
+                let note = match is_dropped_jvm_option(property) {
+                    true => DROPPED_JVM_OPTION,
+                    false => REMOVED,
+                };
+                comment_out(source, property, note, &mut edits);
                 None
             }
             Some(Migration::RenamedUnresolved(_)) | None => continue,
@@ -81,6 +82,31 @@ pub fn migrate(source: &str) -> Migrated {
     }
     text.push_str(source.get(at..).unwrap_or_default());
     Migrated { text, changes }
+}
+
+const REMOVED: &str = "# removed in Neo4j 5 (it no longer has any effect): ";
+const DROPPED_JVM_OPTION: &str =
+    "# removed by Neo4j 5's migration (a JVM option of Neo4j 4.x's default file): ";
+
+/// Whether `property` is the JVM option Neo4j 4.x's default file passed and Neo4j 5's
+/// migration takes out of `dbms.jvm.additional` (`-XX:-UseBiasedLocking`).
+fn is_dropped_jvm_option(property: &properties::Property) -> bool {
+    &*property.key.text == "dbms.jvm.additional"
+        && property.value.text.trim_matches(|c: char| c <= ' ') == "-XX:-UseBiasedLocking"
+}
+
+/// Comments out every line of `property` (a value may continue over several) with `note`.
+fn comment_out(
+    source: &str,
+    property: &properties::Property,
+    note: &str,
+    edits: &mut Vec<(Span, String)>,
+) {
+    let span = property.key.span();
+    let end = property.value.span().end.max(span.end);
+    for start in line_starts(source, span.start, end) {
+        edits.push((Span::at(start), note.to_owned()));
+    }
 }
 
 /// The start of each line that `start..end` touches.
@@ -110,6 +136,8 @@ mod tests {
                       causal_clustering.load_balancing.config.server_policies.dc=groups(dc1)\n\
                       dbms.connector.bolt.type=BOLT\n\
                       dbms.logs.debug.level=INFO\\\n  \n\
+                      dbms.jvm.additional=-XX:+UseG1GC\n\
+                      dbms.jvm.additional=-XX:-UseBiasedLocking\n\
                       server.memory.heap.max_size=4g\n";
         let migrated = migrate(source);
         assert_eq!(
@@ -118,6 +146,8 @@ mod tests {
              dbms.routing.load_balancing.config.server_policies.dc=groups(dc1)\n\
              # removed in Neo4j 5 (it no longer has any effect): dbms.connector.bolt.type=BOLT\n\
              # removed in Neo4j 5 (it no longer has any effect): dbms.logs.debug.level=INFO\\\n  \n\
+             server.jvm.additional=-XX:+UseG1GC\n\
+             # removed by Neo4j 5's migration (a JVM option of Neo4j 4.x's default file): dbms.jvm.additional=-XX:-UseBiasedLocking\n\
              server.memory.heap.max_size=4g\n"
         );
         let renamed: Vec<Option<&str>> = migrated
@@ -131,6 +161,8 @@ mod tests {
                 Some("server.bolt.listen_address"),
                 Some("dbms.routing.load_balancing.config.server_policies.dc"),
                 None,
+                None,
+                Some("server.jvm.additional"),
                 None
             ]
         );

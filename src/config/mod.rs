@@ -55,7 +55,7 @@ pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use duration::{DurationError, parse_duration};
-pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
+pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors, Neo4jCondition};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use migrate::{Migrated, MigrationChange, migrate};
@@ -539,6 +539,10 @@ mod tests {
         assert_eq!(config.warnings(), []);
     }
 
+    /// 4.x keys that Neo4j 5's public migration does not carry over. tagroute never reads the
+    /// 4.x names of its own keys (errors, whatever Neo4j does); Neo4j 5 Enterprise Edition
+    /// starts with any of them only if its own migration, which is not public, carries them
+    /// over (a condition of its verdict), Community Edition refuses them all.
     #[test]
     fn a_neo4j_4x_file_is_refused_key_by_key_with_the_5x_names() {
         use ConfigDiagnosticKind as K;
@@ -547,11 +551,16 @@ mod tests {
                       causal_clustering.multi_dc_license=true\n\
                       dbms.routing.listen_address=:7688\n";
         let errors = errors(source);
-        let found: Vec<(K, &str, Option<&str>)> = errors
+        let found: Vec<(K, &str, Option<&str>, Option<Neo4jCondition>)> = errors
             .errors()
             .iter()
-            .map(|d| (d.kind, under(source, d.span), d.help.as_deref()))
+            .chain(errors.warnings())
+            .map(|d| {
+                let help = d.help.as_deref();
+                (d.kind, under(source, d.span), help, d.neo4j_condition)
+            })
             .collect();
+        let migration = Some(Neo4jCondition::EnterpriseMigration);
         assert_eq!(
             found,
             [
@@ -560,31 +569,46 @@ mod tests {
                     "causal_clustering.load_balancing.config.server_policies.dc",
                     Some(
                         "its Neo4j 5 name is `dbms.routing.load_balancing.config.server_policies.dc`"
-                    )
+                    ),
+                    migration
                 ),
                 (
                     K::RemovedKey,
                     "causal_clustering.cluster_routing_ttl",
-                    Some("its Neo4j 5 name is `dbms.routing_ttl`")
+                    Some("its Neo4j 5 name is `dbms.routing_ttl`"),
+                    migration
                 ),
                 (
                     K::RemovedKey,
                     "causal_clustering.multi_dc_license",
-                    Some(
-                        "Neo4j 5's public migration does not rename it (Enterprise Edition's migration is not public)"
-                    )
+                    None,
+                    migration
                 ),
                 (
                     K::RemovedKey,
                     "dbms.routing.listen_address",
-                    Some("its Neo4j 5 name is `server.routing.listen_address`")
+                    Some("its Neo4j 5 name is `server.routing.listen_address`"),
+                    migration
                 ),
             ]
         );
+        assert_eq!(errors.errors().len(), 2, "the keys tagroute reads");
+        assert!(errors.errors()[0].message.contains(
+            "Neo4j 4.x key, which tagroute does not read; Neo4j 2026.08 Enterprise Edition starts with it only if its own 4.4 migration"
+        ));
+        assert!(errors.warnings().iter().all(|w| !w.stops_neo4j));
+        // Community Edition has no migration but the public one: it refuses each.
+        let community = Neo4jTarget {
+            version: Neo4jVersion::newest(),
+            edition: Edition::Community,
+        };
+        let errors = Config::parse_for(source, "c", Strictness::Default, community).unwrap_err();
+        assert_eq!(errors.errors().len(), 4);
         assert!(
-            errors.errors()[0]
-                .message
-                .contains("Neo4j 4.x key that Neo4j 5 no longer reads")
+            errors
+                .errors()
+                .iter()
+                .all(|e| e.stops_neo4j && e.neo4j_condition.is_none())
         );
         // With strict validation off, Neo4j starts and ignores them: so does tagroute.
         let lenient = format!("server.config.strict_validation.enabled=false\n{source}");
@@ -593,11 +617,62 @@ mod tests {
         assert_eq!(config.routing().ttl, Duration::from_secs(300));
         let kinds: Vec<K> = config.warnings().iter().map(|w| w.kind).collect();
         assert_eq!(kinds, [K::RemovedKey; 4]);
+        assert!(config.warnings().iter().all(|w| !w.stops_neo4j
+            && w.severity == Severity::Warning
+            && w.neo4j_condition.is_none()));
+    }
+
+    /// Neo4j 5's public migration, which runs in both editions whenever Neo4j starts, renames
+    /// or drops 4.4 keys with a warning in its log: Neo4j starts, and a renamed key's value is
+    /// judged under its Neo4j 5 name. Source: `SettingMigrators.Neo4j5_0SettingMigrator`
+    /// (data/neo4j-settings/migrations.tsv); `migrateSettingNameChange` drops a blank value and
+    /// keeps the Neo4j 5 key when both are set.
+    #[test]
+    fn neo4j_5_migrates_4_4_keys_when_it_starts() {
+        use ConfigDiagnosticKind as K;
+        let source = "dbms.memory.heap.max_size=4g\n\
+                      dbms.allow_upgrade=true\n\
+                      dbms.memory.pagecache.size=lots\n\
+                      dbms.tx_log.rotation.retention_policy=\n\
+                      dbms.default_listen_address=0.0.0.0\n\
+                      server.default_listen_address=127.0.0.1\n\
+                      dbms.config.strict_validation=false\n\
+                      no.such.key=1\n";
+        let errors = errors(source);
+        let found: Vec<(K, &str, bool)> = errors
+            .errors()
+            .iter()
+            .chain(errors.warnings())
+            .map(|d| (d.kind, under(source, d.span), d.stops_neo4j))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (K::InvalidValue, "lots", true),
+                (K::MigratedKey, "dbms.memory.heap.max_size", false),
+                (K::MigratedKey, "dbms.allow_upgrade", false),
+                (K::MigratedKey, "dbms.memory.pagecache.size", false),
+                (
+                    K::MigratedKey,
+                    "dbms.tx_log.rotation.retention_policy",
+                    false
+                ),
+                (K::MigratedKey, "dbms.default_listen_address", false),
+                (K::DeprecatedKey, "dbms.config.strict_validation", false),
+                (K::UnknownKey, "no.such.key", false),
+            ]
+        );
+        let messages: Vec<&str> = errors.warnings().iter().map(|w| &*w.message).collect();
         assert!(
-            config
-                .warnings()
-                .iter()
-                .all(|w| !w.stops_neo4j && w.severity == Severity::Warning)
+            messages[0].ends_with("renames it to `server.memory.heap.max_size` when it starts")
+        );
+        assert!(messages[1].ends_with("drops when it starts: it no longer has any effect"));
+        assert!(messages[3].ends_with("without a value: Neo4j 2026.08 drops it when it starts"));
+        assert!(messages[4].contains("which this file sets too"));
+        assert!(
+            errors.errors()[0]
+                .message
+                .contains("(the new name of `dbms.memory.pagecache.size`) (a byte size)")
         );
     }
 

@@ -10,7 +10,8 @@
 
 use serde_json::{Value, json};
 use tagroute::config::{
-    CheckReport, Config, ConfigErrors, Edition, Finding, Neo4jTarget, Neo4jVersion, check, migrate,
+    CheckReport, Config, ConfigErrors, Edition, Finding, Neo4jCondition, Neo4jTarget, Neo4jVersion,
+    check, migrate,
 };
 use tagroute::span::{LineIndex, Severity};
 
@@ -28,15 +29,24 @@ pub fn run(args: &CheckArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         },
     };
     let strictness = args.strict.strictness();
-    let files: Vec<Result<Config, ConfigErrors>> = match args.migrate {
-        false => args
-            .confs
-            .iter()
-            .map(|path| Config::load_for(path, strictness, target))
-            .collect(),
-        true => migrated(args, target, console)?,
+    let inputs: Vec<Input<'_>> = match args.migrate {
+        false => args.confs.iter().map(|path| Input::Path(path)).collect(),
+        true => migrated(args, console)?,
     };
-    let report = check(&files, snapshot.as_ref(), args.server.as_deref());
+    let load = |target| -> Vec<Result<Config, ConfigErrors>> {
+        inputs
+            .iter()
+            .map(|input| input.load(strictness, target))
+            .collect()
+    };
+    let files = load(target);
+    let mut report = check(&files, snapshot.as_ref(), args.server.as_deref());
+    if target != Neo4jTarget::default() {
+        // tagroute's verdict is how `route` and `serve` read the files, whatever Neo4j version
+        // and edition the other verdict is for.
+        let as_routed = load(Neo4jTarget::default());
+        report.loads = check(&as_routed, snapshot.as_ref(), args.server.as_deref()).loads;
+    }
     let files: Vec<File<'_>> = files.iter().map(File::of).collect();
     let topology = args.topology.as_ref().map(|p| p.display().to_string());
     let rendering = Rendering {
@@ -60,14 +70,29 @@ pub fn run(args: &CheckArgs, console: &mut Console<'_>) -> Result<(), Failure> {
     }
 }
 
+/// A file to check: as it is, or migrated to Neo4j 5.
+enum Input<'p> {
+    Path(&'p std::path::Path),
+    Migrated { origin: String, text: String },
+}
+
+impl Input<'_> {
+    fn load(
+        &self,
+        strictness: tagroute::Strictness,
+        target: Neo4jTarget,
+    ) -> Result<Config, ConfigErrors> {
+        match self {
+            Input::Path(path) => Config::load_for(path, strictness, target),
+            Input::Migrated { origin, text } => Config::parse_for(text, origin, strictness, target),
+        }
+    }
+}
+
 /// Each file migrated to Neo4j 5, printed on stdout (with a `#` line naming it when there are
-/// several), and loaded from the migrated text.
-fn migrated(
-    args: &CheckArgs,
-    target: Neo4jTarget,
-    console: &mut Console<'_>,
-) -> Result<Vec<Result<Config, ConfigErrors>>, Failure> {
-    let mut files = Vec::new();
+/// several).
+fn migrated<'p>(args: &'p CheckArgs, console: &mut Console<'_>) -> Result<Vec<Input<'p>>, Failure> {
+    let mut inputs = Vec::new();
     for path in &args.confs {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?;
@@ -80,16 +105,12 @@ fn migrated(
             writeln!(console.out, "# {} migrated to Neo4j 5", path.display())?;
         }
         write!(console.out, "{}", migrated.text)?;
-        let origin = format!("{} (migrated)", path.display());
-        let strictness = args.strict.strictness();
-        files.push(Config::parse_for(
-            &migrated.text,
-            &origin,
-            strictness,
-            target,
-        ));
+        inputs.push(Input::Migrated {
+            origin: format!("{} (migrated)", path.display()),
+            text: migrated.text,
+        });
     }
-    Ok(files)
+    Ok(inputs)
 }
 
 /// What rendering needs of one file, loaded or not.
@@ -192,18 +213,23 @@ impl Rendering<'_> {
             .collect()
     }
 
-    /// The plugin keys Neo4j's start depends on, in the files it would otherwise start with.
-    fn plugin_keys(&self) -> Vec<String> {
+    /// The keys whose condition Neo4j's start depends on, in the files it would otherwise
+    /// start with, each once.
+    fn keys_depending_on(&self, condition: Neo4jCondition) -> Vec<String> {
         let mut keys: Vec<String> = (0..self.files.len())
             .filter(|&i| !self.report.stops_neo4j(i))
             .flat_map(|i| {
                 let file = self.files.get(i);
-                self.report.plugin_keys(i).filter_map(move |f| {
-                    let source = file?.lines.text();
-                    source.get(f.diagnostic.span.range()).map(str::to_owned)
-                })
+                self.report
+                    .conditions(i)
+                    .filter(move |f| f.diagnostic.neo4j_condition == Some(condition))
+                    .filter_map(move |f| {
+                        let source = file?.lines.text();
+                        source.get(f.diagnostic.span.range()).map(str::to_owned)
+                    })
             })
             .collect();
+        keys.sort_unstable();
         keys.dedup();
         keys
     }
@@ -237,12 +263,26 @@ impl Rendering<'_> {
         if !refused.is_empty() {
             return format!("{neo4j}: would not start with {}", refused.join(", "));
         }
-        let plugins = self.plugin_keys();
-        let condition = match plugins.is_empty() {
+        let plugins = self.keys_depending_on(Neo4jCondition::Plugin);
+        let migrated = self.keys_depending_on(Neo4jCondition::EnterpriseMigration);
+        let mut conditions = Vec::new();
+        if !plugins.is_empty() {
+            conditions.push(format!(
+                "the plugins declaring `{}` are installed",
+                plugins.join("`, `")
+            ));
+        }
+        if !migrated.is_empty() {
+            conditions.push(format!(
+                "Enterprise Edition's own 4.4 migration, which is not public, carries over `{}`",
+                migrated.join("`, `")
+            ));
+        }
+        let condition = match conditions.is_empty() {
             true => String::new(),
             false => format!(
-                " if the plugins declaring `{}` are installed (without them it would not start)",
-                plugins.join("`, `")
+                " if {} (otherwise it would not start)",
+                conditions.join(" and ")
             ),
         };
         format!("{neo4j}: would start with {}{condition}", self.which())
@@ -286,7 +326,9 @@ impl Rendering<'_> {
             "neo4j_edition": self.target.edition.name(),
             "neo4j_would_start": self.refused().is_empty(),
             "neo4j_refuses": self.refused(),
-            "neo4j_needs_plugins_for": self.plugin_keys(),
+            "neo4j_needs_plugins_for": self.keys_depending_on(Neo4jCondition::Plugin),
+            "neo4j_needs_enterprise_migration_for":
+                self.keys_depending_on(Neo4jCondition::EnterpriseMigration),
             "verdicts": [self.tagroute_verdict(), self.neo4j_verdict()],
         })
     }
@@ -354,7 +396,10 @@ impl Rendering<'_> {
             "ruleIndex": rule_index,
             "level": level,
             "message": { "text": text },
-            "properties": { "neo4jRefusesToStart": finding.stops_neo4j },
+            "properties": {
+                "neo4jRefusesToStart": finding.stops_neo4j,
+                "neo4jStartsIf": condition_name(d.neo4j_condition),
+            },
         });
         let file = finding.file.and_then(|i| self.files.get(i));
         let uri = file.map(|f| f.origin).or(self.topology);
@@ -392,6 +437,16 @@ impl Rendering<'_> {
             "message": d.message,
             "help": d.help,
             "neo4j_refuses": finding.stops_neo4j,
+            "neo4j_starts_if": condition_name(d.neo4j_condition),
         })
     }
+}
+
+/// A condition as the JSON and SARIF output name it (`null` when there is none).
+fn condition_name(condition: Option<Neo4jCondition>) -> Option<&'static str> {
+    condition.map(|c| match c {
+        Neo4jCondition::Plugin => "plugin-installed",
+        Neo4jCondition::EnterpriseMigration => "enterprise-migration",
+        _ => "unknown",
+    })
 }
