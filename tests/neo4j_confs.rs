@@ -88,6 +88,15 @@ impl Checked {
         }
     }
 
+    /// [`Checked::run`] for Neo4j 5.26 Community Edition.
+    fn community(name: &str, text: &str) -> Checked {
+        Checked::run(
+            name,
+            text,
+            &["--neo4j-version", "5.26", "--edition", "community"],
+        )
+    }
+
     /// (line, code) of every diagnostic of `severity`.
     fn of(&self, severity: &str) -> Vec<(u64, &str)> {
         self.diagnostics
@@ -324,11 +333,7 @@ fn a_4_4_core_member_before_and_after_migrate() {
         before.verdicts.1,
         "neo4j 5.26 Enterprise Edition: would start with this file if Enterprise Edition's own 4.4 migration, which is not public, carries over `causal_clustering.cluster_allow_reads_on_followers`, `causal_clustering.initial_discovery_members`, `causal_clustering.load_balancing.config.server_policies.north1_only`, `causal_clustering.load_balancing.plugin`, `causal_clustering.server_groups`, `dbms.mode` (otherwise it would not start)"
     );
-    let community = Checked::run(
-        "core01-44.conf",
-        &member,
-        &["--neo4j-version", "5.26", "--edition", "community"],
-    );
+    let community = Checked::community("core01-44.conf", &member);
     assert!(
         community
             .verdicts
@@ -431,11 +436,7 @@ fn a_5_primary_with_routing_policies() {
         lts.verdicts.1,
         "neo4j 5.26 Enterprise Edition: would start with this file"
     );
-    let community = Checked::run(
-        "server01.conf",
-        &member,
-        &["--neo4j-version", "5.26", "--edition", "community"],
-    );
+    let community = Checked::community("server01.conf", &member);
     let other_edition: Vec<u64> = community.of("error").iter().map(|(l, _)| *l).collect();
     // The three cluster settings, and the four routing keys tagroute reads (Enterprise
     // settings: the settings reference labels them so; the policies are the server policies

@@ -7,13 +7,17 @@
 //! `leader_transfer.priority_group`, `server.groups`), with a warning naming the current key. A
 //! deprecated key that loses to a newer one is ignored, with a warning too.
 //!
-//! Every other key is judged as Neo4j judges it. With strict validation, on by default
-//! (`server.config.strict_validation.enabled`), Neo4j refuses to start with a key it has no
-//! setting for (a typo, a Neo4j 4.4 name, an Enterprise setting in Community Edition) or with a
-//! key given twice (except `server.jvm.additional`); with it off, it logs them and goes on, and
-//! so do these diagnostics, as warnings. A value that does not parse as its setting's type, or
-//! lies outside its range, stops Neo4j either way. A plugin's keys (`gds.*`) are settings only
-//! when the plugin is installed, which a file cannot tell: they are warnings that say so.
+//! Every other key is judged as Neo4j judges it, against the settings of the target version and
+//! edition. With strict validation, on by default (`server.config.strict_validation.enabled`),
+//! Neo4j refuses to start with a key it has no setting for (a typo, an Enterprise setting in
+//! Community Edition) or with a key given twice (except `server.jvm.additional`); with it off, it
+//! logs them and goes on, and so do these diagnostics, as warnings. A value that does not parse
+//! as its setting's type, or lies outside its range, stops Neo4j either way. Older names are
+//! migrated first, as Neo4j migrates them whenever it starts: a 4.4 key the public migration
+//! renames or drops is a warning (its value judged under the new name); one it does not carry
+//! over depends, in Enterprise Edition, on that edition's own migration, which is not public. A
+//! plugin's keys (`gds.*`) are settings only when the plugin is installed, which a file cannot
+//! tell: they are warnings whose verdict depends on it.
 
 use std::sync::LazyLock;
 

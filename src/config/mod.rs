@@ -594,7 +594,7 @@ mod tests {
         );
         assert_eq!(errors.errors().len(), 2, "the keys tagroute reads");
         assert!(errors.errors()[0].message.contains(
-            "Neo4j 4.x key, which tagroute does not read; Neo4j 2026.08 Enterprise Edition starts with it only if its own 4.4 migration"
+            "Neo4j 4.x key, which tagroute does not read; Neo4j 5.26 or 2026.08 Enterprise Edition starts with it only if its own 4.4 migration"
         ));
         assert!(errors.warnings().iter().all(|w| !w.stops_neo4j));
         // Community Edition has no migration but the public one: it refuses each.
@@ -667,7 +667,9 @@ mod tests {
             messages[0].ends_with("renames it to `server.memory.heap.max_size` when it starts")
         );
         assert!(messages[1].ends_with("drops when it starts: it no longer has any effect"));
-        assert!(messages[3].ends_with("without a value: Neo4j 2026.08 drops it when it starts"));
+        assert!(
+            messages[3].ends_with("without a value: Neo4j 5.26 or 2026.08 drops it when it starts")
+        );
         assert!(messages[4].contains("which this file sets too"));
         assert!(
             errors.errors()[0]
