@@ -10,9 +10,11 @@
 //!
 //! Files: `spec.rs` (the description), `tags.rs` (ids, the interner and its staged changes),
 //! `server_set.rs`, `matrix.rs` (tag rows, the invariant the VM's unchecked reads rely on),
-//! `snapshot.rs` (the read side), `update.rs` (every update kind, incremental), `publish.rs`,
+//! `snapshot.rs` (the read side), `update.rs` (every update kind, incremental), `diff.rs` (the
+//! updates from one description to another), `publish.rs`,
 //! `json.rs` and `error.rs`.
 
+mod diff;
 mod error;
 #[cfg(feature = "json")]
 pub mod import;
@@ -29,6 +31,7 @@ mod tags;
 pub(crate) mod testing;
 mod update;
 
+pub use diff::diff;
 pub use error::{TopologyError, TopologyErrorKind};
 #[cfg(feature = "json")]
 pub use json::from_json;
