@@ -145,7 +145,8 @@ impl IgnoredKeys {
 
 impl Config {
     /// Reads the configuration text `source`, named `origin` in diagnostics; policies are parsed
-    /// with `strictness`.
+    /// with `strictness`; every key is validated as any Neo4j version tagroute knows would
+    /// ([`Neo4jTarget::default`]).
     ///
     /// Loads whole or fails whole: the error lists every error in the file, and the warnings.
     ///
@@ -168,7 +169,8 @@ impl Config {
     }
 
     /// [`Config::parse`], validating every key against the settings of `target` (a Neo4j
-    /// version and edition) instead of the newest Enterprise Edition.
+    /// version and edition) instead of [`Neo4jTarget::default`] (any version tagroute knows,
+    /// Enterprise Edition: how `route` and `serve` read a file).
     ///
     /// ```
     /// use tagroute::Strictness;
