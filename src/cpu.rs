@@ -103,8 +103,8 @@ pub(crate) const LINE_WORDS: usize = 8;
 pub(crate) trait Isa: Copy {
     /// A running count of set bits.
     type Counter: Copy;
-    /// Runs `kernel`, a word loop returning a count.
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32;
+    /// Runs `kernel` out of line, compiled with the token's features.
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R;
     /// A counter at zero.
     fn zero(self) -> Self::Counter;
     /// `counter` plus the set bits of `line`.
@@ -157,13 +157,13 @@ pub(crate) struct Portable;
 impl Isa for Portable {
     lanes_counter!();
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         out_of_line(kernel)
     }
 }
 
 #[inline(never)]
-fn out_of_line(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
@@ -174,7 +174,7 @@ pub(crate) struct Popcnt(());
 impl Isa for Popcnt {
     lanes_counter!();
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         // SAFETY: a `Popcnt` is only made by `Kernels::available`, after the CPU was found to have
         // `popcnt`, all `out_of_line_popcnt` requires.
         unsafe { out_of_line_popcnt(kernel) }
@@ -184,13 +184,13 @@ impl Isa for Popcnt {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
 #[inline(never)]
-fn out_of_line_popcnt(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line_popcnt<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(never)]
-unsafe fn out_of_line_popcnt(kernel: impl FnOnce() -> u32) -> u32 {
+unsafe fn out_of_line_popcnt<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
@@ -258,7 +258,7 @@ impl Isa for Avx2 {
     }
 
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         // SAFETY: an `Avx2` is only made by `Kernels::available`, after the CPU was found to have
         // AVX2 and `popcnt`, all `out_of_line_avx2` requires.
         unsafe { out_of_line_avx2(kernel) }
@@ -268,7 +268,7 @@ impl Isa for Avx2 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
 #[inline(never)]
-fn out_of_line_avx2(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line_avx2<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
@@ -283,7 +283,7 @@ impl Isa for Avx512 {
     type Counter = std::arch::x86_64::__m512i;
 
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         // SAFETY: an `Avx512` is only made by `Kernels::available`, after the CPU was found to
         // have AVX-512F, VPOPCNTDQ and `popcnt`, all `out_of_line_avx512` requires.
         unsafe { out_of_line_avx512(kernel) }
@@ -318,7 +318,7 @@ impl Isa for Avx512 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
 #[inline(never)]
-fn out_of_line_avx512(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line_avx512<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 

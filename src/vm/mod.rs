@@ -6,20 +6,20 @@
 //! instruction set:
 //! - **one word**, for clusters of up to 64 servers whose snapshot knows every tag of the
 //!   program: the accumulator, the candidates and every tag row are single `u64`s in registers;
-//! - **words**, for everything else: each filter is one fused pass over the words (AND with a
-//!   row or a union of rows, writing and counting as it goes), and a filter whose set is too
-//!   small jumps straight to the next rule.
+//! - **words**, for everything else: a rule (`match`) is one pass over the words, its running
+//!   set in registers and stored once (see `matching`); a filter of the step-by-step form is
+//!   one pass of its own, and anything whose set is too small jumps straight to the next rule.
 //!
 //! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks, needs no
-//! popcount for them, and inlines into [`eval`]. The word executor runs each kernel out of line,
-//! compiled with `popcnt` when the CPU has it ([`features`]), so each loop has its registers to
-//! itself. The check that every tag of the program is known to the snapshot is made once per
-//! evaluation (the program's tag bound against the snapshot's tag count), never per instruction.
-//! A rule's filters carry the `rule` and `ret` modifiers, so a one-filter rule is a single
-//! dispatch.
+//! popcount for them, and inlines into [`eval`]. The word executor runs out of line, once per
+//! evaluation, compiled for the widest kernels the CPU has ([`features`]: AVX-512, AVX2,
+//! `popcnt`), its kernels inlined into it. The check that every tag of the program is known to
+//! the snapshot is made once per evaluation (the program's tag bound against the snapshot's tag
+//! count), never per instruction.
 
 mod explain;
 mod kernels;
+mod matching;
 
 pub use crate::cpu::{Features, features, select_in_word};
 
@@ -29,6 +29,7 @@ pub use explain::{Answer, Explanation, FilterTrace, RuleOutcome, RuleTrace, Step
 use std::fmt;
 
 use crate::bytecode::{Flags, Insn, InsnIdx, Opcode, Program};
+use matching::at_least;
 use crate::topology::{ServerSet, Snapshot, TagId, TagMatrix};
 
 /// Why an evaluation could not run.
@@ -132,9 +133,9 @@ unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &m
         return;
     }
     // SAFETY: the contract of `run_known` is that of the executors (`KNOWN = true`).
-    with_isa!(Kernels::best(), |isa| unsafe {
+    with_isa!(Kernels::best(), |isa| isa.run(|| unsafe {
         words::<true, _>(program, matrix, cand, out, isa)
-    })
+    }))
 }
 
 /// The executor for one-word clusters: `rows[t]` is tag `t`'s single word, the accumulator
@@ -181,6 +182,19 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
                 acc = start(acc, insn);
                 one_word_next(acc, insn, pc)
             }
+            Opcode::Match => {
+                // SAFETY: `insn` is a `match` of `program`, so are its stages; tag ids are
+                // below `rows.len()` by the caller's contract.
+                let (set, passes) = unsafe {
+                    let stages = program.match_stages(insn);
+                    matching::one_word(program, stages, |t| row(t.as_u32()), cand)
+                };
+                if passes {
+                    return set;
+                }
+                acc = set;
+                Some(InsnIdx::of_target(insn.target))
+            }
             Opcode::Ret => (acc == 0).then_some(pc.next()),
             Opcode::RetCand => return cand,
             Opcode::RetEmpty => return 0,
@@ -196,12 +210,7 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
 /// the one-word executor needs no `popcnt` for the thresholds policies use most.
 #[inline(always)]
 fn one_word_next(acc: u64, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
-    let passes = match insn.min {
-        1 => acc != 0,
-        2 => acc & acc.wrapping_sub(1) != 0,
-        min => acc.count_ones() >= min,
-    };
-    filter_flow(passes, insn, pc)
+    filter_flow(at_least(acc, insn.min), insn, pc)
 }
 
 /// Where a filter goes: on, or to its target when the set is smaller than its `min`.
@@ -223,8 +232,9 @@ fn filter_flow(passes: bool, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     }
 }
 
-/// The executor for any cluster. `out` is the accumulator; after `rule` it stands for the
-/// candidates without a copy (`from_cand`), and the next filter reads the candidates instead.
+/// The executor for any cluster, run inside the kernels' `isa.run`. `out` is the accumulator;
+/// after `rule` it stands for the candidates without a copy (`from_cand`), and the next filter
+/// reads the candidates instead.
 ///
 /// `cand` and `out` must have `matrix.words()` words each (the kernels stop at the shortest).
 ///
@@ -239,20 +249,12 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     out: &mut [u64],
     isa: I,
 ) {
-    let row = |t: u32| {
-        if KNOWN {
-            // SAFETY: `KNOWN` means the caller proved every tag id has a row.
-            Some(unsafe { matrix.row_unchecked(t) })
-        } else {
-            matrix.row_of(t)
-        }
-    };
     let mut from_cand = false;
     let mut count = 0u32;
     let mut cand_count = None;
     let mut current = |from_cand: bool, count: u32| {
         if from_cand {
-            *cand_count.get_or_insert_with(|| isa.run(|| cpu::count(isa, cand)))
+            *cand_count.get_or_insert_with(|| cpu::count(isa, cand))
         } else {
             count
         }
@@ -265,19 +267,33 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
         from_cand |= insn.starts_rule();
         let flow = match insn.op {
             Opcode::Rule => Some(pc.next()),
-            Opcode::And => {
-                count = match row(insn.a) {
-                    Some(row) if from_cand => isa.run(|| kernels::and_from(isa, out, cand, row)),
-                    Some(row) => isa.run(|| kernels::and_in_place(isa, out, row)),
-                    None => clear(out),
+            Opcode::Match => {
+                // SAFETY: `insn` is a `match` of `program`; the tag contract is the caller's.
+                let outcome = unsafe {
+                    let stages = program.match_stages(insn);
+                    matching::words::<KNOWN, I>(isa, program, stages, matrix, cand, out)
                 };
+                if outcome.passes {
+                    return;
+                }
+                (from_cand, count) = (false, outcome.count);
+                Some(InsnIdx::of_target(insn.target))
+            }
+            Opcode::And => {
+                let from = from_cand.then_some(cand);
+                // The verifier made `a` a tag id (`TagId::new` accepted it).
+                let tags = TagId::new(insn.a as usize).map(|t| [t]);
+                // SAFETY: `insn.a` is a tag id of `program`; the tag contract is the caller's.
+                count = unsafe { and_any::<KNOWN, I>(isa, tags.as_slice().as_flattened(), matrix, from, out) };
                 from_cand = false;
                 next(count, insn, pc)
             }
             Opcode::AndAny => {
-                // SAFETY: `insn` is an `and.any` of `program`.
-                let tags = unsafe { program.pool_tags(insn) };
-                count = and_any(isa, tags, row, matrix, from_cand.then_some(cand), out);
+                // SAFETY: `insn` is an `and.any` of `program`; the tag contract is the caller's.
+                count = unsafe {
+                    let tags = program.pool_tags(insn);
+                    and_any::<KNOWN, I>(isa, tags, matrix, from_cand.then_some(cand), out)
+                };
                 from_cand = false;
                 next(count, insn, pc)
             }
@@ -304,27 +320,45 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     }
 }
 
-/// `and.any`: `acc ∩ (T[t₀] ∪ …)`, from the candidates (`from`) or in place. Two known tags,
-/// the common case, run a fused vector kernel; any other number, or a tag the snapshot
-/// predates (read as empty), the general loop.
+/// `acc ∩ (T[t₀] ∪ …)`, from the candidates (`from`) or in place, returning its count. One or
+/// two known tags, the common cases, run a fused vector kernel; any other number, or a tag the
+/// snapshot predates (read as empty), the general loop.
+///
+/// # Safety
+/// When `KNOWN`, every id of `tags` is below `matrix.tag_count()`.
 #[inline(always)]
-fn and_any<'m, I: Isa>(
+unsafe fn and_any<const KNOWN: bool, I: Isa>(
     isa: I,
     tags: &[TagId],
-    row: impl Fn(u32) -> Option<&'m [u64]>,
     matrix: &TagMatrix,
     from: Option<&[u64]>,
     out: &mut [u64],
 ) -> u32 {
-    if let [a, b] = tags
-        && let (Some(a), Some(b)) = (row(a.as_u32()), row(b.as_u32()))
+    let row = |t: &TagId| {
+        if KNOWN {
+            // SAFETY: `KNOWN` means every tag id has a row.
+            Some(unsafe { matrix.row_unchecked(t.as_u32()) })
+        } else {
+            matrix.row_of(t.as_u32())
+        }
+    };
+    if let [a] = tags
+        && let Some(a) = row(a)
     {
         return match from {
-            Some(cand) => isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)),
-            None => isa.run(|| kernels::and_union2_in_place(isa, out, a, b)),
+            Some(cand) => kernels::and_from(isa, out, cand, a),
+            None => kernels::and_in_place(isa, out, a),
         };
     }
-    isa.run(|| and_union(tags, matrix, from, out))
+    if let [a, b] = tags
+        && let (Some(a), Some(b)) = (row(a), row(b))
+    {
+        return match from {
+            Some(cand) => kernels::and_union2_from(isa, out, cand, a, b),
+            None => kernels::and_union2_in_place(isa, out, a, b),
+        };
+    }
+    and_union(tags, matrix, from, out)
 }
 
 /// `acc ∩ (T[t₀] ∪ …)` for any number of tags, reading unknown tags as empty.
@@ -339,11 +373,6 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
         Some(cand) => kernels::and_union_from(out, cand, union_at),
         None => kernels::and_union_in_place(out, union_at),
     }
-}
-
-fn clear(out: &mut [u64]) -> u32 {
-    out.fill(0);
-    0
 }
 
 #[cfg(test)]
