@@ -23,6 +23,44 @@ pub struct Features {
     pub avx512: bool,
 }
 
+impl Features {
+    /// The names of the features this CPU has, as `/proc/cpuinfo` spells them: what
+    /// benchmarks print beside their figures.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.popcnt, "popcnt"),
+            (self.avx2, "avx2"),
+            (self.avx512, "avx512f"),
+            (self.avx512, "avx512_vpopcntdq"),
+            (self.fast_pdep, "bmi2 (fast pdep)"),
+        ]
+        .into_iter()
+        .filter_map(|(has, name)| has.then_some(name))
+        .collect()
+    }
+}
+
+/// The CPU's name as it reports it (`cpuid` leaves 0x80000002-4), if it does.
+#[cfg(all(target_arch = "x86_64", any(test, feature = "bench")))]
+pub(crate) fn brand() -> Option<String> {
+    if cpuid(0x8000_0000).eax < 0x8000_0004 {
+        return None;
+    }
+    let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
+        .map(cpuid)
+        .flat_map(|r| [r.eax, r.ebx, r.ecx, r.edx])
+        .flat_map(u32::to_le_bytes)
+        .collect();
+    let name = String::from_utf8_lossy(&bytes);
+    let name = name.trim_matches(char::from(0)).trim();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+#[cfg(all(not(target_arch = "x86_64"), any(test, feature = "bench")))]
+pub(crate) fn brand() -> Option<String> {
+    None
+}
+
 /// The features of the CPU we run on, detected once.
 pub fn features() -> Features {
     static FEATURES: OnceLock<Features> = OnceLock::new();
@@ -58,7 +96,8 @@ fn detect() -> Features {
     reason = "`__cpuid` is a safe function from Rust 1.94 on, and unsafe in the older Rusts that `rust-version` admits"
 )]
 fn cpuid(leaf: u32) -> std::arch::x86_64::CpuidResult {
-    // SAFETY: every x86_64 CPU has the `cpuid` instruction, and leaves 0 and 1 always exist.
+    // SAFETY: every x86_64 CPU has the `cpuid` instruction; a leaf it does not have returns
+    // unspecified values, never faults (callers check the highest leaf first where it matters).
     unsafe { std::arch::x86_64::__cpuid(leaf) }
 }
 
