@@ -2,7 +2,8 @@
 //!
 //! Each stage `Sᵢ` is the union of its tags' rows (every server when it names none) and a
 //! threshold on the running set. Both executors run a rule as one pass over the words with the
-//! running set in registers, storing it once:
+//! running set in registers, storing it once (the word executor's kernels each out of line,
+//! compiled for the CPU's features):
 //! - **one word**: the rows are single `u64`s; "at least one" and "at least two" are bit tests;
 //! - **words**: the one-stage shapes policies are made of (one tag, two tags, no tag) run the
 //!   word kernels fed straight from the candidates; other rules of up to
@@ -84,9 +85,12 @@ pub(super) unsafe fn words<const KNOWN: bool, I: Isa>(
         if let [stage] = stages {
             // SAFETY: `stage` is one of `program`'s.
             let count = match unsafe { program.stage_tags(stage) } {
-                [] => Some(kernels::copy_from(isa, out, cand)),
-                [a] => Some(kernels::and_from(isa, out, cand, row(a))),
-                [a, b] => Some(kernels::and_union2_from(isa, out, cand, row(a), row(b))),
+                [] => Some(isa.run(|| kernels::copy_from(isa, out, cand))),
+                [a] => Some(isa.run(|| kernels::and_from(isa, out, cand, row(a)))),
+                [a, b] => {
+                    let (a, b) = (row(a), row(b));
+                    Some(isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)))
+                }
                 _ => None,
             };
             if let Some(count) = count {
@@ -97,8 +101,11 @@ pub(super) unsafe fn words<const KNOWN: bool, I: Isa>(
             }
         }
         if let Some(chain) = chain_of(program, stages, row) {
-            let mut counts = [0u32; MAX_STAGES];
-            kernels::chain(isa, out, cand, &chain, &mut counts);
+            let counts = isa.run(|| {
+                let mut counts = [0u32; MAX_STAGES];
+                kernels::chain(isa, out, cand, &chain, &mut counts);
+                counts
+            });
             let passes = stages
                 .iter()
                 .zip(counts)
@@ -164,7 +171,7 @@ unsafe fn stage_by_stage<const KNOWN: bool, I: Isa>(
         // SAFETY: `stage` is one of `program`'s.
         let tags = unsafe { program.stage_tags(stage) };
         outcome.count = match (tags, from) {
-            ([], Some(cand)) => kernels::copy_from(isa, out, cand),
+            ([], Some(cand)) => isa.run(|| kernels::copy_from(isa, out, cand)),
             ([], None) => outcome.count,
             // SAFETY: the caller's contract on tags when `KNOWN`.
             (tags, from) => unsafe { super::and_any::<KNOWN, I>(isa, tags, matrix, from, out) },

@@ -11,10 +11,10 @@
 //!   one pass of its own, and anything whose set is too small jumps straight to the next rule.
 //!
 //! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks, needs no
-//! popcount for them, and inlines into [`eval`]. The word executor runs out of line, once per
-//! evaluation, compiled for the widest kernels the CPU has ([`features`]: AVX-512, AVX2,
-//! `popcnt`), its kernels inlined into it. The check that every tag of the program is known to
-//! the snapshot is made once per evaluation (the program's tag bound against the snapshot's tag
+//! popcount for them, and inlines into [`eval`]. The word executor runs each kernel out of line,
+//! compiled for the widest kernels the CPU has ([`features`]: AVX-512, AVX2, `popcnt`), so each
+//! loop has its registers to itself. The check that every tag of the program is known to the
+//! snapshot is made once per evaluation (the program's tag bound against the snapshot's tag
 //! count), never per instruction.
 
 mod explain;
@@ -80,7 +80,9 @@ pub fn eval(
     out: &mut ServerSet,
 ) -> Result<(), EvalError> {
     check(program, snapshot, candidates)?;
-    out.prepare(snapshot.len());
+    if out.universe() != snapshot.len() {
+        size(out, snapshot.len());
+    }
     let matrix = snapshot.tag_matrix();
     let (cand, out) = (candidates.words(), out.words_mut());
     if program.tag_bound() > matrix.tag_count() {
@@ -111,6 +113,16 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
     Ok(())
 }
 
+/// Sizes `out` for a snapshot of `servers` servers: once per buffer and cluster size, so out of
+/// line.
+// PERF: inlined, the resizing made `eval` save six registers and reserve a stack frame on every
+// call, one-word clusters included.
+#[cold]
+#[inline(never)]
+fn size(out: &mut ServerSet, servers: usize) {
+    out.prepare(servers);
+}
+
 /// The rare case of a program naming tags the snapshot predates: the checked executor reads
 /// them as the empty set. Out of line, so the hot path stays small.
 #[cold]
@@ -126,16 +138,30 @@ fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], o
 /// # Safety
 /// Every tag id of `program` is below `matrix.tag_count()`, and `cand` and `out` have
 /// `matrix.words()` words each.
+#[inline(always)]
 unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     if let ([cand], [result]) = (cand, &mut *out) {
         // SAFETY: the contract of `run_known` is that of `one_word`.
         *result = unsafe { one_word(program, matrix.bits(), *cand) };
         return;
     }
+    // SAFETY: the contract of `run_known` is that of `run_words`.
+    unsafe { run_words(program, matrix, cand, out) }
+}
+
+/// The word executor with the best kernels of this CPU.
+///
+/// # Safety
+/// As [`run_known`].
+// PERF: out of line, so that `eval` (with the one-word executor inlined) saves and restores only
+// the registers one word needs: with the four kernel sets' executors inlined beside it, a
+// one-word evaluation pushed six registers and reserved a 1.2 KB frame.
+#[inline(never)]
+unsafe fn run_words(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     // SAFETY: the contract of `run_known` is that of the executors (`KNOWN = true`).
-    with_isa!(Kernels::best(), |isa| isa.run(|| unsafe {
+    with_isa!(Kernels::best(), |isa| unsafe {
         words::<true, _>(program, matrix, cand, out, isa)
-    }))
+    })
 }
 
 /// The executor for one-word clusters: `rows[t]` is tag `t`'s single word, the accumulator
@@ -232,7 +258,7 @@ fn filter_flow(passes: bool, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     }
 }
 
-/// The executor for any cluster, run inside the kernels' `isa.run`. `out` is the accumulator;
+/// The executor for any cluster. `out` is the accumulator;
 /// after `rule` it stands for the candidates without a copy (`from_cand`), and the next filter
 /// reads the candidates instead.
 ///
@@ -252,13 +278,6 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     let mut from_cand = false;
     let mut count = 0u32;
     let mut cand_count = None;
-    let mut current = |from_cand: bool, count: u32| {
-        if from_cand {
-            *cand_count.get_or_insert_with(|| cpu::count(isa, cand))
-        } else {
-            count
-        }
-    };
     let mut pc = InsnIdx::START;
     loop {
         // SAFETY: `pc` is 0, a jump target or the successor of an instruction that did not
@@ -297,8 +316,14 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
                 from_cand = false;
                 next(count, insn, pc)
             }
-            Opcode::Min => next(current(from_cand, count), insn, pc),
-            Opcode::Ret => (current(from_cand, count) == 0).then_some(pc.next()),
+            Opcode::Min => {
+                let count = current(isa, cand, from_cand.then_some(&mut cand_count), count);
+                next(count, insn, pc)
+            }
+            Opcode::Ret => {
+                let count = current(isa, cand, from_cand.then_some(&mut cand_count), count);
+                (count == 0).then_some(pc.next())
+            }
             Opcode::RetCand => {
                 out.copy_from_slice(cand);
                 return;
@@ -317,6 +342,17 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
                 return;
             }
         }
+    }
+}
+
+/// The accumulator's count: `count`, or when it stands for the candidates (`cand_count` given),
+/// theirs, counted once.
+#[inline(always)]
+fn current<I: Isa>(isa: I, cand: &[u64], cand_count: Option<&mut Option<u32>>, count: u32) -> u32 {
+    match cand_count {
+        Some(Some(counted)) => *counted,
+        Some(slot) => *slot.insert(isa.run(|| cpu::count(isa, cand))),
+        None => count,
     }
 }
 
@@ -346,19 +382,19 @@ unsafe fn and_any<const KNOWN: bool, I: Isa>(
         && let Some(a) = row(a)
     {
         return match from {
-            Some(cand) => kernels::and_from(isa, out, cand, a),
-            None => kernels::and_in_place(isa, out, a),
+            Some(cand) => isa.run(|| kernels::and_from(isa, out, cand, a)),
+            None => isa.run(|| kernels::and_in_place(isa, out, a)),
         };
     }
     if let [a, b] = tags
         && let (Some(a), Some(b)) = (row(a), row(b))
     {
         return match from {
-            Some(cand) => kernels::and_union2_from(isa, out, cand, a, b),
-            None => kernels::and_union2_in_place(isa, out, a, b),
+            Some(cand) => isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)),
+            None => isa.run(|| kernels::and_union2_in_place(isa, out, a, b)),
         };
     }
-    and_union(tags, matrix, from, out)
+    isa.run(|| and_union(tags, matrix, from, out))
 }
 
 /// `acc ∩ (T[t₀] ∪ …)` for any number of tags, reading unknown tags as empty.
