@@ -193,7 +193,8 @@ impl Emitter {
     /// The rule as one `match` of `count` stages (the steps), jumping past itself when a
     /// stage's set is too small.
     fn emit_match(&mut self, steps: &[Step], count: u16, span: Span) -> Result<(), CompileError> {
-        let first = u32::try_from(self.stages.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        let first =
+            u32::try_from(self.stages.len()).map_err(|_| CompileError::FilterTooWide(span))?;
         for step in steps {
             let stage = match step {
                 Step::Min { min, .. } => Stage {
@@ -236,7 +237,8 @@ impl Emitter {
     /// `tags` appended to the pool: where they start and how many.
     fn pool_tags(&mut self, tags: &[TagId], span: Span) -> Result<(u32, u16), CompileError> {
         let len = u16::try_from(tags.len()).map_err(|_| CompileError::FilterTooWide(span))?;
-        let start = u32::try_from(self.pool.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        let start =
+            u32::try_from(self.pool.len()).map_err(|_| CompileError::FilterTooWide(span))?;
         self.pool.extend(tags.iter().map(|t| t.as_u32()));
         Ok((start, len))
     }
@@ -361,11 +363,17 @@ mod tests {
     fn no_op_mins_duplicate_tags_and_redundant_filters_fold_away() {
         assert_eq!(
             listing("tags(south,south)->min(1)->tags(south,north)->min(0)->min(3)->min(2)"),
-            ["0000  match         south  min 3  else 0001", "0001  ret.cand"]
+            [
+                "0000  match         south  min 3  else 0001",
+                "0001  ret.cand"
+            ]
         );
         assert_eq!(
             listing("min(3)->tags(north)"),
-            ["0000  match         all  min 3 -> north  else 0001", "0001  ret.cand"]
+            [
+                "0000  match         all  min 3 -> north  else 0001",
+                "0001  ret.cand"
+            ]
         );
     }
 

@@ -57,13 +57,14 @@ fn policy_text_of(
             .prop_map(|(tags, groups)| format!("{}({})", if groups { "groups" } else { "tags" }, tags.join(","))),
         1 => prop_oneof![-2..7i32, Just(i32::MIN), Just(i32::MAX)].prop_map(|n| format!("min({n})")),
     ];
-    let rule = (any::<bool>(), prop::collection::vec(filter, filters)).prop_map(|(all, filters)| {
-        let mut parts = filters;
-        if all || parts.is_empty() {
-            parts.insert(0, "all()".into());
-        }
-        parts.join("->")
-    });
+    let rule =
+        (any::<bool>(), prop::collection::vec(filter, filters)).prop_map(|(all, filters)| {
+            let mut parts = filters;
+            if all || parts.is_empty() {
+                parts.insert(0, "all()".into());
+            }
+            parts.join("->")
+        });
     (
         prop::collection::vec(rule, 0..5),
         any::<bool>(),
@@ -324,14 +325,13 @@ fn corrupt(
 ) -> Option<Vec<u8>> {
     use tagroute::bytecode::{INSN_SIZE, Opcode, STAGE_SIZE};
     let insns = program.insns();
-    let jumps: Vec<usize> = (0..insns.len())
-        .filter(|&i| insns[i].op.jumps())
-        .collect();
+    let jumps: Vec<usize> = (0..insns.len()).filter(|&i| insns[i].op.jumps()).collect();
     let jump = jumps.get(at % jumps.len().max(1)).copied();
     let mut bytes = program.to_bytes();
     let field = |i: usize, offset: usize| 8 + i * INSN_SIZE + offset;
     let pool_at = |i: usize| 8 + insns.len() * INSN_SIZE + i * 4;
-    let stage_at = |i: usize, offset: usize| pool_at(program.pool().len()) + i * STAGE_SIZE + offset;
+    let stage_at =
+        |i: usize, offset: usize| pool_at(program.pool().len()) + i * STAGE_SIZE + offset;
     let write = |bytes: &mut Vec<u8>, at: usize, value: u32| {
         bytes[at..at + 4].copy_from_slice(&value.to_le_bytes())
     };
@@ -349,7 +349,10 @@ fn corrupt(
         Corruption::JumpPastTheEnd => write(&mut bytes, field(jump?, 12), insns.len() as u32),
         Corruption::TagNeverInterned => {
             if program.pool().is_empty() {
-                let i = jumps.iter().copied().find(|&i| insns[i].op == Opcode::And)?;
+                let i = jumps
+                    .iter()
+                    .copied()
+                    .find(|&i| insns[i].op == Opcode::And)?;
                 write(&mut bytes, field(i, 4), tags as u32);
             } else {
                 write(&mut bytes, pool_at(at % program.pool().len()), tags as u32);

@@ -113,7 +113,15 @@ pub fn verify(
         interner: interner.identity(),
         count: interner.len(),
     };
-    verify_with_origins(Code { insns, pool, stages }, tags, Vec::new())
+    verify_with_origins(
+        Code {
+            insns,
+            pool,
+            stages,
+        },
+        tags,
+        Vec::new(),
+    )
 }
 
 /// A program's parts before verification.

@@ -105,7 +105,14 @@ impl RoutingPlugin for ServerPolicies {
             .program();
         excluded_into(snapshot, request.excluded, &mut scratch.excluded);
         let (usable, roles) = (&mut scratch.usable, &mut scratch.roles);
-        roles_into(snapshot, db, &scratch.excluded, context.settings, usable, roles);
+        roles_into(
+            snapshot,
+            db,
+            &scratch.excluded,
+            context.settings,
+            usable,
+            roles,
+        );
         let (readers, preferred) = (&mut scratch.readers, &mut scratch.preferred);
         vm::eval(program, snapshot, &roles.readers, readers)?;
         vm::eval(program, snapshot, &roles.routers, preferred)?;

@@ -29,8 +29,8 @@ pub use explain::{Answer, Explanation, FilterTrace, RuleOutcome, RuleTrace, Step
 use std::fmt;
 
 use crate::bytecode::{Flags, Insn, InsnIdx, Opcode, Program};
-use matching::at_least;
 use crate::topology::{ServerSet, Snapshot, TagId, TagMatrix};
+use matching::at_least;
 
 /// Why an evaluation could not run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -303,7 +303,9 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
                 // The verifier made `a` a tag id (`TagId::new` accepted it).
                 let tags = TagId::new(insn.a as usize).map(|t| [t]);
                 // SAFETY: `insn.a` is a tag id of `program`; the tag contract is the caller's.
-                count = unsafe { and_any::<KNOWN, I>(isa, tags.as_slice().as_flattened(), matrix, from, out) };
+                count = unsafe {
+                    and_any::<KNOWN, I>(isa, tags.as_slice().as_flattened(), matrix, from, out)
+                };
                 from_cand = false;
                 next(count, insn, pc)
             }

@@ -185,10 +185,11 @@ fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> Ideals {
             (kernel.name(), time(|| black_box(&mut ideal).eval()))
         })
         .collect();
-    let (kernel, best_eval) = kernels
-        .iter()
-        .copied()
-        .fold(("scalar", f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+    let (kernel, best_eval) =
+        kernels.iter().copied().fold(
+            ("scalar", f64::INFINITY),
+            |a, b| if b.1 < a.1 { b } else { a },
+        );
     let scalar_eval = kernels
         .iter()
         .find(|(name, _)| *name == "scalar")
