@@ -177,16 +177,17 @@ pub(crate) fn chain<I: Isa>(
     let (dst, _) = dst.split_at_mut(len);
     let (dst_lines, dst_tail) = dst.as_chunks_mut::<LINE_WORDS>();
     let src_lines = src.split_at(len).0.as_chunks::<LINE_WORDS>().0;
+    // Each row's whole lines, split once, not once a line.
+    let row_lines = chain.rows.map(|row| row.as_chunks::<LINE_WORDS>().0);
     let mut counters = [isa.zero(); MAX_STAGES];
     for (i, (d, s)) in dst_lines.iter_mut().zip(src_lines).enumerate() {
         let mut acc = *s;
         for (&stage, counter) in stages.iter().zip(counters.iter_mut()) {
-            let rows = chain.rows_of(stage);
-            if !rows.is_empty() {
+            let (start, end, _) = stage;
+            if start < end {
                 let mut union = [0u64; LINE_WORDS];
-                for row in rows {
-                    let line = row.as_chunks::<LINE_WORDS>().0.get(i);
-                    for (u, r) in union.iter_mut().zip(line.into_iter().flatten()) {
+                for lines in row_lines.get(start..end).unwrap_or_default() {
+                    for (u, r) in union.iter_mut().zip(lines.get(i).into_iter().flatten()) {
                         *u |= r;
                     }
                 }
