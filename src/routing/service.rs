@@ -152,6 +152,15 @@ impl RoutingService {
         request: &RouteRequest<'_>,
         rng: &mut Rng,
     ) -> Result<RoutingTable, RoutingError> {
+        self.in_context(rng, |plugin, context| plugin.route(request, context))
+    }
+
+    /// `route` with the plugin and a context of the current snapshot and generation.
+    fn in_context<R>(
+        &self,
+        rng: &mut Rng,
+        route: impl FnOnce(&dyn RoutingPlugin, &mut RouteContext<'_>) -> R,
+    ) -> R {
         let snapshot = self.published.topology.snapshot();
         let generation = self.published.generation.load();
         let mut context = RouteContext {
@@ -160,7 +169,7 @@ impl RoutingService {
             settings: &generation.settings,
             rng,
         };
-        self.plugin.route(request, &mut context)
+        route(self.plugin.as_ref(), &mut context)
     }
 
     /// [`RoutingService::table`] in caller-owned buffers: the table is computed in `scratch`
@@ -198,15 +207,9 @@ impl RoutingService {
         rng: &mut Rng,
         scratch: &'s mut TableScratch,
     ) -> Result<&'s RoutingTable, RoutingError> {
-        let snapshot = self.published.topology.snapshot();
-        let generation = self.published.generation.load();
-        let mut context = RouteContext {
-            snapshot: &snapshot,
-            policies: &generation.policies,
-            settings: &generation.settings,
-            rng,
-        };
-        self.plugin.route_into(request, &mut context, scratch)
+        self.in_context(rng, |plugin, context| {
+            plugin.route_into(request, context, scratch)
+        })
     }
 
     /// A hot-path router whose deciders read this service's topology and current generation:
