@@ -58,6 +58,7 @@ impl AlignedWords {
     }
 
     /// The words, then zeros up to the end of the last line: a whole number of lines.
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) fn padded(&self) -> &[u64] {
         let words = self.lines.len() * LINE_WORDS;
         // SAFETY: `Line` is `repr(C)` around `[u64; 8]`: 64 bytes, no padding, every bit
