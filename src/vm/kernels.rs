@@ -316,6 +316,26 @@ mod tests {
                     run(&|d| dispatch!(kernels, |isa| and_union2_in_place(isa, d, a, b))),
                     want(&|w, d| d & (a[w] | b[w])),
                 );
+                // A chain: `a`, then a stage that only counts, then `b ∪ old`, uncounted in
+                // the middle.
+                let mut stages = Chain::new();
+                for (rows, counted) in [(&[a][..], true), (&[], false), (&[b, old], true)] {
+                    stages.push(rows.iter().copied(), counted).expect("room");
+                }
+                let (mut dst, mut counts) = (old.to_vec(), [u32::MAX; MAX_STAGES]);
+                dispatch!(kernels, |isa| {
+                    chain(isa, &mut dst, src, &stages, &mut counts);
+                    0
+                });
+                let first: Vec<u64> = (0..len).map(|w| src[w] & a[w]).collect();
+                let last: Vec<u64> = (0..len).map(|w| first[w] & (b[w] | old[w])).collect();
+                let ones = |words: &[u64]| words.iter().map(|w| w.count_ones()).sum::<u32>();
+                assert_eq!(
+                    (dst, counts[..3].to_vec()),
+                    (last.clone(), vec![ones(&first), u32::MAX, ones(&last)]),
+                    "{} chain len {len} offset {offset}",
+                    kernels.name()
+                );
                 let counted = dispatch!(kernels, |isa| count(isa, src));
                 assert_eq!(
                     counted,

@@ -258,9 +258,8 @@ fn filter_flow(passes: bool, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
     }
 }
 
-/// The executor for any cluster. `out` is the accumulator;
-/// after `rule` it stands for the candidates without a copy (`from_cand`), and the next filter
-/// reads the candidates instead.
+/// The executor for any cluster. `out` is the accumulator; after `rule` it stands for the
+/// candidates without a copy (`from_cand`), and the next filter reads the candidates instead.
 ///
 /// `cand` and `out` must have `matrix.words()` words each (the kernels stop at the shortest).
 ///
