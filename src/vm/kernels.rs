@@ -177,8 +177,11 @@ pub(crate) fn chain<I: Isa>(
     let (dst, _) = dst.split_at_mut(len);
     let (dst_lines, dst_tail) = dst.as_chunks_mut::<LINE_WORDS>();
     let src_lines = src.split_at(len).0.as_chunks::<LINE_WORDS>().0;
-    // Each row's whole lines, split once, not once a line.
-    let row_lines = chain.rows.map(|row| row.as_chunks::<LINE_WORDS>().0);
+    // Each used row's whole lines, split once, not once a line.
+    let mut row_lines: [&[[u64; LINE_WORDS]]; MAX_ROWS] = [&[]; MAX_ROWS];
+    for (lines, row) in row_lines.iter_mut().zip(used.unwrap_or_default()) {
+        *lines = row.as_chunks::<LINE_WORDS>().0;
+    }
     let mut counters = [isa.zero(); MAX_STAGES];
     for (i, (d, s)) in dst_lines.iter_mut().zip(src_lines).enumerate() {
         let mut acc = *s;
