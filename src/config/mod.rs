@@ -54,7 +54,7 @@ pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub(crate) use roles::readers_into;
-pub use roles::{Roles, roles};
+pub use roles::{Roles, roles, roles_into};
 pub use routing::RoutingSettings;
 
 use crate::Strictness;
