@@ -61,7 +61,7 @@ pub use located::SourceMap;
 pub use migrate::{Migrated, MigrationChange, migrate};
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub(crate) use roles::readers_into;
-pub use roles::{Roles, roles};
+pub use roles::{Roles, roles, roles_into};
 pub use routing::RoutingSettings;
 
 use crate::Strictness;
