@@ -266,14 +266,14 @@ fn disasm_prints_one_instruction_a_line_with_tag_names() {
         &[
             "disasm",
             "--policy",
-            "tags(north1,north2)->min(2); tags(north); halt()",
+            "tags(north1,north2)->min(2); tags(north)->min(3)->tags(ssd,gpu); halt()",
         ],
         "",
     );
     assert_eq!(run.code, 0, "{run:?}");
     let expected = [
-        "0000  rule and.any  north1, north2  min 2  ret  else 0001",
-        "0001  rule and      north  ret  else 0002",
+        "0000  match         north1, north2  min 2  else 0001",
+        "0001  match         north  min 3 -> ssd, gpu  else 0002",
         "0002  ret.empty",
     ];
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
