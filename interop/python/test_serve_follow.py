@@ -8,7 +8,7 @@ appear; an unknown database still fails with DatabaseNotFound.
 
 Every wait is bounded: it polls until the outcome is seen, and fails past a deadline made of
 the bound the behaviour promises (poll intervals, the TTL, health intervals) and GRACE, this
-shared machine's allowance. How fast it really is is measured by benches/follow.py, not here.
+shared machine's allowance. How fast it really is is measured by interop/bench_follow.py, not here.
 
 Run by interop/run.sh with TAGROUTE (the binary) in the environment.
 """
