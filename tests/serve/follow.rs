@@ -226,3 +226,43 @@ async fn an_unreachable_cluster_keeps_the_last_tables_and_healthz_says_degraded(
     assert_eq!(table(&server, None).await, before);
     server.stop().await;
 }
+
+/// The binary's flags: `--topology` and `--follow` exclude each other, the health flags need
+/// `--follow`, counts are bounded, and a cluster that does not answer at start stops the server
+/// naming why.
+#[test]
+fn the_follow_flags_are_checked_and_an_unreachable_cluster_at_start_is_an_error() {
+    let dir = scratch("follow-flags");
+    let config = dir.join("neo4j.conf");
+    std::fs::write(&config, "").expect("writes");
+    let run = |extra: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tagroute"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0", "--no-admin"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr)
+    };
+    let (code, stderr) = run(&["--topology", "t.json", "--follow", "neo4j://127.0.0.1:1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    for flag in ["--health-interval", "--follow-interval"] {
+        let (code, stderr) = run(&["--topology", "t.json", flag, "1s"]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} applies to a cluster followed")),
+            "{stderr}"
+        );
+    }
+    let (code, stderr) = run(&["--follow", "neo4j://127.0.0.1:1", "--health-fails", "0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--health-fails"), "{stderr}");
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let (code, stderr) = run(&["--follow", "neo4j://127.0.0.1:1", "--follow-interval", "1s"]);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("cannot follow the cluster"), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+}

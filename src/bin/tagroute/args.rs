@@ -434,7 +434,7 @@ pub struct ServeArgs {
         requires = "follow_password_file"
     )]
     pub follow_user: Option<String>,
-    /// The file holding --follow-user's password (one trailing line break is dropped).
+    /// The file holding the password of --follow-user (one trailing line break is dropped).
     #[arg(long, value_name = "FILE", requires = "follow_user")]
     pub follow_password_file: Option<PathBuf>,
     /// How often the cluster is polled [default: 1s].

@@ -92,7 +92,14 @@ fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
         return Err(Failure::Invalid("--config is required".into()));
     };
     let mut settings = match (&args.topology, &args.follow) {
-        (Some(topology), None) => Settings::new(config.clone(), topology.clone()),
+        (Some(topology), None) => {
+            if let Some(flag) = follow_only(args) {
+                return Err(Failure::Invalid(format!(
+                    "{flag} applies to a cluster followed: give --follow in place of --topology"
+                )));
+            }
+            Settings::new(config.clone(), topology.clone())
+        }
         (None, Some(uri)) => following(config, uri, args)?,
         _ => {
             return Err(Failure::Invalid("give --topology, or --follow".into()));
@@ -121,6 +128,25 @@ fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
     let watch = duration("--watch-interval", &args.watch_interval)?;
     settings.watch_interval = (!watch.is_zero()).then_some(watch);
     Ok(settings)
+}
+
+/// The first flag given that only `--follow` takes (clap's `requires` leaves them unchecked
+/// beside `--topology`).
+fn follow_only(args: &ServeArgs) -> Option<&'static str> {
+    [
+        ("--follow-user", args.follow_user.is_some()),
+        (
+            "--follow-password-file",
+            args.follow_password_file.is_some(),
+        ),
+        ("--follow-interval", args.follow_interval.is_some()),
+        ("--follow-tls-ca", args.follow_tls_ca.is_some()),
+        ("--health-interval", args.health_interval.is_some()),
+        ("--health-fails", args.health_fails.is_some()),
+        ("--health-passes", args.health_passes.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(flag, given)| given.then_some(flag))
 }
 
 /// Settings following the cluster at `uri`, with its credentials, TLS and health checks.
