@@ -679,37 +679,7 @@ mod tests {
 
         use super::*;
         use crate::topology::import::{Cell, Record, import};
-
-        /// A description with every list sorted and servers and databases by name: equal
-        /// exactly when two describe the same cluster.
-        fn normalized(spec: &TopologySpec) -> TopologySpec {
-            let sorted = |names: &[String]| {
-                let mut names = names.to_vec();
-                names.sort();
-                names
-            };
-            let mut servers: Vec<ServerSpec> = spec
-                .servers
-                .iter()
-                .map(|s| ServerSpec {
-                    tags: sorted(&s.tags),
-                    ..s.clone()
-                })
-                .collect();
-            servers.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut databases: Vec<DatabaseSpec> = spec
-                .databases
-                .iter()
-                .map(|d| DatabaseSpec {
-                    primaries: sorted(&d.primaries),
-                    secondaries: sorted(&d.secondaries),
-                    aliases: sorted(&d.aliases),
-                    ..d.clone()
-                })
-                .collect();
-            databases.sort_by(|a, b| a.name.cmp(&b.name));
-            TopologySpec { servers, databases }
-        }
+        use crate::topology::testing::normalized;
 
         const STATES: [&str; 3] = ["Enabled", "Cordoned", "Free"];
         const TAGS: [&str; 3] = ["eu", "us", "ssd"];

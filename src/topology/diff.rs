@@ -156,38 +156,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::topology::testing::normalized;
     use crate::topology::{Snapshot, TagInterner};
-
-    /// A description with every list sorted, servers and databases by name: equal exactly when
-    /// two descriptions describe the same cluster.
-    fn normalized(spec: &TopologySpec) -> TopologySpec {
-        let sorted = |names: &[String]| {
-            let mut names = names.to_vec();
-            names.sort();
-            names
-        };
-        let mut servers: Vec<ServerSpec> = spec
-            .servers
-            .iter()
-            .map(|s| ServerSpec {
-                tags: sorted(&s.tags),
-                ..s.clone()
-            })
-            .collect();
-        servers.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut databases: Vec<DatabaseSpec> = spec
-            .databases
-            .iter()
-            .map(|d| DatabaseSpec {
-                primaries: sorted(&d.primaries),
-                secondaries: sorted(&d.secondaries),
-                aliases: sorted(&d.aliases),
-                ..d.clone()
-            })
-            .collect();
-        databases.sort_by(|a, b| a.name.cmp(&b.name));
-        TopologySpec { servers, databases }
-    }
 
     const NAMES: [&str; 8] = ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"];
     const TAGS: [&str; 4] = ["eu", "us", "ssd", "big"];
