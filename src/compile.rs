@@ -15,8 +15,7 @@ use std::fmt;
 use rustc_hash::FxHashSet;
 
 use crate::bytecode::{
-    Flags, Insn, Opcode, Origin, Program, VerifyError,
-    verify::{Tags, verify_with_origins},
+    Flags, Insn, Opcode, Origin, Program, VerifyError, verify::verify_with_origins,
 };
 use crate::span::Span;
 use crate::syntax::{FilterKind, Policy, Rule};
@@ -26,7 +25,7 @@ use crate::topology::{TagId, TagInterner, TagStage, TooManyTags};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CompileError {
-    /// The policy names more new tags than one change may add, or the interner is full.
+    /// The policy names more tags than ids can number.
     TooManyTags(TooManyTags),
     /// One filter names more than 65,535 distinct tags.
     FilterTooWide(Span),
@@ -79,18 +78,14 @@ impl Step {
     }
 }
 
-/// Compiles a parsed policy against `interner`, interning the tags it has not seen yet if,
-/// and only if, it compiles (at most [`TagInterner::NEW_TAGS_LIMIT`] of them).
+/// Compiles a parsed policy against `interner`. The program holds the tags it names: they keep
+/// their ids while it lives, and a policy that does not compile leaves no name behind.
 pub fn compile(policy: &Policy, interner: &TagInterner) -> Result<Program, CompileError> {
-    let mut stage = interner.stage();
-    let program = compile_staged(policy, &mut stage)?;
-    stage.commit();
-    Ok(program)
+    compile_staged(policy, &mut interner.stage())
 }
 
-/// [`compile`] as part of a larger change (a configuration reload): new tags go to `stage`,
-/// and the program is valid once the stage is committed. Dropping the stage instead makes
-/// the program meaningless, so drop the program with it.
+/// [`compile`] as part of a larger change (a configuration reload), whose `stage` holds the
+/// tags until every program of the change holds its own.
 pub(crate) fn compile_staged(
     policy: &Policy,
     interner: &mut TagStage<'_>,
@@ -246,11 +241,7 @@ impl Emitter {
     }
 
     fn finish(self, interner: &TagStage<'_>) -> Result<Program, CompileError> {
-        let tags = Tags {
-            interner: interner.interner().identity(),
-            count: interner.len(),
-        };
-        verify_with_origins(self.insns, self.pool, tags, self.origins)
+        verify_with_origins(self.insns, self.pool, interner.interner(), self.origins)
             .map_err(CompileError::Unverifiable)
     }
 }

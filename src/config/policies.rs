@@ -413,11 +413,10 @@ mod tests {
         assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
         assert_eq!(
             d.message,
-            "policy `wide`: more than 4096 new tags in one change; tagroute cannot serve it (Neo4j 5 would start with it)"
+            "policy `wide`: a filter names more than 65535 tags; tagroute cannot serve it (Neo4j 5 would start with it)"
         );
-        // As many new tags as one change may add compile.
-        let limit = crate::topology::TagInterner::NEW_TAGS_LIMIT;
-        let source = format!("{PREFIX}wide=tags({})\n", tags[..limit].join(","));
+        // As many tags as one filter may name compile, however many are new.
+        let source = format!("{PREFIX}wide=tags({})\n", tags[..65_535].join(","));
         assert!(
             policies(&source, Strictness::Default)
                 .0

@@ -13,7 +13,7 @@ use rustc_hash::FxHashSet;
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
 use super::lookup::ServerIndex;
-use super::matrix::TagMatrix;
+use super::matrix::{TagMatrix, check_size};
 use super::server_set::{ServerIdx, ServerSet};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
 use super::tags::{TagId, TagInterner, TagStage};
@@ -104,13 +104,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Builds epoch 0 of a cluster, interning its tags in `interner` if, and only if, it is
-    /// valid (at most [`TagInterner::NEW_TAGS_LIMIT`] new ones).
+    /// Builds epoch 0 of a cluster, its tags interned in `interner` and held for as long as
+    /// the snapshot (or a later one sharing its tags) lives. A spec that is not valid, or whose
+    /// tag matrix would exceed the interner's [`TagInterner::matrix_limit`], interns nothing.
     pub fn build(spec: &TopologySpec, interner: &TagInterner) -> Result<Snapshot, TopologyError> {
-        let mut stage = interner.stage();
-        let snapshot = Snapshot::build_staged(spec, &mut stage)?;
-        stage.commit();
-        Ok(snapshot)
+        Snapshot::build_staged(spec, &mut interner.stage())
     }
 
     fn build_staged(
@@ -153,10 +151,13 @@ impl Snapshot {
             .map(|(t, _)| t.index() + 1)
             .max()
             .unwrap_or(0);
+        check_size(rows, universe, stage.interner())
+            .map_err(|e| TopologyError::new("servers", Kind::TooManyTags(e)))?;
         let mut tags = TagMatrix::new(rows, universe);
         for (tag, idx) in memberships {
             tags.set(tag, idx, true);
         }
+        tags.hold_carried(stage.interner());
         let mut snapshot = Snapshot {
             epoch: 0,
             interner: stage.interner().clone(),
@@ -423,11 +424,30 @@ pub(super) fn check_server(server: &ServerSpec) -> Result<(), TopologyError> {
     check_address(&server.address).map_err(|e| e.within("address"))
 }
 
+/// A server's or database's name: not empty, not only blanks, no control character.
 fn check_name(name: &str) -> Result<(), TopologyError> {
     if name.is_empty() {
         return Err(TopologyError::new("", Kind::Empty));
     }
+    if !is_valid_name(name) {
+        return Err(TopologyError::new("", Kind::InvalidName(name.into())));
+    }
     Ok(())
+}
+
+/// Whether `name` may name a server or a database: not empty, not only blanks (Unicode white
+/// space), and without control characters (`\0`, line breaks, tabs, escape, `\u{85}`, ...), which
+/// would make it print as something else or not at all.
+///
+/// ```
+/// use tagroute::topology::is_valid_name;
+///
+/// assert!(is_valid_name("n1a") && is_valid_name("rack 2, slot 3") && is_valid_name("ñ"));
+/// assert!(!is_valid_name("") && !is_valid_name(" ") && !is_valid_name("\u{3000}"));
+/// assert!(!is_valid_name("a\u{0}b") && !is_valid_name("a\tb") && !is_valid_name("a\u{85}"));
+/// ```
+pub fn is_valid_name(name: &str) -> bool {
+    !name.trim().is_empty() && !name.chars().any(char::is_control)
 }
 
 /// `host:port` with a port from 1 to 65535, the host a name or IPv4 address
