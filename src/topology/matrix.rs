@@ -60,12 +60,8 @@ fn stride_for(words: usize) -> usize {
 
 /// The bytes a matrix of `tag_count` rows over `universe` servers allocates (saturating).
 pub(super) fn bytes_for(tag_count: usize, universe: usize) -> usize {
-    tag_count
-        .saturating_mul(stride_for(words_for(universe)))
-        .saturating_add(LINE_WORDS - 1)
-        / LINE_WORDS
-        * LINE_WORDS
-        * 8
+    let words = tag_count.saturating_mul(stride_for(words_for(universe)));
+    words.div_ceil(LINE_WORDS).saturating_mul(LINE_WORDS * 8)
 }
 
 /// Whether a matrix of `tag_count` rows over `universe` servers fits in `interner`'s limit.
@@ -368,6 +364,26 @@ mod tests {
         matrix.clear_server(server(3));
         matrix.trim();
         assert_eq!((matrix.tag_count(), matrix.bits().len()), (0, 0));
+    }
+
+    /// Issue 22: a matrix kept the widest allocation it ever had, and its clone (every tag
+    /// update) copied all of it.
+    #[test]
+    fn trimming_gives_the_rows_memory_back() {
+        let mut matrix = TagMatrix::new(1, 8192);
+        matrix.grow_to(5000);
+        matrix.set(tag(4999), server(1), true);
+        matrix.set(tag(0), server(2), true);
+        let wide = matrix.heap_bytes();
+        assert_eq!(wide, 5000 * 128 * 8 + 5000 * 4);
+        matrix.set(tag(4999), server(1), false);
+        matrix.trim();
+        assert_eq!(matrix.tag_count(), 1);
+        assert_eq!(matrix.heap_bytes(), 128 * 8 + 4);
+        assert_eq!(matrix.clone().heap_bytes(), 128 * 8 + 4);
+        assert_eq!(bytes_for(5000, 8192), 5000 * 128 * 8);
+        assert_eq!(bytes_for(9, 64), 2 * 64, "one-word rows are dense");
+        assert_eq!(bytes_for(usize::MAX, 8192), usize::MAX);
     }
 
     #[test]

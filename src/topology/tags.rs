@@ -22,7 +22,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rustc_hash::FxHashMap;
@@ -175,6 +175,9 @@ struct Slot {
     holders: u32,
 }
 
+/// The limit [`TagInterner::new`] gives.
+static DEFAULT_MATRIX_LIMIT: AtomicUsize = AtomicUsize::new(TagInterner::DEFAULT_MATRIX_LIMIT);
+
 /// The holder count of a name that is never released ([`TagInterner::intern`]).
 const PINNED: u32 = u32::MAX;
 
@@ -199,10 +202,17 @@ impl TagInterner {
     /// 100,000 servers that each carry a tag of their own (1.2 GiB).
     pub const DEFAULT_MATRIX_LIMIT: usize = 2 << 30;
 
-    /// A new, empty interner whose snapshots' tag matrices may take up to
-    /// [`TagInterner::DEFAULT_MATRIX_LIMIT`] bytes.
+    /// A new, empty interner whose snapshots' tag matrices may take up to the process's
+    /// default limit ([`TagInterner::set_default_matrix_limit`]).
     pub fn new() -> TagInterner {
-        TagInterner::with_matrix_limit(Self::DEFAULT_MATRIX_LIMIT)
+        TagInterner::with_matrix_limit(DEFAULT_MATRIX_LIMIT.load(Ordering::Relaxed))
+    }
+
+    /// Sets the limit of the interners [`TagInterner::new`] makes from now on, for a program
+    /// that makes them in many places (the command line's `--max-tag-matrix`). Interners made
+    /// before keep theirs.
+    pub fn set_default_matrix_limit(bytes: usize) {
+        DEFAULT_MATRIX_LIMIT.store(bytes, Ordering::Relaxed);
     }
 
     /// A new, empty interner whose snapshots' tag matrices may take up to `bytes` bytes. A

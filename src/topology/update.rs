@@ -603,6 +603,41 @@ mod tests {
         assert!(small.apply(&set(&tags[..4992])).is_ok());
     }
 
+    /// Issue 22: a server named " " or "a\u{0}b" was accepted (the admin API applies updates
+    /// through here).
+    #[test]
+    fn names_of_blanks_or_with_control_characters_are_refused() {
+        let before = three();
+        let cases = [
+            (" ", "` ` is not a valid name: it is only blanks"),
+            (
+                "\u{3000}\t",
+                "`\\u{3000}\\t` is not a valid name: it holds a control character",
+            ),
+            (
+                "a\u{0}b",
+                "`a\\0b` is not a valid name: it holds a control character",
+            ),
+            (
+                "a\u{85}",
+                "`a\\u{85}` is not a valid name: it holds a control character",
+            ),
+        ];
+        for (name, message) in cases {
+            let add = Update::AddServer(ServerSpec::new(name, "z:7687"));
+            let err = before.apply(&[add]).expect_err(name);
+            assert_eq!(err.to_string(), format!("updates[0].name: {message}"));
+            let db = Update::SetDatabase(DatabaseSpec {
+                name: name.into(),
+                ..DatabaseSpec::default()
+            });
+            let err = before.apply(&[db]).expect_err(name);
+            assert_eq!(err.to_string(), format!("updates[0].name: {message}"));
+        }
+        let fine = Update::AddServer(ServerSpec::new("rack 2, slot 3 ñ", "z:7687"));
+        assert!(before.apply(&[fine]).is_ok());
+    }
+
     #[test]
     fn tags_only_policies_name_add_no_rows() {
         let snapshot = cluster().server("a", &["north"]).snapshot();
