@@ -6,7 +6,6 @@
 //! (length, zero-filled growth, reused capacity) whose allocation starts on a line and whose
 //! capacity is a whole number of lines; the words past the length are always zero.
 
-use std::alloc::{Layout, alloc_zeroed, handle_alloc_error};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
@@ -28,12 +27,10 @@ pub(crate) struct AlignedWords {
 }
 
 impl AlignedWords {
-    /// `len` zero words, from memory the allocator hands out zeroed: a large run costs no
-    /// pass over it, and the pages nothing writes to are never touched (a tag matrix of 100,000
-    /// servers and tags, one bit a row: 1.3 GB zeroed by hand, 10 s, against a fifth of it).
+    /// `len` zero words.
     pub(crate) fn zeroed(len: usize) -> AlignedWords {
         AlignedWords {
-            lines: zeroed_lines(len.div_ceil(LINE_WORDS)),
+            lines: vec![Line::default(); len.div_ceil(LINE_WORDS)],
             len,
         }
     }
@@ -82,28 +79,6 @@ impl AlignedWords {
         let words = self.lines.len() * LINE_WORDS;
         // SAFETY: as in `padded`, and the borrow is unique because `self` is.
         unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<u64>(), words) }
-    }
-}
-
-/// `n` zero lines, allocated zeroed.
-fn zeroed_lines(n: usize) -> Vec<Line> {
-    let Ok(layout) = Layout::array::<Line>(n) else {
-        // More than `isize::MAX` bytes: let `Vec` report it as it reports every such request.
-        return vec![Line::default(); n];
-    };
-    if layout.size() == 0 {
-        return Vec::new();
-    }
-    // SAFETY: the layout has a non-zero size. The allocation, if it succeeded, holds `n` lines
-    // of zero bytes, and all-zero bytes are a valid `Line` (`repr(C)` around `[u64; 8]`); it
-    // came from the global allocator with `Line`'s layout for `n` of them, which is what
-    // `Vec::from_raw_parts` with length and capacity `n` requires.
-    unsafe {
-        let ptr = alloc_zeroed(layout).cast::<Line>();
-        if ptr.is_null() {
-            handle_alloc_error(layout);
-        }
-        Vec::from_raw_parts(ptr, n, n)
     }
 }
 
