@@ -10,7 +10,7 @@ use super::keys;
 use super::located::{Located, SourceMap};
 use super::policies::{lint, parse_diagnostic, uncompilable};
 use super::properties::Properties;
-use super::values::tag_list;
+use super::values::{tag_list, tag_text};
 use crate::Strictness;
 use crate::compile::compile;
 use crate::span::{Severity, Span};
@@ -164,15 +164,17 @@ pub(super) fn read(
     let user_defined = user_defined(properties, strictness, diagnostics);
     let connect_tags = keys::CONNECT_TAGS
         .lookup(properties, diagnostics)
-        .map(|p| tag_list(&p.value, diagnostics))
+        .map(|p| {
+            let tags = tag_list(&p.value, diagnostics);
+            tags.iter()
+                .map(|t| tag_text(&p.value, t).to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     let settings = CatchupSettings {
         strategies,
         user_defined,
-        connect_tags: connect_tags
-            .into_iter()
-            .map(|t| t.text.into_owned())
-            .collect(),
+        connect_tags,
     };
     check_configured(&settings, diagnostics);
     settings
@@ -274,7 +276,7 @@ fn parse_user_defined(
             UserDefined::Valid {
                 text: value.text.into_owned(),
                 policy,
-                source_map: value.map,
+                source_map: value.map.into_owned(),
             }
         }
         Err(error) => {

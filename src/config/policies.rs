@@ -101,8 +101,8 @@ pub(super) fn read(
         let Some(property) = keys::POLICY.lookup_named(properties, &name, diagnostics) else {
             continue;
         };
-        let name_ok = check_name(&name, property, diagnostics);
-        let policy = read_policy(&name, property, strictness, diagnostics);
+        let name_ok = check_name(&name, &property, diagnostics);
+        let policy = read_policy(&name, &property, strictness, diagnostics);
         if let (true, Some(policy)) = (name_ok, policy) {
             policies.insert(name, policy);
         }
@@ -166,7 +166,7 @@ fn read_policy(
                 policy,
                 origin: PolicyOrigin::File {
                     key: property.key.span(),
-                    map: value.map.clone(),
+                    map: SourceMap::clone(&value.map),
                 },
             })
         }
@@ -226,7 +226,7 @@ pub(super) fn parse_diagnostic(
 /// it from starting; a user-defined strategy's only disables the strategy.
 pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {
     let load_balancing = name != USER_DEFINED_NAME;
-    for lint in syntax::lint(policy) {
+    syntax::lint_each(policy, |lint| {
         let mut message = format!("policy `{name}`: {}", lint.message);
         let neo4j_rejects = lint.kind == LintKind::Neo4jCompat;
         if neo4j_rejects {
@@ -244,7 +244,7 @@ pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &m
             )
             .stopping_neo4j(neo4j_rejects && load_balancing),
         );
-    }
+    });
 }
 
 /// The name under which the user-defined strategy's policy is reported.

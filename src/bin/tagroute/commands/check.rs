@@ -7,7 +7,7 @@
 //! stdout. Exit 1 if anything was an error (or a warning, with `--deny-warnings`).
 
 use serde_json::{Value, json};
-use tagroute::config::{CheckReport, Config, ConfigErrors, Finding, check};
+use tagroute::config::{CheckReport, Config, ConfigErrors, Finding, Unlisted, check};
 use tagroute::span::{LineIndex, Severity};
 
 use super::load_topology;
@@ -49,6 +49,8 @@ struct File<'f> {
     /// The file's text, indexed once for every finding placed in it.
     lines: &'f LineIndex,
     config: Option<&'f Config>,
+    /// The diagnostics the load counted but did not keep.
+    unlisted: &'f [Unlisted],
 }
 
 impl File<'_> {
@@ -58,11 +60,13 @@ impl File<'_> {
                 origin: config.origin(),
                 lines: config.line_index(),
                 config: Some(config),
+                unlisted: config.unlisted(),
             },
             Err(errors) => File {
                 origin: errors.origin(),
                 lines: errors.line_index(),
                 config: None,
+                unlisted: errors.unlisted(),
             },
         }
     }
@@ -90,6 +94,11 @@ impl Rendering<'_> {
                         writeln!(console.err, "  help: {help}")?;
                     }
                 }
+            }
+        }
+        for file in self.files {
+            for unlisted in file.unlisted {
+                writeln!(console.err, "{}: {unlisted}", file.origin)?;
             }
         }
         if self.verbose {
@@ -120,9 +129,23 @@ impl Rendering<'_> {
         format!(
             "check: {}, {}, {}",
             plural(self.files.len(), "file"),
-            plural(self.report.errors().count(), "error"),
-            plural(self.report.warnings().count(), "warning"),
+            plural(self.count(Severity::Error), "error"),
+            plural(self.count(Severity::Warning), "warning"),
         )
+    }
+
+    /// The findings of `severity`, listed or not.
+    fn count(&self, severity: Severity) -> usize {
+        let listed = match severity {
+            Severity::Error => self.report.errors().count(),
+            Severity::Warning => self.report.warnings().count(),
+        };
+        let unlisted = self.files.iter().flat_map(|f| f.unlisted);
+        listed
+            + unlisted
+                .filter(|u| u.severity == severity)
+                .map(|u| u.count)
+                .sum::<usize>()
     }
 
     /// The files Neo4j 5 would refuse to start with.
@@ -182,8 +205,8 @@ impl Rendering<'_> {
         json!({
             "files": origins,
             "diagnostics": diagnostics,
-            "errors": self.report.errors().count(),
-            "warnings": self.report.warnings().count(),
+            "errors": self.count(Severity::Error),
+            "warnings": self.count(Severity::Warning),
             "neo4j_would_start": self.refused().is_empty(),
             "neo4j_refuses": self.refused(),
         })
