@@ -8,6 +8,13 @@
 //! Heap figures come from a counting allocator (bytes allocated and not freed); times are the
 //! median of 201 publications, so they move with the machine's load but not with one outlier.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a measurement fails loudly on what it did not expect"
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};

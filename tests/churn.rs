@@ -96,7 +96,7 @@ fn server(i: usize) -> String {
 /// Server `i`'s own tags, which it keeps through the churn.
 fn base_tags(i: usize) -> Vec<String> {
     let mut tags = vec![format!("b{}", i % BASE_TAGS)];
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         tags.push("x".to_owned());
     }
     tags

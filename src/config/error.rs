@@ -226,12 +226,12 @@ impl ConfigDiagnosticKind {
 /// Why a configuration file was rejected: every error in it (at least one), and the warnings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors {
-    origin: String,
+    origin: Box<str>,
     lines: LineIndex,
     // INVARIANT: non-empty, every one an error.
     errors: Vec<ConfigDiagnostic>,
-    warnings: Vec<ConfigDiagnostic>,
-    unlisted: Vec<Unlisted>,
+    warnings: Box<[ConfigDiagnostic]>,
+    unlisted: Box<[Unlisted]>,
 }
 
 impl ConfigErrors {
@@ -271,11 +271,11 @@ impl ConfigErrors {
             .and_then(|s| s.chars().next())
             .map_or(at, |c| at + c.len_utf8());
         ConfigErrors {
-            origin: origin.to_owned(),
+            origin: origin.into(),
             lines: LineIndex::new(source),
             errors: vec![ConfigDiagnostic::error(kind, Span::new(at, end), message)],
-            warnings: Vec::new(),
-            unlisted: Vec::new(),
+            warnings: Box::default(),
+            unlisted: Box::default(),
         }
     }
 
@@ -314,7 +314,7 @@ impl ConfigErrors {
     pub fn stops_neo4j(&self) -> bool {
         self.errors
             .iter()
-            .chain(&self.warnings)
+            .chain(&*self.warnings)
             .any(|d| d.stops_neo4j)
             || self.unlisted.iter().any(|u| u.stops_neo4j)
     }
@@ -322,7 +322,7 @@ impl ConfigErrors {
     /// Every error, then every warning, each rendered with its caret, separated by blank lines;
     /// then a line for each kind of diagnostic not kept.
     pub fn render_all(&self) -> String {
-        let listed = self.errors.iter().chain(&self.warnings);
+        let listed = self.errors.iter().chain(&*self.warnings);
         let rendered = listed.map(|d| d.render_in(&self.origin, &self.lines));
         let unlisted = self
             .unlisted
@@ -506,11 +506,11 @@ impl Diagnostics {
             return Ok((warnings, self.unlisted));
         }
         Err(ConfigErrors {
-            origin: origin.to_owned(),
+            origin: origin.into(),
             lines: lines.clone(),
             errors,
-            warnings,
-            unlisted: self.unlisted,
+            warnings: warnings.into(),
+            unlisted: self.unlisted.into(),
         })
     }
 }
