@@ -219,11 +219,9 @@ impl Setting {
     /// The names set under this prefix setting, by any of its keys, sorted and distinct.
     pub fn names(self, properties: &Properties) -> Vec<String> {
         let mut names: Vec<String> = properties
-            .iter()
-            .filter_map(|p| {
-                self.keys()
-                    .find_map(|key| p.key.text.strip_prefix(key).map(str::to_owned))
-            })
+            .keys()
+            .filter_map(|k| self.keys().find_map(|key| k.strip_prefix(key)))
+            .map(str::to_owned)
             .collect();
         names.sort_unstable();
         names.dedup();

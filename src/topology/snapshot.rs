@@ -402,6 +402,9 @@ pub(super) fn intern_tags(
     tags: &[String],
     stage: &mut TagStage<'_>,
 ) -> Result<Vec<TagId>, TopologyError> {
+    // A server's few tags are checked for repeats against the list itself; a set is made only
+    // for a long list, so that building a cluster allocates no set per server.
+    const SHORT: usize = 16;
     let mut ids = Vec::with_capacity(tags.len());
     let mut seen = FxHashSet::default();
     for (j, tag) in tags.iter().enumerate() {
@@ -410,7 +413,14 @@ pub(super) fn intern_tags(
             return Err(at(Kind::InvalidTag(tag.clone())));
         }
         let id = stage.intern(tag).map_err(|e| at(Kind::TooManyTags(e)))?;
-        if !seen.insert(id) {
+        if ids.len() == SHORT {
+            seen.extend(ids.iter().copied());
+        }
+        let repeated = match ids.len() < SHORT {
+            true => ids.contains(&id),
+            false => !seen.insert(id),
+        };
+        if repeated {
             return Err(at(Kind::DuplicateTag(tag.clone())));
         }
         ids.push(id);
@@ -609,6 +619,23 @@ mod tests {
             err(two.database("d", &["a"], &[], Some("zz"))),
             "databases[0].leader: unknown server `zz`"
         );
+    }
+
+    #[test]
+    fn a_tag_listed_twice_is_found_in_short_and_long_lists() {
+        for len in [3, 16, 17, 40] {
+            let mut tags: Vec<String> = (0..len).map(|i| format!("t{i}")).collect();
+            tags.push("t2".into());
+            let spec = TopologySpec {
+                servers: vec![ServerSpec::new("a", "a:1").with_tags(tags)],
+                databases: vec![],
+            };
+            let err = Snapshot::build(&spec, &TagInterner::new()).expect_err("a repeat");
+            assert_eq!(
+                err.to_string(),
+                format!("servers[0].tags[{len}]: tag `t2` is listed twice")
+            );
+        }
     }
 
     #[test]
