@@ -24,7 +24,7 @@ fn decisions(c: &mut Criterion) {
     for servers in SIZES {
         let snapshot =
             Snapshot::build(&topology(servers), &TagInterner::new()).expect("valid workload");
-        let mut ideal = Ideal::new(&snapshot, &snapshot.all(), IdealKernel::Best);
+        let mut ideal = Ideal::new(&snapshot, &snapshot.all(), IdealKernel::widest());
         ideal.eval();
         let mut floor = ideal.memo_floor(1);
         let router = service(snapshot.clone(), POLICY)

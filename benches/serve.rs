@@ -1,6 +1,7 @@
 //! Figures for `tagroute serve` (a benchmark, not a test): ROUTE answers per second over
-//! loopback with 200 connections, p50/p99 answer latency, the same over TLS, and the server's
-//! resident memory with 10,000 idle connections.
+//! loopback with 200 connections, p50/p99 answer latency, the same over TLS, the server's
+//! resident memory with 10,000 idle connections, and honest clients' ROUTE latency alone and
+//! under each attack of issue 21, side by side (`attack.rs`).
 //!
 //! `cargo bench --bench serve` runs the release binary as its own process and the load
 //! generator in this one (two tokio workers), both on this machine. Each connection logs in
@@ -67,6 +68,7 @@ fn strings(pairs: &[(&str, &str)]) -> Value {
 struct Server {
     child: Child,
     bolt: SocketAddr,
+    admin: Option<SocketAddr>,
 }
 
 impl Drop for Server {
@@ -77,15 +79,14 @@ impl Drop for Server {
 }
 
 fn serve(extra: &[&str]) -> Server {
+    let admin = if extra.contains(&"--admin") {
+        &[][..]
+    } else {
+        &["--no-admin"][..]
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-admin",
-            "--log-level",
-            "error",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "error"])
+        .args(admin)
         .arg("--config")
         .arg(data("neo4j.conf"))
         .arg("--topology")
@@ -100,7 +101,8 @@ fn serve(extra: &[&str]) -> Server {
         .unwrap();
     let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
     let bolt = printed["bolt"].as_str().unwrap().parse().unwrap();
-    Server { child, bolt }
+    let admin = printed["admin"].as_str().map(|a| a.parse().unwrap());
+    Server { child, bolt, admin }
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -121,12 +123,17 @@ struct Conn<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    async fn open(mut stream: S) -> Conn<S> {
+    async fn open(stream: S) -> Conn<S> {
+        Conn::open_as(stream, &[("scheme", "none")]).await
+    }
+
+    /// Opens with LOGON's fields `auth`; the LOGON's reply is read, whatever it is.
+    async fn open_as(mut stream: S, auth: &[(&str, &str)]) -> Conn<S> {
         stream.write_all(&HANDSHAKE).await.unwrap();
         let mut version = [0u8; 4];
         stream.read_exact(&mut version).await.unwrap();
         let mut login = message(0x01, vec![strings(&[("user_agent", "bench/1")])]);
-        login.extend(message(0x6A, vec![strings(&[("scheme", "none")])]));
+        login.extend(message(0x6A, vec![strings(auth)]));
         stream.write_all(&login).await.unwrap();
         let mut conn = Conn {
             stream,
@@ -243,6 +250,15 @@ where
     for _ in 0..CONNECTIONS {
         conns.push(Conn::open(connect().await).await);
     }
+    drive(conns, secs).await
+}
+
+/// Each of `conns` asks ROUTE after ROUTE, one at a time, for `secs` seconds: the answers and
+/// their latencies (µs).
+async fn drive<S>(conns: Vec<Conn<S>>, secs: u64) -> (u64, Vec<u32>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let route = Arc::new(route_request());
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = conns
@@ -268,15 +284,18 @@ where
     (all.len() as u64, all)
 }
 
+/// The `q` quantile of sorted latencies.
+fn quantile(sorted: &[u32], q: f64) -> u32 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q) as usize)
+        .copied()
+        .unwrap_or(0)
+}
+
 /// Prints one run's figures; returns its rate in answers per second.
 fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) -> f64 {
     latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0)
-    };
+    let at = |q: f64| quantile(&latencies, q);
     let rate = count as f64 / seconds;
     println!(
         "{name}: {rate:.0} ROUTE answers/s over {CONNECTIONS} connections; latency p50 {} µs, p99 {} µs",
@@ -297,6 +316,10 @@ fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
     roots.add(certified.cert.der().clone()).unwrap();
     (cert, key, roots)
 }
+
+/// Honest clients' latency under each attack.
+#[path = "serve/attack.rs"]
+mod attack;
 
 fn main() {
     let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
@@ -336,7 +359,8 @@ fn main() {
         report("TLS", load(connect, secs).await, secs as f64);
         drop(tls);
 
-        let idle = serve(&[]);
+        // One address holds them all here, where a fleet has many: lift the per-peer cap.
+        let idle = serve(&["--max-connections-per-peer", "20000"]);
         let before = rss_kib(idle.child.id());
         let mut held = Vec::with_capacity(idle_count);
         for _ in 0..idle_count {
@@ -351,4 +375,7 @@ fn main() {
         );
         drop(held);
     });
+    if std::env::var_os("TAGROUTE_BENCH_NO_ATTACKS").is_none() {
+        attack::run(secs);
+    }
 }

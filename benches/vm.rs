@@ -1,8 +1,9 @@
-//! Evaluation, one group per cluster size (DESIGN section 11): the VM against the best ideal
-//! kernel of this CPU (named in the function: `ideal-avx512`, `ideal-avx2`, ...), the scalar
-//! ideal, the same policy written with `fixedbitset` and with `roaring` (what a Rust user
-//! would write instead of tagroute), and the reference interpreter; then the VM on the seed's
-//! documented policies.
+//! Evaluation, one group per cluster size (DESIGN section 11): the VM against every ideal
+//! kernel this CPU runs (`ideal-avx512`, `ideal-avx2`, `ideal-scalar`, each with its one-word
+//! path; the fastest is the yardstick), the same policy written with `fixedbitset` and with
+//! `roaring` (what a Rust user would write instead of tagroute), and the reference interpreter;
+//! then the VM on the seed's documented policies and on a chain. The CPU and the features the
+//! kernels use are printed first.
 
 #![allow(
     clippy::unwrap_used,
@@ -28,6 +29,12 @@ const SEED_POLICIES: [&str; 4] = [
     "tags(north1)->min(2); halt();",
     "tags(north2)->min(3); tags(north)->min(3); all();",
     "groups(north1,north2)->min(2); groups(north); halt()",
+];
+
+/// Rules of several filters: one `match` each, a one-pass chain.
+const CHAINS: [&str; 2] = [
+    "tags(north)->tags(ssd,gpu,blue)->min(3); halt()",
+    "min(5)->tags(north1)->tags(ssd,hdd)->min(2); tags(south)",
 ];
 
 /// The workload's policy over `fixedbitset`, as its documentation suggests writing it.
@@ -98,6 +105,7 @@ impl RoaringPeer {
 }
 
 fn evaluation(c: &mut Criterion) {
+    eprintln!("{}", tagroute::bench_support::cpu_line());
     for servers in SIZES {
         let spec = topology(servers);
         let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid workload");
@@ -116,12 +124,12 @@ fn evaluation(c: &mut Criterion) {
         let names = reference::available(&spec);
 
         let mut group = c.benchmark_group(format!("eval/{servers}"));
-        let mut best = Ideal::new(&snapshot, &candidates, IdealKernel::Best);
-        group.bench_function(format!("ideal-{}", IdealKernel::Best.name()), |b| {
-            b.iter(|| black_box(&mut best).eval())
-        });
-        let mut scalar = Ideal::new(&snapshot, &candidates, IdealKernel::Scalar);
-        group.bench_function("ideal", |b| b.iter(|| black_box(&mut scalar).eval()));
+        for kernel in IdealKernel::available() {
+            let mut ideal = Ideal::new(&snapshot, &candidates, kernel);
+            group.bench_function(format!("ideal-{}", kernel.name()), |b| {
+                b.iter(|| black_box(&mut ideal).eval())
+            });
+        }
         let mut out = ServerSet::empty(servers);
         // Evaluated once here, so the peers are checked against it even when a filter skips
         // the "vm" function below.
@@ -163,7 +171,7 @@ fn seed_policies(c: &mut Criterion) {
     let candidates = snapshot.all();
     let mut out = ServerSet::empty(snapshot.len());
     let mut group = c.benchmark_group("seed-policies/1024");
-    for text in SEED_POLICIES {
+    for text in SEED_POLICIES.into_iter().chain(CHAINS) {
         let program = compile(
             &syntax::parse(text, Strictness::Default).expect("valid"),
             snapshot.interner(),

@@ -9,7 +9,9 @@
 #   verify:           compiled programs of those policies (examples/seed.rs);
 #   differential:     fixed pseudo-random inputs for its structured input (examples/seed.rs);
 #   bolt:             driver dialogues built from BOLT.md's captured vectors (handshakes of the
-#                     Python drivers and neo4rs, HELLO, LOGON, ROUTE, RESET, RUN, GOODBYE).
+#                     Python drivers and neo4rs, HELLO, LOGON, ROUTE, RESET, RUN, GOODBYE), and
+#                     a server's answers to tagroute's client (SUCCESS, RECORD, FAILURE of both
+#                     shapes, IGNORED, a refused handshake).
 # Seeds are named by content, so running it twice writes the same files.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -89,6 +91,23 @@ dialogues = [
     (0x08, h("6060B017 00000003 00000002 00000000 00000000")),
     (0x08, b"GET / HTTP/1.1\r\n\r\n"),
     (0x08, route_vector),
+]
+# A server's answers to the client's HELLO (+ LOGON), RUN + PULL twice and RESET.
+success = lambda meta: message(0x70, meta)
+record = lambda *fields: message(0x71, list(fields))
+fields = success({"fields": ["name", "address", "tags"], "t_first": 2})
+row = record("n1", "n1:7687", ["north", "eu"])
+hello_ok = success({"server": "Neo4j/5.26.0", "connection_id": "bolt-1"})
+failure_44 = message(0x7F, {"code": "Neo.ClientError.Security.Unauthorized", "message": "unauthorized"})
+failure_57 = message(0x7F, {"neo4j_code": "Neo.ClientError.Statement.NotSystemDatabaseError", "message": "m",
+                            "gql_status": "50N42", "description": "d", "diagnostic_record": {"OPERATION": ""}})
+ignored = h("b0 7e")
+dialogues += [
+    (0x08, h("00000805") + b"".join(map(framed, [hello_ok, success({}), fields, row, row, success({"db": "system"}),
+                                                  fields, row, success({}), success({})]))),
+    (0x00, h("00000404") + b"".join(map(framed, [failure_44, ignored, ignored, ignored, ignored, success({})]))),
+    (0x07, h("00000705") + b"".join(map(framed, [hello_ok, success({}), failure_57, ignored, fields, row, success({}), success({})]))),
+    (0x08, h("00000000")),
 ]
 for control, stream in dialogues:
     data = bytes([control]) + stream

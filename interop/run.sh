@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real Neo4j drivers against `tagroute serve` on loopback ports: Python `neo4j` 6.4.1 and
 # 5.28.8 (a virtual environment each) and the npm `neo4j-driver` 6.3.0 (a local node_modules),
-# every version pinned. Usage: interop/run.sh path/to/tagroute
+# every version pinned; and tagroute reading a stub Neo4j cluster (interop/stub_cluster.py, packed by
+# each pinned Python driver's PackStream) with `topology import --from` (python/test_follow.py).
+# Usage: interop/run.sh path/to/tagroute
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export TAGROUTE=$(realpath "$1")
@@ -25,6 +27,16 @@ for driver in 6.4.1 5.28.8; do
     # pytest exits 5 when it collected nothing: that is a failure here too.
     "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/python"
 done
+
+# /metrics read by prometheus_client's classic and OpenMetrics parsers, pinned; the same
+# parsers then run the cargo test that reads both formats (tests/serve/attack.rs).
+metrics_venv=$work/venv-metrics
+[ -x "$metrics_venv/bin/python" ] || python3 -m venv "$metrics_venv"
+"$metrics_venv/bin/pip" install -q "prometheus_client==0.26.0" "pytest==8.3.4"
+echo "--- prometheus_client 0.26.0"
+"$metrics_venv/bin/python" -m pytest -q -p no:cacheprovider "$here/metrics"
+(cd "$here/.." && TAGROUTE_PYTHON="$metrics_venv/bin/python" \
+    cargo test -q --test integration metrics_come_in_the_format_asked_for -- --nocapture)
 
 echo "--- npm neo4j-driver 6.3.0"
 (cd "$here/node" && npm install --no-audit --no-fund --silent && node --test routing.test.mjs)

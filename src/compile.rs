@@ -6,8 +6,10 @@
 //! of the rule already kept (`tags(a)->tags(a,b)`) is dropped. Across rules: a rule equal to an
 //! earlier one can never answer and is dropped; a rule with nothing left answers with the
 //! candidates whenever there are any, so it becomes `ret.cand` and everything after it is
-//! dead. Every filter jumps to the next rule as soon as its set is too small, so a rule stops
-//! as soon as its set is empty. The output goes through the verifier like any other bytecode.
+//! dead. Each remaining rule becomes one `match` instruction, its folded filters the stages,
+//! which jumps to the next rule when a stage's set is too small (a rule of more than 65,535
+//! stages, beyond what `match` counts, is emitted filter by filter instead). The output goes
+//! through the verifier like any other bytecode.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -15,7 +17,8 @@ use std::fmt;
 use rustc_hash::FxHashSet;
 
 use crate::bytecode::{
-    Flags, Insn, Opcode, Origin, Program, VerifyError, verify::verify_with_origins,
+    Flags, Insn, Opcode, Origin, Program, Stage, VerifyError,
+    verify::{Code, verify_with_origins},
 };
 use crate::span::Span;
 use crate::syntax::{FilterKind, Policy, Rule};
@@ -107,7 +110,10 @@ pub(crate) fn compile_staged(
             emitter.emit(Insn::bare(Opcode::RetCand), origin);
             return emitter.finish(interner);
         }
-        emitter.emit_rule(&steps, rule.span)?;
+        match u16::try_from(steps.len()) {
+            Ok(stages) => emitter.emit_match(&steps, stages, rule.span)?,
+            Err(_) => emitter.emit_rule(&steps, rule.span)?,
+        }
         seen.insert(shape);
     }
     let halt = policy.rules.iter().find(|r| r.is_halt()).map(|r| r.span);
@@ -164,12 +170,13 @@ fn fold_rule(rule: &Rule, interner: &mut TagStage<'_>) -> Result<Vec<Step>, Comp
     Ok(steps)
 }
 
-/// Collects instructions, where each came from, and the tag pool.
+/// Collects instructions, where each came from, the tag pool and the stage table.
 #[derive(Default)]
 struct Emitter {
     insns: Vec<Insn>,
     origins: Vec<Origin>,
     pool: Vec<u32>,
+    stages: Vec<Stage>,
 }
 
 impl Emitter {
@@ -179,8 +186,61 @@ impl Emitter {
         self.insns.len() - 1
     }
 
+    /// The rule as one `match` of `count` stages (the steps), jumping past itself when a
+    /// stage's set is too small.
+    fn emit_match(&mut self, steps: &[Step], count: u16, span: Span) -> Result<(), CompileError> {
+        let first =
+            u32::try_from(self.stages.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        for step in steps {
+            let stage = match step {
+                Step::Min { min, .. } => Stage {
+                    start: 0,
+                    len: 0,
+                    min: *min,
+                },
+                Step::Tags { tags, min, span } => {
+                    let (start, len) = self.pool_tags(tags, *span)?;
+                    Stage {
+                        start,
+                        len,
+                        min: *min,
+                    }
+                }
+            };
+            self.stages.push(stage);
+        }
+        let at = self.emit(
+            Insn {
+                op: Opcode::Match,
+                flags: Flags::NONE,
+                len: count,
+                a: first,
+                min: 0,
+                target: 0,
+            },
+            Origin {
+                filter: Some(span),
+                rule: Some(span),
+            },
+        );
+        let next_rule = u32::try_from(at + 1).map_err(|_| CompileError::FilterTooWide(span))?;
+        if let Some(insn) = self.insns.get_mut(at) {
+            insn.target = next_rule;
+        }
+        Ok(())
+    }
+
+    /// `tags` appended to the pool: where they start and how many.
+    fn pool_tags(&mut self, tags: &[TagId], span: Span) -> Result<(u32, u16), CompileError> {
+        let len = u16::try_from(tags.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        let start =
+            u32::try_from(self.pool.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        self.pool.extend(tags.iter().map(|t| t.as_u32()));
+        Ok((start, len))
+    }
+
     /// One instruction per step, the first marked `rule`, the last `ret`, each jumping past the
-    /// rule when its set is too small.
+    /// rule when its set is too small: the form of rules too long for one `match`.
     fn emit_rule(&mut self, steps: &[Step], span: Span) -> Result<(), CompileError> {
         let last = steps.len().saturating_sub(1);
         let jumps: Vec<usize> = steps
@@ -222,11 +282,7 @@ impl Emitter {
             Step::Tags { tags, min, span } => match tags.as_slice() {
                 [tag] => (filter(Opcode::And, 0, tag.as_u32(), *min), *span),
                 _ => {
-                    let len = u16::try_from(tags.len())
-                        .map_err(|_| CompileError::FilterTooWide(*span))?;
-                    let a = u32::try_from(self.pool.len())
-                        .map_err(|_| CompileError::FilterTooWide(*span))?;
-                    self.pool.extend(tags.iter().map(|t| t.as_u32()));
+                    let (a, len) = self.pool_tags(tags, *span)?;
                     (filter(Opcode::AndAny, len, a, *min), *span)
                 }
             },
@@ -241,7 +297,12 @@ impl Emitter {
     }
 
     fn finish(self, interner: &TagStage<'_>) -> Result<Program, CompileError> {
-        verify_with_origins(self.insns, self.pool, interner.interner(), self.origins)
+        let code = Code {
+            insns: self.insns,
+            pool: self.pool,
+            stages: self.stages,
+        };
+        verify_with_origins(code, interner.interner(), self.origins)
             .map_err(CompileError::Unverifiable)
     }
 }
@@ -272,9 +333,21 @@ mod tests {
         assert_eq!(
             listing("tags(north1,north2)->min(2); tags(north); halt()"),
             [
-                "0000  rule and.any  north1, north2  min 2  ret  else 0001",
-                "0001  rule and      north  ret  else 0002",
+                "0000  match         north1, north2  min 2  else 0001",
+                "0001  match         north  else 0002",
                 "0002  ret.empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_chain_of_filters_is_one_match_with_a_stage_each() {
+        assert_eq!(
+            listing("tags(north)->min(2)->tags(north1,north2)->min(3); min(4)->tags(south)"),
+            [
+                "0000  match         north  min 2 -> north1, north2  min 3  else 0001",
+                "0001  match         all  min 4 -> south  else 0002",
+                "0002  ret.cand",
             ]
         );
     }
@@ -284,16 +357,15 @@ mod tests {
         assert_eq!(
             listing("tags(south,south)->min(1)->tags(south,north)->min(0)->min(3)->min(2)"),
             [
-                "0000  rule and      south  min 3  ret  else 0001",
+                "0000  match         south  min 3  else 0001",
                 "0001  ret.cand"
             ]
         );
         assert_eq!(
             listing("min(3)->tags(north)"),
             [
-                "0000  rule min       min 3  else 0002",
-                "0001  and           north  ret  else 0002",
-                "0002  ret.cand"
+                "0000  match         all  min 3 -> north  else 0001",
+                "0001  ret.cand"
             ]
         );
     }
@@ -302,11 +374,22 @@ mod tests {
     fn dead_and_duplicate_rules_are_cut() {
         assert_eq!(
             listing("tags(north); groups(north); min(1); tags(south)"),
-            [
-                "0000  rule and      north  ret  else 0001",
-                "0001  ret.cand"
-            ]
+            ["0000  match         north  else 0001", "0001  ret.cand"]
         );
+    }
+
+    #[test]
+    fn a_rule_of_more_stages_than_match_counts_is_emitted_filter_by_filter() {
+        // 32 single tags, then one more repeated: none is redundant within the window, so the
+        // rule has 65,568 stages, more than `match`'s 16-bit count.
+        let mut filters: Vec<String> = (0..32).map(|i| format!("tags(t{i})")).collect();
+        filters.extend((0..65_536).map(|_| "tags(t32)".to_owned()));
+        let text = format!("{}; tags(north)", filters.join("->"));
+        let lines = listing(&text);
+        assert_eq!(lines.len(), 32 + 65_536 + 2);
+        assert_eq!(lines[0], "0000  rule and      t0  else 65568");
+        assert_eq!(lines[65_567], "65567  and           t32  ret  else 65568");
+        assert_eq!(lines[65_568], "65568  match         north  else 65569");
     }
 
     #[test]
@@ -327,18 +410,10 @@ mod tests {
             compile(&parse(text, Strictness::Strict).expect("valid"), &interner).expect("compiles");
         assert_eq!(interner.get("east").map(TagId::index), Some(0));
         let under = |span: Option<Span>| span.map(|s| &text[s.range()]);
-        assert_eq!(under(program.span(InsnIdx::new(0))), Some("tags(east)"));
-        assert_eq!(
-            under(program.rule_span(InsnIdx::new(0))),
-            Some("tags(east) -> min(2) -> tags(west)")
-        );
-        assert_eq!(
-            (
-                under(program.span(InsnIdx::new(1))),
-                under(program.rule_span(InsnIdx::new(1)))
-            ),
-            (Some("tags(west)"), None)
-        );
-        assert_eq!(under(program.span(InsnIdx::new(2))), Some("halt()"));
+        let rule = Some("tags(east) -> min(2) -> tags(west)");
+        assert_eq!(under(program.span(InsnIdx::new(0))), rule);
+        assert_eq!(under(program.rule_span(InsnIdx::new(0))), rule);
+        assert_eq!(under(program.span(InsnIdx::new(1))), Some("halt()"));
+        assert_eq!(under(program.rule_span(InsnIdx::new(1))), None);
     }
 }

@@ -23,6 +23,44 @@ pub struct Features {
     pub avx512: bool,
 }
 
+impl Features {
+    /// The names of the features this CPU has, as `/proc/cpuinfo` spells them: what
+    /// benchmarks print beside their figures.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.popcnt, "popcnt"),
+            (self.avx2, "avx2"),
+            (self.avx512, "avx512f"),
+            (self.avx512, "avx512_vpopcntdq"),
+            (self.fast_pdep, "bmi2 (fast pdep)"),
+        ]
+        .into_iter()
+        .filter_map(|(has, name)| has.then_some(name))
+        .collect()
+    }
+}
+
+/// The CPU's name as it reports it (`cpuid` leaves 0x80000002-4), if it does.
+#[cfg(all(target_arch = "x86_64", any(test, feature = "bench")))]
+pub(crate) fn brand() -> Option<String> {
+    if cpuid(0x8000_0000).eax < 0x8000_0004 {
+        return None;
+    }
+    let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
+        .map(cpuid)
+        .flat_map(|r| [r.eax, r.ebx, r.ecx, r.edx])
+        .flat_map(u32::to_le_bytes)
+        .collect();
+    let name = String::from_utf8_lossy(&bytes);
+    let name = name.trim_matches(char::from(0)).trim();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+#[cfg(all(not(target_arch = "x86_64"), any(test, feature = "bench")))]
+pub(crate) fn brand() -> Option<String> {
+    None
+}
+
 /// The features of the CPU we run on, detected once.
 pub fn features() -> Features {
     static FEATURES: OnceLock<Features> = OnceLock::new();
@@ -58,7 +96,8 @@ fn detect() -> Features {
     reason = "`__cpuid` is a safe function from Rust 1.94 on, and unsafe in the older Rusts that `rust-version` admits"
 )]
 fn cpuid(leaf: u32) -> std::arch::x86_64::CpuidResult {
-    // SAFETY: every x86_64 CPU has the `cpuid` instruction, and leaves 0 and 1 always exist.
+    // SAFETY: every x86_64 CPU has the `cpuid` instruction; a leaf it does not have returns
+    // unspecified values, never faults (callers check the highest leaf first where it matters).
     unsafe { std::arch::x86_64::__cpuid(leaf) }
 }
 
@@ -103,8 +142,8 @@ pub(crate) const LINE_WORDS: usize = 8;
 pub(crate) trait Isa: Copy {
     /// A running count of set bits.
     type Counter: Copy;
-    /// Runs `kernel`, a word loop returning a count.
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32;
+    /// Runs `kernel` out of line, compiled with the token's features.
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R;
     /// A counter at zero.
     fn zero(self) -> Self::Counter;
     /// `counter` plus the set bits of `line`.
@@ -157,13 +196,13 @@ pub(crate) struct Portable;
 impl Isa for Portable {
     lanes_counter!();
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         out_of_line(kernel)
     }
 }
 
 #[inline(never)]
-fn out_of_line(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
@@ -174,7 +213,7 @@ pub(crate) struct Popcnt(());
 impl Isa for Popcnt {
     lanes_counter!();
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         // SAFETY: a `Popcnt` is only made by `Kernels::available`, after the CPU was found to have
         // `popcnt`, all `out_of_line_popcnt` requires.
         unsafe { out_of_line_popcnt(kernel) }
@@ -184,13 +223,13 @@ impl Isa for Popcnt {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
 #[inline(never)]
-fn out_of_line_popcnt(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line_popcnt<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(never)]
-unsafe fn out_of_line_popcnt(kernel: impl FnOnce() -> u32) -> u32 {
+unsafe fn out_of_line_popcnt<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
@@ -258,7 +297,7 @@ impl Isa for Avx2 {
     }
 
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         // SAFETY: an `Avx2` is only made by `Kernels::available`, after the CPU was found to have
         // AVX2 and `popcnt`, all `out_of_line_avx2` requires.
         unsafe { out_of_line_avx2(kernel) }
@@ -268,7 +307,7 @@ impl Isa for Avx2 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
 #[inline(never)]
-fn out_of_line_avx2(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line_avx2<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
@@ -283,7 +322,7 @@ impl Isa for Avx512 {
     type Counter = std::arch::x86_64::__m512i;
 
     #[inline(always)]
-    fn run(self, kernel: impl FnOnce() -> u32) -> u32 {
+    fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         // SAFETY: an `Avx512` is only made by `Kernels::available`, after the CPU was found to
         // have AVX-512F, VPOPCNTDQ and `popcnt`, all `out_of_line_avx512` requires.
         unsafe { out_of_line_avx512(kernel) }
@@ -318,7 +357,7 @@ impl Isa for Avx512 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
 #[inline(never)]
-fn out_of_line_avx512(kernel: impl FnOnce() -> u32) -> u32 {
+fn out_of_line_avx512<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 

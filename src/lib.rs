@@ -152,6 +152,10 @@ pub mod bolt;
 #[cfg(feature = "serve")]
 pub mod serve;
 
+// Following a live Neo4j cluster: its SHOW SERVERS and SHOW DATABASES, read over Bolt on tokio.
+#[cfg(feature = "serve")]
+pub mod follow;
+
 // The benchmark workload and the hand-written ideal loops of DESIGN section 11: tooling for
 // `tagroute bench` and `benches/`, not part of the library's API (feature `bench`).
 #[cfg(feature = "bench")]

@@ -441,14 +441,14 @@ fn disasm_prints_one_instruction_a_line_with_tag_names() {
         &[
             "disasm",
             "--policy",
-            "tags(north1,north2)->min(2); tags(north); halt()",
+            "tags(north1,north2)->min(2); tags(north)->min(3)->tags(ssd,gpu); halt()",
         ],
         "",
     );
     assert_eq!(run.code, 0, "{run:?}");
     let expected = [
-        "0000  rule and.any  north1, north2  min 2  ret  else 0001",
-        "0001  rule and      north  ret  else 0002",
+        "0000  match         north1, north2  min 2  else 0001",
+        "0001  match         north  min 3 -> ssd, gpu  else 0002",
         "0002  ret.empty",
     ];
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
@@ -636,6 +636,52 @@ fn batch_answers_a_line_that_is_not_utf8_and_goes_on() {
 }
 
 #[test]
+fn topology_import_from_a_cluster_names_each_server_that_failed_and_why() {
+    // Nothing listens on port 1 of loopback: refused at once, without a network.
+    let run = tagroute(
+        &[
+            "topology",
+            "import",
+            "--from",
+            "neo4j://127.0.0.1:1,[::1]:1",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.starts_with(
+            "error: --from: no server of the cluster answered: 127.0.0.1:1: Connection refused"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("; [::1]:1: "), "{}", run.stderr);
+
+    let bad = tagroute(&["topology", "import", "--from", "neo4j://a:99999"], "");
+    assert_eq!(
+        (bad.code, bad.stderr.as_str()),
+        (
+            1,
+            "error: --from: `neo4j://a:99999` at byte 10: the port `99999` is not a number \
+             from 1 to 65535\n"
+        )
+    );
+    let both = tagroute(
+        &[
+            "topology",
+            "import",
+            "--from",
+            "neo4j://a",
+            "--servers",
+            "s.csv",
+        ],
+        "",
+    );
+    assert_eq!(both.code, 2, "{both:?}");
+}
+
+#[test]
 fn topology_import_builds_the_example_cluster_from_its_records() {
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
     let run = tagroute(
@@ -654,7 +700,8 @@ fn topology_import_builds_the_example_cluster_from_its_records() {
         run.stderr,
         "note: servers record 8: `x9` is Free, not in the cluster; left out\n\
          note: databases record 4: `system` on `n2b` has role `unknown`; left out\n\
-         note: databases record 12: `neo4j` on `n2b` has role `unknown`; left out\n"
+         note: databases record 12: `neo4j` on `n2b` has role `unknown`; left out\n\
+         note: the default database is `neo4j`\n"
     );
     let imported = run.json();
     let cluster: Value = serde_json::from_str(
@@ -771,6 +818,32 @@ fn demo_runs_on_a_fresh_checkout() {
         "{run:?}"
     );
     assert!(run.stdout.contains("After n1b goes down"), "{run:?}");
+    // The tables before the failure read from n1b; the ones after it, from the same live
+    // service, never do.
+    let (before, after) = run
+        .stdout
+        .split_once("After n1b goes down")
+        .expect("a failure section");
+    let readers = |text: &str| -> Vec<String> {
+        let tables = text
+            .split_once("== Routing tables for neo4j")
+            .expect("tables")
+            .1;
+        let tables = tables.split("\n== ").next().unwrap_or(tables);
+        tables
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("READ"))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let (before, after) = (readers(before), readers(after));
+    assert_eq!((before.len(), after.len()), (5, 5), "{run:?}");
+    assert!(before.iter().all(|r| r.contains("n1b")), "{before:?}");
+    assert!(after.iter().all(|r| !r.contains("n1b")), "{after:?}");
+    assert!(
+        after.contains(&"none (a driver gets no table)".to_owned()),
+        "north1_only has no reader left: {after:?}"
+    );
 }
 
 /// Text that is mostly not a policy: the language's pieces, glued at random.

@@ -40,21 +40,31 @@ fn topology(sizes: impl Strategy<Value = usize>) -> impl Strategy<Value = Topolo
 
 /// A random valid policy text, in one of several spellings.
 fn policy_text() -> impl Strategy<Value = String> {
-    let tag = prop::sample::select(vec![
-        "north", "north1", "north2", "south", "x-y", "_7", "ghost",
-    ]);
+    policy_text_of(0..4, 1..4, true)
+}
+
+/// [`policy_text`] with `filters` filters a rule and `tags` tags a filter, naming `ghost`
+/// (which no server carries, so the snapshot predates it) only when `ghost`.
+fn policy_text_of(
+    filters: std::ops::Range<usize>,
+    tags: std::ops::Range<usize>,
+    ghost: bool,
+) -> impl Strategy<Value = String> {
+    let names = ["north", "north1", "north2", "south", "x-y", "_7", "ghost"];
+    let tag = prop::sample::select(names[..names.len() - usize::from(!ghost)].to_vec());
     let filter = prop_oneof![
-        3 => (prop::collection::vec(tag, 1..4), any::<bool>())
+        3 => (prop::collection::vec(tag, tags), any::<bool>())
             .prop_map(|(tags, groups)| format!("{}({})", if groups { "groups" } else { "tags" }, tags.join(","))),
         1 => prop_oneof![-2..7i32, Just(i32::MIN), Just(i32::MAX)].prop_map(|n| format!("min({n})")),
     ];
-    let rule = (any::<bool>(), prop::collection::vec(filter, 0..4)).prop_map(|(all, filters)| {
-        let mut parts = filters;
-        if all || parts.is_empty() {
-            parts.insert(0, "all()".into());
-        }
-        parts.join("->")
-    });
+    let rule =
+        (any::<bool>(), prop::collection::vec(filter, filters)).prop_map(|(all, filters)| {
+            let mut parts = filters;
+            if all || parts.is_empty() {
+                parts.insert(0, "all()".into());
+            }
+            parts.join("->")
+        });
     (
         prop::collection::vec(rule, 0..5),
         any::<bool>(),
@@ -138,6 +148,27 @@ fn vm_equals_reference_on_small_and_word_boundary_clusters() {
         prop::collection::vec(any::<bool>(), 130),
     );
     runner(10_000)
+        .run(&input, |(text, spec, pick)| {
+            check_agreement(&text, &spec, &pick);
+            Ok(())
+        })
+        .expect("VM and reference agree");
+}
+
+/// Rules of up to 14 filters of up to 6 tags: `match`es the one-pass chain kernel holds (up
+/// to 8 stages, 16 rows) and longer ones, which run stage by stage.
+#[test]
+fn vm_equals_reference_on_long_chains() {
+    let sizes = prop_oneof![
+        1..=70usize,
+        prop::sample::select(vec![127, 128, 129, 520, 1000])
+    ];
+    let input = (
+        policy_text_of(4..14, 1..7, false),
+        topology(sizes),
+        prop::collection::vec(any::<bool>(), 1000),
+    );
+    runner(1_500)
         .run(&input, |(text, spec, pick)| {
             check_agreement(&text, &spec, &pick);
             Ok(())
@@ -279,6 +310,7 @@ enum Corruption {
     JumpPastTheEnd,
     TagNeverInterned,
     PoolPastTheEnd,
+    StagesPastTheEnd,
     ZeroMin,
     DropTheFinalReturn,
     FlagsOnAReturn,
@@ -291,38 +323,54 @@ fn corrupt(
     at: usize,
     tags: usize,
 ) -> Option<Vec<u8>> {
-    use tagroute::bytecode::{INSN_SIZE, Opcode};
+    use tagroute::bytecode::{INSN_SIZE, Opcode, STAGE_SIZE};
     let insns = program.insns();
-    let filters: Vec<usize> = (0..insns.len())
-        .filter(|&i| insns[i].op.is_filter())
-        .collect();
-    let filter = filters.get(at % filters.len().max(1)).copied();
+    let jumps: Vec<usize> = (0..insns.len()).filter(|&i| insns[i].op.jumps()).collect();
+    let jump = jumps.get(at % jumps.len().max(1)).copied();
     let mut bytes = program.to_bytes();
     let field = |i: usize, offset: usize| 8 + i * INSN_SIZE + offset;
+    let pool_at = |i: usize| 8 + insns.len() * INSN_SIZE + i * 4;
+    let stage_at =
+        |i: usize, offset: usize| pool_at(program.pool().len()) + i * STAGE_SIZE + offset;
     let write = |bytes: &mut Vec<u8>, at: usize, value: u32| {
         bytes[at..at + 4].copy_from_slice(&value.to_le_bytes())
     };
+    // A stage of `match` `i` that names tags.
+    let tagged_stage = |i: usize| {
+        let insn = insns[i];
+        (insn.a as usize..insn.a as usize + usize::from(insn.len))
+            .find(|&s| program.stages()[s].len > 0)
+    };
     match how {
         Corruption::JumpBackward => {
-            let i = filter?;
+            let i = jump?;
             write(&mut bytes, field(i, 12), i as u32);
         }
-        Corruption::JumpPastTheEnd => write(&mut bytes, field(filter?, 12), insns.len() as u32),
+        Corruption::JumpPastTheEnd => write(&mut bytes, field(jump?, 12), insns.len() as u32),
         Corruption::TagNeverInterned => {
-            let i = filters
-                .iter()
-                .copied()
-                .find(|&i| insns[i].op == Opcode::And)?;
-            write(&mut bytes, field(i, 4), tags as u32);
+            if program.pool().is_empty() {
+                let i = jumps
+                    .iter()
+                    .copied()
+                    .find(|&i| insns[i].op == Opcode::And)?;
+                write(&mut bytes, field(i, 4), tags as u32);
+            } else {
+                write(&mut bytes, pool_at(at % program.pool().len()), tags as u32);
+            }
         }
         Corruption::PoolPastTheEnd => {
-            let i = filters
-                .iter()
-                .copied()
-                .find(|&i| insns[i].op == Opcode::AndAny)?;
-            write(&mut bytes, field(i, 4), program.pool().len() as u32);
+            let i = jump.filter(|&i| insns[i].op == Opcode::Match)?;
+            let stage = tagged_stage(i)?;
+            write(&mut bytes, stage_at(stage, 0), program.pool().len() as u32);
         }
-        Corruption::ZeroMin => write(&mut bytes, field(filter?, 8), 0),
+        Corruption::StagesPastTheEnd => {
+            let i = jump.filter(|&i| insns[i].op == Opcode::Match)?;
+            write(&mut bytes, field(i, 4), program.stages().len() as u32);
+        }
+        Corruption::ZeroMin => match program.stages().len() {
+            0 => write(&mut bytes, field(jump?, 8), 0),
+            n => write(&mut bytes, stage_at(at % n, 8), 0),
+        },
         Corruption::DropTheFinalReturn => {
             let last = insns.len() - 1;
             bytes[field(last, 0)] = Opcode::Ret as u8;
@@ -344,6 +392,7 @@ fn the_verifier_rejects_every_corrupted_program() {
         Corruption::JumpPastTheEnd,
         Corruption::TagNeverInterned,
         Corruption::PoolPastTheEnd,
+        Corruption::StagesPastTheEnd,
         Corruption::ZeroMin,
         Corruption::DropTheFinalReturn,
         Corruption::FlagsOnAReturn,

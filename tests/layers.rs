@@ -23,6 +23,7 @@ const ORDER: &[&str] = &[
     "leader",
     "resilience",
     "bolt",
+    "follow",
     "serve",
     "bench_support",
 ];

@@ -44,7 +44,12 @@ mod cli_check;
 /// neo4j.conf as Neo4j 5 reads it: the table of issue 12, one test per row.
 mod config;
 
-/// The properties reader against `java.util.Properties` on the JDK, on random files.
+/// Neo4j's own neo4j.conf files (stock 5.x and 4.4, cluster members, plugin keys) through
+/// `check`, `--migrate`, `route` and loading, each verdict explained with its source.
+mod neo4j_confs;
+
+/// The properties reader against `java.util.Properties` on the JDK, on random files (ignored,
+/// with the reason, without a JDK).
 mod config_java;
 
 /// `tagroute serve`: answers, admin, TLS, load, faults, reloads, signals.
@@ -54,8 +59,11 @@ mod serve;
 /// What-if and resilience: every scenario against the reference, the CLI's JSON, HTML and diff.
 mod resilience;
 
-/// The resilience heatmap rendered by headless Chromium (skipped without a browser outside CI).
+/// The resilience heatmap rendered by headless Chromium (ignored, with the reason, without one).
 mod browser;
+
+/// What operators install beside the binary: `--version`, manual pages, shell completions.
+mod packaging;
 
 /// The README's and docs/'s examples run as written; their links resolve.
 mod docs;

@@ -126,6 +126,43 @@ fn decisions_allocate_nothing_once_warm() {
     assert_eq!(n, 0);
 }
 
+#[test]
+fn routing_tables_into_caller_buffers_allocate_nothing_once_warm() {
+    use tagroute::rng::Rng;
+    use tagroute::routing::{Role, RouteRequest, TableScratch};
+    for servers in [64, 1024, 8192] {
+        let snapshot = Snapshot::build(&topology(servers), &TagInterner::new()).expect("valid");
+        let service = service(snapshot, POLICY).expect("compiles");
+        let excluded = ["s1", "s5", "nobody"];
+        let requests = [
+            RouteRequest::new(DATABASE).with_policy(POLICY_NAME),
+            RouteRequest::new(DATABASE),
+            RouteRequest::new(DATABASE)
+                .with_policy(POLICY_NAME)
+                .excluding(&excluded),
+        ];
+        let (mut scratch, mut rng) = (TableScratch::new(), Rng::seeded(3));
+        for request in &requests {
+            service
+                .table_into(request, &mut rng, &mut scratch)
+                .expect("a table");
+        }
+        let mut readers = 0;
+        let n = allocations(|| {
+            for _ in 0..50 {
+                for request in &requests {
+                    let table = service
+                        .table_into(request, &mut rng, &mut scratch)
+                        .expect("a table");
+                    readers += table.servers(Role::Read).len();
+                }
+            }
+        });
+        assert_eq!(n, 0, "{servers} servers");
+        assert!(readers > 0);
+    }
+}
+
 #[path = "../benches/resilience_cluster.rs"]
 mod resilience_cluster;
 

@@ -18,3 +18,10 @@ mod process;
 
 /// TLS with a self-signed certificate, as `neo4j+ssc://` drivers use it.
 mod tls;
+
+/// The adversarial suite (issue 21): every abuse bounded, every honest client served.
+mod attack;
+
+/// The admin request parsers (updates, what a reload reads) against duplicate keys, deep
+/// nesting and huge numbers: property tests.
+mod parsers;

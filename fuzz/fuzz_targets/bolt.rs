@@ -1,9 +1,18 @@
-//! Arbitrary bytes into the Bolt endpoint: the handshake, the de-chunker, the PackStream decoder,
-//! request decoding and the state machine, through `Connection` and each stage on its own.
+//! Arbitrary bytes into both sides of Bolt: the endpoint (the handshake, the de-chunker, the
+//! PackStream decoder, request decoding and the state machine, through `Connection` and each
+//! stage on its own) and the client (`handshake::accepted`, `Client`'s events and records).
 //!
-//! Byte 0 picks the server's highest version (`Version::SUPPORTED[b % 9]`) and the size of the
-//! reads the stream arrives in (`1 + b / 9 % 32`, or all at once); the rest is the client's
-//! stream. Checked, beyond never panicking:
+//! Byte 0 picks the highest version (`Version::SUPPORTED[b % 9]`) and the size of the reads the
+//! stream arrives in (`1 + b / 9 % 32`, or all at once). A stream that starts with `00` is a
+//! server's answer (a handshake reply starts `00 00`) and goes to the client; any other is a
+//! client's stream and goes to the endpoint, so each input runs one side and the target keeps its
+//! speed. Checked on the client side, beyond never panicking:
+//! - the same stream in one read and in small reads gives the same events and the same error;
+//! - every event answers a request that was sent, in order, and no stream yields more records
+//!   than the limit;
+//! - a record decoded whole and decoded with some columns skipped agree on the columns kept.
+//!
+//! Checked on the endpoint side, beyond never panicking:
 //! - the same stream in one read and in small reads gives the same bytes out and the same status;
 //! - the output is a handshake reply (a supported version no higher than the cap, or zeros) and
 //!   then whole chunked SUCCESS, IGNORED or FAILURE messages, each FAILURE with all five keys;
@@ -17,11 +26,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use tagroute::bolt::chunk::Dechunker;
-use tagroute::bolt::handshake::{self, Version};
+use tagroute::bolt::client::{Client, ClientError, ClientOptions, Event};
+use tagroute::bolt::handshake::{self, HandshakeError, Version};
 use tagroute::bolt::message::Request;
-use tagroute::bolt::packstream::{self, Limits, Value};
+use tagroute::bolt::packstream::{self, DecodeError, Limits, Map, Value};
 use tagroute::bolt::{
-    Auth, Backend, Connection, Failure, Options, RouteRequest, RoutingTable, Status,
+    Auth, Backend, Connection, Failure, Options, RequestKind, RouteRequest, RoutingTable, Status,
 };
 
 const LIMITS: Limits = Limits {
@@ -155,12 +165,129 @@ fn check_packstream(bytes: &[u8]) {
     }
 }
 
+const CLIENT: ClientOptions = ClientOptions {
+    limits: LIMITS,
+    max_records: 8,
+    max_result_bytes: 4 * 1024,
+};
+
+/// What the client saw: each event, owned, and the error that stopped it, if one did.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Record(Result<Vec<Value>, DecodeError>),
+    Success(RequestKind, Map),
+    Failure(RequestKind, Failure),
+    Ignored(RequestKind),
+    Handshake(HandshakeError),
+    Stopped(ClientError),
+}
+
+/// The client's dialogue: HELLO (and LOGON), RUN and PULL twice, RESET; then `answers` (after
+/// the 4-byte handshake reply) in reads of `split` bytes. Every event in order, or where it
+/// stopped. With `check`, each record is also decoded with every other column skipped.
+fn client_run(answers: &[u8], split: usize, max: Version, check: bool) -> Vec<Seen> {
+    let Some((reply, rest)) = answers.split_first_chunk::<4>() else {
+        return Vec::new();
+    };
+    let version = match handshake::accepted(*reply, max) {
+        Ok(version) => {
+            assert!(version.is_supported() && version <= max, "{version} over {max}");
+            version
+        }
+        Err(e) => return vec![Seen::Handshake(e)],
+    };
+    let mut client = Client::new(version, CLIENT);
+    let mut out = Vec::new();
+    client.hello("tagroute-fuzz", &Auth::default(), &mut out);
+    for _ in 0..2 {
+        client.run("SHOW SERVERS YIELD *", Some("system"), &mut out);
+        client.pull(&mut out);
+    }
+    client.reset(&mut out);
+    let logon = (version >= Version::V5_1).then_some(RequestKind::Logon);
+    let mut expected = [Some(RequestKind::Hello), logon]
+        .into_iter()
+        .flatten()
+        .chain([RequestKind::Run, RequestKind::Pull, RequestKind::Run, RequestKind::Pull])
+        .chain([RequestKind::Reset]);
+    assert_eq!(client.pending(), 6 + usize::from(logon.is_some()));
+    let mut awaited = expected.next();
+    let mut seen = Vec::new();
+    let mut records = 0;
+    for piece in rest.chunks(split.max(1)) {
+        client.push(piece);
+        loop {
+            let event = match client.next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(e) => {
+                    seen.push(Seen::Stopped(e));
+                    return seen;
+                }
+            };
+            let request = match &event {
+                Event::Record(_) => None,
+                Event::Success { request, .. }
+                | Event::Failure { request, .. }
+                | Event::Ignored { request } => Some(*request),
+            };
+            match request {
+                None => assert_eq!(awaited, Some(RequestKind::Pull), "a RECORD outside PULL"),
+                Some(request) => {
+                    assert_eq!(Some(request), awaited, "answers out of order");
+                    awaited = expected.next();
+                }
+            }
+            seen.push(match event {
+                Event::Record(fields) => {
+                    records += 1;
+                    assert!(records <= CLIENT.max_records, "{records} records");
+                    let all = fields.decode();
+                    if check {
+                        check_skipping(&all, fields.decode_only(|i| i % 2 == 0));
+                    }
+                    Seen::Record(all)
+                }
+                Event::Success { request, metadata } => {
+                    records = 0;
+                    Seen::Success(request, metadata)
+                }
+                Event::Failure { request, failure } => Seen::Failure(request, failure),
+                Event::Ignored { request } => Seen::Ignored(request),
+            });
+        }
+    }
+    seen
+}
+
+/// A record decoded whole and with the odd columns skipped agree: the even values, or the same
+/// error.
+fn check_skipping(all: &Result<Vec<Value>, DecodeError>, even: Result<Vec<Value>, DecodeError>) {
+    match (all, even) {
+        (Ok(all), Ok(even)) => {
+            assert_eq!(all.len(), even.len());
+            for (i, (a, e)) in all.iter().zip(&even).enumerate() {
+                assert_eq!(if i % 2 == 0 { a } else { &Value::Null }, e);
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(*a, b, "skipping changes the error"),
+        (a, b) => panic!("decoded whole {a:?}, in part {b:?}"),
+    }
+}
+
 fuzz_target!(|bytes: &[u8]| {
     let Some((&control, stream)) = bytes.split_first() else {
         return;
     };
     let max = Version::SUPPORTED[usize::from(control) % Version::SUPPORTED.len()];
     let split = 1 + usize::from(control) / 9 % 32;
+    if stream.first() == Some(&0) {
+        let whole = client_run(stream, stream.len(), max, true);
+        let pieces = client_run(stream, split, max, false);
+        assert_eq!(whole, pieces, "reads of {split} bytes change the dialogue");
+        check_packstream(stream);
+        return;
+    }
     let options = Options {
         max_version: max,
         limits: LIMITS,

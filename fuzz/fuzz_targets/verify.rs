@@ -4,9 +4,9 @@
 //! lines and a tail of words for the vector kernels; tags `t0`..`t3`, and a
 //! tag `late` interned after the snapshot was built) and whether the rest is the binary form
 //! as is, or a recipe that makes acceptance likely: byte 1 the instruction count, byte 2 the
-//! pool length, then six small operands per instruction (opcode, flags, length, operand, `min`,
-//! target) and one per pool entry, encoded with
-//! the header `Program::to_bytes` writes. Whatever `Program::from_bytes` accepts runs on the
+//! pool length, byte 3 the stage count, then six small operands per instruction (opcode, flags,
+//! length, operand, `min`, target), one per pool entry and three per stage (start, length,
+//! `min`), encoded with the header `Program::to_bytes` writes. Whatever `Program::from_bytes` accepts runs on the
 //! VM without panicking, on the available servers and on a subset, and returns a subset of the
 //! candidates: exactly what a plain interpretation of the instructions over sets returns.
 //! Every 2^20 inputs it prints how many were accepted.
@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libfuzzer_sys::fuzz_target;
-use tagroute::bytecode::{Flags, INSN_SIZE, Opcode, Program};
+use tagroute::bytecode::{Flags, INSN_SIZE, Opcode, Program, Stage};
 use tagroute::topology::{
     ServerIdx, ServerSet, ServerSpec, Snapshot, TagId, TagInterner, TopologySpec,
 };
@@ -78,12 +78,13 @@ fn assemble(recipe: &[u8]) -> (Vec<u8>, &[u8]) {
     let mut next = || bytes.next().unwrap_or(0);
     let count = 1 + usize::from(next() % 12);
     let pool_len = usize::from(next() % 6);
+    let stage_count = usize::from(next() % 5);
     let mut out = Vec::new();
     out.extend_from_slice(&(count as u32).to_le_bytes());
     out.extend_from_slice(&(pool_len as u32).to_le_bytes());
     for _ in 0..count {
         let mut insn = [0u8; INSN_SIZE];
-        insn[0] = next() % 8;
+        insn[0] = next() % 9;
         insn[1] = next() % 4;
         insn[2] = next() % 3;
         insn[4] = next() % 7;
@@ -94,7 +95,15 @@ fn assemble(recipe: &[u8]) -> (Vec<u8>, &[u8]) {
     for _ in 0..pool_len {
         out.extend_from_slice(&u32::from(next() % 7).to_le_bytes());
     }
-    let used = (2 + count * 6 + pool_len).min(recipe.len());
+    for _ in 0..stage_count {
+        let stage = Stage {
+            start: u32::from(next() % 7),
+            len: u16::from(next() % 4),
+            min: u32::from(next() % 4),
+        };
+        out.extend_from_slice(&stage.encode());
+    }
+    let used = (3 + count * 6 + pool_len + stage_count * 3).min(recipe.len());
     (out, &recipe[used..])
 }
 
@@ -105,6 +114,10 @@ fn interpret(
     cand: &BTreeSet<usize>,
 ) -> BTreeSet<usize> {
     let row = |t: u32| rows.get(t as usize).cloned().unwrap_or_default();
+    let union = |start: u32, len: usize| -> BTreeSet<usize> {
+        let tags = &program.pool()[start as usize..][..len];
+        tags.iter().flat_map(|t| row(t.as_u32())).collect()
+    };
     let mut acc = BTreeSet::new();
     let mut pc = 0;
     loop {
@@ -115,10 +128,22 @@ fn interpret(
         let keep = match insn.op {
             Opcode::Rule => Some(cand.clone()),
             Opcode::And => Some(&acc & &row(insn.a)),
-            Opcode::AndAny => {
-                let tags = &program.pool()[insn.a as usize..][..usize::from(insn.len)];
-                let union: BTreeSet<usize> = tags.iter().flat_map(|t| row(t.as_u32())).collect();
-                Some(&acc & &union)
+            Opcode::AndAny => Some(&acc & &union(insn.a, usize::from(insn.len))),
+            Opcode::Match => {
+                let stages = &program.stages()[insn.a as usize..][..usize::from(insn.len)];
+                let mut passes = true;
+                acc = cand.clone();
+                for stage in stages {
+                    if stage.len > 0 {
+                        acc = &acc & &union(stage.start, usize::from(stage.len));
+                    }
+                    passes &= acc.len() >= stage.min as usize;
+                }
+                if passes {
+                    return acc;
+                }
+                pc = insn.target as usize;
+                continue;
             }
             Opcode::Min => None,
             Opcode::Ret if !acc.is_empty() => return acc,

@@ -116,6 +116,38 @@ impl Failure {
         Failure::new("Neo.TransientError.General.DatabaseUnavailable", message)
     }
 
+    /// A FAILURE a server sent, whatever its Bolt version: the Neo4j code from `neo4j_code`
+    /// (5.7+) or `code` (up to 5.6), the GQL status and description when there are (5.7+).
+    /// What is missing is filled in as the Python driver does (`Neo4jError._hydrate_neo4j`
+    /// and `_hydrate_gql`): `Neo.DatabaseError.General.UnknownError`, "An unknown error
+    /// occurred", GQL `50N42`.
+    ///
+    /// ```
+    /// use tagroute::bolt::Failure;
+    /// use tagroute::bolt::packstream::{Map, Value};
+    ///
+    /// let legacy = Map::from_iter([
+    ///     ("code", Value::from("Neo.ClientError.Security.Unauthorized")),
+    ///     ("message", Value::from("The client is unauthorized.")),
+    /// ]);
+    /// let failure = Failure::from_metadata(&legacy);
+    /// assert_eq!(failure.code(), "Neo.ClientError.Security.Unauthorized");
+    /// assert_eq!(failure.gql_status(), "50N42");
+    /// ```
+    pub fn from_metadata(metadata: &Map) -> Self {
+        let text = |key: &str| metadata.get(key).and_then(Value::as_str);
+        let code = text("neo4j_code")
+            .or_else(|| text("code"))
+            .unwrap_or("Neo.DatabaseError.General.UnknownError");
+        let message = text("message").unwrap_or("An unknown error occurred");
+        let mut failure = Failure::new(code.to_owned(), message);
+        if let (Some(gql_status), Some(description)) = (text("gql_status"), text("description")) {
+            failure.gql_status = Cow::Owned(gql_status.to_owned());
+            failure.description = description.to_owned();
+        }
+        failure
+    }
+
     /// The Neo4j status code, sent as both `code` and `neo4j_code`.
     pub fn code(&self) -> &str {
         &self.code

@@ -10,6 +10,10 @@
 //! Implemented: Bolt 4.4 and 5.0–5.8 except 5.5, which no Neo4j server ever negotiated
 //! (BOLT.md section 1.4), each up to a highest version the server operator may lower.
 //!
+//! The client side ([`proposal`], [`accepted`]) offers `5.max..5.0` and `4.4` and reads the
+//! server's 4-byte answer. It offers no manifest slot: a manifest buys Bolt 6, which tagroute
+//! does not speak, and every Neo4j server from 4.4 to 2025.x answers the legacy slots.
+//!
 //! ```
 //! use tagroute::bolt::handshake::{self, Version};
 //!
@@ -213,6 +217,19 @@ pub enum HandshakeError {
         /// The server's highest version.
         max: Version,
     },
+    /// Client side: the server answered `00 00 00 00`, none of the offered versions.
+    Refused {
+        /// The client's highest offered version.
+        max: Version,
+    },
+    /// Client side: the server's answer names a version that was not offered (or is not a
+    /// version at all: `HTTP` from a web server, a manifest without being asked for one).
+    NotOffered {
+        /// The four bytes answered.
+        reply: [u8; 4],
+        /// The client's highest offered version.
+        max: Version,
+    },
 }
 
 impl HandshakeError {
@@ -221,7 +238,10 @@ impl HandshakeError {
     pub fn reply(&self) -> Option<[u8; 4]> {
         match self {
             HandshakeError::NoCommonVersion { .. } => Some(NO_VERSION),
-            HandshakeError::Length { .. } | HandshakeError::BadMagic { .. } => None,
+            HandshakeError::Length { .. }
+            | HandshakeError::BadMagic { .. }
+            | HandshakeError::Refused { .. }
+            | HandshakeError::NotOffered { .. } => None,
         }
     }
 }
@@ -247,6 +267,23 @@ impl fmt::Display for HandshakeError {
                 }
                 write!(f, "; this server speaks 4.4 and 5.0-5.8 up to {max}")
             }
+            HandshakeError::Refused { max } => write!(
+                f,
+                "the server speaks none of the Bolt versions offered ({}, 4.4)",
+                offered_5x(*max).map_or("none of 5.x".to_owned(), |o| o.to_string())
+            ),
+            HandshakeError::NotOffered {
+                reply: [b'H', b'T', b'T', b'P'],
+                max,
+            } => write!(
+                f,
+                "the server answered `HTTP`: an HTTP port, not Bolt (offered up to {max})"
+            ),
+            HandshakeError::NotOffered { reply, max } => write!(
+                f,
+                "the server answered {:02X} {:02X} {:02X} {:02X}, not a version offered (4.4, 5.0-{max})",
+                reply[0], reply[1], reply[2], reply[3]
+            ),
         }
     }
 }
@@ -282,6 +319,59 @@ pub fn negotiate(bytes: &[u8], max: Version) -> Result<Version, HandshakeError> 
         }
     }
     Err(HandshakeError::NoCommonVersion { offered, max })
+}
+
+/// The 5.x slot a client offers up to `max`: `5.max..5.0`, or `None` when `max` is below 5.0.
+fn offered_5x(max: Version) -> Option<Offer> {
+    let highest = max.min(Version::V5_8);
+    (highest >= Version::V5_0).then_some(Offer {
+        highest,
+        range: highest.minor,
+    })
+}
+
+/// The 20 bytes a client opens with: the magic, `5.max..5.0` (when `max` is 5.0 or higher),
+/// `4.4` (when `max` is 4.4 or higher), then padding.
+///
+/// ```
+/// use tagroute::bolt::handshake::{self, Version};
+///
+/// let bytes = handshake::proposal(Version::V5_8);
+/// assert_eq!(bytes[4..12], [0, 8, 8, 5, 0, 0, 4, 4]);
+/// assert_eq!(handshake::accepted([0, 0, 4, 5], Version::V5_8)?, Version::V5_4);
+/// assert!(handshake::accepted([0, 0, 0, 0], Version::V5_8).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn proposal(max: Version) -> [u8; LEN] {
+    let slots = [
+        offered_5x(max).map(|o| [0, o.range, o.highest.minor, o.highest.major]),
+        (max >= Version::V4_4).then_some([0, 0, 4, 4]),
+    ];
+    let offered = MAGIC
+        .into_iter()
+        .chain(slots.into_iter().flatten().flatten());
+    let mut bytes = [0; LEN];
+    for (slot, byte) in bytes.iter_mut().zip(offered) {
+        *slot = byte;
+    }
+    bytes
+}
+
+/// The version a server's 4-byte answer to [`proposal`]`(max)` accepts.
+///
+/// # Errors
+/// [`HandshakeError::Refused`] for `00 00 00 00`; [`HandshakeError::NotOffered`] for a version
+/// that was not offered, or one that tagroute does not implement (5.5).
+pub fn accepted(reply: [u8; 4], max: Version) -> Result<Version, HandshakeError> {
+    if reply == NO_VERSION {
+        return Err(HandshakeError::Refused { max });
+    }
+    let [zero, range, minor, major] = reply;
+    let version = Version::new(major, minor);
+    if zero != 0 || range != 0 || !version.is_supported() || version > max {
+        return Err(HandshakeError::NotOffered { reply, max });
+    }
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -422,6 +512,72 @@ mod tests {
                 format!("`{bad}` is not a Bolt version such as `5.4`")
             );
         }
+    }
+
+    #[test]
+    fn a_client_offers_5_max_down_to_5_0_then_4_4() {
+        assert_eq!(
+            proposal(Version::V5_8).to_vec(),
+            hex("6060B017 00080805 00000404 00000000 00000000")
+        );
+        assert_eq!(
+            proposal(Version::V5_0).to_vec(),
+            hex("6060B017 00000005 00000404 00000000 00000000")
+        );
+        assert_eq!(
+            proposal(Version::V4_4).to_vec(),
+            hex("6060B017 00000404 00000000 00000000 00000000")
+        );
+        // tagroute's own server picks from a tagroute proposal what the cap allows.
+        for max in Version::SUPPORTED {
+            for cap in Version::SUPPORTED {
+                let expected = max.min(cap);
+                let expected = if expected == Version::new(5, 5) {
+                    Version::V5_4
+                } else {
+                    expected
+                };
+                assert_eq!(negotiate(&proposal(max), cap), Ok(expected), "{max} {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_client_accepts_only_an_offered_version() {
+        assert_eq!(accepted([0, 0, 8, 5], Version::V5_8), Ok(Version::V5_8));
+        assert_eq!(accepted([0, 0, 4, 4], Version::V5_8), Ok(Version::V4_4));
+        let refused = accepted([0; 4], Version::V5_8).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "the server speaks none of the Bolt versions offered (5.8..5.0, 4.4)"
+        );
+        assert_eq!(refused.reply(), None);
+        for reply in [
+            [0, 0, 5, 5],
+            [0, 0, 6, 5],
+            [0, 0, 1, 0xFF],
+            [0, 2, 4, 4],
+            [0, 0, 0, 6],
+        ] {
+            assert_eq!(
+                accepted(reply, Version::new(5, 4)),
+                Err(HandshakeError::NotOffered {
+                    reply,
+                    max: Version::new(5, 4)
+                }),
+                "{reply:02X?}"
+            );
+        }
+        assert_eq!(
+            accepted(*b"HTTP", Version::V5_8).unwrap_err().to_string(),
+            "the server answered `HTTP`: an HTTP port, not Bolt (offered up to 5.8)"
+        );
+        assert_eq!(
+            accepted([1, 2, 3, 4], Version::V5_8)
+                .unwrap_err()
+                .to_string(),
+            "the server answered 01 02 03 04, not a version offered (4.4, 5.0-5.8)"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! bound. BOLT.md (in the project's shared documents) records the protocol facts checked against
 //! real drivers: Python `neo4j` 5.28 and 6.4, neo4rs 0.9.
 //!
+//! The client side ([`client`]) reuses the handshake, chunking and PackStream stages: it is what
+//! tagroute speaks to a Neo4j server to read its cluster.
+//!
 //! Served: Bolt 4.4 and 5.0–5.8 (5.5 excepted, as in Neo4j); HELLO, LOGON, LOGOFF, ROUTE,
 //! RESET, GOODBYE and TELEMETRY. RUN, BEGIN, COMMIT, ROLLBACK, DISCARD and PULL get FAILURE
 //! `Neo.ClientError.Request.Invalid`: this endpoint serves routing tables only.
@@ -26,6 +29,7 @@
 )]
 
 pub mod chunk;
+pub mod client;
 pub mod connection;
 pub mod failure;
 pub mod handshake;

@@ -340,6 +340,8 @@ pub enum DecodeErrorKind {
     NonStringKey,
     /// Bytes after the one value.
     TrailingBytes,
+    /// A value other than the list expected here (a RECORD's fields).
+    NotAList,
 }
 
 impl DecodeError {
@@ -372,6 +374,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::InvalidUtf8 => write!(f, "string is not UTF-8 at byte {at}"),
             DecodeErrorKind::NonStringKey => write!(f, "map key is not a string at byte {at}"),
             DecodeErrorKind::TrailingBytes => write!(f, "bytes after the value at byte {at}"),
+            DecodeErrorKind::NotAList => write!(f, "expected a list at byte {at}"),
         }
     }
 }
@@ -383,25 +386,41 @@ impl std::error::Error for DecodeError {}
 /// # Errors
 /// A [`DecodeError`] naming the offset of the first byte at fault.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Value, DecodeError> {
-    if bytes.len() > limits.max_message {
-        return Err(DecodeError {
-            offset: 0,
-            kind: DecodeErrorKind::MessageTooLarge {
-                len: bytes.len(),
-                max: limits.max_message,
-            },
+    let mut reader = Reader::of_message(bytes, 0, limits)?;
+    let value = reader.value(0)?;
+    reader.ended(value)
+}
+
+/// Decodes the list that starts at byte `start` of `bytes`, nested `depth` deep, and ends the
+/// input (a RECORD's fields after its structure header), building the items `keep` selects.
+/// The others are checked as [`decode`] checks them, but not built: they are `Null`. Error
+/// offsets count from the start of `bytes`.
+pub(crate) fn decode_list_at(
+    bytes: &[u8],
+    start: usize,
+    depth: usize,
+    keep: impl Fn(usize) -> bool,
+    limits: &Limits,
+) -> Result<Vec<Value>, DecodeError> {
+    let mut reader = Reader::of_message(bytes, start, limits)?;
+    let marker = reader.byte()?;
+    let len = match marker {
+        0x90..=0x9F => u64::from(marker & 0x0F),
+        0xD4..=0xD6 => reader.length(marker - 0xD4)?,
+        _ => return Err(reader.error_at(start, DecodeErrorKind::NotAList)),
+    };
+    let depth = reader.enter(start, depth)?;
+    let n = reader.within(start, len, limits.max_entries)?;
+    let mut items = Vec::with_capacity(reader.capacity(n));
+    for i in 0..n {
+        items.push(if keep(i) {
+            reader.value(depth)?
+        } else {
+            reader.skip(depth)?;
+            Value::Null
         });
     }
-    let mut reader = Reader {
-        bytes,
-        at: 0,
-        limits,
-    };
-    let value = reader.value(0)?;
-    if reader.at < bytes.len() {
-        return Err(reader.error_at(reader.at, DecodeErrorKind::TrailingBytes));
-    }
-    Ok(value)
+    reader.ended(items)
 }
 
 struct Reader<'a> {
@@ -410,7 +429,29 @@ struct Reader<'a> {
     limits: &'a Limits,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader at byte `at` of a message body, which is refused whole over the limit.
+    fn of_message(bytes: &'a [u8], at: usize, limits: &'a Limits) -> Result<Self, DecodeError> {
+        if bytes.len() > limits.max_message {
+            return Err(DecodeError {
+                offset: 0,
+                kind: DecodeErrorKind::MessageTooLarge {
+                    len: bytes.len(),
+                    max: limits.max_message,
+                },
+            });
+        }
+        Ok(Reader { bytes, at, limits })
+    }
+
+    /// `value` when the input ends where the reader is, else trailing bytes.
+    fn ended<T>(&self, value: T) -> Result<T, DecodeError> {
+        if self.at < self.bytes.len() {
+            return Err(self.error_at(self.at, DecodeErrorKind::TrailingBytes));
+        }
+        Ok(value)
+    }
+
     fn error_at(&self, offset: usize, kind: DecodeErrorKind) -> DecodeError {
         DecodeError { offset, kind }
     }
@@ -481,6 +522,91 @@ impl Reader<'_> {
         })
     }
 
+    /// Reads past one value, checking it as [`value`](Self::value) does, allocating nothing.
+    fn skip(&mut self, depth: usize) -> Result<(), DecodeError> {
+        let start = self.at;
+        let marker = self.byte()?;
+        let fixed = match marker {
+            0x00..=0x7F | 0xF0..=0xFF | 0xC0 | 0xC2 | 0xC3 => 0,
+            0xC8 => 1,
+            0xC9 => 2,
+            0xCA => 4,
+            0xC1 | 0xCB => 8,
+            0xCC..=0xCE => {
+                let len = self.length(marker - 0xCC)?;
+                return self.blob(start, len).map(drop);
+            }
+            0x80..=0x8F | 0xD0..=0xD2 => return self.skip_string(start, marker),
+            0x90..=0x9F | 0xD4..=0xD6 => {
+                let len = self.collection_length(marker, 0x90, 0xD4)?;
+                let depth = self.enter(start, depth)?;
+                let n = self.within(start, len, self.limits.max_entries)?;
+                for _ in 0..n {
+                    self.skip(depth)?;
+                }
+                return Ok(());
+            }
+            0xA0..=0xAF | 0xD8..=0xDA => {
+                let len = self.collection_length(marker, 0xA0, 0xD8)?;
+                let depth = self.enter(start, depth)?;
+                let n = self.within(start, len, self.limits.max_entries)?;
+                for _ in 0..n {
+                    self.expect_key()?;
+                    self.skip(depth)?;
+                    self.skip(depth)?;
+                }
+                return Ok(());
+            }
+            0xB0..=0xBF => {
+                let depth = self.enter(start, depth)?;
+                self.byte()?;
+                for _ in 0..marker & 0x0F {
+                    self.skip(depth)?;
+                }
+                return Ok(());
+            }
+            _ => return Err(self.error_at(start, DecodeErrorKind::UnknownMarker(marker))),
+        };
+        self.take(fixed).map(drop)
+    }
+
+    /// Checks that a map key starts here: a string marker, else [`DecodeErrorKind::NonStringKey`]
+    /// at its offset, before anything of it is read (so decoding and skipping a map fail
+    /// alike); the end of the input is left for the key's own read to report. Returns the
+    /// offset.
+    fn expect_key(&self) -> Result<usize, DecodeError> {
+        match self.bytes.get(self.at) {
+            Some(0x80..=0x8F | 0xD0..=0xD2) | None => Ok(self.at),
+            Some(_) => Err(self.error_at(self.at, DecodeErrorKind::NonStringKey)),
+        }
+    }
+
+    /// The length of a list or map: in the marker (`tiny`..`tiny + 15`), or after it.
+    fn collection_length(&mut self, marker: u8, tiny: u8, sized: u8) -> Result<u64, DecodeError> {
+        if marker >= sized {
+            self.length(marker - sized)
+        } else {
+            Ok(u64::from(marker - tiny))
+        }
+    }
+
+    /// Reads past a string whose marker (read already, at `start`) is `marker`, checking UTF-8.
+    fn skip_string(&mut self, start: usize, marker: u8) -> Result<(), DecodeError> {
+        let len = match marker {
+            0xD0..=0xD2 => self.length(marker - 0xD0)?,
+            _ => u64::from(marker & 0x0F),
+        };
+        let bytes = self.blob(start, len)?;
+        let (n, invalid) = (bytes.len(), std::str::from_utf8(bytes).err());
+        match invalid {
+            None => Ok(()),
+            Some(e) => {
+                let offset = self.at - n + e.valid_up_to();
+                Err(self.error_at(offset, DecodeErrorKind::InvalidUtf8))
+            }
+        }
+    }
+
     /// A length of 1, 2 or 4 bytes (`size` 0, 1 or 2).
     fn length(&mut self, size: u8) -> Result<u64, DecodeError> {
         Ok(match size {
@@ -548,7 +674,7 @@ impl Reader<'_> {
         let n = self.within(start, len, self.limits.max_entries)?;
         let mut entries = Vec::with_capacity(self.capacity(n) / 2);
         for _ in 0..n {
-            let key_at = self.at;
+            let key_at = self.expect_key()?;
             let Value::String(key) = self.value(depth)? else {
                 return Err(self.error_at(key_at, DecodeErrorKind::NonStringKey));
             };
@@ -993,6 +1119,53 @@ mod tests {
     }
 
     #[test]
+    fn skipped_items_are_checked_as_decoded_ones_are() {
+        let none = |_: usize| false;
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        let skipped = |bytes: &str| decode_list_at(&hex(bytes), 0, 0, none, &limits);
+        let errors = [
+            ("92 01 C7", 2, DecodeErrorKind::UnknownMarker(0xC7)),
+            ("91 A1 01 01", 2, DecodeErrorKind::NonStringKey),
+            ("91 83 61 FF 62", 3, DecodeErrorKind::InvalidUtf8),
+            ("91 91 91 91 01", 3, DecodeErrorKind::TooDeep { max: 3 }),
+            (
+                "91 D2 FF FF FF FF",
+                1,
+                DecodeErrorKind::TooLarge {
+                    len: 4_294_967_295,
+                    max: 65_536,
+                },
+            ),
+            ("91 C9 01", 3, DecodeErrorKind::UnexpectedEnd),
+            ("91 A1", 2, DecodeErrorKind::UnexpectedEnd),
+            ("91 01 02", 2, DecodeErrorKind::TrailingBytes),
+            ("A0", 0, DecodeErrorKind::NotAList),
+        ];
+        for (bytes, offset, kind) in errors {
+            let e = skipped(bytes).unwrap_err();
+            assert_eq!((e.offset(), e.kind()), (offset, &kind), "{bytes}");
+        }
+        assert_eq!(
+            skipped("93 C1 3FF199999999999A B2 4E 01 A1 81 61 C0 CC 01 FF").unwrap(),
+            [Value::Null, Value::Null, Value::Null]
+        );
+        // Found by the bolt fuzz target: a map key that is a list cut short. Both paths name the
+        // key, not the end of the input inside it.
+        let key_is_a_cut_list = hex("91 A1 92 01");
+        let e = decode(&key_is_a_cut_list, &limits).unwrap_err();
+        assert_eq!((e.offset(), e.kind()), (2, &DecodeErrorKind::NonStringKey));
+        let e = decode_list_at(&key_is_a_cut_list, 0, 0, none, &limits).unwrap_err();
+        assert_eq!((e.offset(), e.kind()), (2, &DecodeErrorKind::NonStringKey));
+        // A RECORD body: the list after the structure header, one level deep.
+        let record = hex("B1 71 92 81 61 91 01");
+        let only_first = decode_list_at(&record, 2, 1, |i| i == 0, &limits).unwrap();
+        assert_eq!(only_first, [Value::from("a"), Value::Null]);
+    }
+
+    #[test]
     fn structures_hold_at_most_fifteen_fields() {
         assert!(Structure::new(0x70, vec![Value::Null; 15]).is_some());
         assert!(Structure::new(0x70, vec![Value::Null; 16]).is_none());
@@ -1026,6 +1199,35 @@ mod tests {
         fn every_value_round_trips(value in values()) {
             let bytes = encoded(&value);
             prop_assert_eq!(decode(&bytes, &Limits::default()).unwrap(), value);
+        }
+
+        #[test]
+        fn a_list_decodes_alike_whichever_items_are_skipped(
+            value in values(),
+            noise in proptest::collection::vec(any::<u8>(), 0..8),
+            cut in any::<proptest::sample::Index>(),
+            mask in any::<u64>(),
+        ) {
+            let list = Value::List(match value {
+                Value::List(items) => items,
+                other => vec![other],
+            });
+            let mut whole = encoded(&list);
+            whole.extend_from_slice(&noise);
+            let bytes = &whole[..cut.index(whole.len() + 1)];
+            let keep = |i: usize| mask >> (i % 64) & 1 == 1;
+            let built = decode(bytes, &Limits::default());
+            let partly = decode_list_at(bytes, 0, 0, keep, &Limits::default());
+            match (built, partly) {
+                (Ok(Value::List(all)), Ok(some)) => {
+                    prop_assert_eq!(all.len(), some.len());
+                    for (i, (a, s)) in all.iter().zip(&some).enumerate() {
+                        prop_assert_eq!(if keep(i) { a } else { &Value::Null }, s);
+                    }
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "{:?} but {:?}", a, b),
+            }
         }
 
         #[test]

@@ -2,12 +2,13 @@
 //!
 //! A program evaluates a policy against a *candidate* set. It has one register, the
 //! accumulator `acc` (a set of servers), and a count `|acc|` that every filter instruction
-//! leaves behind, so `min(n)` costs nothing extra. Each rule is a run of filter instructions
-//! that jump to the next rule as soon as their set is too small:
+//! leaves behind, so `min(n)` costs nothing extra. The compiler makes each rule one `match`
+//! instruction, which the VM runs in a single pass over the words (see `vm`), and which jumps
+//! to the next rule when its set is too small:
 //!
 //! ```text
-//! 0000  rule and.any  north1, north2  min 2  ret  else 0001
-//! 0001  rule and      north  ret  else 0002
+//! 0000  match         north1, north2  min 2  else 0001
+//! 0001  match         north  else 0002
 //! 0002  ret.empty
 //! ```
 //!
@@ -27,22 +28,30 @@
 //! | 5 | `ret` | none | if `acc ≠ ∅` return `acc` | when `acc ≠ ∅` |
 //! | 6 | `ret.cand` | none | return the candidates | yes |
 //! | 7 | `ret.empty` | none | return `∅` | yes |
+//! | 8 | `match` | stages `stages[a..a+len]`, `target` | a whole rule: `acc ← candidates ∩ S₀ ∩ … ∩ Sₗₑₙ₋₁`; if some `\|candidates ∩ S₀ ∩ … ∩ Sᵢ\| < minᵢ` jump to `target`, else return `acc` | when it returns |
+//!
+//! A *stage* ([`Stage`]) is one filter of a rule: the union `Sᵢ` of its tags
+//! `pool[start..start+len]` (the whole set when it names none: a leading `min(n)`), and the
+//! threshold `minᵢ` its running set must reach. `match` is the superinstruction of the shapes
+//! policies are made of (a union of tags, an optional `min`, a chain of those): one dispatch per
+//! rule, the accumulator written once. After a `match` that jumps, `acc` holds the whole chain's
+//! set all the same.
 //!
 //! The three filters (`and`, `and.any`, `min`) take two modifiers in the flags byte, which fuse
 //! the instructions around them into one dispatch ([`Flags`]):
 //! - `rule` (bit 0): `acc ← candidates` first, as if a `rule` instruction came before;
 //! - `ret` (bit 1): when the filter passes, return `acc`, as if a `ret` came after.
 //!
-//! The compiler marks the first filter of each rule `rule` and the last `ret`, so the common
-//! one-filter rule is one instruction; `rule` and `ret` as instructions of their own remain for
-//! hand-written bytecode.
+//! These filters, their modifiers and `rule` and `ret` as instructions of their own are the
+//! step-by-step form of a rule, for hand-written bytecode; the compiler emits `match`.
 //!
 //! `T[t]` is the set of servers carrying tag `t` in the snapshot (empty for a tag the snapshot
-//! predates). `min` is at least 1: a filter that empties the accumulator always jumps, which is
-//! how a rule stops as soon as its set is empty; a following `min(n)` is folded into it. Jumps go
-//! forward to the next rule. Unused operands and flags are zero. A [`Program`] is only ever made
-//! by the verifier (see [`verify`]), which proves every jump forward and in range, every tag and
-//! pool operand in range, and that the last instruction returns unconditionally.
+//! predates). Every `min` is at least 1: a filter or stage that empties the accumulator always
+//! jumps, which is how a rule fails when its set is empty; a following `min(n)` is folded into
+//! it. Jumps go forward to the next rule. Unused operands and flags are zero. A [`Program`] is
+//! only ever made by the verifier (see [`verify`]), which proves every jump forward and in
+//! range, every tag, pool and stage operand in range, and that the last instruction returns
+//! unconditionally.
 
 mod disasm;
 pub(crate) mod verify;
@@ -50,7 +59,7 @@ pub(crate) mod verify;
 use std::fmt;
 use std::ops::BitOr;
 
-pub use disasm::DisasmLine;
+pub use disasm::{DisasmLine, DisasmStage};
 pub use verify::{VerifyError, VerifyErrorKind, verify};
 
 use crate::span::Span;
@@ -120,6 +129,8 @@ pub enum Opcode {
     RetCand = 6,
     /// `ret.empty`: return the empty set.
     RetEmpty = 7,
+    /// `match`: a whole rule, its stages in one pass.
+    Match = 8,
 }
 
 impl Opcode {
@@ -133,6 +144,7 @@ impl Opcode {
             5 => Opcode::Ret,
             6 => Opcode::RetCand,
             7 => Opcode::RetEmpty,
+            8 => Opcode::Match,
             _ => return None,
         })
     }
@@ -147,12 +159,18 @@ impl Opcode {
             Opcode::Ret => "ret",
             Opcode::RetCand => "ret.cand",
             Opcode::RetEmpty => "ret.empty",
+            Opcode::Match => "match",
         }
     }
 
     /// Whether this is a filter (`and`, `and.any`, `min`): it may jump and take modifiers.
     pub fn is_filter(self) -> bool {
         matches!(self, Opcode::And | Opcode::AndAny | Opcode::Min)
+    }
+
+    /// Whether the instruction may jump: a filter, or `match`.
+    pub fn jumps(self) -> bool {
+        self.is_filter() || self == Opcode::Match
     }
 }
 
@@ -200,13 +218,16 @@ pub struct Insn {
     pub op: Opcode,
     /// Filters: whether the instruction also starts and ends its rule.
     pub flags: Flags,
-    /// `and.any`: how many tags, from `pool[a]` on.
+    /// `and.any`: how many tags, from `pool[a]` on; `match`: how many stages, from
+    /// `stages[a]` on.
     pub len: u16,
-    /// `and`: the tag id; `and.any`: the first tag's index in the pool.
+    /// `and`: the tag id; `and.any`: the first tag's index in the pool; `match`: the first
+    /// stage's index in the stage table.
     pub a: u32,
     /// `and`, `and.any`, `min`: the least size of the accumulator to go on with.
     pub min: u32,
-    /// `and`, `and.any`, `min`: where to jump when the accumulator is smaller than `min`.
+    /// `and`, `and.any`, `min`, `match`: where to jump when the accumulator is smaller than
+    /// its threshold.
     pub target: u32,
 }
 
@@ -223,10 +244,10 @@ impl Insn {
         }
     }
 
-    /// Whether the instruction starts its rule: `rule`, or a filter marked `rule`.
+    /// Whether the instruction starts its rule: `rule`, `match`, or a filter marked `rule`.
     #[inline(always)]
     pub fn starts_rule(&self) -> bool {
-        self.op == Opcode::Rule || self.flags.contains(Flags::RULE)
+        matches!(self.op, Opcode::Rule | Opcode::Match) || self.flags.contains(Flags::RULE)
     }
 
     /// The little-endian encoding of the instruction.
@@ -272,6 +293,42 @@ impl Insn {
     }
 }
 
+/// The size of one encoded stage, in bytes.
+pub const STAGE_SIZE: usize = 12;
+
+/// One filter of a `match` rule: the union of the tags `pool[start..start+len]` (the whole set
+/// when `len` is 0), then at least `min` servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Stage {
+    /// The first tag's index in the pool.
+    pub start: u32,
+    /// How many tags; 0 for a stage that only counts.
+    pub len: u16,
+    /// The least size of the running set; at least 1.
+    pub min: u32,
+}
+
+impl Stage {
+    /// The little-endian encoding: `start`, `len`, two zero bytes, `min`.
+    pub fn encode(&self) -> [u8; STAGE_SIZE] {
+        let mut bytes = [0u8; STAGE_SIZE];
+        bytes[0..4].copy_from_slice(&self.start.to_le_bytes());
+        bytes[4..6].copy_from_slice(&self.len.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.min.to_le_bytes());
+        bytes
+    }
+
+    /// Decodes one stage; `None` when its padding is not zero.
+    pub fn decode(bytes: [u8; STAGE_SIZE]) -> Option<Stage> {
+        let [s0, s1, s2, s3, l0, l1, p0, p1, m0, m1, m2, m3] = bytes;
+        (p0 == 0 && p1 == 0).then(|| Stage {
+            start: u32::from_le_bytes([s0, s1, s2, s3]),
+            len: u16::from_le_bytes([l0, l1]),
+            min: u32::from_le_bytes([m0, m1, m2, m3]),
+        })
+    }
+}
+
 /// Where an instruction came from in the policy text, when it was compiled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Origin {
@@ -290,6 +347,7 @@ pub struct Origin {
 pub struct Program {
     insns: Box<[Insn]>,
     pool: Box<[TagId]>,
+    stages: Box<[Stage]>,
     /// The interner whose ids the tag operands are.
     interner: u64,
     /// The tags the program names, held in that interner for as long as the program lives, so
@@ -306,6 +364,7 @@ impl PartialEq for Program {
     fn eq(&self, other: &Program) -> bool {
         self.insns == other.insns
             && self.pool == other.pool
+            && self.stages == other.stages
             && self.interner == other.interner
             && self.tag_bound == other.tag_bound
     }
@@ -319,9 +378,14 @@ impl Program {
         &self.insns
     }
 
-    /// The tag pool that `and.any` instructions index.
+    /// The tag pool that `and.any` instructions and stages index.
     pub fn pool(&self) -> &[TagId] {
         &self.pool
+    }
+
+    /// The stage table that `match` instructions index.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
     }
 
     /// The instruction at `at`, if there is one.
@@ -372,15 +436,43 @@ impl Program {
         unsafe { self.pool.get_unchecked(start..start + insn.len as usize) }
     }
 
+    /// The stages of a `match` instruction, unchecked.
+    ///
+    /// # Safety
+    /// `insn` is a `match` instruction of this program. The verifier proved
+    /// (`verify::check`, `StageOutOfRange`) that `a + len <= stages.len()` for every one.
+    #[inline(always)]
+    pub(crate) unsafe fn match_stages(&self, insn: &Insn) -> &[Stage] {
+        let start = insn.a as usize;
+        // SAFETY: by the contract above, the range is inside the stage table.
+        unsafe { self.stages.get_unchecked(start..start + insn.len as usize) }
+    }
+
+    /// The tags of a stage of this program, unchecked.
+    ///
+    /// # Safety
+    /// `stage` is in this program's stage table. The verifier proved (`verify::check_stages`,
+    /// `PoolOutOfRange`) that `start + len <= pool.len()` for every one.
+    #[inline(always)]
+    pub(crate) unsafe fn stage_tags(&self, stage: &Stage) -> &[TagId] {
+        let start = stage.start as usize;
+        // SAFETY: by the contract above, the range is inside the pool.
+        unsafe { self.pool.get_unchecked(start..start + stage.len as usize) }
+    }
+
     /// The identity of the tag interner the program's tag ids belong to.
     pub fn interner_identity(&self) -> u64 {
         self.interner
     }
 
     /// The program in its binary form: instruction count and pool length (`u32` each,
-    /// little-endian), the instructions, then the pool's tag ids (`u32` each).
+    /// little-endian), the instructions, the pool's tag ids (`u32` each), then the stages
+    /// ([`STAGE_SIZE`] bytes each) up to the end: a program without `match` reads as it did
+    /// before stages existed.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(8 + self.insns.len() * INSN_SIZE + self.pool.len() * 4);
+        let mut bytes = Vec::with_capacity(
+            8 + self.insns.len() * INSN_SIZE + self.pool.len() * 4 + self.stages.len() * STAGE_SIZE,
+        );
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
         bytes.extend_from_slice(&count(self.insns.len()));
         bytes.extend_from_slice(&count(self.pool.len()));
@@ -390,6 +482,9 @@ impl Program {
         self.pool
             .iter()
             .for_each(|tag| bytes.extend_from_slice(&tag.as_u32().to_le_bytes()));
+        self.stages
+            .iter()
+            .for_each(|stage| bytes.extend_from_slice(&stage.encode()));
         bytes
     }
 }

@@ -6,7 +6,10 @@
 //! - every `and` tag id, and every pool entry, names a tag of the interner now, and the program
 //!   holds it (so it keeps that name) for as long as the program lives;
 //! - every `and.any` pool range lies inside the pool and names at least one tag;
-//! - every `min` is at least 1 and every jump goes forward to an instruction of the program;
+//! - every `match` stage range lies inside the stage table and names at least one stage, and
+//!   every stage's pool range lies inside the pool (a stage may name no tag);
+//! - every `min`, of a filter or a stage, is at least 1, and every jump goes forward to an
+//!   instruction of the program;
 //! - the last instruction returns unconditionally, so with forward jumps every path ends in a
 //!   return;
 //! - operands an opcode does not use are zero, and only filters carry flags (one encoding per
@@ -17,7 +20,9 @@
 
 use std::fmt;
 
-use super::{Flags, INSN_SIZE, Insn, InsnIdx, Opcode, Origin, PROGRAM_MAX_INSNS, Program};
+use super::{
+    Flags, INSN_SIZE, Insn, InsnIdx, Opcode, Origin, PROGRAM_MAX_INSNS, Program, STAGE_SIZE, Stage,
+};
 use crate::topology::{TagId, TagInterner, TagLease};
 
 /// Why a program was rejected, and at which instruction.
@@ -57,8 +62,10 @@ pub enum VerifyErrorKind {
     UnusedOperand,
     /// A tag id that names no tag of the interner.
     TagOutOfRange(u32),
-    /// An `and.any` pool range outside the pool, or empty.
+    /// An `and.any` pool range outside the pool, or empty; or a stage's outside the pool.
     PoolOutOfRange,
+    /// A `match` stage range outside the stage table, or empty.
+    StageOutOfRange,
     /// A `min` of zero.
     ZeroMin,
     /// A jump backwards or to itself.
@@ -84,6 +91,7 @@ impl fmt::Display for VerifyError {
             UnusedOperand => write!(f, "an operand this opcode does not use is not zero"),
             TagOutOfRange(t) => write!(f, "tag id {t} names no tag"),
             PoolOutOfRange => write!(f, "tag pool range outside the pool or empty"),
+            StageOutOfRange => write!(f, "stage range outside the stage table or empty"),
             ZeroMin => write!(f, "`min` must be at least 1"),
             JumpNotForward(t) => write!(f, "jump to {t} does not go forward"),
             JumpOutOfRange(t) => write!(f, "jump to {t} is past the end of the program"),
@@ -94,22 +102,43 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// Verifies raw instructions and a tag pool (ids of `interner`) into a [`Program`].
+/// Verifies raw instructions, a tag pool (ids of `interner`) and a stage table into a
+/// [`Program`].
 pub fn verify(
     insns: Vec<Insn>,
     pool: Vec<u32>,
+    stages: Vec<Stage>,
     interner: &TagInterner,
 ) -> Result<Program, VerifyError> {
-    verify_with_origins(insns, pool, interner, Vec::new())
+    verify_with_origins(
+        Code {
+            insns,
+            pool,
+            stages,
+        },
+        interner,
+        Vec::new(),
+    )
+}
+
+/// A program's parts before verification.
+pub(crate) struct Code {
+    pub(crate) insns: Vec<Insn>,
+    pub(crate) pool: Vec<u32>,
+    pub(crate) stages: Vec<Stage>,
 }
 
 /// [`verify`], keeping the compiler's side table of where each instruction came from.
 pub(crate) fn verify_with_origins(
-    insns: Vec<Insn>,
-    pool: Vec<u32>,
+    code: Code,
     interner: &TagInterner,
     origins: Vec<Origin>,
 ) -> Result<Program, VerifyError> {
+    let Code {
+        insns,
+        pool,
+        stages,
+    } = code;
     let whole = |kind| VerifyError { at: None, kind };
     if insns.is_empty() {
         return Err(whole(VerifyErrorKind::Empty));
@@ -119,12 +148,19 @@ pub(crate) fn verify_with_origins(
     }
     let tag_count = interner.id_bound();
     let pool = check_pool(&pool, tag_count).map_err(whole)?;
+    check_stages(&stages, pool.len()).map_err(whole)?;
     check_first(&insns).map_err(|kind| VerifyError {
         at: Some(InsnIdx::START),
         kind,
     })?;
     for (at, insn) in insns.iter().enumerate() {
-        check(at, insn, insns.len(), pool.len(), tag_count).map_err(|kind| VerifyError {
+        let sizes = Sizes {
+            insns: insns.len(),
+            pool: pool.len(),
+            stages: stages.len(),
+            tags: tag_count,
+        };
+        check(at, insn, sizes).map_err(|kind| VerifyError {
             at: Some(InsnIdx::new(at)),
             kind,
         })?;
@@ -152,6 +188,7 @@ pub(crate) fn verify_with_origins(
     Ok(Program {
         insns: insns.into(),
         pool: pool.into(),
+        stages: stages.into(),
         interner: interner.identity(),
         _held: held,
         tag_bound,
@@ -206,10 +243,15 @@ impl Program {
             });
         }
         let body = bytes.get(8..).unwrap_or(&[]);
-        if body.len() as u128 != insn_count as u128 * INSN_SIZE as u128 + pool_len as u128 * 4 {
+        let fixed = insn_count as u128 * INSN_SIZE as u128 + pool_len as u128 * 4;
+        let Some(stage_bytes) = (body.len() as u128).checked_sub(fixed) else {
+            return Err(bad_length);
+        };
+        if stage_bytes % STAGE_SIZE as u128 != 0 {
             return Err(bad_length);
         }
-        let (code, pool) = body.split_at(insn_count * INSN_SIZE);
+        let (code, rest) = body.split_at(insn_count * INSN_SIZE);
+        let (pool, stages) = rest.split_at(pool_len * 4);
         let insns = code
             .chunks_exact(INSN_SIZE)
             .enumerate()
@@ -228,12 +270,35 @@ impl Program {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        verify(insns, pool, interner)
+        let stages = stages
+            .chunks_exact(STAGE_SIZE)
+            .map(|chunk| {
+                chunk
+                    .try_into()
+                    .ok()
+                    .and_then(Stage::decode)
+                    .ok_or(VerifyError {
+                        at: None,
+                        kind: VerifyErrorKind::BadEncoding,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        verify(insns, pool, stages, interner)
     }
 }
 
 fn check_pool(pool: &[u32], tag_count: usize) -> Result<Vec<TagId>, VerifyErrorKind> {
     pool.iter().map(|&t| check_tag(t, tag_count)).collect()
+}
+
+/// Every stage names a range of the pool (possibly empty) and a `min` of at least 1.
+fn check_stages(stages: &[Stage], pool_len: usize) -> Result<(), VerifyErrorKind> {
+    stages.iter().try_for_each(|stage| {
+        if stage.start as usize + stage.len as usize > pool_len {
+            return Err(VerifyErrorKind::PoolOutOfRange);
+        }
+        check_min(stage.min)
+    })
 }
 
 fn check_first(insns: &[Insn]) -> Result<(), VerifyErrorKind> {
@@ -247,14 +312,23 @@ fn check_first(insns: &[Insn]) -> Result<(), VerifyErrorKind> {
     }
 }
 
+/// The lengths an instruction's operands are checked against.
+#[derive(Clone, Copy)]
+struct Sizes {
+    insns: usize,
+    pool: usize,
+    stages: usize,
+    tags: usize,
+}
+
 /// The checks of one instruction; every opcode is listed.
-fn check(
-    at: usize,
-    insn: &Insn,
-    len: usize,
-    pool_len: usize,
-    tag_count: usize,
-) -> Result<(), VerifyErrorKind> {
+fn check(at: usize, insn: &Insn, sizes: Sizes) -> Result<(), VerifyErrorKind> {
+    let Sizes {
+        insns: len,
+        pool: pool_len,
+        stages: stage_count,
+        tags: tag_count,
+    } = sizes;
     match insn.op {
         Opcode::Rule | Opcode::Ret | Opcode::RetCand | Opcode::RetEmpty => {
             let zero = insn.flags == Flags::NONE && insn.len == 0 && insn.a == 0;
@@ -274,6 +348,14 @@ fn check(
         Opcode::Min => {
             check_unused(insn.len == 0 && insn.a == 0)?;
             check_min(insn.min)?;
+            check_jump(at, insn.target, len)
+        }
+        Opcode::Match => {
+            check_unused(insn.flags == Flags::NONE && insn.min == 0)?;
+            let end = insn.a as usize + insn.len as usize;
+            if insn.len == 0 || end > stage_count {
+                return Err(VerifyErrorKind::StageOutOfRange);
+            }
             check_jump(at, insn.target, len)
         }
     }
@@ -357,7 +439,7 @@ mod tests {
     }
 
     fn rejection(insns: Vec<Insn>, pool: Vec<u32>) -> (Option<usize>, VerifyErrorKind) {
-        let e = verify(insns, pool, &interner(2)).expect_err("must be rejected");
+        let e = verify(insns, pool, vec![], &interner(2)).expect_err("must be rejected");
         (e.at.map(InsnIdx::index), e.kind)
     }
 
@@ -372,7 +454,7 @@ mod tests {
             min: 2,
             target: 3,
         };
-        let program = verify(program_with(1, any), vec![0, 1], &interner).expect("valid");
+        let program = verify(program_with(1, any), vec![0, 1], vec![], &interner).expect("valid");
         assert_eq!(program.tag_bound, 2);
         assert_eq!(
             Program::from_bytes(&program.to_bytes(), &interner),
@@ -463,6 +545,7 @@ mod tests {
         let program = verify(
             vec![fused, Insn::bare(Opcode::RetEmpty)],
             vec![],
+            vec![],
             &interner(2),
         )
         .expect("valid");
@@ -473,10 +556,109 @@ mod tests {
         );
     }
 
+    fn matching(a: u32, len: u16, target: u32) -> Insn {
+        Insn {
+            op: Opcode::Match,
+            flags: Flags::NONE,
+            len,
+            a,
+            min: 0,
+            target,
+        }
+    }
+
+    fn stage(start: u32, len: u16, min: u32) -> Stage {
+        Stage { start, len, min }
+    }
+
+    /// `match` over `stages` else 1; `ret.empty`, with the pool `[0, 1]`.
+    fn match_rejection(insn: Insn, stages: Vec<Stage>) -> (Option<usize>, VerifyErrorKind) {
+        let insns = vec![insn, Insn::bare(Opcode::RetEmpty)];
+        let e = verify(insns, vec![0, 1], stages, &interner(2)).expect_err("must be rejected");
+        (e.at.map(InsnIdx::index), e.kind)
+    }
+
+    #[test]
+    fn a_match_rule_verifies_round_trips_and_counts_its_stage_tags() {
+        let interner = interner(3);
+        let stages = vec![stage(0, 0, 3), stage(0, 2, 1), stage(2, 1, 2)];
+        let insns = vec![matching(0, 3, 1), Insn::bare(Opcode::RetCand)];
+        let program = verify(insns, vec![0, 1, 2], stages, &interner).expect("valid");
+        assert!(program.insns()[0].starts_rule());
+        assert_eq!(program.tag_bound, 3);
+        let bytes = program.to_bytes();
+        assert_eq!(bytes.len(), 8 + 2 * INSN_SIZE + 3 * 4 + 3 * STAGE_SIZE);
+        assert_eq!(Program::from_bytes(&bytes, &interner), Ok(program));
+    }
+
+    #[test]
+    fn each_broken_match_invariant_is_rejected() {
+        use VerifyErrorKind::*;
+        let fine = vec![stage(0, 2, 1)];
+        assert_eq!(
+            match_rejection(matching(0, 2, 1), fine.clone()),
+            (Some(0), StageOutOfRange)
+        );
+        assert_eq!(
+            match_rejection(matching(0, 0, 1), fine.clone()),
+            (Some(0), StageOutOfRange)
+        );
+        assert_eq!(
+            match_rejection(matching(1, 1, 1), fine.clone()),
+            (Some(0), StageOutOfRange)
+        );
+        assert_eq!(
+            match_rejection(matching(0, 1, 0), fine.clone()),
+            (Some(0), JumpNotForward(0))
+        );
+        assert_eq!(
+            match_rejection(matching(0, 1, 2), fine.clone()),
+            (Some(0), JumpOutOfRange(2))
+        );
+        let mut with_min = matching(0, 1, 1);
+        with_min.min = 2;
+        assert_eq!(
+            match_rejection(with_min, fine.clone()),
+            (Some(0), UnusedOperand)
+        );
+        let mut flagged = matching(0, 1, 1);
+        flagged.flags = Flags::RET;
+        assert_eq!(match_rejection(flagged, fine), (Some(0), UnusedOperand));
+        assert_eq!(
+            match_rejection(matching(0, 1, 1), vec![stage(1, 2, 1)]),
+            (None, PoolOutOfRange)
+        );
+        assert_eq!(
+            match_rejection(matching(0, 1, 1), vec![stage(0, 1, 0)]),
+            (None, ZeroMin)
+        );
+    }
+
+    #[test]
+    fn stage_bytes_are_whole_and_their_padding_zero() {
+        let interner = interner(2);
+        let insns = vec![matching(0, 1, 1), Insn::bare(Opcode::RetEmpty)];
+        let program = verify(insns, vec![1], vec![stage(0, 1, 2)], &interner).expect("valid");
+        let mut bytes = program.to_bytes();
+        bytes.push(0);
+        assert_eq!(
+            Program::from_bytes(&bytes, &interner).map_err(|e| e.kind),
+            Err(VerifyErrorKind::BadLength)
+        );
+        let mut bytes = program.to_bytes();
+        let padding = 8 + 2 * INSN_SIZE + 4 + 6;
+        bytes[padding] = 1;
+        assert_eq!(
+            Program::from_bytes(&bytes, &interner).map_err(|e| e.kind),
+            Err(VerifyErrorKind::BadEncoding)
+        );
+    }
+
     #[test]
     fn bad_binary_forms_are_rejected() {
         let interner = interner(1);
-        let program = verify(program_with(1, and(0, 1, 3)), vec![], &interner).expect("valid");
+        let program =
+            verify(program_with(1, and(0, 1, 3)), vec![], vec![], &interner).expect("valid");
         let mut bytes = program.to_bytes();
         bytes.pop();
         assert_eq!(

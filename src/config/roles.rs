@@ -13,7 +13,7 @@ use super::RoutingSettings;
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
 
 /// The servers of each role for one request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Roles {
     /// The writer, if the leader is usable.
     pub writer: Option<ServerIdx>,
@@ -30,23 +30,36 @@ pub fn roles(
     excluded: &ServerSet,
     settings: &RoutingSettings,
 ) -> Roles {
-    let usable = usable(snapshot, excluded);
-    let mut readers = ServerSet::default();
-    readers_into(db, &usable, settings, &mut readers);
-    let mut routers = db.primaries().clone();
-    routers.intersect_same(&usable);
-    Roles {
-        writer: db.leader().filter(|&l| usable.contains(l)),
-        readers,
-        routers,
-    }
+    let mut roles = Roles::default();
+    roles_into(
+        snapshot,
+        db,
+        excluded,
+        settings,
+        &mut ServerSet::default(),
+        &mut roles,
+    );
+    roles
 }
 
-/// The available servers not in `excluded`.
-fn usable(snapshot: &Snapshot, excluded: &ServerSet) -> ServerSet {
-    let mut usable = snapshot.available().clone();
+/// [`roles`] written into `roles`, with `usable` as scratch (the available servers not in
+/// `excluded`): no allocation once both have held sets of the snapshot's size.
+pub fn roles_into(
+    snapshot: &Snapshot,
+    db: &Database,
+    excluded: &ServerSet,
+    settings: &RoutingSettings,
+    usable: &mut ServerSet,
+    roles: &mut Roles,
+) {
+    usable.reset(snapshot.len());
+    usable.union_same(snapshot.available());
     usable.subtract_same(excluded);
-    usable
+    readers_into(db, usable, settings, &mut roles.readers);
+    roles.routers.reset(snapshot.len());
+    roles.routers.union_same(db.primaries());
+    roles.routers.intersect_same(usable);
+    roles.writer = db.leader().filter(|&l| usable.contains(l));
 }
 
 /// The readers of `db` among `usable`, written into `out` (no allocation once `out` has

@@ -16,9 +16,9 @@ mod service;
 mod table;
 
 pub(crate) use crate::config::readers_into;
-pub use crate::config::{Roles, roles};
+pub use crate::config::{Roles, roles, roles_into};
 pub use error::{ReloadError, RoutingError};
 pub use plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 pub use policies::{CompiledPolicy, Policies, PolicyError, PolicyId, Reload};
 pub use service::{Generation, RoutingService};
-pub use table::{Role, RouteRequest, RoutingTable};
+pub use table::{Role, RouteRequest, RoutingTable, TableScratch};

@@ -10,11 +10,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::error::RoutingError;
-use super::table::{RouteRequest, RoutingTable};
+use super::table::{RouteRequest, RoutingTable, TableScratch};
 use crate::config::RoutingSettings;
-use crate::config::roles;
+use crate::config::roles_into;
 use crate::rng::Rng;
-use crate::routing::policies::{CompiledPolicy, Policies};
+use crate::routing::policies::Policies;
 use crate::suggest::{NameKind, UnknownName};
 use crate::topology::{Database, ServerIdx, ServerSet, Snapshot};
 use crate::vm;
@@ -46,6 +46,21 @@ pub trait RoutingPlugin: Send + Sync + fmt::Debug {
         request: &RouteRequest<'_>,
         context: &mut RouteContext<'_>,
     ) -> Result<RoutingTable, RoutingError>;
+
+    /// [`RoutingPlugin::route`] in caller-owned buffers, for callers that answer many requests
+    /// (what [`RoutingService::table_into`](super::RoutingService::table_into) calls). The
+    /// default computes the table with `route` and keeps it in `scratch`; a plugin that can,
+    /// computes it in `scratch`'s buffers without allocating, as [`ServerPolicies`] does.
+    fn route_into<'s>(
+        &self,
+        request: &RouteRequest<'_>,
+        context: &mut RouteContext<'_>,
+        scratch: &'s mut TableScratch,
+    ) -> Result<&'s RoutingTable, RoutingError> {
+        scratch.table = None;
+        let table = self.route(request, context)?;
+        Ok(scratch.table.insert(table))
+    }
 }
 
 /// Neo4j's `server_policies` plugin (DESIGN section 5): the policy picks the readers among the
@@ -68,34 +83,53 @@ impl RoutingPlugin for ServerPolicies {
         request: &RouteRequest<'_>,
         context: &mut RouteContext<'_>,
     ) -> Result<RoutingTable, RoutingError> {
+        let mut scratch = TableScratch::new();
+        self.route_into(request, context, &mut scratch)?;
+        scratch.table.ok_or(RoutingError::EmptyTable {
+            database: request.database.to_owned(),
+        })
+    }
+
+    fn route_into<'s>(
+        &self,
+        request: &RouteRequest<'_>,
+        context: &mut RouteContext<'_>,
+        scratch: &'s mut TableScratch,
+    ) -> Result<&'s RoutingTable, RoutingError> {
         let snapshot = context.snapshot;
         let db = database(snapshot, request.database)?;
-        let policy = context
+        let program = context
             .policies
             .get(request.policy_name())
-            .map_err(RoutingError::UnknownPolicy)?;
-        let excluded = excluded(snapshot, request.excluded);
-        let roles = roles(snapshot, db, &excluded, context.settings);
-        let readers = select(policy, snapshot, &roles.readers)?;
-        let mut others = roles.routers.clone();
-        let preferred = select(policy, snapshot, &roles.routers)?;
-        others.subtract_same(&preferred);
+            .map_err(RoutingError::UnknownPolicy)?
+            .program();
+        excluded_into(snapshot, request.excluded, &mut scratch.excluded);
+        let (usable, roles) = (&mut scratch.usable, &mut scratch.roles);
+        roles_into(
+            snapshot,
+            db,
+            &scratch.excluded,
+            context.settings,
+            usable,
+            roles,
+        );
+        let (readers, preferred) = (&mut scratch.readers, &mut scratch.preferred);
+        vm::eval(program, snapshot, &roles.readers, readers)?;
+        vm::eval(program, snapshot, &roles.routers, preferred)?;
+        roles.routers.subtract_same(preferred);
+        let (writer, others) = (roles.writer, &roles.routers);
         let mut order = Order {
             shuffle: context.settings.shuffle,
             rng: context.rng,
         };
-        let writers = order.of(roles.writer.iter().copied());
-        let readers = order.of(readers.iter());
-        let mut routers = order.of(preferred.iter());
-        routers.extend(order.of(others.iter()));
-        RoutingTable::new(
-            Arc::clone(snapshot),
-            db.name(),
-            context.settings.ttl,
-            writers,
-            readers,
-            routers,
-        )
+        let fill = |[writers, chosen, routers]: [&mut Vec<ServerIdx>; 3]| {
+            order.extend(writers, writer.into_iter());
+            order.extend(chosen, readers.iter());
+            order.extend(routers, preferred.iter());
+            order.extend(routers, others.iter());
+        };
+        let ttl = context.settings.ttl;
+        RoutingTable::refill(&mut scratch.table, snapshot, db.name(), ttl, fill)
     }
 }
 
@@ -107,23 +141,12 @@ fn database<'s>(snapshot: &'s Snapshot, name: &str) -> Result<&'s Database, Rout
     })
 }
 
-/// The servers named in `names` that the snapshot knows.
-fn excluded(snapshot: &Snapshot, names: &[&str]) -> ServerSet {
-    ServerSet::from_indices(
-        snapshot.len(),
-        names.iter().filter_map(|name| snapshot.index_of(name)),
-    )
-}
-
-/// The servers of `candidates` that `policy` selects.
-fn select(
-    policy: &CompiledPolicy,
-    snapshot: &Snapshot,
-    candidates: &ServerSet,
-) -> Result<ServerSet, RoutingError> {
-    let mut selected = ServerSet::default();
-    vm::eval(policy.program(), snapshot, candidates, &mut selected)?;
-    Ok(selected)
+/// The servers named in `names` that the snapshot knows, into `out`.
+fn excluded_into(snapshot: &Snapshot, names: &[&str], out: &mut ServerSet) {
+    out.reset(snapshot.len());
+    for idx in names.iter().filter_map(|name| snapshot.index_of(name)) {
+        out.insert(idx);
+    }
 }
 
 /// Each part of a table in the topology's order, or in a uniformly random one.
@@ -133,12 +156,15 @@ struct Order<'r> {
 }
 
 impl Order<'_> {
-    fn of(&mut self, servers: impl Iterator<Item = ServerIdx>) -> Vec<ServerIdx> {
-        let mut servers: Vec<ServerIdx> = servers.collect();
-        if self.shuffle {
-            self.rng.shuffle(&mut servers);
+    /// Appends `servers` to `list` as one part: shuffled among themselves when shuffling.
+    fn extend(&mut self, list: &mut Vec<ServerIdx>, servers: impl Iterator<Item = ServerIdx>) {
+        let start = list.len();
+        list.extend(servers);
+        if self.shuffle
+            && let Some(part) = list.get_mut(start..)
+        {
+            self.rng.shuffle(part);
         }
-        servers
     }
 }
 

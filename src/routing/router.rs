@@ -65,7 +65,9 @@ pub enum Pick {
     Random,
     /// In turn, in the order of the topology: per (policy, database) for
     /// [`Decider::decide`], separately for [`Decider::decide_excluding`], and per policy for
-    /// [`Decider::decide_among`].
+    /// [`Decider::decide_among`]. A turn continues across topology updates and reloads: for
+    /// [`Decider::decide`] the next server in turn is the same server after a publication
+    /// (or, if the policy no longer selects it, the one after it in the topology's order).
     RoundRobin,
 }
 
@@ -234,6 +236,9 @@ struct Entry {
     servers: Vec<ServerIdx>,
     /// The next round-robin position in `servers`: always below its length, or 0.
     turn: usize,
+    /// The server at `turn` when the state `servers` was computed from was replaced: where the
+    /// turn goes on from once `servers` is computed again.
+    next: Option<Server>,
     /// The round-robin turn of decisions that exclude servers.
     excluding_turn: usize,
 }
@@ -295,6 +300,8 @@ impl Decider<'_> {
 
     /// The count is read before what it covers, so what is taken is at least as new as the
     /// count; a count taken during a publication is not kept, and the next call takes again.
+    /// Each current entry first notes the server whose turn is next, by identity, so the turn
+    /// continues on the new snapshot.
     #[cold]
     #[inline(never)]
     fn take_current(&mut self, changes: u64) {
@@ -303,6 +310,12 @@ impl Decider<'_> {
         } else {
             IN_PROGRESS
         };
+        for entry in &mut self.entries {
+            if entry.stamp == Some(self.taken) {
+                let next = entry.servers.get(entry.turn);
+                entry.next = next.and_then(|&i| self.snapshot.server(i)).cloned();
+            }
+        }
         self.snapshot = self.topology.snapshot();
         self.generation = self.generations.load_full();
         self.taken += 1;
@@ -454,6 +467,19 @@ impl Decider<'_> {
 }
 
 impl Entry {
+    /// The turn on freshly computed `servers` of `snapshot`: the server noted as next, where it
+    /// is now; if the selection lost it, the first selected after it in the topology's order; if
+    /// the topology lost it, or none was noted, the old position (wrapped).
+    fn turn_after(&mut self, snapshot: &Snapshot) -> usize {
+        let len = self.servers.len().max(1);
+        let next = self.next.take();
+        let found = next.and_then(|server| snapshot.index_of(server.name()));
+        match found.map(|idx| self.servers.binary_search(&idx)) {
+            Some(Ok(at) | Err(at)) => at % len,
+            None => self.turn % len,
+        }
+    }
+
     /// Whether it holds the selection of `policy` over `database` (of whichever state).
     fn is_for(&self, policy: PolicyId, database: &DatabaseKey) -> bool {
         self.policy == policy && self.database.is(database)
@@ -518,6 +544,7 @@ fn entry<'e>(
             stamp: None,
             servers: Vec::new(),
             turn: 0,
+            next: None,
             excluding_turn: 0,
         });
         entries.len() - 1
@@ -550,7 +577,7 @@ fn find_or_refresh<'e>(
         entry.servers.clear();
         entry.servers.extend(scratch.selected.iter());
         entry.stamp = Some(current.taken);
-        entry.turn = 0;
+        entry.turn = entry.turn_after(snapshot);
     }
     Ok((position, entry))
 }
@@ -667,6 +694,95 @@ mod tests {
         );
         let picked = names(&mut decider, policy, &db, Pick::Random, 200);
         assert!(picked.iter().all(|n| n == "n1" || n == "n2") && picked.iter().any(|n| n == "n2"));
+    }
+
+    /// Readers r0..r4 (north) and one server `other` (south), all secondaries of `neo4j`.
+    fn five_readers() -> RoutingService {
+        let names = ["r0", "r1", "r2", "r3", "r4", "other"];
+        let servers = names
+            .iter()
+            .map(|n| {
+                let tag = if *n == "other" { "south" } else { "north" };
+                ServerSpec::new(*n, format!("{n}:7687")).with_tags([tag])
+            })
+            .collect();
+        let db = DatabaseSpec {
+            name: "neo4j".into(),
+            secondaries: names.iter().map(|n| n.to_string()).collect(),
+            ..DatabaseSpec::default()
+        };
+        let spec = TopologySpec {
+            servers,
+            databases: vec![db],
+        };
+        let topology = Arc::new(Topology::new(&spec).expect("valid"));
+        let conf = format!("{POLICY}north=tags(north); halt()\n");
+        RoutingService::new(topology, &config(&conf)).expect("compiles")
+    }
+
+    // See: issue 22, item 4 (every pick went to the first reader when a publication came
+    // between decisions).
+    #[test]
+    fn round_robin_turns_continue_across_publications() {
+        let service = five_readers();
+        let router = service.router();
+        let policy = router.policy("north").expect("exists");
+        let db = router.database("neo4j").expect("exists");
+        let mut decider = router.decider_seeded(1);
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for i in 0..1_000 {
+            let name = names(&mut decider, policy, &db, Pick::RoundRobin, 1).remove(0);
+            *counts.entry(name).or_default() += 1;
+            let flip = Update::SetAvailable {
+                server: "other".into(),
+                available: i % 2 == 1,
+            };
+            router.topology().apply(&[flip]).expect("valid");
+            if i % 7 == 0 {
+                service
+                    .reload(&config(&format!("{POLICY}north=tags(north); halt()\n")))
+                    .expect("compiles");
+            }
+        }
+        assert_eq!(counts.len(), 5, "{counts:?}");
+        let (least, most) = (counts.values().min(), counts.values().max());
+        assert!(
+            most.zip(least).is_some_and(|(m, l)| m - l <= 1),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn a_turn_follows_its_server_when_the_selection_changes() {
+        let service = five_readers();
+        let router = service.router();
+        let policy = router.policy("north").expect("exists");
+        let db = router.database("neo4j").expect("exists");
+        let mut decider = router.decider_seeded(1);
+        assert_eq!(
+            names(&mut decider, policy, &db, Pick::RoundRobin, 2),
+            ["r0", "r1"]
+        );
+        // r2 is next; r0 and r1 leave the selection (indices shift): r2 is still next.
+        let down = |server: &str| Update::SetAvailable {
+            server: server.into(),
+            available: false,
+        };
+        router.topology().apply(&[down("r0")]).expect("valid");
+        let remove = Update::RemoveServer {
+            server: "r1".into(),
+        };
+        router.topology().apply(&[remove]).expect("valid");
+        assert_eq!(
+            names(&mut decider, policy, &db, Pick::RoundRobin, 3),
+            ["r2", "r3", "r4"]
+        );
+        // r2 is next and goes down: the turn goes on with the server after it.
+        router.topology().apply(&[down("r2")]).expect("valid");
+        assert_eq!(
+            names(&mut decider, policy, &db, Pick::RoundRobin, 2),
+            ["r3", "r4"]
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ use super::error::{ReloadError, RoutingError};
 use super::plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 use super::policies::{Policies, PolicyError, Reload};
 use super::router::Router;
-use super::table::{RouteRequest, RoutingTable};
+use super::table::{RouteRequest, RoutingTable, TableScratch};
 use crate::Strictness;
 use crate::config::{Config, RoutingSettings};
 use crate::rng::Rng;
@@ -152,6 +152,15 @@ impl RoutingService {
         request: &RouteRequest<'_>,
         rng: &mut Rng,
     ) -> Result<RoutingTable, RoutingError> {
+        self.in_context(rng, |plugin, context| plugin.route(request, context))
+    }
+
+    /// `route` with the plugin and a context of the current snapshot and generation.
+    fn in_context<R>(
+        &self,
+        rng: &mut Rng,
+        route: impl FnOnce(&dyn RoutingPlugin, &mut RouteContext<'_>) -> R,
+    ) -> R {
         let snapshot = self.published.topology.snapshot();
         let generation = self.published.generation.load();
         let mut context = RouteContext {
@@ -160,7 +169,47 @@ impl RoutingService {
             settings: &generation.settings,
             rng,
         };
-        self.plugin.route(request, &mut context)
+        route(self.plugin.as_ref(), &mut context)
+    }
+
+    /// [`RoutingService::table`] in caller-owned buffers: the table is computed in `scratch`
+    /// and borrowed from it. Once `scratch` has held a table of the cluster's size, this
+    /// allocates nothing with the built-in plugin (a plugin of one's own allocates what its
+    /// `route` does, unless it implements [`RoutingPlugin::route_into`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tagroute::Strictness;
+    /// # use tagroute::config::Config;
+    /// # use tagroute::rng::Rng;
+    /// # use tagroute::routing::{Role, RouteRequest, RoutingService, TableScratch};
+    /// # use tagroute::topology::{DatabaseSpec, ServerSpec, Topology, TopologySpec};
+    /// # let spec = TopologySpec {
+    /// #     servers: vec![ServerSpec::new("a", "a.example.com:7687")],
+    /// #     databases: vec![DatabaseSpec {
+    /// #         name: "neo4j".into(),
+    /// #         primaries: vec!["a".into()],
+    /// #         ..DatabaseSpec::default()
+    /// #     }],
+    /// # };
+    /// # let config = Config::parse("", "neo4j.conf", Strictness::Default)?;
+    /// let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
+    /// let (mut scratch, mut rng) = (TableScratch::new(), Rng::seeded(7));
+    /// for _ in 0..3 {
+    ///     let table = service.table_into(&RouteRequest::new("neo4j"), &mut rng, &mut scratch)?;
+    ///     assert_eq!(table.addresses(Role::Route), ["a.example.com:7687"]);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn table_into<'s>(
+        &self,
+        request: &RouteRequest<'_>,
+        rng: &mut Rng,
+        scratch: &'s mut TableScratch,
+    ) -> Result<&'s RoutingTable, RoutingError> {
+        self.in_context(rng, |plugin, context| {
+            plugin.route_into(request, context, scratch)
+        })
     }
 
     /// A hot-path router whose deciders read this service's topology and current generation:

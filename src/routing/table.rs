@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::RoutingError;
-use crate::config::DEFAULT_POLICY;
-use crate::topology::{Server, ServerIdx, Snapshot};
+use crate::config::{DEFAULT_POLICY, Roles};
+use crate::topology::{Server, ServerIdx, ServerSet, Snapshot};
 
 /// A role of a routing table, in the order tables list them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,16 +111,7 @@ impl RoutingTable {
         readers: Vec<ServerIdx>,
         routers: Vec<ServerIdx>,
     ) -> Result<RoutingTable, RoutingError> {
-        let servers = snapshot.len();
-        let all = || writers.iter().chain(&readers).chain(&routers);
-        if let Some(&server) = all().find(|s| s.index() >= servers) {
-            return Err(RoutingError::ForeignServer { server, servers });
-        }
-        if all().next().is_none() {
-            return Err(RoutingError::EmptyTable {
-                database: database.to_owned(),
-            });
-        }
+        check(&snapshot, database, [&writers, &readers, &routers])?;
         Ok(RoutingTable {
             snapshot,
             database: database.to_owned(),
@@ -129,6 +120,38 @@ impl RoutingTable {
             readers,
             routers,
         })
+    }
+
+    /// Refills `slot` with a table of `snapshot`'s servers whose lists `fill` writes (writers,
+    /// readers, routers, each empty when it is called), reusing the lists and the name of the
+    /// table `slot` held: no allocation once they have held as much. On an error `slot` is
+    /// left empty, so it never holds a table that breaks the invariant.
+    pub(super) fn refill<'s>(
+        slot: &'s mut Option<RoutingTable>,
+        snapshot: &Arc<Snapshot>,
+        database: &str,
+        ttl: Duration,
+        fill: impl FnOnce([&mut Vec<ServerIdx>; 3]),
+    ) -> Result<&'s RoutingTable, RoutingError> {
+        let (mut name, mut writers, mut readers, mut routers) = match slot.take() {
+            Some(table) => (table.database, table.writers, table.readers, table.routers),
+            None => Default::default(),
+        };
+        name.clear();
+        name.push_str(database);
+        for list in [&mut writers, &mut readers, &mut routers] {
+            list.clear();
+        }
+        fill([&mut writers, &mut readers, &mut routers]);
+        check(snapshot, database, [&writers, &readers, &routers])?;
+        Ok(slot.insert(RoutingTable {
+            snapshot: Arc::clone(snapshot),
+            database: name,
+            ttl_secs: ttl.as_secs(),
+            writers,
+            readers,
+            routers,
+        }))
     }
 
     /// The database the table is for.
@@ -177,6 +200,53 @@ impl RoutingTable {
         self.servers(role)
             .iter()
             .filter_map(|&i| self.snapshot.server(i))
+    }
+}
+
+/// The invariant of a table: every index is one of `snapshot`'s servers, and some list is not
+/// empty.
+fn check(
+    snapshot: &Snapshot,
+    database: &str,
+    lists: [&[ServerIdx]; 3],
+) -> Result<(), RoutingError> {
+    let servers = snapshot.len();
+    let all = || lists.into_iter().flatten();
+    if let Some(&server) = all().find(|s| s.index() >= servers) {
+        return Err(RoutingError::ForeignServer { server, servers });
+    }
+    if all().next().is_none() {
+        return Err(RoutingError::EmptyTable {
+            database: database.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Caller-owned buffers that routing tables are computed in: the role sets, the policy's
+/// selections and the last table, whose lists the next one reuses. Keep one per thread or
+/// connection and pass it to
+/// [`RoutingService::table_into`](super::RoutingService::table_into): once it has held a table
+/// of a cluster's size, computing another allocates nothing.
+#[derive(Debug, Default)]
+pub struct TableScratch {
+    pub(super) excluded: ServerSet,
+    pub(super) usable: ServerSet,
+    pub(super) roles: Roles,
+    pub(super) readers: ServerSet,
+    pub(super) preferred: ServerSet,
+    pub(super) table: Option<RoutingTable>,
+}
+
+impl TableScratch {
+    /// Empty buffers.
+    pub fn new() -> TableScratch {
+        TableScratch::default()
+    }
+
+    /// The table the last successful computation left, if the buffers hold one.
+    pub fn table(&self) -> Option<&RoutingTable> {
+        self.table.as_ref()
     }
 }
 

@@ -1,4 +1,6 @@
-//! Basic authentication from `--auth-file`: one user a line, `name:<argon2 PHC hash>`.
+//! Basic authentication from `--auth-file`: one user a line, `name:<argon2 PHC hash>`; the
+//! pool that checks passwords ([`Verifier`]) and the per-peer pause after failures
+//! ([`Backoff`]).
 //!
 //! The file never holds a password, only salted argon2 hashes in the PHC string format
 //! (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), which [`hash_password`] makes (and
@@ -13,13 +15,19 @@
 //! app:$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$...
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHashString, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 
+use tokio::sync::oneshot;
+
+use super::peer::Peer;
 use crate::rng::Rng;
 
 /// The users of an auth file, with their password hashes.
@@ -132,39 +140,216 @@ impl Credentials {
     }
 }
 
-/// At most `max` callers inside [`Gate::run`] at once; the others block until one leaves. It
-/// bounds the memory and CPU that argon2 checks take (19 MiB and tens of milliseconds each).
+/// Password checks on a few threads of their own, behind a bounded queue.
+///
+/// Argon2 is slow on purpose, so a check never runs on a thread that serves connections: a
+/// connection hands its check to [`Verifier::submit`] and awaits the verdict. With the queue
+/// full the check is refused at once ([`Busy`]), so a flood of logins costs the server the
+/// pool's threads and the queue's memory, never more, and connections that are already
+/// authenticated are served by threads the checks never touch.
 #[derive(Debug)]
-pub struct Gate {
-    inside: Mutex<usize>,
-    left: Condvar,
-    max: usize,
+pub struct Verifier {
+    jobs: SyncSender<Job>,
 }
 
-impl Gate {
-    /// A gate for `max` callers at once (at least one).
-    pub fn new(max: usize) -> Gate {
-        Gate {
-            inside: Mutex::new(0),
-            left: Condvar::new(),
-            max: max.max(1),
+/// The check queue is full; refuse the login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Busy;
+
+struct Job {
+    credentials: Arc<Credentials>,
+    user: String,
+    password: String,
+    verdict: oneshot::Sender<bool>,
+}
+
+impl Verifier {
+    /// Starts `threads` checking threads (at least one) behind a queue of `queue` checks.
+    pub fn start(threads: usize, queue: usize) -> std::io::Result<Verifier> {
+        let (jobs, waiting) = sync_channel::<Job>(queue.max(1));
+        let waiting = Arc::new(Mutex::new(waiting));
+        for i in 0..threads.max(1) {
+            let waiting = Arc::clone(&waiting);
+            std::thread::Builder::new()
+                .name(format!("tagroute-auth-{i}"))
+                .spawn(move || check_until_closed(&waiting))?;
+        }
+        Ok(Verifier { jobs })
+    }
+
+    /// Queues a check of `password` for `user`; the receiver gets whether it matches. The
+    /// threads end when the verifier is dropped and the queue is empty.
+    pub fn submit(
+        &self,
+        credentials: Arc<Credentials>,
+        user: &str,
+        password: &str,
+    ) -> Result<oneshot::Receiver<bool>, Busy> {
+        let (verdict, receiver) = oneshot::channel();
+        let job = Job {
+            credentials,
+            user: user.to_owned(),
+            password: password.to_owned(),
+            verdict,
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(receiver),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+}
+
+fn check_until_closed(waiting: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
+        let Ok(job) = job else {
+            return;
+        };
+        // A client gone meanwhile needs no answer, and no check.
+        if job.verdict.is_closed() {
+            continue;
+        }
+        let matches = job.credentials.verify(&job.user, &job.password);
+        let _ = job.verdict.send(matches);
+    }
+}
+
+/// Failed logins per peer: after one, the peer's next login within a pause is refused
+/// unchecked, the pause doubling with each failure in a row up to a cap, and until it logs in
+/// the peer has at most one check at a time (so it cannot fill the check queue); a success
+/// forgets the peer. It also summarises the failures for the log: at most one line a second
+/// per peer.
+#[derive(Debug)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    peers: Mutex<HashMap<Peer, Failures>>,
+}
+
+#[derive(Debug)]
+struct Failures {
+    in_a_row: u32,
+    until: Instant,
+    checking: bool,
+    logged: Option<Instant>,
+    not_logged: u64,
+}
+
+/// Why a peer's login is refused unchecked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Its last login failed less than this long ago.
+    Paused(Duration),
+    /// It failed before, and another of its logins is being checked.
+    Checking,
+}
+
+/// A login being checked; tell the [`Backoff`] how it went ([`Attempt::failed`],
+/// [`Attempt::succeeded`]). Dropped without either (the client went away), it lets the peer's
+/// next login be checked.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    backoff: &'a Backoff,
+    peer: Peer,
+}
+
+/// The most peers remembered; past it, peers whose pause is over are forgotten first.
+const MAX_PEERS: usize = 65_536;
+
+impl Backoff {
+    /// A pause of `first` after one failure, doubling up to `max`.
+    pub fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff {
+            first,
+            max: max.max(first),
+            peers: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Runs `f` once fewer than `max` callers are inside.
-    pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        {
-            let inside = self.inside.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut inside = self
-                .left
-                .wait_while(inside, |n| *n >= self.max)
-                .unwrap_or_else(PoisonError::into_inner);
-            *inside += 1;
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<Peer, Failures>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A login of `peer` to check, or why it is refused unchecked; a refusal counts toward the
+    /// peer's log summary.
+    pub fn attempt(&self, peer: Peer) -> Result<Attempt<'_>, Refused> {
+        let now = Instant::now();
+        if let Some(failures) = self.peers().get_mut(&peer) {
+            let refused = if failures.until > now {
+                Refused::Paused(failures.until - now)
+            } else if failures.checking {
+                Refused::Checking
+            } else {
+                failures.checking = true;
+                return Ok(Attempt {
+                    backoff: self,
+                    peer,
+                });
+            };
+            failures.not_logged += 1;
+            return Err(refused);
         }
-        let result = f();
-        *self.inside.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
-        self.left.notify_one();
-        result
+        Ok(Attempt {
+            backoff: self,
+            peer,
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The login failed: the peer is paused. `Some(n)` when it is to be logged (at most once
+    /// a second per peer), `n` being the failures and refusals left out since its last line.
+    pub fn failed(self) -> Option<u64> {
+        let now = Instant::now();
+        let backoff = self.backoff;
+        let mut peers = backoff.peers();
+        if peers.len() >= MAX_PEERS && !peers.contains_key(&self.peer) {
+            peers.retain(|_, f| f.until > now);
+        }
+        if peers.len() >= MAX_PEERS && !peers.contains_key(&self.peer) {
+            return Some(0);
+        }
+        let failures = peers.entry(self.peer).or_insert(Failures {
+            in_a_row: 0,
+            until: now,
+            checking: false,
+            logged: None,
+            not_logged: 0,
+        });
+        failures.checking = false;
+        failures.in_a_row = failures.in_a_row.saturating_add(1);
+        let doublings = (failures.in_a_row - 1).min(30);
+        failures.until = now
+            + backoff
+                .first
+                .saturating_mul(1 << doublings)
+                .min(backoff.max);
+        match failures.logged {
+            Some(at) if now.duration_since(at) < Duration::from_secs(1) => {
+                failures.not_logged += 1;
+                None
+            }
+            _ => {
+                failures.logged = Some(now);
+                Some(std::mem::take(&mut failures.not_logged))
+            }
+        }
+    }
+
+    /// The login succeeded: the peer's failures are forgotten.
+    pub fn succeeded(self) {
+        self.backoff.peers().remove(&self.peer);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if let Some(failures) = self.backoff.peers().get_mut(&self.peer) {
+            failures.checking = false;
+        }
     }
 }
 
@@ -254,5 +439,96 @@ mod tests {
             error(&twice).map_err(|e| e.to_string()),
             Err("users.auth:2:1: user `a` is listed twice".into())
         );
+    }
+
+    fn peer(n: u8) -> Peer {
+        Peer::of(std::net::SocketAddr::from(([127, 0, 0, n], 1)))
+    }
+
+    #[test]
+    fn failures_pause_their_peer_doubling_up_to_the_cap_and_a_success_forgets_them() {
+        let backoff = Backoff::new(Duration::from_secs(10), Duration::from_secs(25));
+        let paused = |p| match backoff.attempt(p) {
+            Err(Refused::Paused(left)) => left,
+            other => panic!("{other:?}"),
+        };
+        let fail = |p| backoff.attempt(p).expect("checked").failed();
+        assert_eq!(fail(peer(1)), Some(0), "the first failure is logged");
+        assert!(paused(peer(1)) > Duration::from_secs(9));
+        assert!(
+            backoff.attempt(peer(2)).is_ok(),
+            "other peers are not paused"
+        );
+        let pause_over = |p| {
+            if let Some(f) = backoff.peers().get_mut(&p) {
+                f.until = Instant::now();
+            }
+        };
+        pause_over(peer(1));
+        assert_eq!(fail(peer(1)), None, "within a second: summarised");
+        assert!(paused(peer(1)) > Duration::from_secs(19));
+        pause_over(peer(1));
+        fail(peer(1));
+        assert!(paused(peer(1)) <= Duration::from_secs(25), "capped");
+        pause_over(peer(1));
+        backoff.attempt(peer(1)).expect("checked").succeeded();
+        assert!(backoff.peers().is_empty(), "forgotten");
+    }
+
+    #[test]
+    fn a_peer_that_failed_has_one_check_at_a_time_until_it_logs_in() {
+        let backoff = Backoff::new(Duration::ZERO, Duration::ZERO);
+        let fresh = (backoff.attempt(peer(1)), backoff.attempt(peer(1)));
+        assert!(
+            fresh.0.is_ok() && fresh.1.is_ok(),
+            "a peer that never failed: no limit"
+        );
+        drop(fresh);
+        backoff.attempt(peer(1)).expect("checked").failed();
+        let first = backoff.attempt(peer(1)).expect("checked");
+        assert_eq!(backoff.attempt(peer(1)).map(|_| ()), Err(Refused::Checking));
+        drop(first);
+        assert!(
+            backoff.attempt(peer(1)).is_ok(),
+            "a dropped attempt frees its turn"
+        );
+    }
+
+    #[test]
+    fn the_log_summary_counts_what_it_left_out() {
+        let backoff = Backoff::new(Duration::from_secs(60), Duration::from_secs(60));
+        assert_eq!(backoff.attempt(peer(1)).expect("checked").failed(), Some(0));
+        for _ in 0..5 {
+            assert!(backoff.attempt(peer(1)).is_err());
+        }
+        if let Some(f) = backoff.peers().get_mut(&peer(1)) {
+            f.logged = Some(Instant::now() - Duration::from_secs(2));
+            f.until = Instant::now();
+        }
+        assert_eq!(backoff.attempt(peer(1)).expect("checked").failed(), Some(5));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_the_pool_answers_the_rest() {
+        let hash = hash_password("pw").expect("hashes");
+        let credentials =
+            Arc::new(Credentials::parse(&format!("u:{}", hash.as_str()), "auth").expect("ok"));
+        let verifier = Verifier::start(1, 2).expect("threads");
+        let mut queued = Vec::new();
+        let mut busy = 0;
+        for i in 0..20 {
+            let password = if i % 2 == 0 { "pw" } else { "no" };
+            match verifier.submit(Arc::clone(&credentials), "u", password) {
+                Ok(verdict) => queued.push((i, verdict)),
+                Err(Busy) => busy += 1,
+            }
+        }
+        assert!(
+            busy >= 20 - 3,
+            "one running and two queued at most: {busy} refused"
+        );
+        for (i, verdict) in queued {
+            assert_eq!(verdict.await, Ok(i % 2 == 0));
+        }
     }
 }

@@ -1,18 +1,24 @@
 //! One Bolt connection: TLS, the handshake, then requests in and answers out until either side
 //! closes.
 //!
-//! Everything a client can do to hold resources is bounded: the TLS and Bolt handshakes share
-//! one deadline (`--handshake-timeout`), each read and each write waits at most
-//! `--idle-timeout` (a client that stops mid-message, never speaks or stops reading its answers
-//! is closed), a message may not exceed
-//! `--max-message-size` (the de-chunker refuses it before buffering it), and the decoder's
-//! limits bound nesting and collection sizes. A client that sends garbage gets the closing
-//! FAILURE or handshake refusal the protocol has for it, and only its own task ends.
+//! Everything a client can do to hold resources is bounded: the TLS and Bolt handshakes and the
+//! login (HELLO, LOGON) share one deadline (`--handshake-timeout`); a message must arrive whole
+//! within `--message-timeout` of its first byte, however slowly its bytes trickle in; each
+//! read and each write waits at most `--idle-timeout` (a client that never speaks or stops
+//! reading its answers is closed); a message may not exceed `--max-message-size` (the
+//! de-chunker refuses it before buffering it), and the decoder's limits bound nesting and
+//! collection sizes. A client that sends garbage gets the closing FAILURE or handshake refusal
+//! the protocol has for it, and only its own task ends.
 //!
 //! Requests are answered in order and the answers of one read are written together, so
 //! pipelined HELLO + LOGON (or a pipelining benchmark) costs one write. Credentials are checked
-//! before the state machine sees HELLO or LOGON, off the I/O threads (argon2 is slow on
-//! purpose), and the machine reads the verdict from the [`Backend`].
+//! before the state machine sees HELLO or LOGON, on the password-check pool and without
+//! blocking this task's thread ([`login`](super::login)), and the machine reads the verdict from
+//! the [`Backend`].
+//!
+//! What a connection logs is bounded by a constant: one line when it closes, with the client's
+//! strings clipped, and at most [`ROUTE_FAILURES_LOGGED`] failed routing requests (the rest are
+//! counted in that line and in the metrics).
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -25,11 +31,13 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant as Deadline, timeout_at};
 
 use super::Shared;
+use super::logging::Clipped;
+use super::login::{self, Rehearsal, Verdicts};
 use super::metrics::{RouteLabels, RuleLabels, UNKNOWN};
 use super::routes::{HOME_DATABASE, RouteFailure, RuleCache};
 use crate::bolt::{
-    self, Auth, Backend, CloseReason, Failure, Limits, Options, RouteRequest, RoutingTable, Status,
-    Version,
+    self, Auth, Backend, CloseReason, Failure, Limits, Options, RouteRequest, RoutingTable, State,
+    Status, Version,
 };
 use crate::rng::Rng;
 use crate::routing::Role;
@@ -43,8 +51,10 @@ enum Ended {
     ClientMidMessage,
     /// The state machine closed it (failed authentication, a request out of place).
     Server,
-    /// The handshakes did not finish in time.
+    /// The handshakes and the login did not finish in time.
     HandshakeTimeout,
+    /// A message did not arrive whole in time.
+    MessageTimeout,
     /// The TLS handshake failed.
     Tls(String),
     /// The Bolt handshake failed (no magic, no common version).
@@ -67,7 +77,10 @@ impl std::fmt::Display for Ended {
                 f.write_str("closed by the client in the middle of a message")
             }
             Ended::Server => f.write_str("closed after a failure that ends the connection"),
-            Ended::HandshakeTimeout => f.write_str("the handshake did not finish in time"),
+            Ended::HandshakeTimeout => {
+                f.write_str("the handshakes and the login did not finish in time")
+            }
+            Ended::MessageTimeout => f.write_str("a message did not arrive whole in time"),
             Ended::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             Ended::Handshake(e) => write!(f, "Bolt handshake failed: {e}"),
             Ended::Idle => f.write_str("idle timeout"),
@@ -84,6 +97,7 @@ impl Ended {
         match self {
             Ended::HandshakeTimeout | Ended::Handshake(_) => Some("handshake"),
             Ended::Tls(_) => Some("tls"),
+            Ended::MessageTimeout => Some("message_timeout"),
             _ => None,
         }
     }
@@ -93,8 +107,12 @@ impl Ended {
 struct Dialogue {
     version: Option<Version>,
     requests: u64,
+    route_failures: u64,
     user: Option<String>,
 }
+
+/// How many failed routing requests a connection logs; the rest are counted.
+const ROUTE_FAILURES_LOGGED: u64 = 3;
 
 /// Serves one accepted connection to its end, and logs one line about it.
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
@@ -106,6 +124,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shar
     let mut dialogue = Dialogue {
         version: None,
         requests: 0,
+        route_failures: 0,
         user: None,
     };
     let ended = match &shared.tls {
@@ -122,16 +141,20 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shar
     }
     let version = dialogue.version.map(|v| v.to_string());
     let millis = started.elapsed().as_millis() as u64;
-    let (requests, user) = (dialogue.requests, dialogue.user.as_deref());
-    match &ended {
-        Ended::Client | Ended::Server | Ended::Shutdown => tracing::info!(
-            connection = %id, %peer, version, user, requests, millis, ended = %ended,
-            "connection closed"
-        ),
-        _ => tracing::warn!(
-            connection = %id, %peer, version, user, requests, millis, ended = %ended,
-            "connection dropped"
-        ),
+    let (requests, route_failures) = (dialogue.requests, dialogue.route_failures);
+    let user = dialogue.user.as_deref().map(Clipped);
+    let user = user.map(tracing::field::display);
+    // `ended` names what went wrong, never what the client sent: bounded as it is.
+    if matches!(ended, Ended::Client | Ended::Server | Ended::Shutdown) {
+        tracing::info!(
+            connection = %id, %peer, version, user, requests, route_failures, millis,
+            ended = %ended, "connection closed"
+        );
+    } else {
+        tracing::warn!(
+            connection = %id, %peer, version, user, requests, route_failures, millis,
+            ended = %ended, "connection dropped"
+        );
     }
 }
 
@@ -160,31 +183,34 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         rng: RefCell::new(Rng::from_os()),
         rules: RefCell::new(RuleCache::default()),
         user: RefCell::new(None),
+        verdicts: Verdicts::default(),
         routes: Cell::new(0),
+        route_failures: Cell::new(0),
         counted: RefCell::new(None),
     };
     // One timer and one wait for shutdown per connection, registered once: a read that waits
     // only moves the timer's deadline.
     let mut shutdown = shared.shutdown.subscribe();
     let stopping = shutdown.wait_for(|stop| *stop);
-    let idle = tokio::time::sleep_until(deadline);
-    tokio::pin!(stopping, idle);
+    let timer = tokio::time::sleep_until(deadline);
+    tokio::pin!(stopping, timer);
     let (mut input, mut output) = (vec![0u8; 4096], Vec::with_capacity(512));
-    let ended = loop {
-        let handshaking = bolt.version().is_none();
-        if !handshaking {
-            idle.as_mut().reset(Deadline::now() + settings.idle_timeout);
-        }
+    let mut clock = Clock {
+        login: deadline,
+        logged_in: false,
+        message: None,
+    };
+    let ended = 'dialogue: loop {
+        timer.as_mut().reset(clock.next(settings.idle_timeout));
         let read = tokio::select! {
             biased;
             _ = &mut stopping => break Ended::Shutdown,
-            _ = &mut idle => Err(()),
+            _ = &mut timer => Err(()),
             read = stream.read(&mut input) => Ok(read),
         };
         let n = match read {
-            Err(()) if handshaking => break Ended::HandshakeTimeout,
-            Err(()) => break Ended::Idle,
-            Ok(Ok(0)) if handshaking => {
+            Err(()) => break clock.expired(),
+            Ok(Ok(0)) if bolt.version().is_none() => {
                 break Ended::Handshake("closed during the handshake".into());
             }
             Ok(Ok(0)) if bolt.is_mid_message() => break Ended::ClientMidMessage,
@@ -192,15 +218,35 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Ok(n)) => n,
             Ok(Err(e)) => break Ended::Io(e),
         };
-        let status = bolt.receive(input.get(..n).unwrap_or_default(), &backend, &mut output);
+        let bytes = input.get(..n).unwrap_or_default();
+        if shared.checks_credentials() && login::may_ask(&bolt, bytes) {
+            for auth in Rehearsal::run(&bolt, bytes) {
+                let verdict = tokio::select! {
+                    biased;
+                    _ = &mut stopping => break 'dialogue Ended::Shutdown,
+                    _ = &mut timer => break 'dialogue clock.expired(),
+                    verdict = login::check(shared, id, peer, &auth) => verdict,
+                };
+                let refused = verdict.is_err();
+                backend.verdicts.keep(auth, verdict);
+                if refused {
+                    break;
+                }
+            }
+        }
+        let status = bolt.receive(bytes, &backend, &mut output);
+        backend.verdicts.clear();
         dialogue.version = dialogue.version.or(bolt.version());
+        clock.received(&bolt, !output.is_empty(), settings.message_timeout);
         if !output.is_empty() {
             // A client that stops reading holds the write: it gets the idle timeout too.
-            idle.as_mut().reset(Deadline::now() + settings.idle_timeout);
+            timer
+                .as_mut()
+                .reset(Deadline::now() + settings.idle_timeout);
             let written = tokio::select! {
                 biased;
                 _ = &mut stopping => break Ended::Shutdown,
-                _ = &mut idle => break Ended::Idle,
+                _ = &mut timer => break Ended::Idle,
                 written = write(&mut stream, &output) => written,
             };
             if let Err(e) = written {
@@ -218,8 +264,52 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         }
     };
     dialogue.requests = backend.routes.get();
+    dialogue.route_failures = backend.route_failures.get();
     dialogue.user = backend.user.take();
     ended
+}
+
+/// A connection's deadlines: the login's until it is logged in, the idle timeout after, and
+/// the deadline of a message begun and not yet whole.
+struct Clock {
+    login: Deadline,
+    logged_in: bool,
+    message: Option<Deadline>,
+}
+
+impl Clock {
+    /// When to stop waiting for the next read.
+    fn next(&self, idle: std::time::Duration) -> Deadline {
+        let limit = if self.logged_in {
+            Deadline::now() + idle
+        } else {
+            self.login
+        };
+        self.message.map_or(limit, |due| due.min(limit))
+    }
+
+    /// Takes note of a read: whether `bolt` is logged in, and is in the middle of a message
+    /// (whose deadline starts now if the read began it, or finished one before it: `answered`).
+    fn received(&mut self, bolt: &bolt::Connection, answered: bool, within: std::time::Duration) {
+        self.logged_in |= matches!(bolt.state(), Some(State::Ready | State::Failed));
+        if !bolt.is_mid_message() {
+            self.message = None;
+        } else if self.message.is_none() || answered {
+            self.message = Some(Deadline::now() + within);
+        }
+    }
+
+    /// Why the timer went off.
+    fn expired(&self) -> Ended {
+        let now = Deadline::now();
+        if !self.logged_in && now >= self.login {
+            Ended::HandshakeTimeout
+        } else if self.message.is_some_and(|due| now >= due) {
+            Ended::MessageTimeout
+        } else {
+            Ended::Idle
+        }
+    }
 }
 
 async fn write<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::Result<()> {
@@ -236,8 +326,12 @@ struct Connection<'a> {
     rules: RefCell<RuleCache>,
     /// The user of the last credentials checked.
     user: RefCell<Option<String>>,
+    /// The verdicts on the credentials the read being handled holds.
+    verdicts: Verdicts,
     /// ROUTE requests answered.
     routes: Cell<u64>,
+    /// ROUTE requests that got no table.
+    route_failures: Cell<u64>,
     /// The counters of the last table sent, for the same question again.
     counted: RefCell<Option<Counted>>,
 }
@@ -255,44 +349,6 @@ struct Counted {
 impl Counted {
     fn is(&self, policy: &str, database: &str, rule: &str) -> bool {
         self.policy == policy && self.database == database && self.rule == rule
-    }
-}
-
-/// Neo4j's words for wrong credentials.
-const UNAUTHORIZED: &str = "The client is unauthorized due to authentication failure.";
-
-/// Checks `auth` against the auth file, if there is one. Argon2 takes tens of milliseconds on
-/// purpose, so on a multi-threaded runtime the check runs in place of the worker
-/// (`block_in_place`: the worker's other connections move to another thread meanwhile), at most
-/// two at a time.
-fn check(shared: &Shared, id: &str, peer: SocketAddr, auth: &Auth) -> Result<(), Failure> {
-    let refuse = |why: &str| {
-        shared.metrics.refuse("auth");
-        tracing::warn!(connection = %id, %peer, why, "authentication failed");
-        Failure::unauthorized(UNAUTHORIZED)
-    };
-    let Some(credentials) = shared.credentials.load_full() else {
-        return Ok(());
-    };
-    let (Some("basic"), Some(user), Some(password)) = (
-        auth.scheme.as_deref(),
-        auth.principal.as_deref(),
-        auth.credentials.as_deref(),
-    ) else {
-        return Err(refuse("no basic credentials"));
-    };
-    let verify = || shared.verifying.run(|| credentials.verify(user, password));
-    let multi_threaded = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    let verified = if multi_threaded {
-        tokio::task::block_in_place(verify)
-    } else {
-        verify()
-    };
-    if verified {
-        Ok(())
-    } else {
-        Err(refuse(&format!("wrong credentials for user `{user}`")))
     }
 }
 
@@ -347,10 +403,37 @@ impl Connection<'_> {
     }
 }
 
+impl Connection<'_> {
+    /// Logs one of the first [`ROUTE_FAILURES_LOGGED`] failed routing requests; the client's
+    /// names clipped, and the error only where the server wrote it (an unknown name's is the
+    /// name again).
+    fn log_failure(&self, policy: Option<&str>, database: &str, failure: &RouteFailure) {
+        let failures = self.route_failures.get() + 1;
+        self.route_failures.set(failures);
+        if failures > ROUTE_FAILURES_LOGGED {
+            return;
+        }
+        let error = match failure {
+            RouteFailure::UnknownPolicy(_) | RouteFailure::UnknownDatabase { .. } => None,
+            other => Some(other.to_string()),
+        };
+        tracing::warn!(
+            connection = %self.id, peer = %self.peer,
+            policy = policy.map(Clipped).map(tracing::field::display),
+            database = %Clipped(database), outcome = failure.outcome(), error,
+            more_counted_not_logged = failures == ROUTE_FAILURES_LOGGED,
+            "routing request failed"
+        );
+    }
+}
+
 impl Backend for Connection<'_> {
     fn authenticate(&self, auth: &Auth) -> Result<(), Failure> {
         self.user.replace(auth.principal.clone());
-        check(self.shared, self.id, self.peer, auth)
+        if !self.shared.checks_credentials() {
+            return Ok(());
+        }
+        self.verdicts.take(auth)
     }
 
     fn route(&self, request: &RouteRequest) -> Result<RoutingTable, Failure> {
@@ -379,10 +462,7 @@ impl Backend for Connection<'_> {
             }
             Err(failure) => {
                 self.count_failure(policy, database, &failure);
-                tracing::warn!(
-                    connection = %self.id, peer = %self.peer, policy, database,
-                    outcome = failure.outcome(), error = %failure, "routing request failed"
-                );
+                self.log_failure(policy, database, &failure);
                 Err(match failure {
                     RouteFailure::UnknownPolicy(name) => Failure::policy_not_found(&name),
                     RouteFailure::UnknownDatabase { name, .. } => {

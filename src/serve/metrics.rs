@@ -1,4 +1,7 @@
-//! The server's Prometheus metrics, served as text on the admin listener's `GET /metrics`.
+//! The server's Prometheus metrics, served on the admin listener's `GET /metrics` as
+//! OpenMetrics text when the request's `Accept` header asks for it
+//! (`application/openmetrics-text`, as Prometheus does), and in the classic Prometheus text
+//! format (0.0.4) otherwise.
 //!
 //! | metric | labels | what |
 //! |---|---|---|
@@ -7,7 +10,9 @@
 //! | `tagroute_route_latency_seconds` | | from a ROUTE message decoded to its answer encoded |
 //! | `tagroute_connections_open` | | Bolt connections open now |
 //! | `tagroute_connections_accepted_total` | | Bolt connections accepted |
-//! | `tagroute_connections_refused_total` | `reason` | `limit`, `tls`, `handshake`, `auth` |
+//! | `tagroute_connections_refused_total` | `reason` | Bolt connections refused or dropped for what the client did: `limit` (`--max-connections`), `peer_limit` (`--max-connections-per-peer`), `tls`, `handshake` (the handshakes and login not done within `--handshake-timeout`, or no common version), `message_timeout` (a message not whole within `--message-timeout`), `auth` (wrong credentials), `auth_backoff` (the peer's recent failures), `auth_busy` (the password checks' queue full) |
+//! | `tagroute_admin_connections_refused_total` | `reason` | admin connections refused or closed: `limit` (`--admin-max-connections`), `header_timeout` (headers not whole in time, or a connection idle that long), `body_timeout` |
+//! | `tagroute_tls_certificate_expiry_seconds` | | with TLS: seconds until the first certificate of the chain to expire does (negative once expired) |
 //! | `tagroute_reloads_total` | `source`, `outcome` | reloads by `sighup`, `file`, `http`; `ok` or `error` |
 //! | `tagroute_topology_updates_total` | `outcome` | `POST /topology/updates` batches |
 //! | `tagroute_topology_epoch` | | the epoch of the snapshot being served |
@@ -21,6 +26,14 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use super::certificate::unix_now;
+
+/// The content type of the OpenMetrics text format.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The content type of the classic Prometheus text format.
+pub const CLASSIC: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The label value for a name the server does not know.
 pub const UNKNOWN: &str = "(unknown)";
@@ -84,6 +97,12 @@ pub struct Metrics {
     pub accepted: Counter,
     /// Connections refused.
     pub refused: Family<ReasonLabels, Counter>,
+    /// Admin connections refused or closed for what the client did.
+    pub admin_refused: Family<ReasonLabels, Counter>,
+    /// Seconds to the TLS certificate's expiry, updated when rendered.
+    tls_expiry: Gauge,
+    /// When the TLS certificate expires (Unix seconds), if there is one.
+    tls_not_after: Option<i64>,
     /// Reloads.
     pub reloads: Family<ReloadLabels, Counter>,
     /// Topology update batches.
@@ -110,6 +129,9 @@ impl Metrics {
             open: Gauge::default(),
             accepted: Counter::default(),
             refused: Family::default(),
+            admin_refused: Family::default(),
+            tls_expiry: Gauge::default(),
+            tls_not_after: None,
             reloads: Family::default(),
             updates: Family::default(),
             epoch: Gauge::default(),
@@ -139,8 +161,13 @@ impl Metrics {
         );
         registry.register(
             "connections_refused",
-            "Bolt connections refused or dropped before being served, by reason",
+            "Bolt connections refused or dropped for what the client did, by reason",
             m.refused.clone(),
+        );
+        registry.register(
+            "admin_connections_refused",
+            "Admin connections refused or closed for what the client did, by reason",
+            m.admin_refused.clone(),
         );
         registry.register(
             "reloads",
@@ -168,6 +195,23 @@ impl Metrics {
         self.refused.get_or_create(&ReasonLabels { reason }).inc();
     }
 
+    /// Tracks the expiry of the TLS certificate: `not_after` in Unix seconds.
+    pub fn track_certificate(&mut self, not_after: i64) {
+        self.tls_not_after = Some(not_after);
+        self.registry.register(
+            "tls_certificate_expiry_seconds",
+            "Seconds until the TLS certificate expires (negative once expired)",
+            self.tls_expiry.clone(),
+        );
+    }
+
+    /// Counts a refused or closed admin connection.
+    pub fn refuse_admin(&self, reason: &'static str) {
+        self.admin_refused
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
     /// Counts a reload.
     pub fn reload(&self, source: &'static str, ok: bool) {
         let outcome = if ok { "ok" } else { "error" };
@@ -181,13 +225,94 @@ impl Metrics {
         self.epoch.set(i64::try_from(epoch).unwrap_or(i64::MAX));
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// Every metric in the OpenMetrics text format.
     pub fn render(&self) -> String {
+        if let Some(not_after) = self.tls_not_after {
+            self.tls_expiry.set(not_after.saturating_sub(unix_now()));
+        }
         let mut out = String::new();
         // Writing into a `String` cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+
+    /// Every metric in the format `accept` (a request's `Accept` header) asks for, and its
+    /// content type: OpenMetrics if it names `application/openmetrics-text` at least as high as
+    /// `text/plain`, the classic text format otherwise.
+    pub fn render_for(&self, accept: Option<&str>) -> (String, &'static str) {
+        let openmetrics = self.render();
+        if accept.is_some_and(asks_for_openmetrics) {
+            (openmetrics, OPENMETRICS)
+        } else {
+            (classic(&openmetrics), CLASSIC)
+        }
+    }
+}
+
+/// Whether an `Accept` header prefers OpenMetrics to the classic text format: the highest
+/// quality it gives `application/openmetrics-text` is above zero and at least that of
+/// `text/plain` (or `text/*`). `*/*` alone asks for neither, so gets the classic format.
+fn asks_for_openmetrics(accept: &str) -> bool {
+    let (mut openmetrics, mut text) = (0.0f32, 0.0f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, q)| q.trim().parse::<f32>().unwrap_or(0.0));
+        match media.as_str() {
+            "application/openmetrics-text" => openmetrics = openmetrics.max(quality),
+            "text/plain" | "text/*" => text = text.max(quality),
+            _ => {}
+        }
+    }
+    openmetrics > 0.0 && openmetrics >= text
+}
+
+/// The classic Prometheus text format (0.0.4) of an OpenMetrics exposition: a counter's family
+/// takes its samples' `_total` name (the classic parsers key samples by family name), and
+/// `# UNIT` and `# EOF` go.
+fn classic(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    let mut help: Option<&str> = None;
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            if let Some(held) = help.replace(line) {
+                out.push_str(held);
+                out.push('\n');
+            }
+            continue;
+        }
+        let counter = line
+            .strip_prefix("# TYPE ")
+            .and_then(|rest| rest.strip_suffix(" counter"));
+        let held = help.take();
+        match counter {
+            Some(name) if !name.ends_with("_total") => {
+                if let Some(text) = held.and_then(|h| h.strip_prefix(&format!("# HELP {name} "))) {
+                    out.push_str(&format!("# HELP {name}_total {text}\n"));
+                }
+                out.push_str(&format!("# TYPE {name}_total counter\n"));
+            }
+            _ => {
+                if let Some(held) = held {
+                    out.push_str(held);
+                    out.push('\n');
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    if let Some(held) = help {
+        out.push_str(held);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -219,5 +344,70 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
+    }
+
+    #[test]
+    fn the_format_follows_the_accept_header() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                          version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        for (accept, openmetrics) in [
+            (None, false),
+            (Some(prometheus), true),
+            (Some("application/openmetrics-text"), true),
+            (Some("*/*"), false),
+            (Some("text/plain;version=0.0.4"), false),
+            (
+                Some("text/plain;q=1, application/openmetrics-text;q=0.5"),
+                false,
+            ),
+            (Some("application/openmetrics-text;q=0"), false),
+            (
+                Some("Application/OpenMetrics-Text; q=0.9, text/*;q=0.9"),
+                true,
+            ),
+        ] {
+            let (_, content_type) = Metrics::new().render_for(accept);
+            let want = if openmetrics { OPENMETRICS } else { CLASSIC };
+            assert_eq!(content_type, want, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn the_classic_format_names_counter_families_by_their_samples() {
+        let metrics = Metrics::new();
+        metrics.refuse("limit");
+        metrics.set_epoch(3);
+        let (text, _) = metrics.render_for(None);
+        for line in [
+            "# HELP tagroute_connections_refused_total Bolt connections refused or dropped for what the client did, by reason.",
+            "# TYPE tagroute_connections_refused_total counter",
+            "tagroute_connections_refused_total{reason=\"limit\"} 1",
+            "# TYPE tagroute_topology_epoch gauge",
+            "tagroute_topology_epoch 3",
+            "# TYPE tagroute_route_latency_seconds histogram",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("# TYPE")
+                && l.ends_with("counter")
+                && !l.contains("_total ")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_certificate_expiry_counts_down_from_now() {
+        let mut metrics = Metrics::new();
+        assert!(!metrics.render().contains("tls_certificate"));
+        metrics.track_certificate(unix_now() + 86_400);
+        let text = metrics.render();
+        let seconds: i64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("tagroute_tls_certificate_expiry_seconds "))
+            .and_then(|v| v.parse().ok())
+            .expect("the gauge");
+        assert!((86_300..=86_400).contains(&seconds), "{seconds}");
     }
 }

@@ -3,11 +3,15 @@
 //!
 //! The protocol is [`bolt`](crate::bolt)'s, pure and without I/O; this module is the server
 //! around it, on tokio:
-//! - `listener`: the accept loop, the connection cap, graceful shutdown;
-//! - `connection`: one connection's I/O: TLS, the handshake under a deadline, de-chunking
-//!   under a size cap, the idle deadline, the state machine, pipelined answers;
+//! - `listener`: the accept loop, the connection caps (overall and per peer), backing off when
+//!   accepting fails, graceful shutdown;
+//! - `peer`: who a client is for the per-peer limits;
+//! - `connection`: one connection's I/O: TLS, the handshakes and login under a deadline,
+//!   de-chunking under a size cap and a deadline per message, the idle deadline, the state
+//!   machine, pipelined answers;
 //! - [`routes`]: the one adapter to the routing module (tables, reloads, updates);
-//! - [`auth`], [`tls`]: credentials from `--auth-file`, certificates;
+//! - [`auth`], [`tls`], [`certificate`]: credentials from `--auth-file` and their checks on a
+//!   pool of their own, certificates and their validity;
 //! - [`admin`]: `/metrics`, `/healthz`, `/topology`, `/topology/updates`, `/reload`;
 //! - [`metrics`], [`reload`], [`updates`], [`logging`].
 //!
@@ -30,10 +34,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod certificate;
 mod connection;
 mod listener;
 pub mod logging;
+mod login;
 pub mod metrics;
+mod peer;
 pub mod reload;
 pub mod routes;
 pub mod tls;
@@ -62,7 +69,7 @@ use routes::{LoadError, Routes};
 pub struct Settings {
     /// The neo4j.conf whose policies and routing settings are served.
     pub config: PathBuf,
-    /// The topology (JSON, DESIGN section 4).
+    /// The topology (JSON).
     pub topology: PathBuf,
     /// Where the Bolt listener binds.
     pub listen: SocketAddr,
@@ -77,10 +84,15 @@ pub struct Settings {
     pub auth_file: Option<PathBuf>,
     /// The most Bolt connections open at once; more are closed on accept.
     pub max_connections: usize,
+    /// The most Bolt connections open at once from one peer (an IPv4 address or an IPv6 /64);
+    /// `None`: half of `max_connections`.
+    pub max_connections_per_peer: Option<usize>,
     /// A connection that sends nothing, or reads none of its answers, for this long is closed.
     pub idle_timeout: Duration,
-    /// The TLS and Bolt handshakes must be done within this time.
+    /// The TLS and Bolt handshakes and the login (HELLO, LOGON) must be done within this time.
     pub handshake_timeout: Duration,
+    /// A message must arrive whole within this time of its first byte.
+    pub message_timeout: Duration,
     /// The largest message a client may send, in bytes.
     pub max_message_size: usize,
     /// The highest Bolt version offered.
@@ -89,6 +101,23 @@ pub struct Settings {
     pub watch_interval: Option<Duration>,
     /// How long a shutdown waits for open connections to finish.
     pub drain_timeout: Duration,
+    /// The most admin connections open at once; more are closed on accept.
+    pub admin_max_connections: usize,
+    /// An admin request's headers must arrive within this time (also the most an idle admin
+    /// connection is kept).
+    pub admin_header_timeout: Duration,
+    /// An admin request's body must arrive within this time of its headers.
+    pub admin_body_timeout: Duration,
+    /// Password checks run at once, each on a thread of its own (argon2 takes 19 MiB and tens
+    /// of milliseconds a check).
+    pub auth_threads: usize,
+    /// Password checks waiting for a thread; with the queue full a login is refused at once.
+    pub auth_queue: usize,
+    /// After a peer's failed login, its next is refused unchecked for this long, doubling with
+    /// each failure in a row up to `auth_backoff_max`.
+    pub auth_backoff: Duration,
+    /// The longest a peer's failed logins shut it out.
+    pub auth_backoff_max: Duration,
 }
 
 impl Settings {
@@ -104,14 +133,49 @@ impl Settings {
             tls: None,
             auth_file: None,
             max_connections: 20_000,
+            max_connections_per_peer: None,
             idle_timeout: Duration::from_secs(30 * 60),
             handshake_timeout: Duration::from_secs(10),
+            message_timeout: Duration::from_secs(10),
             max_message_size: 64 * 1024,
             max_bolt_version: Version::V5_8,
             watch_interval: Some(Duration::from_secs(2)),
             drain_timeout: Duration::from_secs(10),
+            admin_max_connections: 64,
+            admin_header_timeout: Duration::from_secs(5),
+            admin_body_timeout: Duration::from_secs(10),
+            auth_threads: 1,
+            auth_queue: 32,
+            auth_backoff: Duration::from_millis(100),
+            auth_backoff_max: Duration::from_secs(30),
         }
     }
+
+    /// The per-peer connection cap in force: `max_connections_per_peer`, or half of
+    /// `max_connections` (at least one).
+    pub fn max_connections_per_peer(&self) -> usize {
+        self.max_connections_per_peer
+            .unwrap_or(self.max_connections / 2)
+            .max(1)
+    }
+
+    /// Whether these settings can serve: a Bolt version the server speaks, nonzero caps.
+    fn check(&self) -> Result<(), ServeError> {
+        if !self.max_bolt_version.is_supported() {
+            return Err(ServeError::Settings(format!(
+                "Bolt {} is not a version this server speaks; it speaks {}",
+                self.max_bolt_version,
+                supported_versions()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The Bolt versions the server speaks, as a list for messages: `4.4, 5.0, 5.1, ...`.
+pub fn supported_versions() -> String {
+    let versions: Vec<String> = Version::SUPPORTED.iter().map(Version::to_string).collect();
+    versions.join(", ")
 }
 
 /// Why the server could not start.
@@ -120,6 +184,8 @@ impl Settings {
 pub enum ServeError {
     /// The configuration, topology or auth file does not load.
     Load(String),
+    /// A setting the server cannot work with.
+    Settings(String),
     /// The certificate or key does not work.
     Tls(tls::TlsError),
     /// A listener could not bind.
@@ -134,7 +200,7 @@ pub enum ServeError {
 impl fmt::Display for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServeError::Load(message) => f.write_str(message),
+            ServeError::Load(message) | ServeError::Settings(message) => f.write_str(message),
             ServeError::Tls(e) => e.fmt(f),
             ServeError::Bind { address, error } => write!(f, "cannot listen on {address}: {error}"),
         }
@@ -154,9 +220,15 @@ pub(crate) struct Shared {
     settings: Settings,
     routes: Routes,
     credentials: ArcSwapOption<Credentials>,
-    /// Argon2 verifications running at once (each takes 19 MiB and tens of milliseconds).
-    verifying: auth::Gate,
+    /// The password checks' threads and queue.
+    verifier: auth::Verifier,
+    /// The pause of peers after failed logins.
+    backoff: auth::Backoff,
+    /// The summary of logins refused for a full check queue.
+    auth_busy: logging::Throttle,
     tls: Option<TlsAcceptor>,
+    /// When the TLS certificate chain is valid.
+    certificate: Option<certificate::Validity>,
     metrics: Metrics,
     next_connection: AtomicU64,
     /// Reloads one at a time, so that the files are read and swapped in together.
@@ -184,6 +256,16 @@ impl Shared {
 
     fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+
+    /// What is wrong with the TLS certificate now, if anything (for `/healthz`).
+    fn certificate_warning(&self) -> Option<String> {
+        self.certificate.as_ref().and_then(certificate_warning)
+    }
+
+    /// Whether logins are checked against an auth file.
+    fn checks_credentials(&self) -> bool {
+        self.settings.auth_file.is_some()
     }
 }
 
@@ -222,6 +304,7 @@ impl Handle {
 impl Server {
     /// Loads the files and binds the listeners.
     pub async fn bind(settings: Settings) -> Result<Server, ServeError> {
+        settings.check()?;
         let routes = Routes::load(
             &settings.config,
             &settings.topology,
@@ -233,23 +316,38 @@ impl Server {
             )),
             None => None,
         };
-        let tls = match &settings.tls {
-            Some((cert, key)) => Some(tls::acceptor(cert, key).map_err(ServeError::Tls)?),
-            None => None,
+        let (tls, validity) = match &settings.tls {
+            Some((cert, key)) => {
+                let (acceptor, validity) = tls::acceptor(cert, key).map_err(ServeError::Tls)?;
+                (Some(acceptor), Some(validity))
+            }
+            None => (None, None),
         };
+        if let Some(warning) = validity.and_then(|v| certificate_warning(&v)) {
+            tracing::warn!(%warning, "TLS certificate");
+        }
         let bolt = bind(settings.listen).await?;
         let admin = match settings.admin {
             Some(address) => Some(bind(address).await?),
             None => None,
         };
-        let metrics = Metrics::new();
+        let mut metrics = Metrics::new();
+        if let Some(validity) = validity {
+            metrics.track_certificate(validity.not_after);
+        }
         metrics.set_epoch(routes.snapshot().epoch());
+        let verifier = auth::Verifier::start(settings.auth_threads, settings.auth_queue)
+            .map_err(|e| ServeError::Settings(format!("cannot start the password checks: {e}")))?;
+        let backoff = auth::Backoff::new(settings.auth_backoff, settings.auth_backoff_max);
         let shared = Arc::new(Shared {
             settings,
             routes,
             credentials: ArcSwapOption::new(credentials),
-            verifying: auth::Gate::new(2),
+            verifier,
+            backoff,
+            auth_busy: logging::Throttle::per_second(),
             tls,
+            certificate: validity,
             metrics,
             next_connection: AtomicU64::new(1),
             reloading: Mutex::new(()),
@@ -297,6 +395,11 @@ impl Server {
         }
         listener::accept(bolt, shared).await;
     }
+}
+
+/// The warning about a TLS certificate chain valid in `validity`, now.
+fn certificate_warning(validity: &certificate::Validity) -> Option<String> {
+    validity.warning(certificate::unix_now(), "the TLS certificate")
 }
 
 /// A listener with a backlog deep enough for a fleet reconnecting at once.

@@ -1,5 +1,5 @@
-//! The admin listener's JSON: a snapshot as DESIGN section 4 writes a topology (plus its
-//! epoch), and a batch of updates.
+//! The admin listener's JSON: a snapshot as a topology file writes it (plus its epoch), and a
+//! batch of updates.
 //!
 //! A batch is a JSON list; each item names its kind in `op`:
 //!
@@ -16,15 +16,13 @@
 //! Every error names its field (`updates[1].tags[0]: expected a string`); a batch is read whole
 //! before anything is applied, and applied as one new snapshot or not at all.
 
-use serde_json::{Map, Value, json};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use crate::topology::{
     DatabaseSpec, ServerSpec, Snapshot, TopologyError, TopologyErrorKind as Kind, Update, from_json,
 };
-
-/// The kinds of update, as `op` spells them.
-const OPS: &str = "set_available, set_tags, set_leader, add_server, remove_server, set_database, \
-                   remove_database";
 
 /// A snapshot as `{"epoch": N, "servers": [...], "databases": [...]}`.
 pub fn snapshot_json(snapshot: &Snapshot) -> Value {
@@ -53,12 +51,17 @@ fn database_json(db: &DatabaseSpec) -> Value {
 }
 
 /// Reads a batch of updates.
+///
+/// It is read as strictly as a topology file: a key given twice is an error naming it
+/// (`updates[0].server: key given twice`) instead of one value silently winning, an unknown key
+/// is an error, and a server or database object is read by the topology file's own reader. A
+/// number is never converted (no field takes one), so a huge one is just of the wrong type.
 pub fn parse_updates(text: &str) -> Result<Vec<Update>, TopologyError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| TopologyError::new("", Kind::Syntax(e.to_string())))?;
-    let Value::Array(items) = value else {
+    let batch: &RawValue = serde_json::from_str(text).map_err(syntax)?;
+    if !batch.get().starts_with('[') {
         return Err(TopologyError::new("", Kind::WrongType("a list of updates")));
-    };
+    }
+    let items: Vec<&RawValue> = serde_json::from_str(batch.get()).map_err(syntax)?;
     items
         .iter()
         .enumerate()
@@ -66,87 +69,158 @@ pub fn parse_updates(text: &str) -> Result<Vec<Update>, TopologyError> {
         .collect()
 }
 
-fn update(value: &Value, field: &str) -> Result<Update, TopologyError> {
-    let fields = value
-        .as_object()
-        .ok_or_else(|| TopologyError::new(field, Kind::WrongType("an object")))?;
-    let op = string(fields, field, "op")?;
-    let known = |keys: &[&str]| only(fields, field, keys);
+fn syntax(e: serde_json::Error) -> TopologyError {
+    TopologyError::new("", Kind::Syntax(e.to_string()))
+}
+
+/// An object's entries as written, duplicates kept, each value still text.
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entries<'de>, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl<'a> Entries<'a> {
+    /// Reads `raw` as an object; `field` names it.
+    fn read(raw: &'a RawValue, field: &str) -> Result<Entries<'a>, TopologyError> {
+        serde_json::from_str(raw.get())
+            .map_err(|_| TopologyError::new(field, Kind::WrongType("an object")))
+    }
+
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// Every key in `known`, and none twice: in one pass, since at most `known.len()` keys
+    /// are ever seen.
+    fn check(&self, field: &str, known: &[&str]) -> Result<(), TopologyError> {
+        let mut seen: Vec<&str> = Vec::with_capacity(known.len());
+        for (key, _) in &self.0 {
+            let at = || format!("{field}.{key}");
+            if !known.contains(&key.as_str()) {
+                return Err(TopologyError::new(
+                    at(),
+                    Kind::UnknownField(known.join(", ")),
+                ));
+            }
+            if seen.contains(&key.as_str()) {
+                return Err(TopologyError::new(at(), Kind::DuplicateKey));
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+}
+
+/// Each kind of update as `op` spells it, with the keys it takes.
+const KEYS: &[(&str, &[&str])] = &[
+    ("set_available", &["op", "server", "available"]),
+    ("set_tags", &["op", "server", "tags"]),
+    ("set_leader", &["op", "database", "leader"]),
+    ("add_server", &["op", "server"]),
+    ("remove_server", &["op", "server"]),
+    ("set_database", &["op", "database"]),
+    ("remove_database", &["op", "database"]),
+];
+
+fn update(raw: &RawValue, field: &str) -> Result<Update, TopologyError> {
+    let fields = Entries::read(raw, field)?;
+    let op = string(&fields, field, "op")?;
+    let Some((_, keys)) = KEYS.iter().find(|(name, _)| *name == op) else {
+        return Err(unknown_op(field, &op));
+    };
+    fields.check(field, keys)?;
     match op.as_str() {
         "set_available" => {
-            known(&["op", "server", "available"])?;
-            let available = fields
-                .get("available")
-                .ok_or_else(|| missing(field, "available"))?
-                .as_bool()
-                .ok_or_else(|| wrong(field, "available", "true or false"))?;
-            let server = string(fields, field, "server")?;
+            let available = match raw_of(&fields, field, "available")?.get() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(wrong(field, "available", "true or false")),
+            };
+            let server = string(&fields, field, "server")?;
             Ok(Update::SetAvailable { server, available })
         }
         "set_tags" => {
-            known(&["op", "server", "tags"])?;
-            let server = string(fields, field, "server")?;
-            let tags = strings(fields, field, "tags")?;
+            let server = string(&fields, field, "server")?;
+            let tags = strings(&fields, field, "tags")?;
             Ok(Update::SetTags { server, tags })
         }
         "set_leader" => {
-            known(&["op", "database", "leader"])?;
-            let database = string(fields, field, "database")?;
-            let leader = match fields.get("leader") {
-                None => return Err(missing(field, "leader")),
-                Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(_) => return Err(wrong(field, "leader", "a server name or null")),
+            let database = string(&fields, field, "database")?;
+            let leader = match raw_of(&fields, field, "leader")?.get() {
+                "null" => None,
+                _ => Some(
+                    string(&fields, field, "leader")
+                        .map_err(|_| wrong(field, "leader", "a server name or null"))?,
+                ),
             };
             Ok(Update::SetLeader { database, leader })
         }
         "add_server" => {
-            known(&["op", "server"])?;
-            let spec = embedded(fields, field, "server", "servers")?;
+            let spec = embedded(&fields, field, "server", "servers")?;
             let server = spec.servers.into_iter().next();
             server
                 .map(Update::AddServer)
                 .ok_or_else(|| missing(field, "server"))
         }
         "remove_server" => {
-            known(&["op", "server"])?;
-            let server = string(fields, field, "server")?;
+            let server = string(&fields, field, "server")?;
             Ok(Update::RemoveServer { server })
         }
         "set_database" => {
-            known(&["op", "database"])?;
-            let spec = embedded(fields, field, "database", "databases")?;
+            let spec = embedded(&fields, field, "database", "databases")?;
             let database = spec.databases.into_iter().next();
             database
                 .map(Update::SetDatabase)
                 .ok_or_else(|| missing(field, "database"))
         }
         "remove_database" => {
-            known(&["op", "database"])?;
-            let database = string(fields, field, "database")?;
+            let database = string(&fields, field, "database")?;
             Ok(Update::RemoveDatabase { database })
         }
-        other => Err(TopologyError::new(
-            format!("{field}.op"),
-            Kind::UnknownField(format!("{OPS}; got `{other}`")),
-        )),
+        other => Err(unknown_op(field, other)),
     }
 }
 
-/// A server or database object, read by the topology's own JSON reader (so it accepts exactly
-/// what a topology file does), its error paths moved to where the object sits in the batch.
+fn unknown_op(field: &str, op: &str) -> TopologyError {
+    let ops: Vec<&str> = KEYS.iter().map(|(name, _)| *name).collect();
+    TopologyError::new(
+        format!("{field}.op"),
+        Kind::UnknownField(format!("{}; got `{op}`", ops.join(", "))),
+    )
+}
+
+/// A server or database object, read by the topology's own JSON reader from its text as
+/// written (so it accepts exactly what a topology file does, and refuses a key given twice),
+/// its error paths moved to where the object sits in the batch.
 fn embedded(
-    fields: &Map<String, Value>,
+    fields: &Entries<'_>,
     field: &str,
     key: &str,
     list: &str,
 ) -> Result<crate::topology::TopologySpec, TopologyError> {
-    let value = fields.get(key).ok_or_else(|| missing(field, key))?;
+    let value = raw_of(fields, field, key)?.get();
     let wrapper = match list {
-        "servers" => json!({ "servers": [value] }),
-        _ => json!({ "servers": [], "databases": [value] }),
+        "servers" => format!("{{\"servers\": [{value}]}}"),
+        _ => format!("{{\"servers\": [], \"databases\": [{value}]}}"),
     };
-    from_json(&wrapper.to_string()).map_err(|e| {
+    from_json(&wrapper).map_err(|e| {
         let inner = format!("{list}[0]");
         let moved = e.field().strip_prefix(&inner).map_or_else(
             || format!("{field}.{key}"),
@@ -156,40 +230,23 @@ fn embedded(
     })
 }
 
-fn only(fields: &Map<String, Value>, field: &str, keys: &[&str]) -> Result<(), TopologyError> {
-    match fields.keys().find(|k| !keys.contains(&k.as_str())) {
-        Some(unknown) => Err(TopologyError::new(
-            format!("{field}.{unknown}"),
-            Kind::UnknownField(keys.join(", ")),
-        )),
-        None => Ok(()),
-    }
+fn raw_of<'a>(fields: &Entries<'a>, field: &str, key: &str) -> Result<&'a RawValue, TopologyError> {
+    fields.get(key).ok_or_else(|| missing(field, key))
 }
 
-fn string(fields: &Map<String, Value>, field: &str, key: &str) -> Result<String, TopologyError> {
-    match fields.get(key) {
-        None => Err(missing(field, key)),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(wrong(field, key, "a string")),
-    }
+fn string(fields: &Entries<'_>, field: &str, key: &str) -> Result<String, TopologyError> {
+    serde_json::from_str(raw_of(fields, field, key)?.get())
+        .map_err(|_| wrong(field, key, "a string"))
 }
 
-fn strings(
-    fields: &Map<String, Value>,
-    field: &str,
-    key: &str,
-) -> Result<Vec<String>, TopologyError> {
-    let Some(value) = fields.get(key) else {
-        return Err(missing(field, key));
-    };
-    let items = value
-        .as_array()
-        .ok_or_else(|| wrong(field, key, "an array"))?;
+fn strings(fields: &Entries<'_>, field: &str, key: &str) -> Result<Vec<String>, TopologyError> {
+    let items: Vec<&RawValue> = serde_json::from_str(raw_of(fields, field, key)?.get())
+        .map_err(|_| wrong(field, key, "an array"))?;
     items
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            v.as_str().map(str::to_owned).ok_or_else(|| {
+            serde_json::from_str(v.get()).map_err(|_| {
                 TopologyError::new(format!("{field}.{key}[{i}]"), Kind::WrongType("a string"))
             })
         })
@@ -264,9 +321,12 @@ mod tests {
             error(
                 r#"[{"op": "set_available", "server": "a", "available": true}, {"op": "set_avail"}]"#
             ),
-            Err(format!(
-                "updates[1].op: unknown field (expected one of {OPS}; got `set_avail`)"
-            ))
+            Err(
+                "updates[1].op: unknown field (expected one of set_available, set_tags, \
+                 set_leader, add_server, remove_server, set_database, remove_database; got \
+                 `set_avail`)"
+                    .into()
+            )
         );
         assert_eq!(
             error(r#"[{"op": "set_tags", "server": "a", "tags": ["x", 1]}]"#),

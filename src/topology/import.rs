@@ -9,13 +9,19 @@
 //! | `SHOW SERVERS` | `name` (else `serverId`) | the server's name |
 //! | | `serverId` | how database rows find their server |
 //! | | `address` | the Bolt address; a server without one is left out, with a note |
-//! | | `state` | `Free` and `Dropped` servers are not in the cluster: left out, with a note |
-//! | | `health` | available when `Available` |
+//! | | `state` | `Free` and `Dropped` servers are not in the cluster: left out, with a note; a server in another state than `Enabled` (`Cordoned`, `Deallocating`, …) is unavailable |
+//! | | `health` | available when `Available` (and `Enabled`) |
 //! | | `tags` | the tags |
 //! | `SHOW DATABASES` | `name` | the database (one row per database and hosting server) |
 //! | | `serverID` (else `address`) | the hosting server |
 //! | | `role` | `primary` or `secondary`; another role (`unknown`) is left out, with a note |
+//! | | `currentStatus` | a row not `online` is left out (the server does not host the database now), with a note |
 //! | | `writer` | `true` on the leader's row |
+//! | | `aliases` | names that route as the database |
+//! | | `default` | `true` on the rows of the default database |
+//!
+//! [`SERVER_COLUMNS`] and [`DATABASE_COLUMNS`] list them, so a client reading the records off the
+//! wire may skip the others.
 //!
 //! CSV comes in two dialects, both read: Neo4j Browser's RFC 4180 export (a list cell is a
 //! quoted JSON list, `"[""a"",""b""]"`) and cypher-shell's `--format plain` (values written as
@@ -92,11 +98,32 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
+/// The columns of `SHOW SERVERS YIELD *` that [`import`] reads.
+pub const SERVER_COLUMNS: [&str; 6] = ["serverId", "name", "address", "state", "health", "tags"];
+
+/// The columns of `SHOW DATABASES YIELD *` that [`import`] reads (`serverId` is how some
+/// exports spell `serverID`).
+pub const DATABASE_COLUMNS: [&str; 9] = [
+    "name",
+    "aliases",
+    "serverID",
+    "serverId",
+    "address",
+    "role",
+    "writer",
+    "currentStatus",
+    "default",
+];
+
 /// A topology read from a cluster's records, and what was left out of it and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Imported {
     /// The topology, in the order of the server records.
     pub spec: TopologySpec,
+    /// Each alias (the `aliases` column) and the database it routes as.
+    pub aliases: BTreeMap<String, String>,
+    /// The database whose rows say `default: true`, if one's do.
+    pub default_database: Option<String>,
     /// One line per record left out.
     pub notes: Vec<String>,
 }
@@ -402,15 +429,11 @@ pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, Impo
     }
     let mut by_name: BTreeMap<String, DatabaseSpec> = BTreeMap::new();
     let mut order = Vec::new();
+    let mut names = Names::default();
     for (i, record) in databases.iter().enumerate() {
         let row = i + 1;
         let name = required(record, row, "name")?;
-        let Some(host) = host(record, &ids, &spec) else {
-            notes.push(format!(
-                "databases record {row}: no server of SHOW SERVERS hosts `{name}` here; left out"
-            ));
-            continue;
-        };
+        names.read(record, row, name)?;
         let db = by_name.entry(name.to_owned()).or_insert_with(|| {
             order.push(name.to_owned());
             DatabaseSpec {
@@ -418,9 +441,16 @@ pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, Impo
                 ..DatabaseSpec::default()
             }
         });
-        match text(record, "role").map(str::to_ascii_lowercase).as_deref() {
-            Some("primary") => db.primaries.push(host.clone()),
-            Some("secondary") => db.secondaries.push(host.clone()),
+        let Some(host) = host(record, &ids, &spec) else {
+            notes.push(format!(
+                "databases record {row}: no server of SHOW SERVERS hosts `{name}` here; left out"
+            ));
+            continue;
+        };
+        let role = text(record, "role").map(str::to_ascii_lowercase);
+        let hosts = match role.as_deref() {
+            Some("primary") => &mut db.primaries,
+            Some("secondary") => &mut db.secondaries,
             other => {
                 let role = other.unwrap_or("none");
                 notes.push(format!(
@@ -428,7 +458,15 @@ pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, Impo
                 ));
                 continue;
             }
+        };
+        let status = text(record, "currentStatus").unwrap_or("online");
+        if !status.eq_ignore_ascii_case("online") {
+            notes.push(format!(
+                "databases record {row}: `{name}` on `{host}` is {status}, not online; left out"
+            ));
+            continue;
         }
+        hosts.push(host.clone());
         if flag(record, row, "writer")? {
             db.leader = Some(host);
         }
@@ -437,7 +475,70 @@ pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, Impo
         .into_iter()
         .filter_map(|name| by_name.remove(&name))
         .collect();
-    Ok(Imported { spec, notes })
+    let (aliases, default_database) = names.finish(&spec)?;
+    Ok(Imported {
+        spec,
+        aliases,
+        default_database,
+        notes,
+    })
+}
+
+/// The aliases and the default database, as the database records name them.
+#[derive(Default)]
+struct Names {
+    /// Each alias, the database it names and the record that first said so.
+    aliases: BTreeMap<String, (String, usize)>,
+    default: Option<(String, usize)>,
+}
+
+impl Names {
+    fn read(&mut self, record: &Record, row: usize, name: &str) -> Result<(), ImportError> {
+        let aliases = match record.get("aliases") {
+            None | Some(Cell::Null) => &[][..],
+            Some(Cell::List(aliases)) => aliases,
+            Some(_) => return Err(ImportError::new(row, Some("aliases"), "expected a list")),
+        };
+        for alias in aliases {
+            let (target, first) = self
+                .aliases
+                .entry(alias.clone())
+                .or_insert_with(|| (name.to_owned(), row));
+            if target != name {
+                let message = format!(
+                    "alias `{alias}` names `{name}`, but record {first} has it name `{target}`"
+                );
+                return Err(ImportError::new(row, Some("aliases"), message));
+            }
+        }
+        if flag(record, row, "default")? {
+            let (default, first) = self.default.get_or_insert_with(|| (name.to_owned(), row));
+            if default != name {
+                let message = format!(
+                    "`{name}` is the default database, but record {first} says `{default}` is"
+                );
+                return Err(ImportError::new(row, Some("default"), message));
+            }
+        }
+        Ok(())
+    }
+
+    /// The aliases, each to its database, and the default database; an alias that is also a
+    /// database's name is an error.
+    fn finish(
+        self,
+        spec: &TopologySpec,
+    ) -> Result<(BTreeMap<String, String>, Option<String>), ImportError> {
+        let mut aliases = BTreeMap::new();
+        for (alias, (target, row)) in self.aliases {
+            if spec.databases.iter().any(|db| db.name == alias) {
+                let message = format!("alias `{alias}` of `{target}` is also a database's name");
+                return Err(ImportError::new(row, Some("aliases"), message));
+            }
+            aliases.insert(alias, target);
+        }
+        Ok((aliases, self.default.map(|(name, _)| name)))
+    }
 }
 
 /// One server, or `None` (with a note) when it is not part of the cluster.
@@ -467,7 +568,8 @@ fn server(
         Some(Cell::List(tags)) => tags.clone(),
         Some(_) => return Err(ImportError::new(row, Some("tags"), "expected a list")),
     };
-    let available = text(record, "health").is_none_or(|h| h.eq_ignore_ascii_case("available"));
+    let available = state.eq_ignore_ascii_case("enabled")
+        && text(record, "health").is_none_or(|h| h.eq_ignore_ascii_case("available"));
     Ok(Some(
         ServerSpec::new(name, address)
             .with_tags(tags)
@@ -564,6 +666,8 @@ mod tests {
         ] {
             let imported = imported(servers, databases);
             assert_eq!(imported.spec, expected, "{servers} + {databases}");
+            assert_eq!(imported.default_database.as_deref(), Some("neo4j"));
+            assert!(imported.aliases.is_empty());
             assert_eq!(
                 imported.notes,
                 [
@@ -627,6 +731,123 @@ mod tests {
         assert_eq!(
             import(&servers, &databases).unwrap_err().to_string(),
             "record 1, column `writer`: expected true or false"
+        );
+    }
+
+    /// Servers `a`, `b`, `c` (`c` in `state`, `health`) and `databases` (JSON rows) imported.
+    fn cluster(state: &str, health: &str, databases: &str) -> Result<Imported, ImportError> {
+        let servers = read_records(&format!(
+            r#"[{{"serverId": "1", "name": "a", "address": "a:1", "state": "Enabled", "health": "Available"}},
+                {{"serverId": "2", "name": "b", "address": "b:1", "state": "Enabled", "health": "Available"}},
+                {{"serverId": "3", "name": "c", "address": "c:1", "state": "{state}", "health": "{health}"}}]"#
+        ))
+        .expect("reads");
+        import(&servers, &read_records(databases).expect("reads"))
+    }
+
+    #[test]
+    fn a_server_not_enabled_or_not_available_is_unavailable() {
+        for (state, health, available) in [
+            ("Enabled", "Available", true),
+            ("Cordoned", "Available", false),
+            ("Deallocating", "Available", false),
+            ("Deallocated", "Available", false),
+            ("Enabled", "Unavailable", false),
+        ] {
+            let imported = cluster(state, health, "[]").expect("imports");
+            assert_eq!(imported.spec.servers.len(), 3);
+            assert_eq!(
+                imported.spec.servers[2].available, available,
+                "{state} {health}"
+            );
+        }
+        let imported = cluster("Dropped", "Available", "[]").expect("imports");
+        assert_eq!(imported.spec.servers.len(), 2);
+    }
+
+    #[test]
+    fn a_database_not_online_on_a_server_is_not_hosted_there() {
+        let databases = r#"[
+            {"name": "neo4j", "serverID": "1", "role": "primary", "writer": false, "currentStatus": "online"},
+            {"name": "neo4j", "serverID": "2", "role": "primary", "writer": true, "currentStatus": "store copying"},
+            {"name": "neo4j", "serverID": "3", "role": "secondary", "writer": false, "currentStatus": "online"},
+            {"name": "gone", "serverID": "1", "role": "primary", "writer": true, "currentStatus": "offline"}
+        ]"#;
+        let imported = cluster("Enabled", "Available", databases).expect("imports");
+        let [neo4j, gone] = &imported.spec.databases[..] else {
+            panic!("{:?}", imported.spec.databases)
+        };
+        assert_eq!(
+            (&neo4j.primaries[..], &neo4j.secondaries[..], &neo4j.leader),
+            (&["a".to_owned()][..], &["c".to_owned()][..], &None)
+        );
+        assert_eq!(
+            (gone.name.as_str(), gone.primaries.len(), &gone.leader),
+            ("gone", 0, &None)
+        );
+        assert_eq!(
+            imported.notes,
+            [
+                "databases record 2: `neo4j` on `b` is store copying, not online; left out",
+                "databases record 4: `gone` on `a` is offline, not online; left out",
+            ]
+        );
+    }
+
+    #[test]
+    fn aliases_name_their_database_and_one_database_is_the_default() {
+        let databases = r#"[
+            {"name": "neo4j", "aliases": ["graph", "main"], "serverID": "1", "role": "primary", "default": true},
+            {"name": "neo4j", "aliases": ["graph", "main"], "serverID": "2", "role": "primary", "default": true},
+            {"name": "movies", "aliases": ["films"], "serverID": "1", "role": "primary", "default": false},
+            {"name": "system", "aliases": [], "serverID": "1", "role": "primary", "default": null}
+        ]"#;
+        let imported = cluster("Enabled", "Available", databases).expect("imports");
+        let aliases: Vec<(&str, &str)> = imported
+            .aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .collect();
+        assert_eq!(
+            aliases,
+            [("films", "movies"), ("graph", "neo4j"), ("main", "neo4j")]
+        );
+        assert_eq!(imported.default_database.as_deref(), Some("neo4j"));
+        let none = cluster("Enabled", "Available", "[]").expect("imports");
+        assert_eq!(none.default_database, None);
+    }
+
+    #[test]
+    fn aliases_and_defaults_that_disagree_are_errors() {
+        let error = |databases: &str| {
+            cluster("Enabled", "Available", databases)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error(
+                r#"[{"name": "neo4j", "aliases": ["g"], "serverID": "1", "role": "primary"},
+                    {"name": "movies", "aliases": ["g"], "serverID": "1", "role": "primary"}]"#
+            ),
+            "record 2, column `aliases`: alias `g` names `movies`, but record 1 has it name `neo4j`"
+        );
+        assert_eq!(
+            error(
+                r#"[{"name": "neo4j", "serverID": "1", "role": "primary", "default": true},
+                    {"name": "movies", "serverID": "1", "role": "primary", "default": true}]"#
+            ),
+            "record 2, column `default`: `movies` is the default database, but record 1 says `neo4j` is"
+        );
+        assert_eq!(
+            error(
+                r#"[{"name": "neo4j", "aliases": ["movies"], "serverID": "1", "role": "primary"},
+                    {"name": "movies", "serverID": "1", "role": "primary"}]"#
+            ),
+            "record 1, column `aliases`: alias `movies` of `neo4j` is also a database's name"
+        );
+        assert_eq!(
+            error(r#"[{"name": "neo4j", "aliases": "g", "serverID": "1", "role": "primary"}]"#),
+            "record 1, column `aliases`: expected a list"
         );
     }
 

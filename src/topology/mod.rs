@@ -12,8 +12,10 @@
 //! Files: `spec.rs` (the description), `tags.rs` (ids, the interner, what holds an id and when
 //! it is reused), `server_set.rs`, `matrix.rs` (tag rows, the invariant the VM's unchecked reads
 //! rely on, the ids a snapshot holds), `snapshot.rs` (the read side), `update.rs` (every update
-//! kind, incremental), `publish.rs`, `json.rs` and `error.rs`.
+//! kind, incremental), `diff.rs` (the updates from one description to another), `publish.rs`,
+//! `json.rs` and `error.rs`.
 
+mod diff;
 mod error;
 #[cfg(feature = "json")]
 pub mod import;
@@ -30,6 +32,7 @@ mod tags;
 pub(crate) mod testing;
 mod update;
 
+pub use diff::diff;
 pub use error::{TopologyError, TopologyErrorKind};
 #[cfg(feature = "json")]
 pub use json::from_json;

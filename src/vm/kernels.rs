@@ -96,6 +96,144 @@ pub(crate) fn and_union_in_place(dst: &mut [u64], union_at: impl Fn(usize) -> u6
     count
 }
 
+/// The most stages the one-pass chain kernel holds; longer rules go stage by stage.
+pub(crate) const MAX_STAGES: usize = 8;
+
+/// The most tag rows, over all stages, the one-pass chain kernel holds.
+pub(crate) const MAX_ROWS: usize = 16;
+
+/// A rule's tag rows, resolved for one pass: stage `s` intersects with the union of
+/// `rows[stage[s].0..stage[s].1]`, and with nothing when that is empty (a stage that only
+/// counts).
+#[derive(Clone, Copy)]
+pub(crate) struct Chain<'m> {
+    rows: [&'m [u64]; MAX_ROWS],
+    /// Per stage: its rows' range in `rows`, and whether the set after it is counted.
+    stages: [(usize, usize, bool); MAX_STAGES],
+    len: usize,
+}
+
+impl<'m> Chain<'m> {
+    /// An empty chain.
+    pub(crate) fn new() -> Chain<'m> {
+        Chain {
+            rows: [&[]; MAX_ROWS],
+            stages: [(0, 0, false); MAX_STAGES],
+            len: 0,
+        }
+    }
+
+    /// Adds a stage of `rows`, its set counted when `counted`; `None` (and the chain not to be
+    /// used) when it holds no more.
+    pub(crate) fn push(
+        &mut self,
+        rows: impl ExactSizeIterator<Item = &'m [u64]>,
+        counted: bool,
+    ) -> Option<()> {
+        let start = match self.len {
+            0 => 0,
+            n => self.stages.get(n - 1)?.1,
+        };
+        let end = start + rows.len();
+        let slots = self.rows.get_mut(start..end)?;
+        for (slot, row) in slots.iter_mut().zip(rows) {
+            *slot = row;
+        }
+        *self.stages.get_mut(self.len)? = (start, end, counted);
+        self.len += 1;
+        Some(())
+    }
+
+    /// The stages in use.
+    fn stages(&self) -> &[(usize, usize, bool)] {
+        self.stages.get(..self.len).unwrap_or_default()
+    }
+
+    /// The rows of a stage.
+    #[inline(always)]
+    fn rows_of(&self, (start, end, _): (usize, usize, bool)) -> &[&'m [u64]] {
+        self.rows.get(start..end).unwrap_or_default()
+    }
+}
+
+/// `dst = src ∩ S₀ ∩ S₁ ∩ …` over `chain`, in one pass: each line's running set stays in
+/// registers through every stage and is stored once. `counts[s]` gets the set bits after stage
+/// `s` for each counted stage (untouched otherwise). Stops at the shortest of `dst`, `src`
+/// and the rows.
+#[inline(always)]
+pub(crate) fn chain<I: Isa>(
+    isa: I,
+    dst: &mut [u64],
+    src: &[u64],
+    chain: &Chain<'_>,
+    counts: &mut [u32; MAX_STAGES],
+) {
+    let stages = chain.stages();
+    let used = chain.rows.get(..stages.last().map_or(0, |s| s.1));
+    let len = used
+        .unwrap_or_default()
+        .iter()
+        .fold(dst.len().min(src.len()), |n, r| n.min(r.len()));
+    let (dst, _) = dst.split_at_mut(len);
+    let (dst_lines, dst_tail) = dst.as_chunks_mut::<LINE_WORDS>();
+    let src_lines = src.split_at(len).0.as_chunks::<LINE_WORDS>().0;
+    // Each used row's whole lines, split once, not once a line.
+    let mut row_lines: [&[[u64; LINE_WORDS]]; MAX_ROWS] = [&[]; MAX_ROWS];
+    for (lines, row) in row_lines.iter_mut().zip(used.unwrap_or_default()) {
+        *lines = row.as_chunks::<LINE_WORDS>().0;
+    }
+    let mut counters = [isa.zero(); MAX_STAGES];
+    for (i, (d, s)) in dst_lines.iter_mut().zip(src_lines).enumerate() {
+        let mut acc = *s;
+        for (&stage, counter) in stages.iter().zip(counters.iter_mut()) {
+            let (start, end, _) = stage;
+            if start < end {
+                let mut union = [0u64; LINE_WORDS];
+                for lines in row_lines.get(start..end).unwrap_or_default() {
+                    for (u, r) in union.iter_mut().zip(lines.get(i).into_iter().flatten()) {
+                        *u |= r;
+                    }
+                }
+                for (a, u) in acc.iter_mut().zip(union) {
+                    *a &= u;
+                }
+            }
+            if stage.2 {
+                *counter = isa.add_line(*counter, &acc);
+            }
+        }
+        *d = acc;
+    }
+    for ((&stage, counter), count) in stages.iter().zip(counters).zip(counts.iter_mut()) {
+        if stage.2 {
+            *count = isa.total(counter);
+        }
+    }
+    let base = dst_lines.len() * LINE_WORDS;
+    for (k, d) in dst_tail.iter_mut().enumerate() {
+        let w = base + k;
+        let mut acc = src.get(w).copied().unwrap_or(0);
+        for (&stage, count) in stages.iter().zip(counts.iter_mut()) {
+            let rows = chain.rows_of(stage);
+            if !rows.is_empty() {
+                acc &= rows
+                    .iter()
+                    .fold(0, |u, row| u | row.get(w).copied().unwrap_or(0));
+            }
+            if stage.2 {
+                *count += acc.count_ones();
+            }
+        }
+        *d = acc;
+    }
+}
+
+/// `dst = src`, returning the set bits.
+#[inline(always)]
+pub(crate) fn copy_from<I: Isa>(isa: I, dst: &mut [u64], src: &[u64]) -> u32 {
+    fused(isa, dst, [src], |_, [s]| s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +318,26 @@ mod tests {
                     "and_union2_in_place",
                     run(&|d| dispatch!(kernels, |isa| and_union2_in_place(isa, d, a, b))),
                     want(&|w, d| d & (a[w] | b[w])),
+                );
+                // A chain: `a`, then a stage that only counts, then `b ∪ old`, uncounted in
+                // the middle.
+                let mut stages = Chain::new();
+                for (rows, counted) in [(&[a][..], true), (&[], false), (&[b, old], true)] {
+                    stages.push(rows.iter().copied(), counted).expect("room");
+                }
+                let (mut dst, mut counts) = (old.to_vec(), [u32::MAX; MAX_STAGES]);
+                dispatch!(kernels, |isa| {
+                    chain(isa, &mut dst, src, &stages, &mut counts);
+                    0
+                });
+                let first: Vec<u64> = (0..len).map(|w| src[w] & a[w]).collect();
+                let last: Vec<u64> = (0..len).map(|w| first[w] & (b[w] | old[w])).collect();
+                let ones = |words: &[u64]| words.iter().map(|w| w.count_ones()).sum::<u32>();
+                assert_eq!(
+                    (dst, counts[..3].to_vec()),
+                    (last.clone(), vec![ones(&first), u32::MAX, ones(&last)]),
+                    "{} chain len {len} offset {offset}",
+                    kernels.name()
                 );
                 let counted = dispatch!(kernels, |isa| count(isa, src));
                 assert_eq!(

@@ -6,20 +6,20 @@
 //! instruction set:
 //! - **one word**, for clusters of up to 64 servers whose snapshot knows every tag of the
 //!   program: the accumulator, the candidates and every tag row are single `u64`s in registers;
-//! - **words**, for everything else: each filter is one fused pass over the words (AND with a
-//!   row or a union of rows, writing and counting as it goes), and a filter whose set is too
-//!   small jumps straight to the next rule.
+//! - **words**, for everything else: a rule (`match`) is one pass over the words, its running
+//!   set in registers and stored once (see `matching`); a filter of the step-by-step form is
+//!   one pass of its own, and anything whose set is too small jumps straight to the next rule.
 //!
 //! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks, needs no
 //! popcount for them, and inlines into [`eval`]. The word executor runs each kernel out of line,
-//! compiled with `popcnt` when the CPU has it ([`features`]), so each loop has its registers to
-//! itself. The check that every tag of the program is known to the snapshot is made once per
-//! evaluation (the program's tag bound against the snapshot's tag count), never per instruction.
-//! A rule's filters carry the `rule` and `ret` modifiers, so a one-filter rule is a single
-//! dispatch.
+//! compiled for the widest kernels the CPU has ([`features`]: AVX-512, AVX2, `popcnt`), so each
+//! loop has its registers to itself. The check that every tag of the program is known to the
+//! snapshot is made once per evaluation (the program's tag bound against the snapshot's tag
+//! count), never per instruction.
 
 mod explain;
 mod kernels;
+mod matching;
 
 pub use crate::cpu::{Features, features, select_in_word};
 
@@ -30,6 +30,7 @@ use std::fmt;
 
 use crate::bytecode::{Flags, Insn, InsnIdx, Opcode, Program};
 use crate::topology::{ServerSet, Snapshot, TagId, TagMatrix};
+use matching::at_least;
 
 /// Why an evaluation could not run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +80,9 @@ pub fn eval(
     out: &mut ServerSet,
 ) -> Result<(), EvalError> {
     check(program, snapshot, candidates)?;
-    out.prepare(snapshot.len());
+    if out.universe() != snapshot.len() {
+        size(out, snapshot.len());
+    }
     let matrix = snapshot.tag_matrix();
     let (cand, out) = (candidates.words(), out.words_mut());
     if program.tag_bound() > matrix.tag_count() {
@@ -110,6 +113,16 @@ fn check(program: &Program, snapshot: &Snapshot, candidates: &ServerSet) -> Resu
     Ok(())
 }
 
+/// Sizes `out` for a snapshot of `servers` servers: once per buffer and cluster size, so out of
+/// line.
+// PERF: inlined, the resizing made `eval` save six registers and reserve a stack frame on every
+// call, one-word clusters included.
+#[cold]
+#[inline(never)]
+fn size(out: &mut ServerSet, servers: usize) {
+    out.prepare(servers);
+}
+
 /// The rare case of a program naming tags the snapshot predates: the checked executor reads
 /// them as the empty set. Out of line, so the hot path stays small.
 #[cold]
@@ -125,12 +138,26 @@ fn eval_with_unknown_tags(program: &Program, matrix: &TagMatrix, cand: &[u64], o
 /// # Safety
 /// Every tag id of `program` is below `matrix.tag_count()`, and `cand` and `out` have
 /// `matrix.words()` words each.
+#[inline(always)]
 unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     if let ([cand], [result]) = (cand, &mut *out) {
         // SAFETY: the contract of `run_known` is that of `one_word`.
         *result = unsafe { one_word(program, matrix.bits(), *cand) };
         return;
     }
+    // SAFETY: the contract of `run_known` is that of `run_words`.
+    unsafe { run_words(program, matrix, cand, out) }
+}
+
+/// The word executor with the best kernels of this CPU.
+///
+/// # Safety
+/// As [`run_known`].
+// PERF: out of line, so that `eval` (with the one-word executor inlined) saves and restores only
+// the registers one word needs: with the four kernel sets' executors inlined beside it, a
+// one-word evaluation pushed six registers and reserved a 1.2 KB frame.
+#[inline(never)]
+unsafe fn run_words(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     // SAFETY: the contract of `run_known` is that of the executors (`KNOWN = true`).
     with_isa!(Kernels::best(), |isa| unsafe {
         words::<true, _>(program, matrix, cand, out, isa)
@@ -181,6 +208,19 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
                 acc = start(acc, insn);
                 one_word_next(acc, insn, pc)
             }
+            Opcode::Match => {
+                // SAFETY: `insn` is a `match` of `program`, so are its stages; tag ids are
+                // below `rows.len()` by the caller's contract.
+                let (set, passes) = unsafe {
+                    let stages = program.match_stages(insn);
+                    matching::one_word(program, stages, |t| row(t.as_u32()), cand)
+                };
+                if passes {
+                    return set;
+                }
+                acc = set;
+                Some(InsnIdx::of_target(insn.target))
+            }
             Opcode::Ret => (acc == 0).then_some(pc.next()),
             Opcode::RetCand => return cand,
             Opcode::RetEmpty => return 0,
@@ -196,12 +236,7 @@ unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
 /// the one-word executor needs no `popcnt` for the thresholds policies use most.
 #[inline(always)]
 fn one_word_next(acc: u64, insn: &Insn, pc: InsnIdx) -> Option<InsnIdx> {
-    let passes = match insn.min {
-        1 => acc != 0,
-        2 => acc & acc.wrapping_sub(1) != 0,
-        min => acc.count_ones() >= min,
-    };
-    filter_flow(passes, insn, pc)
+    filter_flow(at_least(acc, insn.min), insn, pc)
 }
 
 /// Where a filter goes: on, or to its target when the set is smaller than its `min`.
@@ -239,24 +274,9 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     out: &mut [u64],
     isa: I,
 ) {
-    let row = |t: u32| {
-        if KNOWN {
-            // SAFETY: `KNOWN` means the caller proved every tag id has a row.
-            Some(unsafe { matrix.row_unchecked(t) })
-        } else {
-            matrix.row_of(t)
-        }
-    };
     let mut from_cand = false;
     let mut count = 0u32;
     let mut cand_count = None;
-    let mut current = |from_cand: bool, count: u32| {
-        if from_cand {
-            *cand_count.get_or_insert_with(|| isa.run(|| cpu::count(isa, cand)))
-        } else {
-            count
-        }
-    };
     let mut pc = InsnIdx::START;
     loop {
         // SAFETY: `pc` is 0, a jump target or the successor of an instruction that did not
@@ -265,24 +285,46 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
         from_cand |= insn.starts_rule();
         let flow = match insn.op {
             Opcode::Rule => Some(pc.next()),
+            Opcode::Match => {
+                // SAFETY: `insn` is a `match` of `program`; the tag contract is the caller's.
+                let outcome = unsafe {
+                    let stages = program.match_stages(insn);
+                    matching::words::<KNOWN, I>(isa, program, stages, matrix, cand, out)
+                };
+                if outcome.passes {
+                    return;
+                }
+                (from_cand, count) = (false, outcome.count);
+                Some(InsnIdx::of_target(insn.target))
+            }
             Opcode::And => {
-                count = match row(insn.a) {
-                    Some(row) if from_cand => isa.run(|| kernels::and_from(isa, out, cand, row)),
-                    Some(row) => isa.run(|| kernels::and_in_place(isa, out, row)),
-                    None => clear(out),
+                let from = from_cand.then_some(cand);
+                // The verifier made `a` a tag id (`TagId::new` accepted it).
+                let tags = TagId::new(insn.a as usize).map(|t| [t]);
+                // SAFETY: `insn.a` is a tag id of `program`; the tag contract is the caller's.
+                count = unsafe {
+                    and_any::<KNOWN, I>(isa, tags.as_slice().as_flattened(), matrix, from, out)
                 };
                 from_cand = false;
                 next(count, insn, pc)
             }
             Opcode::AndAny => {
-                // SAFETY: `insn` is an `and.any` of `program`.
-                let tags = unsafe { program.pool_tags(insn) };
-                count = and_any(isa, tags, row, matrix, from_cand.then_some(cand), out);
+                // SAFETY: `insn` is an `and.any` of `program`; the tag contract is the caller's.
+                count = unsafe {
+                    let tags = program.pool_tags(insn);
+                    and_any::<KNOWN, I>(isa, tags, matrix, from_cand.then_some(cand), out)
+                };
                 from_cand = false;
                 next(count, insn, pc)
             }
-            Opcode::Min => next(current(from_cand, count), insn, pc),
-            Opcode::Ret => (current(from_cand, count) == 0).then_some(pc.next()),
+            Opcode::Min => {
+                let count = current(isa, cand, from_cand.then_some(&mut cand_count), count);
+                next(count, insn, pc)
+            }
+            Opcode::Ret => {
+                let count = current(isa, cand, from_cand.then_some(&mut cand_count), count);
+                (count == 0).then_some(pc.next())
+            }
             Opcode::RetCand => {
                 out.copy_from_slice(cand);
                 return;
@@ -304,20 +346,49 @@ pub(crate) unsafe fn words<const KNOWN: bool, I: Isa>(
     }
 }
 
-/// `and.any`: `acc ∩ (T[t₀] ∪ …)`, from the candidates (`from`) or in place. Two known tags,
-/// the common case, run a fused vector kernel; any other number, or a tag the snapshot
-/// predates (read as empty), the general loop.
+/// The accumulator's count: `count`, or when it stands for the candidates (`cand_count` given),
+/// theirs, counted once.
 #[inline(always)]
-fn and_any<'m, I: Isa>(
+fn current<I: Isa>(isa: I, cand: &[u64], cand_count: Option<&mut Option<u32>>, count: u32) -> u32 {
+    match cand_count {
+        Some(Some(counted)) => *counted,
+        Some(slot) => *slot.insert(isa.run(|| cpu::count(isa, cand))),
+        None => count,
+    }
+}
+
+/// `acc ∩ (T[t₀] ∪ …)`, from the candidates (`from`) or in place, returning its count. One or
+/// two known tags, the common cases, run a fused vector kernel; any other number, or a tag the
+/// snapshot predates (read as empty), the general loop.
+///
+/// # Safety
+/// When `KNOWN`, every id of `tags` is below `matrix.tag_count()`.
+#[inline(always)]
+unsafe fn and_any<const KNOWN: bool, I: Isa>(
     isa: I,
     tags: &[TagId],
-    row: impl Fn(u32) -> Option<&'m [u64]>,
     matrix: &TagMatrix,
     from: Option<&[u64]>,
     out: &mut [u64],
 ) -> u32 {
+    let row = |t: &TagId| {
+        if KNOWN {
+            // SAFETY: `KNOWN` means every tag id has a row.
+            Some(unsafe { matrix.row_unchecked(t.as_u32()) })
+        } else {
+            matrix.row_of(t.as_u32())
+        }
+    };
+    if let [a] = tags
+        && let Some(a) = row(a)
+    {
+        return match from {
+            Some(cand) => isa.run(|| kernels::and_from(isa, out, cand, a)),
+            None => isa.run(|| kernels::and_in_place(isa, out, a)),
+        };
+    }
     if let [a, b] = tags
-        && let (Some(a), Some(b)) = (row(a.as_u32()), row(b.as_u32()))
+        && let (Some(a), Some(b)) = (row(a), row(b))
     {
         return match from {
             Some(cand) => isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)),
@@ -339,11 +410,6 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
         Some(cand) => kernels::and_union_from(out, cand, union_at),
         None => kernels::and_union_in_place(out, union_at),
     }
-}
-
-fn clear(out: &mut [u64]) -> u32 {
-    out.fill(0);
-    0
 }
 
 #[cfg(test)]

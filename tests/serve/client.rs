@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tagroute::Strictness;
 use tagroute::bolt::chunk::{self, Dechunker};
@@ -73,6 +74,29 @@ impl Client<TcpStream> {
         stream.set_nodelay(true).expect("nodelay");
         Client::over(stream)
     }
+
+    /// Connects from the loopback address `127.0.0.{host}`, a peer of its own to the server.
+    pub async fn connect_from(address: SocketAddr, host: u8) -> Client<TcpStream> {
+        let stream = connect_from(address, host).await.expect("connects");
+        stream.set_nodelay(true).expect("nodelay");
+        Client::over(stream)
+    }
+}
+
+/// A TCP connection from `127.0.0.{host}` (any port) to `address`.
+pub async fn connect_from(address: SocketAddr, host: u8) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from(([127, 0, 0, host], 0)))?;
+    socket.connect(address).await
+}
+
+/// The value of the metric sample `line_prefix` (everything before the value), 0 if absent.
+pub fn metric(metrics: &str, line_prefix: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line_prefix)?.strip_prefix(' '))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
@@ -316,22 +340,48 @@ impl Running {
 
 /// An HTTP/1.1 exchange with the admin listener: status and body.
 pub async fn http(address: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).await.expect("connects");
+    let (status, _, body) = http_with(address, method, path, &[], body)
+        .await
+        .expect("an answer");
+    (status, body)
+}
+
+/// An HTTP/1.1 exchange with extra headers: status, headers and body; `None` if the server
+/// closed without answering.
+pub async fn http_with(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String, String)> {
+    let mut stream = TcpStream::connect(address).await.ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.expect("writes");
+    stream.write_all(request.as_bytes()).await.ok()?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("reads");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
+    stream.read_to_string(&mut response).await.ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    Some((status, head.to_owned(), body.to_owned()))
+}
+
+/// Whether the server closes `stream` within `within` (reading and dropping what it sends).
+pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    let wait = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, wait).await.is_ok()
 }

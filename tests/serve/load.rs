@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::client::*;
@@ -71,18 +71,11 @@ async fn two_hundred_connections_get_every_answer_right() {
 
 /// A connection the server should close by itself; `Err` if it did not within 30 s.
 async fn closed_by_server(mut stream: TcpStream) -> Result<(), String> {
-    let mut buffer = [0u8; 256];
-    let wait = async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .map_err(|_| "still open after 30 s".to_owned())
+    if closed_within(&mut stream, Duration::from_secs(30)).await {
+        Ok(())
+    } else {
+        Err("still open after 30 s".to_owned())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,9 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `tagroute --version`: the version, the git revision it was built from and its cargo features.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("TAGROUTE_REVISION"),
+    ", features: ",
+    env!("TAGROUTE_FEATURES"),
+    ")"
+);
+
 /// Compile and evaluate Neo4j routing policies.
 #[derive(Debug, Parser)]
-#[command(name = "tagroute", version, about, long_about = None)]
+#[command(name = "tagroute", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -76,6 +86,27 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Topology files: `import` builds one from a live cluster's records.
     Topology(TopologyArgs),
+    /// Print a manual page (roff), or write every command's page into a directory.
+    Man(ManArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`serve`, `topology import`); none: tagroute(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Write tagroute.1 and one page per command (tagroute-serve.1, ...) into this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -95,11 +126,40 @@ pub enum TopologyCommand {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The records of `SHOW SERVERS YIELD *`.
-    #[arg(long, value_name = "FILE")]
-    pub servers: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "databases",
+        required_unless_present = "from"
+    )]
+    pub servers: Option<PathBuf>,
     /// The records of `SHOW DATABASES YIELD *`.
-    #[arg(long, value_name = "FILE")]
-    pub databases: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "servers",
+        required_unless_present = "from"
+    )]
+    pub databases: Option<PathBuf>,
+    /// Read the records from a live cluster instead, in one poll: the first of these servers
+    /// that answers (`neo4j://HOST:PORT[,HOST:PORT...]`; `neo4j+s://` for TLS).
+    #[arg(long, value_name = "URI", conflicts_with_all = ["servers", "databases"])]
+    pub from: Option<String>,
+    /// The user to authenticate as (basic auth); without it, no authentication.
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "from",
+        requires = "password_file"
+    )]
+    pub user: Option<String>,
+    /// The file holding the user's password (one trailing line break is dropped).
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub password_file: Option<PathBuf>,
+    /// The CA certificate (PEM) to verify the servers' TLS certificates with; TLS is used when
+    /// it is given.
+    #[arg(long, value_name = "PEM", requires = "from")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// How a command writes its findings: for people (stderr) or for programs (JSON on stdout).
@@ -139,9 +199,50 @@ pub struct CheckArgs {
     /// Exit 1 when there is a warning, too.
     #[arg(long)]
     pub deny_warnings: bool,
-    /// `text` (diagnostics on stderr) or `json` (one document on stdout).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    /// `text` (diagnostics on stderr), `json` (one document on stdout) or `sarif` (SARIF 2.1.0
+    /// on stdout, for CI systems).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// The Neo4j version whose settings every key is checked against (default: the newest).
+    #[arg(long, value_name = "VERSION", value_parser = neo4j_version)]
+    pub neo4j_version: Option<tagroute::config::Neo4jVersion>,
+    /// The Neo4j edition: an Enterprise setting is unknown to Community Edition.
+    #[arg(long, value_enum, default_value_t = EditionArg::Enterprise)]
+    pub edition: EditionArg,
+    /// Print each file migrated from Neo4j 4.4 to Neo4j 5 on stdout, then check the migrated
+    /// text (the file is never edited).
+    #[arg(long, conflicts_with = "format")]
+    pub migrate: bool,
+}
+
+/// How `check` writes its findings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Diagnostics with carets on stderr.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+    /// One SARIF 2.1.0 log on stdout.
+    Sarif,
+}
+
+/// A Neo4j edition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EditionArg {
+    /// Community Edition.
+    Community,
+    /// Enterprise Edition.
+    Enterprise,
+}
+
+fn neo4j_version(name: &str) -> Result<tagroute::config::Neo4jVersion, String> {
+    tagroute::config::Neo4jVersion::named(name).ok_or_else(|| {
+        let known: Vec<&str> = tagroute::config::Neo4jVersion::all()
+            .map(|v| v.name())
+            .collect();
+        format!("tagroute has the settings of Neo4j {}", known.join(" and "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -375,22 +476,40 @@ pub struct ServeArgs {
     /// The most Bolt connections open at once.
     #[arg(long, value_name = "N", default_value_t = 20_000)]
     pub max_connections: u32,
+    /// The most Bolt connections open at once from one peer (an IPv4 address, or an IPv6 /64)
+    /// [default: half of --max-connections].
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_peer: Option<u32>,
     /// Close a connection that sends nothing, or reads none of its answers, for this long
     /// (`30m`, `90s`, `1500ms`).
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub idle_timeout: String,
-    /// The TLS and Bolt handshakes must finish within this time.
+    /// The TLS and Bolt handshakes and the login (HELLO, LOGON) must finish within this time.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub handshake_timeout: String,
+    /// A message must arrive whole within this time of its first byte, however its bytes
+    /// trickle in.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub message_timeout: String,
     /// The largest message a client may send, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 65_536)]
     pub max_message_size: usize,
-    /// The highest Bolt version to negotiate (4.4, 5.0 ... 5.8).
-    #[arg(long, value_name = "X.Y", default_value = "5.8")]
-    pub max_bolt_version: String,
+    /// The highest Bolt version to negotiate: 4.4, 5.0, 5.1, 5.2, 5.3, 5.4, 5.6, 5.7 or 5.8.
+    #[arg(long, value_name = "X.Y", default_value = "5.8", value_parser = bolt_version)]
+    pub max_bolt_version: tagroute::bolt::Version,
     /// How often to look at the files for changes; `0` only reloads on SIGHUP and POST /reload.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub watch_interval: String,
+    /// The most admin connections open at once; more are closed on accept.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub admin_max_connections: u32,
+    /// An admin request's headers must arrive within this time; an admin connection idle this
+    /// long is closed.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub admin_header_timeout: String,
+    /// An admin request's body must arrive within this time of its headers (else 408).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub admin_body_timeout: String,
     /// Log lines as `text` or `json`, on stderr.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub log_format: String,
@@ -400,6 +519,20 @@ pub struct ServeArgs {
     /// Print `NAME:<argon2 hash>` of the password read from stdin, for --auth-file, and exit.
     #[arg(long, value_name = "NAME", exclusive = true)]
     pub hash_password: Option<String>,
+}
+
+/// A Bolt version `serve` speaks; any other is a usage error listing those it does.
+#[cfg(feature = "serve")]
+fn bolt_version(text: &str) -> Result<tagroute::bolt::Version, String> {
+    let speaks = || tagroute::serve::supported_versions();
+    match text.parse::<tagroute::bolt::Version>() {
+        Ok(version) if version.is_supported() => Ok(version),
+        Ok(version) => Err(format!(
+            "Bolt {version} is not a version this server speaks; it speaks {}",
+            speaks()
+        )),
+        Err(e) => Err(format!("{e}; this server speaks {}", speaks())),
+    }
 }
 
 #[cfg(test)]
@@ -448,6 +581,31 @@ mod tests {
             ]),
             Err(2)
         );
+    }
+
+    #[cfg(feature = "serve")]
+    #[test]
+    fn a_bolt_version_the_server_cannot_speak_is_a_usage_error_listing_those_it_can() {
+        let version = |v: &str| {
+            Cli::try_parse_from(
+                ["tagroute", "serve", "--config", "c", "--topology", "t"]
+                    .into_iter()
+                    .chain(["--max-bolt-version", v]),
+            )
+            .map(|_| ())
+            .map_err(|e| (e.exit_code(), e.to_string()))
+        };
+        for good in ["4.4", "5.0", "5.4", "5.6", "5.8"] {
+            assert_eq!(version(good), Ok(()), "{good}");
+        }
+        for bad in ["4.3", "4.2", "3.0", "5.5", "5.9", "6.0", "five"] {
+            let (code, message) = version(bad).expect_err(bad);
+            assert_eq!(code, 2, "{bad}");
+            assert!(
+                message.contains("4.4, 5.0, 5.1, 5.2, 5.3, 5.4, 5.6, 5.7, 5.8"),
+                "{bad}: {message}"
+            );
+        }
     }
 
     #[test]

@@ -47,6 +47,8 @@ struct Measured {
 
 /// The yardsticks, for the built-in workload only.
 struct Ideals {
+    /// Each kernel's evaluation, widest first.
+    kernels: Vec<(&'static str, f64)>,
     kernel: &'static str,
     best_eval: f64,
     scalar_eval: f64,
@@ -70,9 +72,11 @@ pub fn run(args: &BenchArgs, console: &mut Console<'_>) -> Result<(), Failure> {
     )?;
     if args.json {
         let scenarios: Vec<Value> = measured.iter().map(Measured::json).collect();
-        console.json(
-            &json!({ "scenarios": scenarios, "threads": { "n": threads, "scaling": round(scaling) } }),
-        )
+        console.json(&json!({
+            "cpu": bench_support::cpu_line(),
+            "scenarios": scenarios,
+            "threads": { "n": threads, "scaling": round(scaling) },
+        }))
     } else {
         table(&measured, threads, scaling, console)
     }
@@ -174,16 +178,30 @@ fn router_for(snapshot: Snapshot, policy: &str) -> Result<Router, Failure> {
 }
 
 fn ideals(snapshot: &Snapshot, candidates: &ServerSet) -> Ideals {
-    let mut best = Ideal::new(snapshot, candidates, IdealKernel::Best);
-    let mut scalar = Ideal::new(snapshot, candidates, IdealKernel::Scalar);
-    let best_eval = time(|| black_box(&mut best).eval() > 0);
-    let scalar_eval = time(|| black_box(&mut scalar).eval() > 0);
+    let kernels: Vec<(&'static str, f64)> = IdealKernel::available()
+        .into_iter()
+        .map(|kernel| {
+            let mut ideal = Ideal::new(snapshot, candidates, kernel);
+            (kernel.name(), time(|| black_box(&mut ideal).eval()))
+        })
+        .collect();
+    let (kernel, best_eval) =
+        kernels.iter().copied().fold(
+            ("scalar", f64::INFINITY),
+            |a, b| if b.1 < a.1 { b } else { a },
+        );
+    let scalar_eval = kernels
+        .iter()
+        .find(|(name, _)| *name == "scalar")
+        .map_or(best_eval, |k| k.1);
+    let mut widest = Ideal::new(snapshot, candidates, IdealKernel::widest());
     let mut rng = Rng::seeded(1);
-    let decision = time(|| black_box(&mut best).decide(&mut rng).is_some());
-    let mut floor = best.memo_floor(1);
+    let decision = time(|| black_box(&mut widest).decide(&mut rng).is_some());
+    let mut floor = widest.memo_floor(1);
     let memo_floor = time(|| black_box(&mut floor).decide().is_some());
     Ideals {
-        kernel: IdealKernel::Best.name(),
+        kernels,
+        kernel,
         best_eval,
         scalar_eval,
         decision,
@@ -276,6 +294,12 @@ impl Measured {
             "policy": self.policy,
             "vm_ns": round(self.vm),
             "ideal_kernel": self.ideals.as_ref().map(|i| i.kernel),
+            "ideal_kernels_ns": self.ideals.as_ref().map(|i| {
+                i.kernels
+                    .iter()
+                    .map(|(name, ns)| ((*name).to_owned(), json!(round(*ns))))
+                    .collect::<serde_json::Map<_, _>>()
+            }),
             "best_ideal_eval_ns": ideal(|i| i.best_eval).map(round),
             "ideal_eval_ns": ideal(|i| i.scalar_eval).map(round),
             "router_ns": self.router.map(round),
@@ -339,12 +363,23 @@ fn table(
     if let Some(m) = measured.first() {
         writeln!(out, "policy: {}", m.policy)?;
     }
-    if let Some(kernel) = measured
-        .iter()
-        .find_map(|m| m.ideals.as_ref().map(|i| i.kernel))
-    {
-        writeln!(out, "best ideal kernel on this CPU: {kernel}")?;
+    for m in measured {
+        if let Some(ideals) = &m.ideals {
+            let each: Vec<String> = ideals
+                .kernels
+                .iter()
+                .map(|(name, ns)| format!("{name} {ns:.2}"))
+                .collect();
+            writeln!(
+                out,
+                "ideal kernels at {} servers, ns: {} (best: {})",
+                m.servers,
+                each.join(", "),
+                ideals.kernel
+            )?;
+        }
     }
+    writeln!(out, "{}", bench_support::cpu_line())?;
     writeln!(
         out,
         "{threads} threads deciding: {scaling:.2}x the decisions of one"

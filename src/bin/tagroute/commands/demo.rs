@@ -9,10 +9,9 @@ use tagroute::compile::compile;
 use tagroute::config::Config;
 use tagroute::leader;
 use tagroute::rng::Rng;
-use tagroute::routing::{RouteRequest, RoutingService};
+use tagroute::routing::{Role, RouteRequest, RoutingService};
 use tagroute::topology::{
-    DatabaseSpec, ServerIdx, ServerSet, ServerSpec, Snapshot, TagInterner, Topology, TopologySpec,
-    Update,
+    DatabaseSpec, ServerIdx, ServerSet, ServerSpec, Snapshot, Topology, TopologySpec, Update,
 };
 use tagroute::{Strictness, vm};
 
@@ -86,9 +85,11 @@ pub fn cluster() -> TopologySpec {
 
 pub fn run(console: &mut Console<'_>) -> Result<(), Failure> {
     let invalid = |e: &dyn std::fmt::Display| Failure::Invalid(e.to_string());
-    let snapshot = Snapshot::build(&cluster(), &TagInterner::new()).map_err(|e| invalid(&e))?;
+    let topology = Arc::new(Topology::new(&cluster()).map_err(|e| invalid(&e))?);
     let config = Config::parse(CONFIG, "demo.conf", Strictness::Default)
         .map_err(|e| Failure::Invalid(e.render_all()))?;
+    let service = RoutingService::new(Arc::clone(&topology), &config).map_err(|e| invalid(&e))?;
+    let snapshot = topology.snapshot();
     let mut text = String::new();
     describe_cluster(&snapshot, &mut text);
     section(
@@ -96,21 +97,11 @@ pub fn run(console: &mut Console<'_>) -> Result<(), Failure> {
         "What each documented policy selects (readers: every available server)",
     );
     selections(&config, &snapshot, &mut text)?;
-    let down = [Update::SetAvailable {
-        server: "n1b".into(),
-        available: false,
-    }];
-    let after = snapshot.apply(&down).map_err(|e| invalid(&e))?;
-    section(
-        &mut text,
-        "After n1b goes down (a live update: the next snapshot, epoch 1)",
-    );
-    selections(&config, &after, &mut text)?;
     section(
         &mut text,
         "Routing tables for neo4j, one per policy (shuffling seeded)",
     );
-    tables(&config, &snapshot, &mut text)?;
+    tables(&config, &service, &mut text)?;
     section(
         &mut text,
         "Catch-up: where one neo4j secondary per data center pulls from",
@@ -121,6 +112,22 @@ pub fn run(console: &mut Console<'_>) -> Result<(), Failure> {
         "Leader advice (neo4j prefers north1) and leadership balancing",
     );
     leaders(&config, &snapshot, &mut text);
+    let down = [Update::SetAvailable {
+        server: "n1b".into(),
+        available: false,
+    }];
+    // Published to the live topology: the routing service answers from the new snapshot.
+    let after = topology.apply(&down).map_err(|e| invalid(&e))?;
+    section(
+        &mut text,
+        "After n1b goes down (a live update: the next snapshot, epoch 1)",
+    );
+    selections(&config, &after, &mut text)?;
+    section(
+        &mut text,
+        "Routing tables for neo4j with n1b down, from the same service",
+    );
+    tables(&config, &service, &mut text)?;
     console.out.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -175,10 +182,7 @@ fn selections(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result
     Ok(())
 }
 
-fn tables(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result<(), Failure> {
-    let topology = Arc::new(Topology::from_snapshot(snapshot.clone()));
-    let service =
-        RoutingService::new(topology, config).map_err(|e| Failure::Invalid(e.to_string()))?;
+fn tables(config: &Config, service: &RoutingService, text: &mut String) -> Result<(), Failure> {
     let mut rng = Rng::seeded(7);
     for policy in config.policies().keys() {
         let request = RouteRequest::new("neo4j").with_policy(policy);
@@ -186,13 +190,14 @@ fn tables(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result<(),
             .table(&request, &mut rng)
             .map_err(|e| Failure::Invalid(e.to_string()))?;
         let _ = writeln!(text, "  {policy} (ttl {} s)", table.ttl_secs());
-        for (role, _) in table.roles() {
-            let _ = writeln!(
-                text,
-                "    {:<5} {}",
-                role.as_str(),
-                table.names(role).join(", ")
-            );
+        for role in Role::ALL {
+            let names = table.names(role);
+            let names = if names.is_empty() {
+                "none (a driver gets no table)".to_owned()
+            } else {
+                names.join(", ")
+            };
+            let _ = writeln!(text, "    {:<5} {names}", role.as_str());
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ mod disasm;
 mod eval;
 mod explain;
 mod leaders;
+mod manual;
 mod resilience;
 mod route;
 #[cfg(feature = "serve")]
@@ -41,6 +42,8 @@ pub fn run(command: Command, console: &mut Console<'_>) -> Result<(), Failure> {
         Command::Whatif(args) => whatif::run(&args, console),
         Command::Resilience(args) => resilience::run(&args, console),
         Command::Topology(args) => topology::run(&args, console),
+        Command::Man(args) => manual::man(&args, console),
+        Command::Completions(args) => manual::completions(&args, console),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args, console),
     }

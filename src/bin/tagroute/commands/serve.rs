@@ -1,6 +1,7 @@
 //! `tagroute serve --config CONF --topology T --listen ADDR [--advertise HOST:PORT,...]
 //! [--admin ADDR] [--tls-cert PEM --tls-key PEM] [--auth-file F] [--max-connections N]
-//! [--idle-timeout DURATION] [--max-bolt-version X.Y] ...`
+//! [--max-connections-per-peer N] [--idle-timeout DURATION] [--message-timeout DURATION]
+//! [--max-bolt-version X.Y] [--admin-max-connections N] ...`
 //!
 //! Prints one JSON line on stdout once both listeners are bound, `{"bolt": "127.0.0.1:7687",
 //! "admin": "127.0.0.1:7475"}` (so `--listen 127.0.0.1:0` tells which port it got), logs on
@@ -11,7 +12,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tagroute::bolt::Version;
 use tagroute::config::parse_duration;
 use tagroute::serve::auth::hash_password;
 use tagroute::serve::logging::{self, LogFormat};
@@ -49,7 +49,10 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
             "admin": server.admin_address().map(|a| a.to_string()),
         }))?;
         console.out.flush()?;
-        tracing::info!(bolt = %server.bolt_address(), admin = ?server.admin_address(), "serving");
+        let admin = server
+            .admin_address()
+            .map_or("off".into(), |a| a.to_string());
+        tracing::info!(bolt = %server.bolt_address(), %admin, "serving");
         tokio::spawn(on_signals(server.handle()));
         server.run().await;
         Ok(())
@@ -91,13 +94,15 @@ fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
     settings.tls = args.tls_cert.clone().zip(args.tls_key.clone());
     settings.auth_file.clone_from(&args.auth_file);
     settings.max_connections = args.max_connections.max(1) as usize;
-    settings.idle_timeout = duration("--idle-timeout", &args.idle_timeout)?;
-    settings.handshake_timeout = duration("--handshake-timeout", &args.handshake_timeout)?;
+    settings.max_connections_per_peer = args.max_connections_per_peer.map(|n| n as usize);
+    settings.idle_timeout = timeout("--idle-timeout", &args.idle_timeout)?;
+    settings.handshake_timeout = timeout("--handshake-timeout", &args.handshake_timeout)?;
+    settings.message_timeout = timeout("--message-timeout", &args.message_timeout)?;
     settings.max_message_size = args.max_message_size;
-    settings.max_bolt_version = args
-        .max_bolt_version
-        .parse::<Version>()
-        .map_err(|e| Failure::Invalid(format!("--max-bolt-version: {e}")))?;
+    settings.max_bolt_version = args.max_bolt_version;
+    settings.admin_max_connections = args.admin_max_connections.max(1) as usize;
+    settings.admin_header_timeout = timeout("--admin-header-timeout", &args.admin_header_timeout)?;
+    settings.admin_body_timeout = timeout("--admin-body-timeout", &args.admin_body_timeout)?;
     let watch = duration("--watch-interval", &args.watch_interval)?;
     settings.watch_interval = (!watch.is_zero()).then_some(watch);
     Ok(settings)
@@ -109,6 +114,17 @@ fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
             "{flag}: `{text}` is not a duration (`90s`, `30m`, `1500ms`): {error}"
         ))
     })
+}
+
+/// A timeout: a duration above zero (zero would close every connection at once).
+fn timeout(flag: &str, text: &str) -> Result<Duration, Failure> {
+    let limit = duration(flag, text)?;
+    if limit.is_zero() {
+        return Err(Failure::Invalid(format!(
+            "{flag}: a timeout must be longer than zero"
+        )));
+    }
+    Ok(limit)
 }
 
 fn print_hash(user: &str, console: &mut Console<'_>) -> Result<(), Failure> {
