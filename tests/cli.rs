@@ -56,6 +56,12 @@ pub fn tagroute(args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
     }
 }
 
+/// `tagroute eval --topology PATH --policy 'all()'`: what loading the topology at `path` says.
+fn eval_all(path: &std::path::Path) -> Run {
+    let path = path.to_string_lossy();
+    tagroute(&["eval", "--topology", &path, "--policy", "all()"], "")
+}
+
 /// A file with `contents` in a directory of this test process.
 pub fn temp_file(name: &str, contents: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tagroute-cli-{}", std::process::id()));
@@ -213,16 +219,7 @@ fn topology_errors_name_the_file_and_field() {
         "bad.json",
         r#"{"servers": [{"name": "a", "address": "a:1", "tag": []}]}"#,
     );
-    let run = tagroute(
-        &[
-            "eval",
-            "--topology",
-            &path.to_string_lossy(),
-            "--policy",
-            "all()",
-        ],
-        "",
-    );
+    let run = eval_all(&path);
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr.trim(),
@@ -293,16 +290,7 @@ fn names_of_blanks_or_with_control_characters_are_refused() {
             r#"{{"servers": [{{"name": "ok", "address": "a:1"}}, {{"name": "{json_name}", "address": "b:1"}}]}}"#
         );
         let path = temp_file("bad-name.json", &text);
-        let run = tagroute(
-            &[
-                "eval",
-                "--topology",
-                &path.to_string_lossy(),
-                "--policy",
-                "all()",
-            ],
-            "",
-        );
+        let run = eval_all(&path);
         assert_eq!(run.code, 1, "{json_name}");
         let prefix = format!("error: {}: servers[1].name: ", path.display());
         assert!(

@@ -221,7 +221,8 @@ impl<'s> Properties<'s> {
         let last = self.last_of_each_key();
         (0..narrow(self.entries.len()))
             .zip(last)
-            .filter_map(|(i, last)| last.then(|| self.key_text(i)))
+            .filter(|&(_, last)| last)
+            .map(|(i, _)| self.key_text(i))
     }
 
     /// Each key given more than once: every occurrence after the first, with the one before it.
