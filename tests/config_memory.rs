@@ -99,8 +99,8 @@ fn load_and_render(path: &std::path::Path) {
 /// The most a shape may take, as a multiple of its size: 8 for every shape but the two made of
 /// one huge policy. There the policy's tokens (24 bytes each, nine to a `tags(t1)->min(2)`
 /// rule) and its syntax tree (about 250 bytes a rule) are most of the peak: 30.3x and 32.3x for
-/// rules of 28 and 12 bytes (policy-continued was 27.7x before loading also compiled the
-/// policies, as routing will). Both are public types of `syntax`, left as they are (issue 22's
+/// rules of 28 and 12 bytes (policy-continued was 27.7x before the merge with main, whose
+/// loading compiles the policies into `match` form). Both are public types of `syntax`, left as they are (issue 22's
 /// note says what would bring them down). These two miss the issue's goal of 8x.
 fn bound(shape: &str) -> f64 {
     match shape {
