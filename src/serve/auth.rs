@@ -217,13 +217,15 @@ fn check_until_closed(waiting: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// Failed logins per peer: after one, the peer's next login within a pause is refused
-/// unchecked, the pause doubling with each failure in a row up to a cap, and until it logs in
-/// the peer has at most one check at a time (so it cannot fill the check queue); a success
-/// forgets the peer. It also summarises the failures for the log: at most one line a second
+/// Failed logins per peer: a peer's first [`FREE_FAILURES`] failures in a row cost it nothing
+/// (a mistyped password retried at once is checked), each later one pauses it, its next login
+/// within the pause refused unchecked, the pause doubling with each failure up to a cap; and
+/// from its first failure until it logs in the peer has at most one check at a time (so it
+/// cannot fill the check queue). A success forgets the peer. It also summarises the failures for the log: at most one line a second
 /// per peer.
 #[derive(Debug)]
 pub struct Backoff {
+    free: u32,
     first: Duration,
     max: Duration,
     peers: Mutex<HashMap<Peer, Failures>>,
@@ -233,7 +235,8 @@ pub struct Backoff {
 struct Failures {
     in_a_row: u32,
     until: Instant,
-    checking: bool,
+    /// Its checks under way that began after its first failure: at most one.
+    checking: u32,
     logged: Option<Instant>,
     not_logged: u64,
 }
@@ -254,15 +257,23 @@ pub enum Refused {
 pub struct Attempt<'a> {
     backoff: &'a Backoff,
     peer: Peer,
+    /// Whether the peer's `checking` counts it: begun after the peer's first failure.
+    counted: bool,
 }
+
+/// Failures in a row a peer may have before it is paused: Neo4j's own default for
+/// `dbms.security.auth_max_failed_attempts`.
+pub const FREE_FAILURES: u32 = 3;
 
 /// The most peers remembered; past it, peers whose pause is over are forgotten first.
 const MAX_PEERS: usize = 65_536;
 
 impl Backoff {
-    /// A pause of `first` after one failure, doubling up to `max`.
-    pub fn new(first: Duration, max: Duration) -> Backoff {
+    /// A pause of `first` after `free + 1` failures in a row, doubling with each further one
+    /// up to `max`.
+    pub fn new(free: u32, first: Duration, max: Duration) -> Backoff {
         Backoff {
+            free,
             first,
             max: max.max(first),
             peers: Mutex::new(HashMap::new()),
@@ -280,13 +291,14 @@ impl Backoff {
         if let Some(failures) = self.peers().get_mut(&peer) {
             let refused = if failures.until > now {
                 Refused::Paused(failures.until - now)
-            } else if failures.checking {
+            } else if failures.checking > 0 {
                 Refused::Checking
             } else {
-                failures.checking = true;
+                failures.checking += 1;
                 return Ok(Attempt {
                     backoff: self,
                     peer,
+                    counted: true,
                 });
             };
             failures.not_logged += 1;
@@ -295,6 +307,7 @@ impl Backoff {
         Ok(Attempt {
             backoff: self,
             peer,
+            counted: false,
         })
     }
 }
@@ -315,18 +328,18 @@ impl Attempt<'_> {
         let failures = peers.entry(self.peer).or_insert(Failures {
             in_a_row: 0,
             until: now,
-            checking: false,
+            checking: 0,
             logged: None,
             not_logged: 0,
         });
-        failures.checking = false;
         failures.in_a_row = failures.in_a_row.saturating_add(1);
-        let doublings = (failures.in_a_row - 1).min(30);
-        failures.until = now
-            + backoff
-                .first
-                .saturating_mul(1 << doublings)
-                .min(backoff.max);
+        if let Some(doublings) = failures.in_a_row.checked_sub(backoff.free + 1) {
+            failures.until = now
+                + backoff
+                    .first
+                    .saturating_mul(1 << doublings.min(30))
+                    .min(backoff.max);
+        }
         match failures.logged {
             Some(at) if now.duration_since(at) < Duration::from_secs(1) => {
                 failures.not_logged += 1;
@@ -347,8 +360,11 @@ impl Attempt<'_> {
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
         if let Some(failures) = self.backoff.peers().get_mut(&self.peer) {
-            failures.checking = false;
+            failures.checking = failures.checking.saturating_sub(1);
         }
     }
 }
@@ -447,13 +463,19 @@ mod tests {
 
     #[test]
     fn failures_pause_their_peer_doubling_up_to_the_cap_and_a_success_forgets_them() {
-        let backoff = Backoff::new(Duration::from_secs(10), Duration::from_secs(25));
+        let backoff = Backoff::new(2, Duration::from_secs(10), Duration::from_secs(25));
         let paused = |p| match backoff.attempt(p) {
             Err(Refused::Paused(left)) => left,
             other => panic!("{other:?}"),
         };
         let fail = |p| backoff.attempt(p).expect("checked").failed();
         assert_eq!(fail(peer(1)), Some(0), "the first failure is logged");
+        fail(peer(1));
+        assert!(
+            backoff.attempt(peer(1)).is_ok(),
+            "the free failures do not pause"
+        );
+        fail(peer(1));
         assert!(paused(peer(1)) > Duration::from_secs(9));
         assert!(
             backoff.attempt(peer(2)).is_ok(),
@@ -477,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_peer_that_failed_has_one_check_at_a_time_until_it_logs_in() {
-        let backoff = Backoff::new(Duration::ZERO, Duration::ZERO);
+        let backoff = Backoff::new(0, Duration::ZERO, Duration::ZERO);
         let fresh = (backoff.attempt(peer(1)), backoff.attempt(peer(1)));
         assert!(
             fresh.0.is_ok() && fresh.1.is_ok(),
@@ -495,8 +517,29 @@ mod tests {
     }
 
     #[test]
+    fn checks_begun_before_the_first_failure_do_not_free_the_turn() {
+        let backoff = Backoff::new(3, Duration::ZERO, Duration::ZERO);
+        let early: Vec<_> = (0..4)
+            .map(|_| backoff.attempt(peer(1)).expect("never failed"))
+            .collect();
+        let mut early = early.into_iter();
+        early.next().expect("one").failed();
+        let turn = backoff.attempt(peer(1)).expect("its one check");
+        for attempt in early {
+            attempt.failed();
+            assert_eq!(
+                backoff.attempt(peer(1)).map(|_| ()),
+                Err(Refused::Checking),
+                "an early check's end leaves the turn taken"
+            );
+        }
+        drop(turn);
+        assert!(backoff.attempt(peer(1)).is_ok());
+    }
+
+    #[test]
     fn the_log_summary_counts_what_it_left_out() {
-        let backoff = Backoff::new(Duration::from_secs(60), Duration::from_secs(60));
+        let backoff = Backoff::new(0, Duration::from_secs(60), Duration::from_secs(60));
         assert_eq!(backoff.attempt(peer(1)).expect("checked").failed(), Some(0));
         for _ in 0..5 {
             assert!(backoff.attempt(peer(1)).is_err());

@@ -338,7 +338,11 @@ impl Server {
         metrics.set_epoch(routes.snapshot().epoch());
         let verifier = auth::Verifier::start(settings.auth_threads, settings.auth_queue)
             .map_err(|e| ServeError::Settings(format!("cannot start the password checks: {e}")))?;
-        let backoff = auth::Backoff::new(settings.auth_backoff, settings.auth_backoff_max);
+        let backoff = auth::Backoff::new(
+            auth::FREE_FAILURES,
+            settings.auth_backoff,
+            settings.auth_backoff_max,
+        );
         let shared = Arc::new(Shared {
             settings,
             routes,

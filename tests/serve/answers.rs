@@ -138,6 +138,14 @@ async fn an_auth_file_lets_in_the_right_password_only() {
         let mut nobody = Client::connect(server.bolt).await;
         let (_, reply) = nobody.login("root", "s3cret").await;
         assert_eq!(reply.tag(), FAILURE);
+
+        let mut retried = Client::connect(server.bolt).await;
+        let (_, reply) = retried.login("app", "s3cret").await;
+        assert_eq!(
+            reply.tag(),
+            SUCCESS,
+            "{version}: the right password right after two wrong ones is checked, not paused"
+        );
         server.stop().await;
     }
     let _ = std::fs::remove_dir_all(dir);

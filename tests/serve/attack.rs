@@ -407,7 +407,7 @@ async fn a_wrong_password_flood_leaves_logged_in_clients_and_honest_logins_serve
     assert_eq!(logged_in.login("app", "s3cret").await.1.tag(), SUCCESS);
 
     let flooding = Arc::new(AtomicBool::new(true));
-    let (connections, rounds) = (size(100, 600), 3);
+    let (connections, rounds) = (size(100, 600), 30);
     let flood: Vec<_> = (0..connections)
         .map(|_| {
             let flooding = Arc::clone(&flooding);
