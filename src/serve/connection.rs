@@ -40,7 +40,7 @@ use crate::bolt::{
     Status, Version,
 };
 use crate::rng::Rng;
-use crate::routing::Role;
+use crate::routing::{Role, TableScratch};
 
 /// How a connection ended, for its log line.
 #[derive(Debug)]
@@ -181,6 +181,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         id,
         peer,
         rng: RefCell::new(Rng::from_os()),
+        tables: RefCell::new(TableScratch::new()),
         rules: RefCell::new(RuleCache::default()),
         user: RefCell::new(None),
         verdicts: Verdicts::default(),
@@ -323,6 +324,8 @@ struct Connection<'a> {
     id: &'a str,
     peer: SocketAddr,
     rng: RefCell<Rng>,
+    /// The buffers this connection's routing tables are computed in.
+    tables: RefCell<TableScratch>,
     rules: RefCell<RuleCache>,
     /// The user of the last credentials checked.
     user: RefCell<Option<String>>,
@@ -442,7 +445,13 @@ impl Backend for Connection<'_> {
         let policy = request.policy();
         let database = request.db.as_deref().unwrap_or(HOME_DATABASE);
         let routes = &self.shared.routes;
-        let answered = routes.route(policy, Some(database), &mut self.rng.borrow_mut());
+        let mut tables = self.tables.borrow_mut();
+        let answered = routes.route(
+            policy,
+            Some(database),
+            &mut self.rng.borrow_mut(),
+            &mut tables,
+        );
         match answered {
             Ok(answered) => {
                 let mut rules = self.rules.borrow_mut();

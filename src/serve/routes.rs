@@ -17,7 +17,8 @@ use crate::Strictness;
 use crate::config::{Config, ConfigErrors};
 use crate::rng::Rng;
 use crate::routing::{
-    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, roles,
+    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, TableScratch,
+    roles,
 };
 use crate::span::Span;
 use crate::topology::{
@@ -111,14 +112,15 @@ impl fmt::Display for RouteFailure {
     }
 }
 
-/// A table ready to send: the routing module's table, with the advertised routers if any.
-#[derive(Clone, Debug)]
-pub struct Answered {
-    table: RoutingTable,
-    advertise: Arc<[String]>,
+/// A table ready to send: the routing module's table, borrowed from the caller's
+/// [`TableScratch`], with the advertised routers if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered<'s> {
+    table: &'s RoutingTable,
+    advertise: &'s [String],
 }
 
-impl Answered {
+impl Answered<'_> {
     /// The TTL in whole seconds.
     pub fn ttl_secs(&self) -> u64 {
         self.table.ttl_secs()
@@ -188,20 +190,24 @@ impl Routes {
         [&self.config, &self.topology]
     }
 
-    /// The table for `policy` (or `default`) and `database` (or [`HOME_DATABASE`]).
-    pub fn route(
-        &self,
+    /// The table for `policy` (or `default`) and `database` (or [`HOME_DATABASE`]), computed
+    /// in `scratch` (one per connection: once it has held a table of the cluster's size, a
+    /// table allocates nothing).
+    pub fn route<'s>(
+        &'s self,
         policy: Option<&str>,
         database: Option<&str>,
         rng: &mut Rng,
-    ) -> Result<Answered, RouteFailure> {
+        scratch: &'s mut TableScratch,
+    ) -> Result<Answered<'s>, RouteFailure> {
         let database = database.unwrap_or(HOME_DATABASE);
         let request = RouteRequest {
             database,
             policy,
             excluded: &[],
         };
-        let table = self.service.table(&request, rng).map_err(|e| match e {
+        let computed = self.service.table_into(&request, rng, scratch);
+        let table = computed.map_err(|e| match e {
             RoutingError::UnknownPolicy(_) => {
                 RouteFailure::UnknownPolicy(request.policy_name().to_owned())
             }
@@ -227,7 +233,7 @@ impl Routes {
         }
         Ok(Answered {
             table,
-            advertise: Arc::clone(&self.advertise),
+            advertise: &self.advertise,
         })
     }
 
@@ -235,7 +241,7 @@ impl Routes {
     pub fn answering_rule<'c>(
         &self,
         policy: Option<&str>,
-        answered: &Answered,
+        answered: &Answered<'_>,
         cache: &'c mut RuleCache,
     ) -> &'c str {
         let policy = policy.unwrap_or(crate::config::DEFAULT_POLICY);
