@@ -22,7 +22,7 @@ use crate::routing::{
 };
 use crate::span::Span;
 use crate::topology::{
-    Database, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
+    Database, Server, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
 };
 use crate::vm::{self, Answer, FilterTrace, RuleOutcome, RuleTrace, Step};
 
@@ -120,7 +120,7 @@ pub struct Answered<'s> {
     advertise: &'s [String],
 }
 
-impl Answered<'_> {
+impl<'s> Answered<'s> {
     /// The TTL in whole seconds.
     pub fn ttl_secs(&self) -> u64 {
         self.table.ttl_secs()
@@ -132,16 +132,15 @@ impl Answered<'_> {
     }
 
     /// The addresses of `role`, in table order.
-    pub fn addresses(&self, role: Role) -> Vec<String> {
-        match role {
-            Role::Route if !self.advertise.is_empty() => self.advertise.to_vec(),
-            _ => self
-                .table
-                .addresses(role)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        }
+    pub fn addresses(&self, role: Role) -> impl Iterator<Item = &'s str> {
+        let advertised = role == Role::Route && !self.advertise.is_empty();
+        let (advertise, servers) = if advertised {
+            (self.advertise, None)
+        } else {
+            (&[][..], Some(self.table.resolved(role)))
+        };
+        let servers = servers.into_iter().flatten().map(Server::address);
+        advertise.iter().map(String::as_str).chain(servers)
     }
 }
 
