@@ -3,9 +3,10 @@
 //! - `TAGROUTE_REVISION`: the git commit the binary was built from, for `tagroute --version`:
 //!   the checkout's `HEAD`, or the commit `cargo package` recorded in `.cargo_vcs_info.json`,
 //!   or `unknown`; `TAGROUTE_FEATURES`: the enabled cargo features, comma-separated.
-//! - In a checkout with its tests, the external tools two tests need: without `javac` (and
-//!   `java`) `cfg(tagroute_no_jdk)` is set, without Chromium `cfg(tagroute_no_chromium)`, and
-//!   those tests are ignored with the reason instead of failing or passing without running.
+//! - In a checkout with its tests, the external tools three tests need: without `javac` (and
+//!   `java`) `cfg(tagroute_no_jdk)` is set, without Chromium `cfg(tagroute_no_chromium)`,
+//!   without a Python that imports `jsonschema` `cfg(tagroute_no_jsonschema)`, and those tests
+//!   are ignored with the reason instead of failing or passing without running.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ fn main() {
 
     println!("cargo::rustc-check-cfg=cfg(tagroute_no_jdk)");
     println!("cargo::rustc-check-cfg=cfg(tagroute_no_chromium)");
+    println!("cargo::rustc-check-cfg=cfg(tagroute_no_jsonschema)");
     if root.join("tests").is_dir() {
         probe_test_tools();
     }
@@ -116,6 +118,22 @@ fn probe_test_tools() {
     if chromium.is_none() {
         println!("cargo::rustc-cfg=tagroute_no_chromium");
     }
+    if !jsonschema() {
+        println!("cargo::rustc-cfg=tagroute_no_jsonschema");
+    }
+}
+
+/// The SARIF test's rule: `TAGROUTE_SARIF_PYTHON` when set (and then it must import
+/// `jsonschema`, or the test fails), else `python3` if it imports `jsonschema`.
+fn jsonschema() -> bool {
+    println!("cargo::rerun-if-env-changed=TAGROUTE_SARIF_PYTHON");
+    if env::var_os("TAGROUTE_SARIF_PYTHON").is_some() {
+        return true;
+    }
+    Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|out| out.status.success())
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {

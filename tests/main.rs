@@ -44,6 +44,10 @@ mod cli_check;
 /// neo4j.conf as Neo4j 5 reads it: the table of issue 12, one test per row.
 mod config;
 
+/// Neo4j's own neo4j.conf files (stock 5.x and 4.4, cluster members, plugin keys) through
+/// `check`, `--migrate`, `route` and loading, each verdict explained with its source.
+mod neo4j_confs;
+
 /// The properties reader against `java.util.Properties` on the JDK, on random files (ignored,
 /// with the reason, without a JDK).
 mod config_java;

@@ -2,9 +2,13 @@
 //! server → a [`CheckReport`] of [`Finding`]s, each a [`ConfigDiagnostic`] placed in its file.
 //!
 //! Nothing here prints: the CLI renders the report for people or as JSON, and an embedder (or a
-//! language server) gets the same findings as values. `check` is stricter than loading in two
-//! places, neither of which stops Neo4j 5: a user-defined upstream policy that does not parse
-//! is an error (Neo4j runs with it, but its strategy never answers), and a policy that differs
+//! language server) gets the same findings as values. Whether tagroute would load a file is
+//! decided by loading it ([`Config::load`]), the path `route` and `serve` take, and, with a
+//! topology, by compiling its policies against the topology's tags as the routing service does
+//! ([`compile_generation`](super::policies::compile_generation)): [`CheckReport::loads`] is
+//! that verdict, never a second opinion. `check` is stricter than loading in two places,
+//! neither of which stops Neo4j 5: a user-defined upstream policy that does not parse is an
+//! error (Neo4j runs with it, but its strategy never answers), and a policy that differs
 //! between the files is an error (policies are cluster-wide).
 //!
 //! This is where the policy language meets the cluster model: `impl TagCensus for Snapshot`
@@ -15,6 +19,7 @@
 use std::collections::BTreeSet;
 
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind};
+use super::policies::compile_generation;
 use super::{Config, ConfigErrors, PolicyDifference, SourceMap, UserDefined, keys};
 use crate::compile::compile;
 use crate::span::{Severity, Span};
@@ -42,6 +47,9 @@ pub struct Finding {
 pub struct CheckReport {
     /// Every finding, errors and warnings.
     pub findings: Vec<Finding>,
+    /// For each file, whether tagroute loads it (and, with a topology, can serve its policies):
+    /// exactly what `route` and `serve` would do with it.
+    pub loads: Vec<bool>,
 }
 
 impl CheckReport {
@@ -60,6 +68,21 @@ impl CheckReport {
         self.findings
             .iter()
             .any(|f| f.file == Some(file) && f.stops_neo4j)
+    }
+
+    /// Whether tagroute loads file `file` (see [`CheckReport::loads`]).
+    pub fn tagroute_loads(&self, file: usize) -> bool {
+        self.loads.get(file).copied().unwrap_or(false)
+    }
+
+    /// The findings of file `file` whose keys Neo4j accepts only if something the file cannot
+    /// tell holds (a plugin is installed, Enterprise Edition's own migration carries a 4.4 key
+    /// over): the conditions of its "would start", each named by the finding's
+    /// [`ConfigDiagnostic::neo4j_condition`].
+    pub fn conditions(&self, file: usize) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(move |f| f.file == Some(file) && f.diagnostic.neo4j_condition.is_some())
     }
 
     fn of(&self, severity: Severity) -> impl Iterator<Item = &Finding> {
@@ -99,19 +122,21 @@ pub fn check(
 ) -> CheckReport {
     let mut report = CheckReport::default();
     for (i, file) in files.iter().enumerate() {
-        match file {
+        let loads = match file {
             Ok(config) => {
                 loaded(&mut report, i, config.warnings());
-                if let Some(snapshot) = topology {
-                    against_topology(&mut report, i, config, snapshot, server);
+                match topology {
+                    Some(snapshot) => against_topology(&mut report, i, config, snapshot, server),
+                    None => true,
                 }
             }
-            Err(errors) => loaded(
-                &mut report,
-                i,
-                errors.errors().iter().chain(errors.warnings()),
-            ),
-        }
+            Err(errors) => {
+                let all = errors.errors().iter().chain(errors.warnings());
+                loaded(&mut report, i, all);
+                false
+            }
+        };
+        report.loads.push(loads);
     }
     if let Some(snapshot) = topology {
         cluster_wide(&mut report, snapshot, server);
@@ -134,7 +159,7 @@ fn loaded<'d>(
 ) {
     for diagnostic in diagnostics {
         let mut diagnostic = diagnostic.clone();
-        let stops_neo4j = diagnostic.severity == Severity::Error;
+        let stops_neo4j = diagnostic.stops_neo4j;
         if diagnostic.kind == Kind::InvalidUserDefined {
             diagnostic.severity = Severity::Error;
         }
@@ -146,20 +171,30 @@ fn loaded<'d>(
     }
 }
 
-/// Everything that compares one loaded file with the topology.
+/// Everything that compares one loaded file with the topology; whether its policies compile
+/// against the topology's tags, as the routing service compiles them.
 fn against_topology(
     report: &mut CheckReport,
     file: usize,
     config: &Config,
     snapshot: &Snapshot,
     server: Option<&str>,
-) {
+) -> bool {
+    if let Err(failure) = compile_generation(config.policies(), snapshot.interner()) {
+        report.findings.push(Finding {
+            file: Some(file),
+            diagnostic: failure.diagnostic(),
+            stops_neo4j: false,
+        });
+        return false;
+    }
     policy_lints(report, file, config, snapshot);
     empty_readers(report, file, config, snapshot);
     priority_tags(report, file, config, snapshot);
     if let Some(name) = server {
         server_tags(report, file, config, snapshot, name);
     }
+    true
 }
 
 /// The lints that need the cluster (tags no server carries, `min` above what could match).

@@ -29,6 +29,21 @@ pub struct ConfigDiagnostic {
     /// warning stops Neo4j where tagroute is more lenient than Neo4j (DESIGN section 13; the
     /// message says so too).
     pub stops_neo4j: bool,
+    /// What Neo4j 5 starting with the key depends on, when the file cannot tell (a plugin being
+    /// installed, Enterprise Edition's own migration of a 4.4 key); `None` when it does not.
+    pub neo4j_condition: Option<Neo4jCondition>,
+}
+
+/// Something outside the file that decides whether Neo4j 5 starts with a key (with strict
+/// validation on; with it off, Neo4j logs an unknown key and starts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Neo4jCondition {
+    /// The plugin that declares the key is installed.
+    Plugin,
+    /// Enterprise Edition's own 4.4 to 5 migration, which is not public, renames or removes
+    /// the key (the public one, in both editions, does not).
+    EnterpriseMigration,
 }
 
 impl ConfigDiagnostic {
@@ -40,6 +55,7 @@ impl ConfigDiagnostic {
             message,
             help: None,
             stops_neo4j: true,
+            neo4j_condition: None,
         }
     }
 
@@ -54,6 +70,14 @@ impl ConfigDiagnostic {
     /// The same diagnostic, saying whether Neo4j 5 refuses to start with it.
     pub(super) fn stopping_neo4j(mut self, stops: bool) -> Self {
         self.stops_neo4j = stops;
+        self
+    }
+
+    /// The same diagnostic, saying that Neo4j 5 starts with the key exactly when `condition`
+    /// holds.
+    pub(super) fn depending_on(mut self, condition: Neo4jCondition) -> Self {
+        self.stops_neo4j = false;
+        self.neo4j_condition = Some(condition);
         self
     }
 
@@ -107,9 +131,24 @@ pub enum ConfigDiagnosticKind {
     /// Error (a warning with strict validation off): a key Neo4j 5 has no setting for, in the
     /// namespaces tagroute reads or outside every namespace of Neo4j's.
     UnknownKey,
-    /// Error (a warning with strict validation off): a Neo4j 4.x key, which Neo4j 5 no longer
-    /// reads.
+    /// Error (a warning with strict validation off): a Neo4j 4.x key that Neo4j 5's public
+    /// migration does not carry over: Community Edition refuses to start with it; Enterprise
+    /// Edition starts if its own migration does ([`Neo4jCondition::EnterpriseMigration`]). A
+    /// warning then, except for the keys tagroute reads, which it never reads by 4.x names.
     RemovedKey,
+    /// Warning: a Neo4j 4.4 key that Neo4j 5's migration renames or removes when it starts
+    /// (logging a warning); a renamed key's value is checked under its Neo4j 5 name.
+    MigratedKey,
+    /// Error: a value that does not parse as its setting's type or lies outside its range
+    /// (Neo4j refuses to start whatever its strict validation).
+    InvalidValue,
+    /// Error (a warning with strict validation off): an Enterprise Edition setting, checked
+    /// against Community Edition.
+    OtherEdition,
+    /// Warning: a key of a plugin's namespace (`gds.*`): a setting only when the plugin is
+    /// installed, which the file cannot tell ([`Neo4jCondition::Plugin`]); with strict
+    /// validation on, Neo4j refuses to start otherwise.
+    PluginKey,
     /// Error (a warning with strict validation off): a key given twice, other than the settings
     /// Neo4j lets repeat (`server.jvm.additional`).
     DuplicateKey,
@@ -192,6 +231,10 @@ impl ConfigDiagnosticKind {
             EmptyKey => "empty-key",
             UnknownKey => "unknown-key",
             RemovedKey => "removed-key",
+            MigratedKey => "migrated-key",
+            InvalidValue => "invalid-value",
+            OtherEdition => "other-edition",
+            PluginKey => "plugin-key",
             DuplicateKey => "duplicate-key",
             DeprecatedKey => "deprecated-key",
             DeprecatedKeyOverridden => "deprecated-key-overridden",

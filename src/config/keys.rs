@@ -1,22 +1,28 @@
 //! The keys tagroute reads (DESIGN section 3), the names they had before, and Neo4j 5's
-//! validation of every key of the file.
+//! validation of every key of the file against the settings catalogue of the Neo4j version
+//! checked against ([`super::catalogue`]).
 //!
 //! A setting is read from its current key; when that is absent, from the first of its
 //! deprecated Neo4j 5 keys that is present (`connect_randomly_to_server_group`,
 //! `leader_transfer.priority_group`, `server.groups`), with a warning naming the current key. A
 //! deprecated key that loses to a newer one is ignored, with a warning too.
 //!
-//! Neo4j 5 no longer reads the Neo4j 4.x names (`causal_clustering.*`); with strict validation,
-//! on by default (`server.config.strict_validation.enabled`), it refuses to start with a key it
-//! has no setting for, or with a key given twice (except `server.jvm.additional`, which may
-//! repeat). tagroute knows every Neo4j 5 key of the namespaces it reads, so in those an unknown
-//! key is an error with "did you mean"; a key outside all of Neo4j's namespaces is an error
-//! too. Keys in Neo4j's other namespaces are not tagroute's to judge, and are only listed as
-//! ignored. With strict validation off, each of these errors is a warning, as Neo4j logs it.
+//! Every other key is judged as Neo4j judges it, against the settings of the target version and
+//! edition. With strict validation, on by default (`server.config.strict_validation.enabled`),
+//! Neo4j refuses to start with a key it has no setting for (a typo, an Enterprise setting in
+//! Community Edition) or with a key given twice (except `server.jvm.additional`); with it off, it
+//! logs them and goes on, and so do these diagnostics, as warnings. A value that does not parse
+//! as its setting's type, or lies outside its range, stops Neo4j either way. Older names are
+//! migrated first, as Neo4j migrates them whenever it starts: a 4.4 key the public migration
+//! renames or drops is a warning (its value judged under the new name); one it does not carry
+//! over depends, in Enterprise Edition, on that edition's own migration, which is not public. A
+//! plugin's keys (`gds.*`) are settings only when the plugin is installed, which a file cannot
+//! tell: they are warnings whose verdict depends on it.
 
 use std::sync::LazyLock;
 
-use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
+use super::catalogue::{self, Edition, Migration, Neo4jTarget, Neo4jVersion};
+use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics, Neo4jCondition};
 use super::properties::{Properties, Property};
 use crate::span::LineIndex;
 use crate::suggest::{Typo, squash_into};
@@ -97,11 +103,12 @@ pub(super) const PRIORITY_TAG_PER_DATABASE: Setting = Setting {
         "causal_clustering.leadership_priority_groups.",
     ],
 };
-/// Neo4j's own switch for the validation this module does.
+/// Neo4j's own switch for the validation this module does. Its Neo4j 4.x name is read as
+/// Neo4j 5's migration reads it: when the current key is absent.
 pub(super) const STRICT_VALIDATION: Setting = Setting {
     key: "server.config.strict_validation.enabled",
-    deprecated: &[],
-    removed: &["dbms.config.strict_validation"],
+    deprecated: &["dbms.config.strict_validation"],
+    removed: &[],
 };
 
 const SETTINGS: &[Setting] = &[
@@ -120,35 +127,7 @@ const SETTINGS: &[Setting] = &[
     STRICT_VALIDATION,
 ];
 
-/// The namespaces tagroute knows every Neo4j 5 key of (`causal_clustering.` is Neo4j 4.x's).
-const OWN_NAMESPACES: &[&str] = &[
-    "dbms.routing",
-    "server.routing.",
-    "server.cluster.catchup.",
-    "db.cluster.raft.leader_transfer.",
-    "initial.server.",
-    "causal_clustering.",
-];
-
-/// The Neo4j 5 keys of those namespaces that tagroute does not read.
-const KNOWN_NOT_READ: &[&str] = &[
-    "dbms.routing.enabled",
-    "dbms.routing.default_router",
-    "dbms.routing.client_side.enforce_for_domains",
-    "dbms.routing.driver.connection.connect_timeout",
-    "dbms.routing.driver.connection.max_lifetime",
-    "dbms.routing.driver.connection.pool.acquisition_timeout",
-    "dbms.routing.driver.connection.pool.idle_test",
-    "dbms.routing.driver.connection.pool.max_size",
-    "dbms.routing.driver.logging.level",
-    "server.routing.advertised_address",
-    "server.routing.listen_address",
-    "initial.server.allowed_databases",
-    "initial.server.denied_databases",
-    "initial.server.mode_constraint",
-];
-
-/// Neo4j 4.x keys of those namespaces, other than the settings' own, with their Neo4j 5 names.
+/// Neo4j 4.x keys of tagroute's namespaces that it does not read, with their Neo4j 5 names.
 const REMOVED_ELSEWHERE: &[(&str, &str)] = &[
     (
         "dbms.routing.listen_address",
@@ -160,19 +139,20 @@ const REMOVED_ELSEWHERE: &[(&str, &str)] = &[
     ),
 ];
 
-/// The namespaces a Neo4j 5 setting's name can start with; any other key is unknown to it.
-const NEO4J_NAMESPACES: &[&str] = &[
-    "dbms.",
-    "db.",
-    "browser.",
-    "server.",
-    "internal.",
-    "client.",
-    "initial.",
-    "fabric.",
-    "gds.",
-    "apoc.",
+/// The namespaces of Neo4j's own settings: a key in one of them that no setting has is unknown.
+const NEO4J_NAMESPACES: &[&str] = &["dbms.", "db.", "server.", "initial.", "browser.", "client."];
+
+/// The plugins that declare settings of their own in neo4j.conf, by namespace.
+const PLUGIN_NAMESPACES: &[(&str, &str)] = &[
+    ("gds.", "Graph Data Science"),
+    ("dbms.bloom.", "Bloom"),
+    ("streams.", "Neo4j Streams"),
+    ("kafka.", "Neo4j Streams"),
 ];
+
+/// The settings tagroute reads by prefix that the settings reference does not list, both of
+/// Enterprise Edition (its server-side routing and Raft leadership).
+const ENTERPRISE_PREFIXES: &[&str] = &[POLICY.key, PRIORITY_TAG_PER_DATABASE.key];
 
 /// The settings Neo4j lets a file give more than once (their values accumulate).
 const MAY_REPEAT: &[&str] = &["server.jvm.additional", "dbms.jvm.additional"];
@@ -264,46 +244,8 @@ pub(super) fn is_read(key: &str) -> bool {
         .any(|known| matches(known, key))
 }
 
-/// What Neo4j 5 makes of a key.
-enum Verdict {
-    /// A setting (read by tagroute or not), or a key tagroute cannot judge.
-    Fine,
-    /// A Neo4j 4.x key, and its Neo4j 5 name when it has one.
-    Removed(Option<String>),
-    /// A key of tagroute's namespaces that Neo4j 5 has no setting for.
-    Unknown,
-    /// A key outside every namespace of Neo4j's.
-    Outside,
-    /// An APOC setting, which Neo4j 5 reads from apoc.conf only.
-    Apoc,
-    /// The empty key (`=value`).
-    Empty,
-}
-
-fn verdict(key: &str) -> Verdict {
-    if key.is_empty() {
-        return Verdict::Empty;
-    }
-    if is_read(key) || KNOWN_NOT_READ.contains(&key) {
-        return Verdict::Fine;
-    }
-    if let Some(name) = new_name(key) {
-        return Verdict::Removed(name);
-    }
-    if OWN_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
-        return Verdict::Unknown;
-    }
-    if key.starts_with("apoc.") {
-        return Verdict::Apoc;
-    }
-    if NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
-        Verdict::Fine
-    } else {
-        Verdict::Outside
-    }
-}
-
-/// For a Neo4j 4.x key: `Some` with its Neo4j 5 name (when it has one); `None` for any other key.
+/// For a Neo4j 4.x name of a key tagroute reads: `Some` with its Neo4j 5 name (when it has
+/// one); `None` for any other key.
 fn new_name(key: &str) -> Option<Option<String>> {
     for setting in SETTINGS {
         for old in setting.removed {
@@ -319,10 +261,17 @@ fn new_name(key: &str) -> Option<Option<String>> {
             }
         }
     }
-    if let Some((_, new)) = REMOVED_ELSEWHERE.iter().find(|(old, _)| *old == key) {
-        return Some(Some((*new).to_owned()));
-    }
-    key.starts_with("causal_clustering.").then_some(None)
+    None
+}
+
+/// The Neo4j 5 name of a Neo4j 4.x key of tagroute's namespaces, if tagroute knows it.
+pub(super) fn tagroute_rename(key: &str) -> Option<String> {
+    new_name(key).flatten().or_else(|| {
+        REMOVED_ELSEWHERE
+            .iter()
+            .find(|(old, _)| *old == key)
+            .map(|(_, new)| (*new).to_owned())
+    })
 }
 
 /// A known key as suggestions compare it, squashed once per process.
@@ -330,51 +279,92 @@ struct Known {
     key: &'static str,
     /// Whether it is a prefix setting, completed with the unknown key's last segment.
     prefix: bool,
+    /// Whether it is a group setting (`<...>` segments, filled from the unknown key).
+    group: bool,
     squashed: Vec<char>,
     chars: usize,
 }
 
-fn known_keys() -> &'static [Known] {
-    static KNOWN: LazyLock<Vec<Known>> = LazyLock::new(|| {
-        SETTINGS
-            .iter()
-            .map(|s| s.key)
-            .chain(KNOWN_NOT_READ.iter().copied())
-            .map(|key| {
-                let mut squashed = Vec::new();
-                squash_into(key, &mut squashed);
-                Known {
-                    key,
-                    prefix: key.ends_with('.'),
-                    squashed,
-                    chars: key.chars().count(),
-                }
+impl Known {
+    fn new(key: &'static str) -> Known {
+        let mut squashed = Vec::new();
+        squash_into(key, &mut squashed);
+        Known {
+            key,
+            prefix: key.ends_with('.'),
+            group: key.contains('<'),
+            squashed,
+            chars: key.chars().count(),
+        }
+    }
+}
+
+/// Every key of `version`'s catalogue and every key tagroute reads, for suggestions.
+fn known_keys(version: Neo4jVersion) -> &'static [Known] {
+    static KNOWN: LazyLock<Vec<(Neo4jVersion, Vec<Known>)>> = LazyLock::new(|| {
+        Neo4jVersion::all()
+            .chain(std::iter::once(Neo4jVersion::any()))
+            .map(|version| {
+                let catalogue = version.catalogue().settings().iter().map(|s| s.name);
+                let ours = SETTINGS.iter().map(|s| s.key);
+                let mut keys: Vec<&'static str> = ours.chain(catalogue).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                (version, keys.into_iter().map(Known::new).collect())
             })
             .collect()
     });
-    &KNOWN
+    KNOWN
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map_or(&[], |(_, known)| known.as_slice())
 }
 
-/// The known key closest to `key`, prefix settings completed with `key`'s last segment.
-fn suggestion(key: &str) -> Option<String> {
+/// The known key closest to `key`: prefix settings completed with `key`'s last segment, group
+/// settings with `key`'s own segments.
+fn suggestion(key: &str, version: Neo4jVersion) -> Option<String> {
     let last = key.rsplit('.').next().unwrap_or(key);
     let (mut last_squashed, last_chars) = (Vec::new(), last.chars().count());
     squash_into(last, &mut last_squashed);
+    let segments: Vec<&str> = key.split('.').collect();
     let typo = Typo::of(key);
     let (mut best, mut candidate) = (None, Vec::new());
-    for known in known_keys() {
+    for known in known_keys(version) {
         candidate.clear();
-        candidate.extend_from_slice(&known.squashed);
-        let mut chars = known.chars;
-        if known.prefix {
-            candidate.extend_from_slice(&last_squashed);
-            chars += last_chars;
-        }
-        typo.keep_closer(&mut best, known, &candidate, chars);
+        let (name, chars) = match (known.group, known.prefix) {
+            (true, _) => match filled(known.key, &segments) {
+                Some(name) => {
+                    squash_into(&name, &mut candidate);
+                    let chars = name.chars().count();
+                    (name, chars)
+                }
+                None => continue,
+            },
+            (false, true) => {
+                candidate.extend_from_slice(&known.squashed);
+                candidate.extend_from_slice(&last_squashed);
+                (format!("{}{last}", known.key), known.chars + last_chars)
+            }
+            (false, false) => {
+                candidate.extend_from_slice(&known.squashed);
+                (known.key.to_owned(), known.chars)
+            }
+        };
+        typo.keep_closer(&mut best, name, &candidate, chars);
     }
-    best.map(|(_, known)| match known.prefix {
-        true => format!("{}{last}", known.key),
-        false => known.key.to_owned(),
+    best.map(|(_, name)| name)
+}
+
+/// A group setting's name with its `<...>` segments taken from `segments` (same count only).
+fn filled(pattern: &str, segments: &[&str]) -> Option<String> {
+    let parts: Vec<&str> = pattern.split('.').collect();
+    (parts.len() == segments.len()).then(|| {
+        let filled: Vec<&str> = parts
+            .iter()
+            .zip(segments)
+            .map(|(p, s)| if p.starts_with('<') { *s } else { *p })
+            .collect();
+        filled.join(".")
     })
 }
 
@@ -382,17 +372,22 @@ fn suggestion(key: &str) -> Option<String> {
 pub(super) fn validate(
     properties: &Properties,
     strict: bool,
+    target: Neo4jTarget,
     lines: &LineIndex,
     diagnostics: &mut Diagnostics,
 ) {
     let mut suggestions = SUGGESTIONS;
     for (i, property) in properties.all().iter().enumerate() {
-        let diagnostic = match byte_order_mark(property) {
-            Some(mark) if i == 0 => Some(mark),
-            _ => check_key(property, &mut suggestions),
-        };
-        if let Some(diagnostic) = diagnostic {
-            diagnostics.push(lenient_unless(strict, diagnostic));
+        match byte_order_mark(property) {
+            Some(mark) if i == 0 => diagnostics.push(lenient_unless(strict, mark)),
+            _ => check_key(
+                property,
+                properties,
+                strict,
+                target,
+                &mut suggestions,
+                diagnostics,
+            ),
         }
     }
     for (before, again) in properties.repeats() {
@@ -411,7 +406,8 @@ pub(super) fn validate(
     }
 }
 
-/// With strict validation off, Neo4j only logs what it would refuse: so does tagroute.
+/// With strict validation off, Neo4j only logs what strict validation would refuse (an
+/// unknown key, a key given twice) and starts, whatever is installed: so does tagroute.
 fn lenient_unless(strict: bool, diagnostic: ConfigDiagnostic) -> ConfigDiagnostic {
     if strict {
         return diagnostic;
@@ -425,11 +421,8 @@ fn lenient_unless(strict: bool, diagnostic: ConfigDiagnostic) -> ConfigDiagnosti
             ", ignoring the key"
         }
     );
-    ConfigDiagnostic {
-        message,
-        ..ConfigDiagnostic::warning(diagnostic.kind, diagnostic.span, String::new())
-    }
-    .with_help(diagnostic.help.unwrap_or_default())
+    ConfigDiagnostic::warning(diagnostic.kind, diagnostic.span, message)
+        .with_help(diagnostic.help.unwrap_or_default())
 }
 
 /// The error for a file that starts with a UTF-8 byte-order mark, which Java reads as the start
@@ -455,65 +448,393 @@ fn byte_order_mark(property: &Property) -> Option<ConfigDiagnostic> {
     )
 }
 
-fn check_key(property: &Property, suggestions: &mut usize) -> Option<ConfigDiagnostic> {
+/// The diagnostics of one key and its value.
+fn check_key(
+    property: &Property,
+    properties: &Properties,
+    strict: bool,
+    target: Neo4jTarget,
+    suggestions: &mut usize,
+    diagnostics: &mut Diagnostics,
+) {
+    let key = &*property.key.text;
+    if is_read(key) {
+        // tagroute's own readers check the values; Community Edition has none of the routing
+        // settings, and a key the target no longer has (a deprecated name Neo4j 2025.01
+        // removed) stops that version all the same.
+        let setting = target.version.catalogue().get(key);
+        let enterprise = setting.is_some_and(|s| s.edition == Edition::Enterprise)
+            || ENTERPRISE_PREFIXES.iter().any(|p| key.starts_with(p));
+        let gone =
+            setting.is_none() && Neo4jVersion::all().any(|v| v.catalogue().get(key).is_some());
+        if enterprise && target.edition == Edition::Community {
+            let diagnostic = other_edition(property, key, target);
+            diagnostics.push(lenient_unless(strict, diagnostic));
+        } else if gone {
+            diagnostics.push(lenient_unless(strict, unknown_setting(property, target)));
+        }
+        return;
+    }
+    if let Some(setting) = target.version.catalogue().get(key) {
+        judge(property, key, setting, strict, target, diagnostics);
+    } else if let Some((migration, from)) = catalogue::migration_for(key, target.version) {
+        let old = (from, &migration);
+        migrated(property, old, properties, strict, target, diagnostics);
+    } else if let Some(diagnostic) = unknown_key(property, target, suggestions) {
+        diagnostics.push(lenient_unless(strict, diagnostic));
+    }
+}
+
+/// What Neo4j makes of `property` as the setting `name` (its key, or the Neo4j 5 name its
+/// migration gives it): the other edition's, deprecated, or a value that does not parse.
+fn judge(
+    property: &Property,
+    name: &str,
+    setting: &catalogue::SettingDef,
+    strict: bool,
+    target: Neo4jTarget,
+    diagnostics: &mut Diagnostics,
+) {
+    if setting.edition == Edition::Enterprise && target.edition == Edition::Community {
+        diagnostics.push(lenient_unless(
+            strict,
+            other_edition(property, name, target),
+        ));
+        return;
+    }
+    if let Some(since) = setting.deprecated {
+        diagnostics.push(deprecated_setting(
+            property,
+            name,
+            since,
+            setting.replaced_by,
+        ));
+    }
+    if let Err(reason) = setting.value_type.check(trimmed_value(property)) {
+        diagnostics.push(invalid_value(property, name, setting, &reason, target));
+    }
+}
+
+/// The value as Neo4j parses it: Java's `trim` (every character up to U+0020) removed.
+fn trimmed_value<'p>(property: &'p Property) -> &'p str {
+    property.value.text.trim_matches(|c: char| c <= ' ')
+}
+
+/// A key of the other edition: Community Edition has no Enterprise setting.
+fn other_edition(property: &Property, name: &str, target: Neo4jTarget) -> ConfigDiagnostic {
     let key = &property.key.text;
+    let what = match name == key.as_ref() {
+        true => format!("`{key}` is an Enterprise Edition setting"),
+        false => {
+            format!("`{key}` is an old name of `{name}`, an Enterprise Edition setting")
+        }
+    };
+    ConfigDiagnostic::error(
+        Kind::OtherEdition,
+        property.key.span(),
+        format!(
+            "{what}: Neo4j {} Community Edition has no such setting and refuses to start",
+            target.version.name()
+        ),
+    )
+    .with_help(
+        "remove it, or check with `--edition enterprise` if this server runs Enterprise Edition",
+    )
+}
+
+fn deprecated_setting(
+    property: &Property,
+    name: &str,
+    since: &str,
+    replaced_by: &str,
+) -> ConfigDiagnostic {
+    let warning = ConfigDiagnostic::warning(
+        Kind::DeprecatedKey,
+        property.key.span(),
+        format!("`{name}` is deprecated (since Neo4j {since}); Neo4j still reads it"),
+    );
+    match replaced_by
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => warning,
+        names => warning.with_help(format!("use `{}`", names.join("`, `"))),
+    }
+}
+
+/// A value that does not parse as its setting's type: Neo4j refuses to start, whatever the
+/// strict validation.
+fn invalid_value(
+    property: &Property,
+    name: &str,
+    setting: &catalogue::SettingDef,
+    reason: &str,
+    target: Neo4jTarget,
+) -> ConfigDiagnostic {
+    let value = trimmed_value(property);
+    let span = match property.value.text.is_empty() {
+        true => property.key.span(),
+        false => property.value.span(),
+    };
+    let key = &property.key.text;
+    let setting_name = match name == key.as_ref() {
+        true => format!("`{name}`"),
+        false => format!("`{name}` (the new name of `{key}`)"),
+    };
+    let value = match value.is_empty() {
+        true => "the empty value".to_owned(),
+        false => format!("`{value}`"),
+    };
+    ConfigDiagnostic::error(
+        Kind::InvalidValue,
+        span,
+        format!(
+            "{value} is not a valid value of {setting_name} ({}): {reason}; Neo4j {} refuses to start",
+            setting.value_type.describe(),
+            target.version.name()
+        ),
+    )
+    .with_help(format!("valid values: {}", setting.valid_values))
+}
+
+/// A key of an older version (`from`: `4.4`, `5.26`) that Neo4j's migration (the public one,
+/// in both editions) renames or removes when it starts, logging a warning: Neo4j starts, and a
+/// renamed key's value is judged under its new name. Like Neo4j's migration, a blank value
+/// drops the key, and a key whose new name is set too is dropped.
+fn migrated(
+    property: &Property,
+    (from, migration): (&str, &Migration),
+    properties: &Properties,
+    strict: bool,
+    target: Neo4jTarget,
+    diagnostics: &mut Diagnostics,
+) {
+    let key = &*property.key.text;
+    let version = target.version.name();
+    let (message, help) = match migration {
+        Migration::Removed => (
+            format!("`{key}` is a Neo4j {from} setting that Neo4j {version} drops when it starts: it no longer has any effect"),
+            "remove it (`tagroute check --migrate` comments it out)".to_owned(),
+        ),
+        Migration::RenamedUnresolved(field) => (
+            format!("`{key}` is a Neo4j {from} name that Neo4j {version} renames when it starts, to the setting of its Java field `{field}`"),
+            "the settings reference does not say which setting that is, so the value is not checked; `neo4j-admin server migrate-configuration` prints its name".to_owned(),
+        ),
+        Migration::Renamed(new) if trimmed_value(property).is_empty() => (
+            format!("`{key}` is a Neo4j {from} name of `{new}` without a value: Neo4j {version} drops it when it starts"),
+            "remove it".to_owned(),
+        ),
+        Migration::Renamed(new) if properties.get(new).is_some() => (
+            format!("`{key}` is a Neo4j {from} name of `{new}`, which this file sets too: Neo4j {version} drops this one when it starts"),
+            "remove it".to_owned(),
+        ),
+        Migration::Renamed(new) => {
+            match target.version.catalogue().get(new) {
+                Some(setting) => judge(property, new, setting, strict, target, diagnostics),
+                None if new.starts_with("internal.") => {} // declared, not documented
+                None => {
+                    let gone = ConfigDiagnostic::error(
+                        Kind::UnknownKey,
+                        property.key.span(),
+                        format!("`{key}` is renamed to `{new}`, which Neo4j {version} does not have (its settings reference does not list it): Neo4j {version} refuses to start with it"),
+                    );
+                    diagnostics.push(lenient_unless(strict, gone));
+                }
+            }
+            (
+                format!("`{key}` is a Neo4j {from} name: Neo4j {version} renames it to `{new}` when it starts"),
+                match from {
+                    "4.4" => format!("use `{new}` (`tagroute check --migrate` prints the file with the Neo4j 5 names)"),
+                    _ => format!("use `{new}`"),
+                },
+            )
+        }
+    };
+    diagnostics.push(
+        ConfigDiagnostic::warning(Kind::MigratedKey, property.key.span(), message).with_help(help),
+    );
+}
+
+/// A key no setting of the catalogue has, and no migration renames: what Neo4j makes of it
+/// with strict validation, and why.
+fn unknown_key(
+    property: &Property,
+    target: Neo4jTarget,
+    suggestions: &mut usize,
+) -> Option<ConfigDiagnostic> {
+    let key = &*property.key.text;
     let span = property.key.span();
-    let diagnostic = match verdict(key) {
-        Verdict::Fine => return None,
-        Verdict::Empty => ConfigDiagnostic::error(
+    let version = target.version.name();
+    if key.is_empty() {
+        return Some(ConfigDiagnostic::error(
             Kind::EmptyKey,
             span,
             "the line has a value but no key; Neo4j 5 has no setting with the empty name and refuses to start".into(),
-        ),
-        Verdict::Removed(name) => {
-            let error = ConfigDiagnostic::error(
-                Kind::RemovedKey,
+        ));
+    }
+    if let Some(name) = new_name(key) {
+        return Some(unread_4x_name(key, span, name.as_deref(), target));
+    }
+    if catalogue::is_neo4j_44_setting(key)
+        || key.starts_with("causal_clustering.")
+        || tagroute_rename(key).is_some()
+    {
+        let diagnostic = neo4j_44_setting(key, span, target);
+        return Some(match tagroute_rename(key) {
+            Some(name) => diagnostic.with_help(format!("its Neo4j 5 name is `{name}`")),
+            None => with_suggestion(diagnostic, key, target, suggestions),
+        });
+    }
+    if let Some((namespace, plugin)) = PLUGIN_NAMESPACES.iter().find(|(ns, _)| key.starts_with(ns))
+    {
+        return Some(
+            ConfigDiagnostic::warning(
+                Kind::PluginKey,
                 span,
-                format!("`{key}` is a Neo4j 4.x key that Neo4j 5 no longer reads; Neo4j 5 refuses to start with it"),
-            );
-            match name {
-                Some(name) => error.with_help(format!("its Neo4j 5 name is `{name}`")),
-                None => error.with_help("Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file"),
-            }
+                format!("`{key}` is not a setting of Neo4j {version} but of the {plugin} plugin (`{namespace}*`): Neo4j starts with it only if that plugin is installed, and otherwise refuses to start"),
+            )
+            .depending_on(Neo4jCondition::Plugin)
+            .with_help("a plugin declares its settings when Neo4j loads it; tagroute cannot see which plugins are installed"),
+        );
+    }
+    if key.starts_with("internal.") || key.starts_with("unsupported.") {
+        if catalogue::is_migration_target(key) {
+            return None;
         }
-        Verdict::Unknown => {
-            let error = ConfigDiagnostic::error(
-                Kind::UnknownKey,
-                span,
-                format!("unknown setting `{key}`: Neo4j 5 has no setting by this name and refuses to start"),
-            );
-            let near = suggestions.checked_sub(1).and_then(|left| {
-                *suggestions = left;
-                suggestion(key)
-            });
-            match near {
-                Some(near) => error.with_help(format!("did you mean `{near}`?")),
-                None => error,
-            }
-        }
-        Verdict::Outside => {
-            let error = ConfigDiagnostic::error(
-                Kind::UnknownKey,
-                span,
-                format!("unknown setting `{key}`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"),
-            );
-            if property.has_separator {
-                error
-            } else {
-                error.with_help(format!(
-                    "this line has no `=` or `:`, so it is read as the key `{key}` with the value `{}`",
-                    property.value.text
-                ))
-            }
-        }
-        Verdict::Apoc => ConfigDiagnostic::error(
+        return Some(ConfigDiagnostic::error(
             Kind::UnknownKey,
             span,
-            format!("`{key}` is an APOC setting: Neo4j 5 reads those from apoc.conf only, and refuses to start"),
+            format!("`{key}` is not a documented setting of Neo4j {version}: Neo4j declares internal settings it does not document, and refuses to start with any other key"),
         )
-        .with_help("move it to apoc.conf"),
+        .with_help("tagroute's catalogue has only the internal settings that Neo4j 5's migration names; if this one is Neo4j's own, start with strict validation off"));
+    }
+    if key.starts_with("apoc.") {
+        return Some(
+            ConfigDiagnostic::error(
+                Kind::UnknownKey,
+                span,
+                format!("`{key}` is an APOC setting: Neo4j 5 reads those from apoc.conf only, and refuses to start"),
+            )
+            .with_help("move it to apoc.conf"),
+        );
+    }
+    Some(with_suggestion(
+        unknown_setting(property, target),
+        key,
+        target,
+        suggestions,
+    ))
+}
+
+/// A key of no setting: in one of Neo4j's namespaces (perhaps a setting of another version),
+/// or outside all of them.
+fn unknown_setting(property: &Property, target: Neo4jTarget) -> ConfigDiagnostic {
+    let key = &*property.key.text;
+    let version = target.version.name();
+    let older = Neo4jVersion::all()
+        .filter(|v| *v != target.version)
+        .find(|v| v.catalogue().get(key).is_some());
+    let message = match older {
+        Some(other) => format!(
+            "`{key}` is a setting of Neo4j {} that Neo4j {version} does not have (its settings reference does not list it): Neo4j {version} refuses to start with it",
+            other.name()
+        ),
+        None if NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) => format!(
+            "unknown setting `{key}`: Neo4j {version} has no setting by this name and refuses to start"
+        ),
+        None => format!(
+            "unknown setting `{key}`: every Neo4j 5 setting starts with `dbms.`, `db.`, `server.`, `initial.` or another of its namespaces, and Neo4j refuses to start"
+        ),
     };
-    Some(diagnostic)
+    let error = ConfigDiagnostic::error(Kind::UnknownKey, property.key.span(), message);
+    match property.has_separator || NEO4J_NAMESPACES.iter().any(|ns| key.starts_with(ns)) {
+        true => error,
+        false => error.with_help(format!(
+            "this line has no `=` or `:`, so it is read as the key `{key}` with the value `{}`",
+            property.value.text
+        )),
+    }
+}
+
+/// A Neo4j 4.x name of a key tagroute reads: tagroute never reads 4.x names (a policy under
+/// one is not served), so it is an error here; Neo4j's verdict depends on the edition.
+fn unread_4x_name(
+    key: &str,
+    span: crate::span::Span,
+    name: Option<&str>,
+    target: Neo4jTarget,
+) -> ConfigDiagnostic {
+    let help = match name {
+        Some(name) => format!("its Neo4j 5 name is `{name}`"),
+        None => MIGRATE_HELP.to_owned(),
+    };
+    let error = ConfigDiagnostic::error(
+        Kind::RemovedKey,
+        span,
+        format!(
+            "`{key}` is a Neo4j 4.x key, which tagroute does not read; {}",
+            neo4j_on_44_key(target)
+        ),
+    )
+    .with_help(help);
+    match target.edition {
+        Edition::Community => error,
+        Edition::Enterprise => error.depending_on(Neo4jCondition::EnterpriseMigration),
+    }
+}
+
+/// A Neo4j 4.4 setting that Neo4j 5 does not have and that its public migration does not carry
+/// over: Community Edition refuses to start; Enterprise Edition has a migration of its own,
+/// which is not public, so its verdict depends on it.
+fn neo4j_44_setting(key: &str, span: crate::span::Span, target: Neo4jTarget) -> ConfigDiagnostic {
+    let message = format!(
+        "`{key}` is a Neo4j 4.4 setting that Neo4j {} does not have and that Neo4j 5's public migration does not carry over; {}",
+        target.version.name(),
+        neo4j_on_44_key(target)
+    );
+    match target.edition {
+        Edition::Community => ConfigDiagnostic::error(Kind::RemovedKey, span, message),
+        Edition::Enterprise => ConfigDiagnostic::warning(Kind::RemovedKey, span, message)
+            .depending_on(Neo4jCondition::EnterpriseMigration),
+    }
+}
+
+/// What Neo4j does with a 4.4 key its public migration does not carry over.
+fn neo4j_on_44_key(target: Neo4jTarget) -> String {
+    let version = target.version.name();
+    match target.edition {
+        Edition::Community => {
+            format!("Neo4j {version} Community Edition has no such setting and refuses to start")
+        }
+        Edition::Enterprise => format!(
+            "Neo4j {version} Enterprise Edition starts with it only if its own 4.4 migration, which is not public, renames or removes it, and otherwise refuses to start"
+        ),
+    }
+}
+
+const MIGRATE_HELP: &str =
+    "Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file";
+
+/// `error` with "did you mean" for the closest key of the catalogue (while suggestions last).
+fn with_suggestion(
+    error: ConfigDiagnostic,
+    key: &str,
+    target: Neo4jTarget,
+    suggestions: &mut usize,
+) -> ConfigDiagnostic {
+    let near = suggestions.checked_sub(1).and_then(|left| {
+        *suggestions = left;
+        suggestion(key, target.version)
+    });
+    match (near, &error.help) {
+        (Some(near), None) => error.with_help(format!("did you mean `{near}`?")),
+        (Some(near), Some(help)) => {
+            let help = format!("did you mean `{near}`? {help}");
+            error.with_help(help)
+        }
+        (None, _) => error,
+    }
 }
 
 #[cfg(test)]
@@ -533,6 +854,7 @@ mod tests {
         validate(
             &properties,
             strict,
+            Neo4jTarget::default(),
             &LineIndex::new(source),
             &mut diagnostics,
         );

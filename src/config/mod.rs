@@ -25,6 +25,7 @@
     allow(clippy::indexing_slicing, reason = "tests index what they just built")
 )]
 
+mod catalogue;
 mod catchup;
 mod check;
 mod diff;
@@ -33,6 +34,7 @@ mod error;
 mod keys;
 mod leader;
 mod located;
+mod migrate;
 mod policies;
 mod properties;
 mod roles;
@@ -45,13 +47,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use catalogue::{
+    Catalogue, Edition, Migration, Neo4jTarget, Neo4jVersion, SettingDef, ValueType,
+    is_neo4j_44_setting, migration,
+};
 pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined};
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use duration::{DurationError, parse_duration};
-pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors};
+pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors, Neo4jCondition};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
+pub use migrate::{Migrated, MigrationChange, migrate};
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub(crate) use roles::readers_into;
 pub use roles::{Roles, roles, roles_into};
@@ -138,7 +145,8 @@ impl IgnoredKeys {
 
 impl Config {
     /// Reads the configuration text `source`, named `origin` in diagnostics; policies are parsed
-    /// with `strictness`.
+    /// with `strictness`; every key is validated as any Neo4j version tagroute knows would
+    /// ([`Neo4jTarget::default`]).
     ///
     /// Loads whole or fails whole: the error lists every error in the file, and the warnings.
     ///
@@ -157,18 +165,39 @@ impl Config {
         origin: &str,
         strictness: Strictness,
     ) -> Result<Config, ConfigErrors> {
-        Config::parse_text(
-            Arc::from(source),
-            origin,
-            strictness,
-            Diagnostics::default(),
-        )
+        Config::parse_for(source, origin, strictness, Neo4jTarget::default())
+    }
+
+    /// [`Config::parse`], validating every key against the settings of `target` (a Neo4j
+    /// version and edition) instead of [`Neo4jTarget::default`] (any version tagroute knows,
+    /// Enterprise Edition: how `route` and `serve` read a file).
+    ///
+    /// ```
+    /// use tagroute::Strictness;
+    /// use tagroute::config::{Config, ConfigDiagnosticKind, Edition, Neo4jTarget, Neo4jVersion};
+    ///
+    /// let community = Neo4jTarget { version: Neo4jVersion::newest(), edition: Edition::Community };
+    /// let errors = Config::parse_for("initial.server.mode_constraint=NONE", "c", Strictness::Default, community)
+    ///     .unwrap_err();
+    /// assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::OtherEdition);
+    /// let errors = Config::parse("server.memory.heap.max_sise=1g", "c", Strictness::Default).unwrap_err();
+    /// assert_eq!(errors.errors()[0].help.as_deref(), Some("did you mean `server.memory.heap.max_size`?"));
+    /// ```
+    pub fn parse_for(
+        source: &str,
+        origin: &str,
+        strictness: Strictness,
+        target: Neo4jTarget,
+    ) -> Result<Config, ConfigErrors> {
+        let diagnostics = Diagnostics::default();
+        Config::parse_text(Arc::from(source), origin, strictness, target, diagnostics)
     }
 
     fn parse_text(
         source: Arc<str>,
         origin: &str,
         strictness: Strictness,
+        target: Neo4jTarget,
         mut diagnostics: Diagnostics,
     ) -> Result<Config, ConfigErrors> {
         if u32::try_from(source.len()).is_err() {
@@ -178,7 +207,7 @@ impl Config {
         let source = lines.text();
         let properties = properties::read(source, &mut diagnostics);
         let strict = values::boolean(keys::STRICT_VALIDATION, true, &properties, &mut diagnostics);
-        keys::validate(&properties, strict, &lines, &mut diagnostics);
+        keys::validate(&properties, strict, target, &lines, &mut diagnostics);
         let policies = policies::read(&properties, strictness, &mut diagnostics);
         let routing = routing::read(&properties, &mut diagnostics);
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
@@ -214,6 +243,15 @@ impl Config {
         Config::load_with(path, strictness, Charset::from_env())
     }
 
+    /// [`Config::load`], validating every key against the settings of `target`.
+    pub fn load_for(
+        path: &Path,
+        strictness: Strictness,
+        target: Neo4jTarget,
+    ) -> Result<Config, ConfigErrors> {
+        Config::load_text(path, strictness, Charset::from_env(), target)
+    }
+
     /// Reads the configuration file at `path`, decoded with `charset`.
     ///
     /// ```
@@ -231,6 +269,15 @@ impl Config {
         path: &Path,
         strictness: Strictness,
         charset: Charset,
+    ) -> Result<Config, ConfigErrors> {
+        Config::load_text(path, strictness, charset, Neo4jTarget::default())
+    }
+
+    fn load_text(
+        path: &Path,
+        strictness: Strictness,
+        charset: Charset,
+        target: Neo4jTarget,
     ) -> Result<Config, ConfigErrors> {
         let origin = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| ConfigErrors::unreadable(&origin, &e))?;
@@ -260,7 +307,7 @@ impl Config {
                 }
             },
         };
-        Config::parse_text(source, &origin, strictness, diagnostics)
+        Config::parse_text(source, &origin, strictness, target, diagnostics)
     }
 
     /// The file name, as given.
@@ -494,6 +541,10 @@ mod tests {
         assert_eq!(config.warnings(), []);
     }
 
+    /// 4.x keys that Neo4j 5's public migration does not carry over. tagroute never reads the
+    /// 4.x names of its own keys (errors, whatever Neo4j does); Neo4j 5 Enterprise Edition
+    /// starts with any of them only if its own migration, which is not public, carries them
+    /// over (a condition of its verdict), Community Edition refuses them all.
     #[test]
     fn a_neo4j_4x_file_is_refused_key_by_key_with_the_5x_names() {
         use ConfigDiagnosticKind as K;
@@ -502,11 +553,16 @@ mod tests {
                       causal_clustering.multi_dc_license=true\n\
                       dbms.routing.listen_address=:7688\n";
         let errors = errors(source);
-        let found: Vec<(K, &str, Option<&str>)> = errors
+        let found: Vec<(K, &str, Option<&str>, Option<Neo4jCondition>)> = errors
             .errors()
             .iter()
-            .map(|d| (d.kind, under(source, d.span), d.help.as_deref()))
+            .chain(errors.warnings())
+            .map(|d| {
+                let help = d.help.as_deref();
+                (d.kind, under(source, d.span), help, d.neo4j_condition)
+            })
             .collect();
+        let migration = Some(Neo4jCondition::EnterpriseMigration);
         assert_eq!(
             found,
             [
@@ -515,31 +571,46 @@ mod tests {
                     "causal_clustering.load_balancing.config.server_policies.dc",
                     Some(
                         "its Neo4j 5 name is `dbms.routing.load_balancing.config.server_policies.dc`"
-                    )
+                    ),
+                    migration
                 ),
                 (
                     K::RemovedKey,
                     "causal_clustering.cluster_routing_ttl",
-                    Some("its Neo4j 5 name is `dbms.routing_ttl`")
+                    Some("its Neo4j 5 name is `dbms.routing_ttl`"),
+                    migration
                 ),
                 (
                     K::RemovedKey,
                     "causal_clustering.multi_dc_license",
-                    Some(
-                        "Neo4j 5 has no such setting; `neo4j-admin server migrate-configuration` migrates a 4.x file"
-                    )
+                    None,
+                    migration
                 ),
                 (
                     K::RemovedKey,
                     "dbms.routing.listen_address",
-                    Some("its Neo4j 5 name is `server.routing.listen_address`")
+                    Some("its Neo4j 5 name is `server.routing.listen_address`"),
+                    migration
                 ),
             ]
         );
+        assert_eq!(errors.errors().len(), 2, "the keys tagroute reads");
+        assert!(errors.errors()[0].message.contains(
+            "Neo4j 4.x key, which tagroute does not read; Neo4j 5.26 or 2026.08 Enterprise Edition starts with it only if its own 4.4 migration"
+        ));
+        assert!(errors.warnings().iter().all(|w| !w.stops_neo4j));
+        // Community Edition has no migration but the public one: it refuses each.
+        let community = Neo4jTarget {
+            version: Neo4jVersion::newest(),
+            edition: Edition::Community,
+        };
+        let errors = Config::parse_for(source, "c", Strictness::Default, community).unwrap_err();
+        assert_eq!(errors.errors().len(), 4);
         assert!(
-            errors.errors()[0]
-                .message
-                .contains("Neo4j 4.x key that Neo4j 5 no longer reads")
+            errors
+                .errors()
+                .iter()
+                .all(|e| e.stops_neo4j && e.neo4j_condition.is_none())
         );
         // With strict validation off, Neo4j starts and ignores them: so does tagroute.
         let lenient = format!("server.config.strict_validation.enabled=false\n{source}");
@@ -548,11 +619,64 @@ mod tests {
         assert_eq!(config.routing().ttl, Duration::from_secs(300));
         let kinds: Vec<K> = config.warnings().iter().map(|w| w.kind).collect();
         assert_eq!(kinds, [K::RemovedKey; 4]);
+        assert!(config.warnings().iter().all(|w| !w.stops_neo4j
+            && w.severity == Severity::Warning
+            && w.neo4j_condition.is_none()));
+    }
+
+    /// Neo4j 5's public migration, which runs in both editions whenever Neo4j starts, renames
+    /// or drops 4.4 keys with a warning in its log: Neo4j starts, and a renamed key's value is
+    /// judged under its Neo4j 5 name. Source: `SettingMigrators.Neo4j5_0SettingMigrator`
+    /// (data/neo4j-settings/migrations.tsv); `migrateSettingNameChange` drops a blank value and
+    /// keeps the Neo4j 5 key when both are set.
+    #[test]
+    fn neo4j_5_migrates_4_4_keys_when_it_starts() {
+        use ConfigDiagnosticKind as K;
+        let source = "dbms.memory.heap.max_size=4g\n\
+                      dbms.allow_upgrade=true\n\
+                      dbms.memory.pagecache.size=lots\n\
+                      dbms.tx_log.rotation.retention_policy=\n\
+                      dbms.default_listen_address=0.0.0.0\n\
+                      server.default_listen_address=127.0.0.1\n\
+                      dbms.config.strict_validation=false\n\
+                      no.such.key=1\n";
+        let errors = errors(source);
+        let found: Vec<(K, &str, bool)> = errors
+            .errors()
+            .iter()
+            .chain(errors.warnings())
+            .map(|d| (d.kind, under(source, d.span), d.stops_neo4j))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (K::InvalidValue, "lots", true),
+                (K::MigratedKey, "dbms.memory.heap.max_size", false),
+                (K::MigratedKey, "dbms.allow_upgrade", false),
+                (K::MigratedKey, "dbms.memory.pagecache.size", false),
+                (
+                    K::MigratedKey,
+                    "dbms.tx_log.rotation.retention_policy",
+                    false
+                ),
+                (K::MigratedKey, "dbms.default_listen_address", false),
+                (K::DeprecatedKey, "dbms.config.strict_validation", false),
+                (K::UnknownKey, "no.such.key", false),
+            ]
+        );
+        let messages: Vec<&str> = errors.warnings().iter().map(|w| &*w.message).collect();
         assert!(
-            config
-                .warnings()
-                .iter()
-                .all(|w| !w.stops_neo4j && w.severity == Severity::Warning)
+            messages[0].ends_with("renames it to `server.memory.heap.max_size` when it starts")
+        );
+        assert!(messages[1].ends_with("drops when it starts: it no longer has any effect"));
+        assert!(
+            messages[3].ends_with("without a value: Neo4j 5.26 or 2026.08 drops it when it starts")
+        );
+        assert!(messages[4].contains("which this file sets too"));
+        assert!(
+            errors.errors()[0]
+                .message
+                .contains("(the new name of `dbms.memory.pagecache.size`) (a byte size)")
         );
     }
 

@@ -12,7 +12,7 @@ use super::keys;
 use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
 use crate::Strictness;
-use crate::compile::{CompileError, compile};
+use crate::compile::{CompileError, compile_staged};
 use crate::span::Span;
 use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
 use crate::topology::TagInterner;
@@ -90,7 +90,9 @@ impl ConfiguredPolicy {
 }
 
 /// Reads every configured policy, and adds the built-in `default` when none is configured.
-/// A policy with an invalid name or text is reported and left out.
+/// A policy with an invalid name or text is reported and left out; so is the first policy that
+/// cannot be compiled with the others as one generation ([`compile_generation`]), and every
+/// policy after it, as routing would refuse the whole configuration.
 pub(super) fn read(
     properties: &Properties,
     strictness: Strictness,
@@ -110,20 +112,71 @@ pub(super) fn read(
     policies
         .entry(DEFAULT_POLICY.to_owned())
         .or_insert_with(ConfiguredPolicy::builtin_default);
+    if let Err(failure) = compile_generation(&policies, &TagInterner::new()) {
+        diagnostics.push(failure.diagnostic());
+        policies.clear();
+    }
     policies
 }
 
-/// Whether `name` may name a policy: an error for an empty name or one with `.` or whitespace,
-/// a warning for any other character outside `[A-Za-z0-9_]`.
+/// A policy that does not compile as part of its generation.
+#[derive(Clone, Debug)]
+pub(crate) struct GenerationFailure<'p> {
+    /// The policy that failed (the first, in name order, as routing compiles them).
+    pub policy: &'p ConfiguredPolicy,
+    /// Why.
+    pub error: CompileError,
+}
+
+impl GenerationFailure<'_> {
+    /// The error, placed at the policy: tagroute cannot serve the configuration; Neo4j 5 would
+    /// start with it.
+    pub(crate) fn diagnostic(&self) -> ConfigDiagnostic {
+        let name = &self.policy.name;
+        let span = match self.error {
+            CompileError::FilterTooWide(span) => self.policy.file_span(span),
+            _ => self.policy.key_span().unwrap_or_default(),
+        };
+        let scope = match self.error {
+            CompileError::TooManyTags(_) => " (with the policies before it, in name order)",
+            _ => "",
+        };
+        ConfigDiagnostic::error(
+            Kind::UncompilablePolicy,
+            span,
+            format!("policy `{name}`{scope}: {}; tagroute cannot serve this configuration (Neo4j 5 would start with it)", self.error),
+        )
+        .stopping_neo4j(false)
+    }
+}
+
+/// Compiles every policy of a configuration as one generation against `interner`, as the
+/// routing service does when it loads or reloads them: one stage, so that the tags of all the
+/// policies count together, never committed, so that the interner is left as it was. This is
+/// the one place that decides whether a configuration's policies can be served: loading runs
+/// it against an empty interner (every tag new), `check --topology` against the topology's.
+pub(crate) fn compile_generation<'p>(
+    policies: &'p BTreeMap<String, ConfiguredPolicy>,
+    interner: &TagInterner,
+) -> Result<(), GenerationFailure<'p>> {
+    let mut stage = interner.stage();
+    for policy in policies.values() {
+        if let Err(error) = compile_staged(&policy.policy, &mut stage) {
+            return Err(GenerationFailure { policy, error });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` may name a policy: an error for an empty name or one with `.` or whitespace
+/// (a character up to U+0020, as Neo4j trims; U+00A0 is not whitespace, and Neo4j starts with
+/// such a name), a warning for any other character outside `[A-Za-z0-9_]`.
 fn check_name(name: &str, property: &Property, diagnostics: &mut Diagnostics) -> bool {
     let key = &property.key;
     let span = key
         .slice(key.text.len() - name.len()..key.text.len())
         .span();
-    let invalid = name.is_empty()
-        || name
-            .chars()
-            .any(|c| c == '.' || c.is_whitespace() || syntax::is_whitespace(c));
+    let invalid = name.is_empty() || name.chars().any(|c| c == '.' || syntax::is_whitespace(c));
     if invalid {
         diagnostics.push(
             ConfigDiagnostic::error(
@@ -156,10 +209,6 @@ fn read_policy(
     match syntax::parse(&value.text, strictness) {
         Ok(policy) => {
             lint(name, &policy, value, diagnostics);
-            if let Err(error) = compile(&policy, &TagInterner::new()) {
-                diagnostics.push(uncompilable(name, &error, value));
-                return None;
-            }
             Some(ConfiguredPolicy {
                 name: name.to_owned(),
                 text: value.text.to_string(),
@@ -398,8 +447,7 @@ mod tests {
             tags.join(",")
         );
         let (found, diagnostics) = policies(&source, Strictness::Default);
-        assert!(!found.contains_key("wide"));
-        assert!(found.contains_key("ok"));
+        assert!(found.is_empty(), "the configuration does not load");
         assert_eq!(diagnostics.len(), 1);
         let d = &diagnostics[0];
         assert_eq!(
@@ -410,10 +458,10 @@ mod tests {
                 false
             )
         );
-        assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
+        assert_eq!(under(&source, d.span), format!("{PREFIX}wide"));
         assert_eq!(
             d.message,
-            "policy `wide`: more than 4096 new tags in one change; tagroute cannot serve it (Neo4j 5 would start with it)"
+            "policy `wide` (with the policies before it, in name order): more than 4096 new tags in one change; tagroute cannot serve this configuration (Neo4j 5 would start with it)"
         );
         // As many new tags as one change may add compile.
         let limit = crate::topology::TagInterner::NEW_TAGS_LIMIT;
@@ -423,5 +471,44 @@ mod tests {
                 .0
                 .contains_key("wide")
         );
+    }
+
+    /// The tags of all the policies count together, as routing compiles them: each policy
+    /// alone compiles, the generation does not, and loading says which policy crossed the limit.
+    #[test]
+    fn policies_compile_as_one_generation() {
+        let half = crate::topology::TagInterner::NEW_TAGS_LIMIT / 2 + 1;
+        let tags = |from: usize| {
+            (from..from + half)
+                .map(|i| format!("t{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let one = format!("{PREFIX}a=tags({})\n", tags(0));
+        assert!(policies(&one, Strictness::Default).0.contains_key("a"));
+        let shared = format!("{one}{PREFIX}b=tags({})\n", tags(0));
+        assert!(policies(&shared, Strictness::Default).0.contains_key("b"));
+        let two = format!("{one}{PREFIX}b=tags({})\n", tags(half));
+        let (found, diagnostics) = policies(&two, Strictness::Default);
+        assert!(found.is_empty());
+        assert_eq!(diagnostics[0].kind, Kind::UncompilablePolicy);
+        assert!(
+            diagnostics[0]
+                .message
+                .starts_with("policy `b` (with the policies before it")
+        );
+    }
+
+    /// A policy name ending in U+00A0 (the bytes C2 A0 read as ISO-8859-1): Neo4j starts with
+    /// it (U+00A0 is no whitespace to its trimming), so it is only an unusual name here.
+    #[test]
+    fn a_name_ending_in_a_non_breaking_space_is_not_an_error() {
+        let source = format!("{PREFIX}p\u{c2}\u{a0}=tags(a)\n");
+        for strictness in [Strictness::Default, Strictness::Strict] {
+            let (found, diagnostics) = policies(&source, strictness);
+            assert!(found.contains_key("p\u{c2}\u{a0}"), "{diagnostics:?}");
+            let kinds: Vec<Kind> = diagnostics.iter().map(|d| d.kind).collect();
+            assert_eq!(kinds, [Kind::UnusualPolicyName]);
+        }
     }
 }

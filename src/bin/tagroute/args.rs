@@ -165,9 +165,50 @@ pub struct CheckArgs {
     /// Exit 1 when there is a warning, too.
     #[arg(long)]
     pub deny_warnings: bool,
-    /// `text` (diagnostics on stderr) or `json` (one document on stdout).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    /// `text` (diagnostics on stderr), `json` (one document on stdout) or `sarif` (SARIF 2.1.0
+    /// on stdout, for CI systems).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// The Neo4j version whose settings every key is checked against (default: the newest).
+    #[arg(long, value_name = "VERSION", value_parser = neo4j_version)]
+    pub neo4j_version: Option<tagroute::config::Neo4jVersion>,
+    /// The Neo4j edition: an Enterprise setting is unknown to Community Edition.
+    #[arg(long, value_enum, default_value_t = EditionArg::Enterprise)]
+    pub edition: EditionArg,
+    /// Print each file migrated from Neo4j 4.4 to Neo4j 5 on stdout, then check the migrated
+    /// text (the file is never edited).
+    #[arg(long, conflicts_with = "format")]
+    pub migrate: bool,
+}
+
+/// How `check` writes its findings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Diagnostics with carets on stderr.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+    /// One SARIF 2.1.0 log on stdout.
+    Sarif,
+}
+
+/// A Neo4j edition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EditionArg {
+    /// Community Edition.
+    Community,
+    /// Enterprise Edition.
+    Enterprise,
+}
+
+fn neo4j_version(name: &str) -> Result<tagroute::config::Neo4jVersion, String> {
+    tagroute::config::Neo4jVersion::named(name).ok_or_else(|| {
+        let known: Vec<&str> = tagroute::config::Neo4jVersion::all()
+            .map(|v| v.name())
+            .collect();
+        format!("tagroute has the settings of Neo4j {}", known.join(" and "))
+    })
 }
 
 #[derive(Debug, Args)]
