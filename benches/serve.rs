@@ -8,9 +8,11 @@
 //! as a Python driver does, then asks ROUTE after ROUTE, one at a time, for
 //! `TAGROUTE_BENCH_SECS` seconds (default 5).
 //!
-//! The yardstick is this machine's limit for the same dialogue: a server on the same runtime
-//! shape (two tokio workers) that answers every message with the bytes tagroute sent for the
-//! first ROUTE, recorded, so it spends nothing on decoding, routing or encoding. The same
+//! The yardstick is this machine's limit for the same dialogue: a server of the same shape (a
+//! process of its own, two tokio workers) that answers every message with the bytes tagroute
+//! sent for the first ROUTE, recorded, so it spends nothing on decoding, routing or encoding.
+//! It runs in a process of its own because switching between the generator and the server
+//! costs more across processes than between threads of one. The same
 //! generator drives both, one after the other; the ratio of the two rates is what to compare
 //! across machines. Beside each rate, the CPU time (user + system, from `/proc`) each server
 //! spent per answer while driven: on a machine shared with other work the rates move with the
@@ -31,7 +33,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tagroute::bolt::chunk::{self, Dechunker};
@@ -197,34 +199,43 @@ async fn recorded_reply(bolt: SocketAddr) -> Vec<u8> {
     framed
 }
 
-/// The yardstick: a server with tagroute's runtime shape that agrees to Bolt 5.8 and answers
-/// every message with `reply`, doing nothing else. Runs until the process ends; returns its
-/// address and its threads, for their CPU time.
-fn canned(reply: Vec<u8>) -> (SocketAddr, Arc<Mutex<Vec<libc::pid_t>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    let threads = Arc::new(Mutex::new(Vec::new()));
-    let noted = Arc::clone(&threads);
-    let note = move || noted.lock().unwrap().push(thread_id());
-    std::thread::spawn(move || {
-        note();
-        let runtime = two_workers().on_thread_start(note).build().unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let reply = Arc::new(reply);
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer_canned(stream, Arc::clone(&reply)));
-            }
-        });
-    });
-    (address, threads)
+/// The yardstick: a process of its own with tagroute's runtime shape (two tokio workers) that
+/// agrees to Bolt 5.8 and answers every message with `reply`, doing nothing else. It is this
+/// benchmark's binary again, told by [`CANNED`] where the reply is; it prints its address and
+/// runs until it is killed.
+fn canned(reply: &[u8]) -> Server {
+    let file = std::env::temp_dir().join(format!("tagroute-bench-reply-{}", std::process::id()));
+    std::fs::write(&file, reply).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(CANNED, &file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let bolt = line.trim().parse().unwrap();
+    Server {
+        child,
+        bolt,
+        admin: None,
+    }
 }
 
-/// The calling thread's id.
-fn thread_id() -> libc::pid_t {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::gettid() }
+/// Names the file of the reply a [`canned`] process answers with.
+const CANNED: &str = "TAGROUTE_BENCH_CANNED_REPLY";
+
+/// The body of a [`canned`] process: serves `reply` until killed.
+fn run_canned(reply: Vec<u8>) {
+    runtime().block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        let reply = Arc::new(reply);
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(answer_canned(stream, Arc::clone(&reply)));
+        }
+    });
 }
 
 /// The CPU time, user + system, in seconds, that `/proc/{task}/stat` reports (a process, or
@@ -266,13 +277,11 @@ async fn answer_canned(mut stream: TcpStream, reply: Arc<Vec<u8>>) -> std::io::R
 
 /// Two tokio workers, as `tagroute serve` has.
 fn runtime() -> tokio::runtime::Runtime {
-    two_workers().build().unwrap()
-}
-
-fn two_workers() -> tokio::runtime::Builder {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(2).enable_all();
-    builder
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Connects over plain TCP to `address`.
@@ -397,6 +406,9 @@ fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
 mod attack;
 
 fn main() {
+    if let Some(reply) = std::env::var_os(CANNED) {
+        return run_canned(std::fs::read(reply).unwrap());
+    }
     let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
     let idle_count = IDLE.min(files.saturating_sub(1_000) as usize);
     let number = |name: &str, default: u64| {
@@ -413,11 +425,7 @@ fn main() {
         let plain = serve(&[]);
         let reply = recorded_reply(plain.bolt).await;
         let vs = std::env::var_os("TAGROUTE_BENCH_VS").map(|b| serve_with(Path::new(&b), &[]));
-        let (limit, threads) = canned(reply);
-        let canned_cpu = || {
-            let threads = threads.lock().unwrap();
-            threads.iter().map(|t| cpu_secs(&format!("self/task/{t}"))).sum()
-        };
+        let canned = canned(&reply);
         for _ in 0..rounds {
             let tagroute = drive_server("plain", &plain, secs).await;
             if let Some(vs) = &vs {
@@ -428,8 +436,7 @@ fn main() {
                     other.1 / tagroute.1
                 );
             }
-            let driven = load_timed(|| plain_to(limit), secs, canned_cpu).await;
-            let limit = report_timed("limit", driven, secs as f64);
+            let limit = drive_server("limit", &canned, secs).await;
             println!(
                 "plain / limit: {:.2} (the limit answers with tagroute's recorded bytes and does nothing else)",
                 tagroute.0 / limit.0
@@ -440,7 +447,7 @@ fn main() {
                 tagroute.1 - limit.1
             );
         }
-        drop((plain, vs));
+        drop((plain, vs, canned));
 
         let (cert, key, roots) = self_signed();
         let tls = serve(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
