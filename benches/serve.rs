@@ -97,25 +97,30 @@ fn serve_with(binary: &Path, extra: &[&str]) -> Server {
     } else {
         &["--no-admin"][..]
     };
-    let mut child = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "error"])
-        .args(admin)
-        .arg("--config")
-        .arg(data("neo4j.conf"))
-        .arg("--topology")
-        .arg(data("topology.json"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = spawn_reading_line(
+        Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "error"])
+            .args(admin)
+            .arg("--config")
+            .arg(data("neo4j.conf"))
+            .arg("--topology")
+            .arg(data("topology.json"))
+            .args(extra),
+    );
     let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
     let bolt = printed["bolt"].as_str().unwrap().parse().unwrap();
     let admin = printed["admin"].as_str().map(|a| a.parse().unwrap());
     Server { child, bolt, admin }
+}
+
+/// Starts `command` and reads the first line it prints (a server's addresses).
+fn spawn_reading_line(command: &mut Command) -> (Child, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -206,15 +211,8 @@ async fn recorded_reply(bolt: SocketAddr) -> Vec<u8> {
 fn canned(reply: &[u8]) -> Server {
     let file = std::env::temp_dir().join(format!("tagroute-bench-reply-{}", std::process::id()));
     std::fs::write(&file, reply).unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(CANNED, &file)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) =
+        spawn_reading_line(Command::new(std::env::current_exe().unwrap()).env(CANNED, &file));
     let bolt = line.trim().parse().unwrap();
     Server {
         child,
