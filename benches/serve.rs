@@ -213,6 +213,8 @@ fn canned(reply: &[u8]) -> Server {
     std::fs::write(&file, reply).unwrap();
     let (child, line) =
         spawn_reading_line(Command::new(std::env::current_exe().unwrap()).env(CANNED, &file));
+    // Read before the address was printed.
+    let _ = std::fs::remove_file(&file);
     let bolt = line.trim().parse().unwrap();
     Server {
         child,
