@@ -17,11 +17,12 @@ use crate::Strictness;
 use crate::config::{Config, ConfigErrors};
 use crate::rng::Rng;
 use crate::routing::{
-    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, roles,
+    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, TableScratch,
+    roles,
 };
 use crate::span::Span;
 use crate::topology::{
-    Database, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
+    Database, Server, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
 };
 use crate::vm::{self, Answer, FilterTrace, RuleOutcome, RuleTrace, Step};
 
@@ -111,14 +112,15 @@ impl fmt::Display for RouteFailure {
     }
 }
 
-/// A table ready to send: the routing module's table, with the advertised routers if any.
-#[derive(Clone, Debug)]
-pub struct Answered {
-    table: RoutingTable,
-    advertise: Arc<[String]>,
+/// A table ready to send: the routing module's table, borrowed from the caller's
+/// [`TableScratch`], with the advertised routers if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered<'s> {
+    table: &'s RoutingTable,
+    advertise: &'s [String],
 }
 
-impl Answered {
+impl<'s> Answered<'s> {
     /// The TTL in whole seconds.
     pub fn ttl_secs(&self) -> u64 {
         self.table.ttl_secs()
@@ -130,16 +132,15 @@ impl Answered {
     }
 
     /// The addresses of `role`, in table order.
-    pub fn addresses(&self, role: Role) -> Vec<String> {
-        match role {
-            Role::Route if !self.advertise.is_empty() => self.advertise.to_vec(),
-            _ => self
-                .table
-                .addresses(role)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        }
+    pub fn addresses(&self, role: Role) -> impl Iterator<Item = &'s str> {
+        let advertised = role == Role::Route && !self.advertise.is_empty();
+        let (advertise, servers) = if advertised {
+            (self.advertise, None)
+        } else {
+            (&[][..], Some(self.table.resolved(role)))
+        };
+        let servers = servers.into_iter().flatten().map(Server::address);
+        advertise.iter().map(String::as_str).chain(servers)
     }
 }
 
@@ -188,20 +189,24 @@ impl Routes {
         [&self.config, &self.topology]
     }
 
-    /// The table for `policy` (or `default`) and `database` (or [`HOME_DATABASE`]).
-    pub fn route(
-        &self,
+    /// The table for `policy` (or `default`) and `database` (or [`HOME_DATABASE`]), computed
+    /// in `scratch` (one per connection: once it has held a table of the cluster's size, a
+    /// table allocates nothing).
+    pub fn route<'s>(
+        &'s self,
         policy: Option<&str>,
         database: Option<&str>,
         rng: &mut Rng,
-    ) -> Result<Answered, RouteFailure> {
+        scratch: &'s mut TableScratch,
+    ) -> Result<Answered<'s>, RouteFailure> {
         let database = database.unwrap_or(HOME_DATABASE);
         let request = RouteRequest {
             database,
             policy,
             excluded: &[],
         };
-        let table = self.service.table(&request, rng).map_err(|e| match e {
+        let computed = self.service.table_into(&request, rng, scratch);
+        let table = computed.map_err(|e| match e {
             RoutingError::UnknownPolicy(_) => {
                 RouteFailure::UnknownPolicy(request.policy_name().to_owned())
             }
@@ -227,7 +232,7 @@ impl Routes {
         }
         Ok(Answered {
             table,
-            advertise: Arc::clone(&self.advertise),
+            advertise: &self.advertise,
         })
     }
 
@@ -235,7 +240,7 @@ impl Routes {
     pub fn answering_rule<'c>(
         &self,
         policy: Option<&str>,
-        answered: &Answered,
+        answered: &Answered<'_>,
         cache: &'c mut RuleCache,
     ) -> &'c str {
         let policy = policy.unwrap_or(crate::config::DEFAULT_POLICY);
