@@ -1,8 +1,10 @@
-//! Loading neo4j.conf inputs of the shapes that were quadratic or bloated (issue 14): a large
-//! file of distinct keys, a key given 100,000 times, 100,000 error lines, a value continued over
-//! 100,000 lines, 1 MB of random ASCII, an unknown key 100,000 characters long, and a 100,000-rule policy whose repeated rules are
-//! warned about on one long line. Each is loaded and every diagnostic rendered as `check` prints
-//! it, and should cost time linear in its size; criterion reports bytes per second.
+//! Loading neo4j.conf inputs of the shapes that were quadratic or bloated (issues 14 and 22):
+//! distinct keys (long and short), unknown keys, one key given again and again, a tag list and a
+//! policy continued over every line, a policy of repeated rules on one line, random ASCII, and
+//! an unknown key a megabyte long; 1 MB each (`benches/config_shapes.rs`). Each is loaded and
+//! every diagnostic rendered as `check` prints it. Time should be linear in the size (criterion
+//! reports bytes per second); memory is printed first: the peak of the heap during one load,
+//! against the file's size (the goal is at most 8x; `tests/config_memory.rs` holds it).
 //!
 //!   cargo bench --bench config
 
@@ -13,107 +15,83 @@
     reason = "a benchmark fails loudly on what it did not expect"
 )]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tagroute::Strictness;
 use tagroute::config::Config;
 
-/// `n` distinct keys that Neo4j has and tagroute ignores.
-fn distinct_keys(n: usize) -> String {
-    (0..n).map(|i| format!("server.x{i}=value{i}\n")).collect()
-}
+#[path = "config_shapes.rs"]
+mod config_shapes;
 
-/// One key given `n` times: `n - 1` errors.
-fn duplicate_keys(n: usize) -> String {
-    "dbms.routing_ttl=5s\n".repeat(n)
-}
+/// Counts the heap: what is live, and the most that was.
+struct Counting;
 
-/// `n` unknown keys of tagroute's namespaces: `n` errors.
-fn error_lines(n: usize) -> String {
-    (0..n)
-        .map(|i| format!("dbms.routing.reads_on_primary_enabled{i}=false\n"))
-        .collect()
-}
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
 
-/// One tag list continued over `n` lines.
-fn continuation_lines(n: usize) -> String {
-    let mut text = String::from("initial.server.tags=t\\\n");
-    for i in 0..n {
-        text.push_str(&format!("    ,t{i}\\\n"));
+// SAFETY: every call is forwarded to the system allocator unchanged; counting is two atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
     }
-    text.push('\n');
-    text
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
 }
 
-/// One policy of `n` rules on one line, nearly all repeating an earlier rule: `n - 50` warnings,
-/// each placed on the same long line.
-fn repeated_rules(n: usize) -> String {
-    let rules: Vec<String> = (0..n).map(|i| format!("tags(t{})", i % 50)).collect();
-    format!(
-        "dbms.routing.load_balancing.config.server_policies.p={}\n",
-        rules.join(";")
-    )
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Loads `text` and renders every diagnostic as `check` prints it; the bytes rendered.
+fn load(text: &str) -> usize {
+    match Config::parse(text, "bench.conf", Strictness::Default) {
+        Ok(config) => config
+            .warnings()
+            .iter()
+            .map(|d| d.render_in("bench.conf", config.line_index()).len())
+            .sum(),
+        Err(errors) => errors
+            .errors()
+            .iter()
+            .chain(errors.warnings())
+            .map(|d| d.render_in("bench.conf", errors.line_index()).len())
+            .sum(),
+    }
 }
 
-/// One unknown key of tagroute's namespaces whose last segment is `n` characters long ("did you
-/// mean" was quadratic in it).
-fn long_unknown_key(n: usize) -> String {
-    format!("dbms.routing.{}=x\n", "a".repeat(n))
-}
-
-/// `len` bytes of printable ASCII and line breaks, from a fixed seed.
-fn random_ascii(len: usize) -> String {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            match state % 97 {
-                0..=4 => '\n',
-                n => char::from(b' ' + (n % 95) as u8),
-            }
-        })
-        .collect()
-}
-
-fn load(c: &mut Criterion) {
-    let inputs = [
-        ("distinct-keys", distinct_keys(50_000)),
-        ("duplicate-keys", duplicate_keys(100_000)),
-        ("error-lines", error_lines(100_000)),
-        ("continuation-lines", continuation_lines(100_000)),
-        ("random-ascii", random_ascii(1 << 20)),
-        ("repeated-rules", repeated_rules(100_000)),
-        ("long-unknown-key", long_unknown_key(100_000)),
-    ];
+fn shapes(c: &mut Criterion) {
+    let inputs = config_shapes::shapes(1 << 20);
+    println!("config/peak: the most heap one load took, against the file (goal: 8x)");
+    for (shape, text) in &inputs {
+        let before = LIVE.load(Ordering::Relaxed);
+        PEAK.store(before, Ordering::Relaxed);
+        black_box(load(text));
+        let peak = PEAK.load(Ordering::Relaxed) - before;
+        println!(
+            "config/peak/{shape}: {:.1} MB, {:.1}x the file",
+            peak as f64 / 1e6,
+            peak as f64 / text.len() as f64
+        );
+    }
     let mut group = c.benchmark_group("config/load");
     group.sample_size(10);
     for (shape, text) in &inputs {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(shape), text, |b, text| {
-            // Loading, then rendering every diagnostic as `check` prints it.
-            b.iter(|| {
-                let rendered: usize =
-                    match Config::parse(black_box(text), "bench.conf", Strictness::Default) {
-                        Ok(config) => config
-                            .warnings()
-                            .iter()
-                            .map(|d| d.render_in("bench.conf", config.line_index()).len())
-                            .sum(),
-                        Err(errors) => errors
-                            .errors()
-                            .iter()
-                            .map(|d| d.render_in("bench.conf", errors.line_index()).len())
-                            .sum(),
-                    };
-                black_box(rendered)
-            })
+            b.iter(|| black_box(load(black_box(text))))
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, load);
+criterion_group!(benches, shapes);
 criterion_main!(benches);

@@ -8,11 +8,19 @@
 //! as a Python driver does, then asks ROUTE after ROUTE, one at a time, for
 //! `TAGROUTE_BENCH_SECS` seconds (default 5).
 //!
-//! The yardstick is this machine's limit for the same dialogue: a server on the same runtime
-//! shape (two tokio workers) that answers every message with the bytes tagroute sent for the
-//! first ROUTE, recorded, so it spends nothing on decoding, routing or encoding. The same
+//! The yardstick is this machine's limit for the same dialogue: a server of the same shape (a
+//! process of its own, two tokio workers) that answers every message with the bytes tagroute
+//! sent for the first ROUTE, recorded, so it spends nothing on decoding, routing or encoding.
+//! It runs in a process of its own because switching between the generator and the server
+//! costs more across processes than between threads of one. The same
 //! generator drives both, one after the other; the ratio of the two rates is what to compare
-//! across machines.
+//! across machines. Beside each rate, the CPU time (user + system, from `/proc`) each server
+//! spent per answer while driven: on a machine shared with other work the rates move with the
+//! other work, the CPU time per answer much less.
+//!
+//! To compare builds side by side: `TAGROUTE_BENCH_VS=path/to/other/tagroute` drives that
+//! binary too, right after this build's, and `TAGROUTE_BENCH_ROUNDS=n` (default 1) repeats
+//! the plain runs and the limit's, alternating, before TLS and the rest.
 
 #![allow(
     clippy::unwrap_used,
@@ -79,30 +87,40 @@ impl Drop for Server {
 }
 
 fn serve(extra: &[&str]) -> Server {
+    serve_with(Path::new(env!("CARGO_BIN_EXE_tagroute")), extra)
+}
+
+/// `binary serve` with the test configuration and topology, and `extra` arguments.
+fn serve_with(binary: &Path, extra: &[&str]) -> Server {
     let admin = if extra.contains(&"--admin") {
         &[][..]
     } else {
         &["--no-admin"][..]
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "error"])
-        .args(admin)
-        .arg("--config")
-        .arg(data("neo4j.conf"))
-        .arg("--topology")
-        .arg(data("topology.json"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = spawn_reading_line(
+        Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "error"])
+            .args(admin)
+            .arg("--config")
+            .arg(data("neo4j.conf"))
+            .arg("--topology")
+            .arg(data("topology.json"))
+            .args(extra),
+    );
     let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
     let bolt = printed["bolt"].as_str().unwrap().parse().unwrap();
     let admin = printed["admin"].as_str().map(|a| a.parse().unwrap());
     Server { child, bolt, admin }
+}
+
+/// Starts `command` and reads the first line it prints (a server's addresses).
+fn spawn_reading_line(command: &mut Command) -> (Child, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -186,22 +204,56 @@ async fn recorded_reply(bolt: SocketAddr) -> Vec<u8> {
     framed
 }
 
-/// The yardstick: a server with tagroute's runtime shape that agrees to Bolt 5.8 and answers
-/// every message with `reply`, doing nothing else. Runs until the process ends.
-fn canned(reply: Vec<u8>) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let reply = Arc::new(reply);
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer_canned(stream, Arc::clone(&reply)));
-            }
-        });
+/// The yardstick: a process of its own with tagroute's runtime shape (two tokio workers) that
+/// agrees to Bolt 5.8 and answers every message with `reply`, doing nothing else. It is this
+/// benchmark's binary again, told by [`CANNED`] where the reply is; it prints its address and
+/// runs until it is killed.
+fn canned(reply: &[u8]) -> Server {
+    let file = std::env::temp_dir().join(format!("tagroute-bench-reply-{}", std::process::id()));
+    std::fs::write(&file, reply).unwrap();
+    let (child, line) =
+        spawn_reading_line(Command::new(std::env::current_exe().unwrap()).env(CANNED, &file));
+    // Read before the address was printed.
+    let _ = std::fs::remove_file(&file);
+    let bolt = line.trim().parse().unwrap();
+    Server {
+        child,
+        bolt,
+        admin: None,
+    }
+}
+
+/// Names the file of the reply a [`canned`] process answers with.
+const CANNED: &str = "TAGROUTE_BENCH_CANNED_REPLY";
+
+/// The body of a [`canned`] process: serves `reply` until killed.
+fn run_canned(reply: Vec<u8>) {
+    runtime().block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        let reply = Arc::new(reply);
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(answer_canned(stream, Arc::clone(&reply)));
+        }
     });
-    address
+}
+
+/// The CPU time, user + system, in seconds, that `/proc/{task}/stat` reports (a process, or
+/// `self/task/{tid}` for one of this process's threads).
+fn cpu_secs(task: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{task}/stat")).unwrap_or_default();
+    // The fields after the command name's closing parenthesis; utime and stime are the 12th
+    // and 13th of them (fields 14 and 15 of proc(5)).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+    ticks as f64 / per_second as f64
 }
 
 async fn answer_canned(mut stream: TcpStream, reply: Arc<Vec<u8>>) -> std::io::Result<()> {
@@ -246,11 +298,27 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
 {
+    load_timed(connect, secs, || 0.0).await.0
+}
+
+/// [`load`], and the CPU seconds `cpu` (a server's running total) grew by while driven.
+async fn load_timed<S, F, Fut>(
+    connect: F,
+    secs: u64,
+    cpu: impl Fn() -> f64,
+) -> ((u64, Vec<u32>), f64)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
     let mut conns = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {
         conns.push(Conn::open(connect().await).await);
     }
-    drive(conns, secs).await
+    let before = cpu();
+    let driven = drive(conns, secs).await;
+    (driven, cpu() - before)
 }
 
 /// Each of `conns` asks ROUTE after ROUTE, one at a time, for `secs` seconds: the answers and
@@ -305,6 +373,22 @@ fn report(name: &str, (count, mut latencies): (u64, Vec<u32>), seconds: f64) -> 
     rate
 }
 
+/// [`report`], with the server's CPU time per answer; returns the rate and that time (µs).
+fn report_timed(name: &str, (driven, cpu): ((u64, Vec<u32>), f64), seconds: f64) -> (f64, f64) {
+    let count = driven.0.max(1) as f64;
+    let rate = report(name, driven, seconds);
+    let per_answer = cpu * 1e6 / count;
+    println!("{name}: the server spent {per_answer:.2} µs of CPU per answer");
+    (rate, per_answer)
+}
+
+/// Drives `server` for `secs` seconds and reports it as `name`: its rate and CPU µs per answer.
+async fn drive_server(name: &str, server: &Server, secs: u64) -> (f64, f64) {
+    let process = server.child.id().to_string();
+    let driven = load_timed(|| plain_to(server.bolt), secs, || cpu_secs(&process)).await;
+    report_timed(name, driven, secs as f64)
+}
+
 fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
     let dir = std::env::temp_dir().join(format!("tagroute-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -322,23 +406,48 @@ fn self_signed() -> (PathBuf, PathBuf, RootCertStore) {
 mod attack;
 
 fn main() {
+    if let Some(reply) = std::env::var_os(CANNED) {
+        return run_canned(std::fs::read(reply).unwrap());
+    }
     let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
     let idle_count = IDLE.min(files.saturating_sub(1_000) as usize);
-    let secs: u64 = std::env::var("TAGROUTE_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let (secs, rounds) = (
+        number("TAGROUTE_BENCH_SECS", 5),
+        number("TAGROUTE_BENCH_ROUNDS", 1),
+    );
     runtime().block_on(async {
         let plain = serve(&[]);
         let reply = recorded_reply(plain.bolt).await;
-        let tagroute = report("plain", load(|| plain_to(plain.bolt), secs).await, secs as f64);
-        drop(plain);
-        let limit = canned(reply);
-        let limit = report("limit", load(|| plain_to(limit), secs).await, secs as f64);
-        println!(
-            "plain / limit: {:.2} (the limit answers with tagroute's recorded bytes and does nothing else)",
-            tagroute / limit
-        );
+        let vs = std::env::var_os("TAGROUTE_BENCH_VS").map(|b| serve_with(Path::new(&b), &[]));
+        let canned = canned(&reply);
+        for _ in 0..rounds {
+            let tagroute = drive_server("plain", &plain, secs).await;
+            if let Some(vs) = &vs {
+                let other = drive_server("vs", vs, secs).await;
+                println!(
+                    "vs / plain: {:.2} answers/s, {:.2} CPU per answer",
+                    other.0 / tagroute.0,
+                    other.1 / tagroute.1
+                );
+            }
+            let limit = drive_server("limit", &canned, secs).await;
+            println!(
+                "plain / limit: {:.2} (the limit answers with tagroute's recorded bytes and does nothing else)",
+                tagroute.0 / limit.0
+            );
+            println!(
+                "CPU per answer, limit / plain: {:.2} ({:.2} µs more per answer in tagroute)",
+                limit.1 / tagroute.1,
+                tagroute.1 - limit.1
+            );
+        }
+        drop((plain, vs, canned));
 
         let (cert, key, roots) = self_signed();
         let tls = serve(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);

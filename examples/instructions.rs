@@ -13,7 +13,8 @@
 //! The difference of the two totals over the difference of `N` is the operation's count, setup
 //! excluded. Operations: `vm` (`vm::eval`), `ideal` (the hand-written kernels, widest first:
 //! `ideal` is the widest the CPU runs under valgrind, which hides AVX-512, `ideal-scalar` the
-//! scalar one), `decide` (a cached router decision), `floor` (the memoised floor).
+//! scalar one), `decide` (a cached router decision), `floor` (the memoised floor). `vm` takes
+//! an optional fourth argument, a policy to run in place of the workload's.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -25,15 +26,19 @@ use tagroute::{Strictness, compile, syntax, vm};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [operation, servers, times] = args.as_slice() else {
-        eprintln!("usage: instructions vm|ideal|ideal-scalar|decide|floor SERVERS N");
-        return ExitCode::from(2);
+    let (operation, servers, times, policy) = match args.as_slice() {
+        [o, s, n] => (o, s, n, bench_support::POLICY),
+        [o, s, n, policy] if o == "vm" => (o, s, n, policy.as_str()),
+        _ => {
+            eprintln!("usage: instructions vm|ideal|ideal-scalar|decide|floor SERVERS N [POLICY]");
+            return ExitCode::from(2);
+        }
     };
     let (Ok(servers), Ok(times)) = (servers.parse::<usize>(), times.parse::<u64>()) else {
         eprintln!("SERVERS and N are counts");
         return ExitCode::from(2);
     };
-    match run(operation, servers, times) {
+    match run(operation, servers, times, policy) {
         Ok(hits) => {
             println!("{operation} at {servers} servers, {times} times: {hits} non-empty");
             ExitCode::SUCCESS
@@ -45,7 +50,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(operation: &str, servers: usize, times: u64) -> Result<u64, String> {
+fn run(operation: &str, servers: usize, times: u64, policy: &str) -> Result<u64, String> {
     let spec = bench_support::topology(servers);
     let snapshot = Snapshot::build(&spec, &TagInterner::new()).map_err(|e| e.to_string())?;
     let candidates = snapshot.available().clone();
@@ -53,8 +58,7 @@ fn run(operation: &str, servers: usize, times: u64) -> Result<u64, String> {
     let mut count = |hit: bool| hits += u64::from(hit);
     match operation {
         "vm" => {
-            let policy = syntax::parse(bench_support::POLICY, Strictness::Default)
-                .map_err(|e| e.to_string())?;
+            let policy = syntax::parse(policy, Strictness::Default).map_err(|e| e.to_string())?;
             let program =
                 compile::compile(&policy, snapshot.interner()).map_err(|e| e.to_string())?;
             let mut out = ServerSet::empty(snapshot.len());

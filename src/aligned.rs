@@ -35,7 +35,8 @@ impl AlignedWords {
         }
     }
 
-    /// Resizes to `len` words, new words zero; keeps the allocation when shrinking.
+    /// Resizes to `len` words, new words zero; keeps the allocation when shrinking (but not the
+    /// lines past the length, so a clone copies only what is in use).
     pub(crate) fn resize_zeroed(&mut self, len: usize) {
         if len < self.len {
             self.as_mut_slice_padded()
@@ -44,11 +45,13 @@ impl AlignedWords {
                 .flatten()
                 .for_each(|w| *w = 0);
         }
-        let lines = len.div_ceil(LINE_WORDS);
-        if lines > self.lines.len() {
-            self.lines.resize(lines, Line::default());
-        }
+        self.lines.resize(len.div_ceil(LINE_WORDS), Line::default());
         self.len = len;
+    }
+
+    /// Gives back the allocation past the lines in use.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.lines.shrink_to_fit();
     }
 
     /// Words the allocation holds without growing.
@@ -160,11 +163,16 @@ mod tests {
     }
 
     #[test]
-    fn shrinking_keeps_the_allocation() {
+    fn shrinking_keeps_the_allocation_until_asked_and_clones_copy_what_is_in_use() {
         let mut words = AlignedWords::zeroed(100);
         let capacity = words.capacity();
         words.resize_zeroed(3);
         assert_eq!(words.capacity(), capacity);
         assert_eq!(words, [0u64; 3].into_iter().collect());
+        assert_eq!(words.clone().capacity(), LINE_WORDS);
+        words.shrink_to_fit();
+        assert_eq!(words.capacity(), LINE_WORDS);
+        words.resize_zeroed(20);
+        assert!(words.iter().all(|&w| w == 0) && words.padded().len() == 24);
     }
 }

@@ -18,7 +18,7 @@ use rustc_hash::FxHashSet;
 
 use crate::bytecode::{
     Flags, Insn, Opcode, Origin, Program, Stage, VerifyError,
-    verify::{Code, Tags, verify_with_origins},
+    verify::{Code, verify_with_origins},
 };
 use crate::span::Span;
 use crate::syntax::{FilterKind, Policy, Rule};
@@ -28,7 +28,7 @@ use crate::topology::{TagId, TagInterner, TagStage, TooManyTags};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CompileError {
-    /// The policy names more new tags than one change may add, or the interner is full.
+    /// The policy names more tags than ids can number.
     TooManyTags(TooManyTags),
     /// One filter names more than 65,535 distinct tags.
     FilterTooWide(Span),
@@ -81,18 +81,14 @@ impl Step {
     }
 }
 
-/// Compiles a parsed policy against `interner`, interning the tags it has not seen yet if,
-/// and only if, it compiles (at most [`TagInterner::NEW_TAGS_LIMIT`] of them).
+/// Compiles a parsed policy against `interner`. The program holds the tags it names: they keep
+/// their ids while it lives, and a policy that does not compile leaves no name behind.
 pub fn compile(policy: &Policy, interner: &TagInterner) -> Result<Program, CompileError> {
-    let mut stage = interner.stage();
-    let program = compile_staged(policy, &mut stage)?;
-    stage.commit();
-    Ok(program)
+    compile_staged(policy, &mut interner.stage())
 }
 
-/// [`compile`] as part of a larger change (a configuration reload): new tags go to `stage`,
-/// and the program is valid once the stage is committed. Dropping the stage instead makes
-/// the program meaningless, so drop the program with it.
+/// [`compile`] as part of a larger change (a configuration reload), whose `stage` holds the
+/// tags until every program of the change holds its own.
 pub(crate) fn compile_staged(
     policy: &Policy,
     interner: &mut TagStage<'_>,
@@ -301,16 +297,13 @@ impl Emitter {
     }
 
     fn finish(self, interner: &TagStage<'_>) -> Result<Program, CompileError> {
-        let tags = Tags {
-            interner: interner.interner().identity(),
-            count: interner.len(),
-        };
         let code = Code {
             insns: self.insns,
             pool: self.pool,
             stages: self.stages,
         };
-        verify_with_origins(code, tags, self.origins).map_err(CompileError::Unverifiable)
+        verify_with_origins(code, interner.interner(), self.origins)
+            .map_err(CompileError::Unverifiable)
     }
 }
 

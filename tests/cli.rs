@@ -56,6 +56,12 @@ pub fn tagroute(args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
     }
 }
 
+/// `tagroute eval --topology PATH --policy 'all()'`: what loading the topology at `path` says.
+fn eval_all(path: &std::path::Path) -> Run {
+    let path = path.to_string_lossy();
+    tagroute(&["eval", "--topology", &path, "--policy", "all()"], "")
+}
+
 /// A file with `contents` in a directory of this test process.
 pub fn temp_file(name: &str, contents: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tagroute-cli-{}", std::process::id()));
@@ -213,16 +219,7 @@ fn topology_errors_name_the_file_and_field() {
         "bad.json",
         r#"{"servers": [{"name": "a", "address": "a:1", "tag": []}]}"#,
     );
-    let run = tagroute(
-        &[
-            "eval",
-            "--topology",
-            &path.to_string_lossy(),
-            "--policy",
-            "all()",
-        ],
-        "",
-    );
+    let run = eval_all(&path);
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr.trim(),
@@ -230,6 +227,172 @@ fn topology_errors_name_the_file_and_field() {
             "error: {}: servers[0].tag: unknown field (expected one of name, address, tags, available)",
             path.display()
         )
+    );
+}
+
+/// Issue 22: "more than 4096 new tags in one change" refused a topology of 5,000 servers
+/// tagged per host (the shape `topology import` makes of a large cluster). What bounds a
+/// topology now is the tag matrix's memory, which `--max-tag-matrix` sets.
+#[test]
+fn a_tag_per_server_loads_within_the_tag_matrix_limit() {
+    let servers: Vec<Value> = (0..5000)
+        .map(|i| json!({"name": format!("h{i}"), "address": format!("h{i}:7687"), "tags": [format!("host-{i}")]}))
+        .collect();
+    let path = temp_file("per-host.json", &json!({ "servers": servers }).to_string());
+    let topology = path.to_string_lossy();
+    let eval = |limit: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--topology",
+            &topology,
+            "--policy",
+            "tags(host-4999)",
+        ];
+        args.extend_from_slice(limit);
+        tagroute(&args, "")
+    };
+    let run = eval(&[]);
+    assert_eq!(
+        (run.code, run.stdout.trim()),
+        (0, r#"{"servers":["h4999"]}"#),
+        "{run:?}"
+    );
+    // 5,000 rows of 79 words, 80 with the line: 3,200,000 bytes.
+    assert_eq!(eval(&["--max-tag-matrix", "3200000"]).code, 0);
+    let run = eval(&["--max-tag-matrix", "3MiB"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "error: {}: servers: 5000 tag rows over 5000 servers need a tag matrix of 3.1 MiB, \
+             more than its limit of 3.0 MiB",
+            path.display()
+        )
+    );
+}
+
+/// Issue 22: a server named " " or "a\u0000b" loaded.
+#[test]
+fn names_of_blanks_or_with_control_characters_are_refused() {
+    for (json_name, error) in [
+        (" ", "` ` is not a valid name: it is only blanks"),
+        ("\\u3000 ", "is not a valid name: it is only blanks"),
+        (
+            "a\\u0000b",
+            "`a\\0b` is not a valid name: it holds a control character",
+        ),
+        (
+            "a\\nb",
+            "`a\\nb` is not a valid name: it holds a control character",
+        ),
+    ] {
+        let text = format!(
+            r#"{{"servers": [{{"name": "ok", "address": "a:1"}}, {{"name": "{json_name}", "address": "b:1"}}]}}"#
+        );
+        let path = temp_file("bad-name.json", &text);
+        let run = eval_all(&path);
+        assert_eq!(run.code, 1, "{json_name}");
+        let prefix = format!("error: {}: servers[1].name: ", path.display());
+        assert!(
+            run.stderr.starts_with(&prefix) && run.stderr.trim_end().ends_with(error),
+            "{json_name}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Issue 22: `topology import` took a server whose name holds a NUL from the records.
+#[test]
+fn topology_import_refuses_a_name_with_a_control_character() {
+    let servers = temp_file(
+        "nul-servers.json",
+        r#"[{"name": "ok", "address": "a:1"}, {"name": "a\u0000b", "address": "b:1"}]"#,
+    );
+    let databases = temp_file("no-databases.json", "[]");
+    let run = tagroute(
+        &[
+            "topology",
+            "import",
+            "--servers",
+            &servers.to_string_lossy(),
+            "--databases",
+            &databases.to_string_lossy(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr.trim(),
+        "error: the imported topology is invalid: servers[1].name: `a\\0b` is not a valid \
+         name: it holds a control character"
+    );
+}
+
+/// Issue 22: `route --exclude` ignored a name it did not know, and could not name a server
+/// whose name holds a comma.
+#[test]
+fn route_exclude_names_servers_of_the_topology_commas_escaped() {
+    let servers: Vec<Value> = ["reader-1", "reader-2", "rack 2, slot 3"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| json!({"name": name, "address": format!("h{i}:7687")}))
+        .collect();
+    let databases = json!([{"name": "neo4j", "primaries": ["reader-1"], "leader": "reader-1", "secondaries": ["reader-2", "rack 2, slot 3"]}]);
+    let topology = temp_file(
+        "exclude.json",
+        &json!({"servers": servers, "databases": databases}).to_string(),
+    );
+    let config = temp_file(
+        "exclude.conf",
+        "dbms.routing.reads_on_writers_enabled=false\n",
+    );
+    let route = |exclude: &[&str]| {
+        let (config, topology) = (config.to_string_lossy(), topology.to_string_lossy());
+        let mut args = vec!["route", "--config", &config, "--topology", &topology];
+        args.extend_from_slice(&["--db", "neo4j", "--seed", "1"]);
+        for value in exclude {
+            args.extend_from_slice(&["--exclude", value]);
+        }
+        tagroute(&args, "")
+    };
+    let readers = |run: &Run| -> Vec<Value> {
+        assert_eq!(run.code, 0, "{run:?}");
+        let mut readers = run.json()["servers"]
+            .as_array()
+            .expect("roles")
+            .iter()
+            .find(|r| r["role"] == "READ")
+            .map(|r| r["addresses"].as_array().expect("list").clone())
+            .unwrap_or_default();
+        readers.sort_by_key(|a| a.to_string());
+        readers
+    };
+    assert_eq!(readers(&route(&[])), [json!("h1:7687"), json!("h2:7687")]);
+    assert_eq!(readers(&route(&[r"rack 2\, slot 3"])), [json!("h1:7687")]);
+    // With both secondaries out, the writer reads.
+    assert_eq!(
+        readers(&route(&[r"reader-2,rack 2\, slot 3"])),
+        [json!("h0:7687")]
+    );
+    assert_eq!(
+        readers(&route(&["reader-2", r"rack 2\, slot 3,"])),
+        [json!("h0:7687")]
+    );
+    let run = route(&["reader-3"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            "error: unknown server `reader-3`; the servers are rack 2, slot 3, reader-1, \
+             reader-2 (did you mean `reader-1`?)\n"
+        )
+    );
+    let run = route(&["rack 2, slot 3"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("error: unknown server `rack 2`;"),
+        "{}",
+        run.stderr
     );
 }
 

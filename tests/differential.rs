@@ -408,7 +408,7 @@ fn the_verifier_rejects_every_corrupted_program() {
                 let program = compile(&policy, &interner).expect("every compiled program verifies");
                 let reloaded = Program::from_bytes(&program.to_bytes(), &interner);
                 prop_assert_eq!(reloaded.as_ref(), Ok(&program));
-                if let Some(bytes) = corrupt(&program, how, at, interner.len()) {
+                if let Some(bytes) = corrupt(&program, how, at, interner.id_bound()) {
                     applied.set(applied.get() + 1);
                     prop_assert!(
                         Program::from_bytes(&bytes, &interner).is_err(),

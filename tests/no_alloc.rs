@@ -163,6 +163,52 @@ fn routing_tables_into_caller_buffers_allocate_nothing_once_warm() {
     }
 }
 
+/// What `tagroute serve` does for each ROUTE of a connection: the table in the connection's
+/// scratch, the answering rule from its cache, the addresses read where they are.
+#[cfg(feature = "serve")]
+#[test]
+fn serve_answers_a_route_without_allocating_once_warm() {
+    use std::path::Path;
+    use tagroute::rng::Rng;
+    use tagroute::routing::{Role, TableScratch};
+    use tagroute::serve::routes::{Routes, RuleCache, load_config, read_topology};
+    use tagroute::topology::{Snapshot, TagInterner};
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/serve");
+    let (config, topology) = (data.join("neo4j.conf"), data.join("topology.json"));
+    let settings = load_config(&config).expect("loads");
+    let spec = read_topology(&topology).expect("reads");
+    for advertise in [vec![], vec!["tagroute.example.com:7687".to_owned()]] {
+        let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid");
+        let routes = Routes::new(&config, &settings, snapshot, advertise).expect("loads");
+        let (mut scratch, mut rng, mut rules) =
+            (TableScratch::new(), Rng::seeded(5), RuleCache::default());
+        let questions = [(Some("europe"), None), (None, Some("movies")), (None, None)];
+        let mut ask = |scratch: &mut TableScratch, rules: &mut RuleCache| {
+            let mut bytes = 0;
+            for (policy, database) in questions {
+                let answered = routes
+                    .route(policy, database, None, &mut rng, scratch)
+                    .expect("a table");
+                bytes += routes.answering_rule(policy, &answered, rules).len();
+                for role in [Role::Write, Role::Read, Role::Route] {
+                    bytes += answered.addresses(role).map(str::len).sum::<usize>();
+                }
+                bytes += answered.database().len();
+            }
+            bytes
+        };
+        ask(&mut scratch, &mut rules);
+        let mut bytes = 0;
+        let n = allocations(|| {
+            for _ in 0..100 {
+                bytes += ask(&mut scratch, &mut rules);
+            }
+        });
+        assert_eq!(n, 0);
+        assert!(bytes > 0);
+    }
+}
+
 #[path = "../benches/resilience_cluster.rs"]
 mod resilience_cluster;
 

@@ -33,14 +33,15 @@ fn config(text: &str) -> Config {
 }
 
 /// Issue 14: a rejected reload with a 65,536-tag filter interned all its tags (20 → 65,556),
-/// and every later snapshot copied a 65,556-row tag matrix.
+/// and every later snapshot copied a 65,556-row tag matrix. Issue 22: a reload could add at
+/// most 4,096 new tags, and the tags of a configuration reloaded away stayed interned.
 #[test]
-fn a_rejected_reload_interns_nothing() {
+fn a_reload_holds_the_tags_it_names_and_lets_them_go_with_it() {
     let topology = Arc::new(twenty());
     let service = RoutingService::new(Arc::clone(&topology), &config("")).expect("valid");
     let interner = topology.interner().clone();
     assert_eq!(interner.len(), 20);
-    // One policy over the per-change limit: the configuration itself is refused, as `check`
+    // A filter wider than the bytecode allows: the configuration itself is refused, as `check`
     // and `route` refuse it, so no reload can carry it.
     let huge = policy_conf("huge", (0..65_536).map(|i| format!("x{i}")));
     let refused = Config::parse(&huge, "neo4j.conf", Strictness::Default)
@@ -48,32 +49,34 @@ fn a_rejected_reload_interns_nothing() {
     assert!(
         refused
             .to_string()
-            .contains("more than 4096 new tags in one change"),
+            .contains("a filter names more than 65535 tags"),
         "{}",
         refused.to_string().chars().take(300).collect::<String>()
     );
-    // Two policies within the limit each but over it together: loading compiles them as one
-    // generation, as a reload does, so the configuration itself is refused (issue 22: `check`
-    // refuses what a reload refuses) and nothing is interned.
+    assert_eq!(interner.len(), 20);
+    // 6,000 new tags in one reload: held while the configuration is the live one.
     let wide = policy_conf("a", (0..3_000).map(|i| format!("x{i}")))
         + &policy_conf("b", (3_000..6_000).map(|i| format!("x{i}")));
-    let refused = Config::parse(&wide, "neo4j.conf", Strictness::Default)
-        .expect_err("too many new tags together");
-    assert!(
-        refused
-            .to_string()
-            .contains("more than 4096 new tags in one change"),
-        "{refused}"
-    );
-    assert_eq!(interner.len(), 20);
-    // A valid reload interns what it publishes.
+    service.reload(&config(&wide)).expect("no cap on new tags");
+    assert_eq!((interner.len(), interner.id_bound()), (6_020, 6_020));
+    // The next configuration names one of them and one new tag. While it compiles, the live one
+    // still holds all 6,000, so the new tag's id is 6,020; once it is live, the rest are let go.
+    let names = |tags: &[&str]| policy_conf("ok", tags.iter().map(|t| t.to_string()));
     service
-        .reload(&config(&policy_conf(
-            "ok",
-            ["t1".to_owned(), "new".to_owned()].into_iter(),
-        )))
+        .reload(&config(&names(&["t1", "x5999", "new"])))
         .expect("valid");
-    assert_eq!(interner.len(), 21);
+    assert_eq!((interner.len(), interner.id_bound()), (22, 6_021));
+    assert_eq!(interner.get("new").map(|t| t.index()), Some(6_020));
+    assert_eq!(interner.get("x0"), None);
+    // A new tag now takes the lowest free id, and the bound falls with the highest held.
+    service
+        .reload(&config(&names(&["t1", "new", "again"])))
+        .expect("valid");
+    assert_eq!(interner.get("again").map(|t| t.index()), Some(20));
+    service
+        .reload(&config(&names(&["t1", "again"])))
+        .expect("valid");
+    assert_eq!((interner.len(), interner.id_bound()), (21, 21));
     // A tag only a policy names adds no row to any snapshot.
     let next = topology
         .apply(&[Update::SetAvailable {
@@ -104,11 +107,11 @@ fn a_rejected_update_batch_interns_nothing() {
 #[test]
 fn a_policy_that_does_not_compile_interns_nothing() {
     let interner = TagInterner::new();
-    let tags: Vec<String> = (0..5_000).map(|i| format!("x{i}")).collect();
-    let text = format!("tags({})", tags.join(","));
+    let tags: Vec<String> = (0..65_536).map(|i| format!("x{i}")).collect();
+    let text = format!("tags(a); tags({})", tags.join(","));
     let policy = syntax::parse(&text, Strictness::Default).expect("parses");
-    let err = compile(&policy, &interner).expect_err("too many new tags");
-    assert_eq!(err.to_string(), "more than 4096 new tags in one change");
+    let err = compile(&policy, &interner).expect_err("too wide a filter");
+    assert_eq!(err.to_string(), "a filter names more than 65535 tags");
     assert!(interner.is_empty());
 }
 

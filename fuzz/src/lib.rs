@@ -269,10 +269,16 @@ impl ClusterArg {
         })
     }
 
-    /// One byte per server: everything the cluster is made of, so clusters with equal bytes
-    /// are the same cluster.
+    /// One byte per server: everything the cluster is made of (its tag bits, and bit 4 when it
+    /// is up), so clusters with equal bytes are the same cluster and equal clusters have equal
+    /// bytes (server bytes that differ only in which of bits 4..7 are set make one cluster).
     pub fn bytes(&self) -> Vec<u8> {
-        (0..self.size()).map(|i| self.byte(i)).collect()
+        (0..self.size())
+            .map(|i| {
+                let byte = self.byte(i);
+                byte & 0x0f | u8::from(byte >> 4 != 0) << 4
+            })
+            .collect()
     }
 
     /// The second evaluation's candidates, by server number.
@@ -359,8 +365,9 @@ pub struct Clusters {
 }
 
 impl Clusters {
-    /// At most this many clusters are kept (a few megabytes); past it the cache starts over.
-    pub const CAPACITY: usize = 256;
+    /// At most this many clusters are kept (about 30 MB under the address sanitizer); past it
+    /// the cache starts over.
+    pub const CAPACITY: usize = 1024;
 
     /// The cluster of `bytes`, built at most once while it stays in the cache.
     pub fn get(&mut self, bytes: Vec<u8>) -> Rc<Cluster> {

@@ -225,6 +225,9 @@ impl Connection {
                 };
                 return self.closed(reason);
             }
+            if let Some(Response::Routed(table)) = step.response {
+                backend.recycle(table);
+            }
         }
     }
 
@@ -244,7 +247,9 @@ fn write(response: &Response, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::bolt::packstream::{self, Value};
-    use crate::bolt::testing::{Recorder, framed, hello_4x, hello_5x, hex, logon, route_europe};
+    use crate::bolt::testing::{
+        Recorder, framed, hello_4x, hello_5x, hex, logon, route_europe, table,
+    };
 
     const PYTHON: &str = "6060B017 000001FF 00080805 00020404 00000003";
     const NEO4RS: &str = "6060B017 00000404 00000304 00000104 00000004";
@@ -310,6 +315,25 @@ mod tests {
                 "split {split}"
             );
         }
+    }
+
+    #[test]
+    fn each_table_comes_back_to_the_backend_once_its_answer_is_written() {
+        let mut stream = hex(PYTHON);
+        for body in [
+            hello_5x(),
+            logon("neo4j", "pw"),
+            route_europe(),
+            route_europe(),
+        ] {
+            stream.extend(framed(&body));
+        }
+        let backend = Recorder::default();
+        let (out, status) = run(&stream, stream.len(), Options::default(), &backend);
+        assert_eq!(status, Status::Open);
+        let routed = responses(&out[4..]).len() - 2;
+        assert_eq!(routed, 2);
+        assert_eq!(*backend.recycled.borrow(), [table("neo4j"), table("neo4j")]);
     }
 
     #[test]

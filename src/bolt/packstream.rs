@@ -763,21 +763,25 @@ pub(crate) fn encode_map(map: &Map, out: &mut Vec<u8>) -> Result<(), EncodeError
 }
 
 /// Appends the header of a list of `len` items; the items follow.
+#[inline]
 pub(crate) fn list_header(len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     header(Some(0x90), 0xD4, len, out)
 }
 
 /// Appends the header of a map of `len` entries; the keys and values follow.
+#[inline]
 pub(crate) fn map_header(len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     header(Some(0xA0), 0xD8, len, out)
 }
 
+#[inline]
 pub(crate) fn encode_str(s: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     header(Some(0x80), 0xD0, s.len(), out)?;
     out.extend_from_slice(s.as_bytes());
     Ok(())
 }
 
+#[inline]
 pub(crate) fn encode_int(i: i64, out: &mut Vec<u8>) {
     if let Ok(small) = i8::try_from(i) {
         if small >= -16 {
@@ -800,6 +804,7 @@ pub(crate) fn encode_int(i: i64, out: &mut Vec<u8>) {
 
 /// A length header: the tiny marker when there is one and `len` < 16, else `sized` (the 8-bit
 /// form) plus 0, 1 or 2 for the 8, 16 or 32-bit length.
+#[inline]
 fn header(tiny: Option<u8>, sized: u8, len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     match (
         tiny,

@@ -72,6 +72,13 @@ pub trait Backend {
     /// # Errors
     /// The FAILURE to send; the connection is then FAILED until the driver sends RESET.
     fn route(&self, request: &RouteRequest) -> Result<RoutingTable, Failure>;
+
+    /// Takes back a table [`route`](Backend::route) returned, once its answer is written: a
+    /// backend that answers many ROUTEs can keep it and refill its strings and lists for the
+    /// next one instead of allocating new ones. The default drops it.
+    fn recycle(&self, table: RoutingTable) {
+        drop(table);
+    }
 }
 
 /// Where a connection is in its dialogue.

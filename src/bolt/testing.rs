@@ -124,6 +124,8 @@ pub struct Recorder {
     pub routes: RefCell<Vec<RouteRequest>>,
     /// Replaces the answer to ROUTE when set.
     pub answer: Option<Result<RoutingTable, Failure>>,
+    /// The tables handed back after their answers were written.
+    pub recycled: RefCell<Vec<RoutingTable>>,
 }
 
 impl Backend for Recorder {
@@ -150,5 +152,9 @@ impl Backend for Recorder {
             db @ ("neo4j" | "movies") => Ok(table(db)),
             db => Err(Failure::database_not_found(db)),
         }
+    }
+
+    fn recycle(&self, table: RoutingTable) {
+        self.recycled.borrow_mut().push(table);
     }
 }

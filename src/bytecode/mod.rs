@@ -63,7 +63,7 @@ pub use disasm::{DisasmLine, DisasmStage};
 pub use verify::{VerifyError, VerifyErrorKind, verify};
 
 use crate::span::Span;
-use crate::topology::TagId;
+use crate::topology::{TagId, TagLease};
 
 /// The position of an instruction in a program: what verifier errors, source spans and the
 /// VM's program counter are indexed by. Programs have at most [`PROGRAM_MAX_INSNS`]
@@ -350,6 +350,9 @@ pub struct Program {
     stages: Box<[Stage]>,
     /// The interner whose ids the tag operands are.
     interner: u64,
+    /// The tags the program names, held in that interner for as long as the program lives, so
+    /// that their ids keep their names.
+    _held: TagLease,
     /// One more than the highest tag id referenced, 0 if none: the VM compares it once per
     /// evaluation with the snapshot's tag count.
     tag_bound: usize,

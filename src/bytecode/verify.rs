@@ -3,7 +3,8 @@
 //! It proves, for every instruction, what the VM relies on without checking again:
 //! - the program is not empty, no longer than [`PROGRAM_MAX_INSNS`], and starts with `rule`,
 //!   a filter marked `rule`, or a return, so the accumulator is defined before it is read;
-//! - every `and` tag id, and every pool entry, is an id the interner has handed out;
+//! - every `and` tag id, and every pool entry, names a tag of the interner now, and the program
+//!   holds it (so it keeps that name) for as long as the program lives;
 //! - every `and.any` pool range lies inside the pool and names at least one tag;
 //! - every `match` stage range lies inside the stage table and names at least one stage, and
 //!   every stage's pool range lies inside the pool (a stage may name no tag);
@@ -22,7 +23,7 @@ use std::fmt;
 use super::{
     Flags, INSN_SIZE, Insn, InsnIdx, Opcode, Origin, PROGRAM_MAX_INSNS, Program, STAGE_SIZE, Stage,
 };
-use crate::topology::{TagId, TagInterner};
+use crate::topology::{TagId, TagInterner, TagLease};
 
 /// Why a program was rejected, and at which instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub enum VerifyErrorKind {
     NoRuleFirst,
     /// An operand the opcode does not use is not zero.
     UnusedOperand,
-    /// A tag id the interner never handed out.
+    /// A tag id that names no tag of the interner.
     TagOutOfRange(u32),
     /// An `and.any` pool range outside the pool, or empty; or a stage's outside the pool.
     PoolOutOfRange,
@@ -88,7 +89,7 @@ impl fmt::Display for VerifyError {
             BadEncoding => write!(f, "unknown opcode or nonzero padding"),
             NoRuleFirst => write!(f, "the accumulator is read before any `rule`"),
             UnusedOperand => write!(f, "an operand this opcode does not use is not zero"),
-            TagOutOfRange(t) => write!(f, "tag id {t} was never interned"),
+            TagOutOfRange(t) => write!(f, "tag id {t} names no tag"),
             PoolOutOfRange => write!(f, "tag pool range outside the pool or empty"),
             StageOutOfRange => write!(f, "stage range outside the stage table or empty"),
             ZeroMin => write!(f, "`min` must be at least 1"),
@@ -109,17 +110,13 @@ pub fn verify(
     stages: Vec<Stage>,
     interner: &TagInterner,
 ) -> Result<Program, VerifyError> {
-    let tags = Tags {
-        interner: interner.identity(),
-        count: interner.len(),
-    };
     verify_with_origins(
         Code {
             insns,
             pool,
             stages,
         },
-        tags,
+        interner,
         Vec::new(),
     )
 }
@@ -131,18 +128,10 @@ pub(crate) struct Code {
     pub(crate) stages: Vec<Stage>,
 }
 
-/// The tag ids a program may name: those below `count`, of the interner `interner`
-/// (identity). The compiler counts the tags it has staged but not yet committed.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Tags {
-    pub(crate) interner: u64,
-    pub(crate) count: usize,
-}
-
 /// [`verify`], keeping the compiler's side table of where each instruction came from.
 pub(crate) fn verify_with_origins(
     code: Code,
-    tags: Tags,
+    interner: &TagInterner,
     origins: Vec<Origin>,
 ) -> Result<Program, VerifyError> {
     let Code {
@@ -157,7 +146,7 @@ pub(crate) fn verify_with_origins(
     if insns.len() > PROGRAM_MAX_INSNS {
         return Err(whole(VerifyErrorKind::TooLong(insns.len())));
     }
-    let tag_count = tags.count;
+    let tag_count = interner.id_bound();
     let pool = check_pool(&pool, tag_count).map_err(whole)?;
     check_stages(&stages, pool.len()).map_err(whole)?;
     check_first(&insns).map_err(|kind| VerifyError {
@@ -193,15 +182,42 @@ pub(crate) fn verify_with_origins(
         .chain(pool.iter().map(|t| t.index() + 1))
         .max()
         .unwrap_or(0);
+    let held = hold_tags(&insns, &pool, interner)?;
     let mut origins = origins;
     origins.resize(insns.len(), Origin::default());
     Ok(Program {
         insns: insns.into(),
         pool: pool.into(),
         stages: stages.into(),
-        interner: tags.interner,
+        interner: interner.identity(),
+        _held: held,
         tag_bound,
         origins: origins.into(),
+    })
+}
+
+/// Holds every tag the program names; an id below the interner's bound that names no tag (its
+/// tag was let go) is rejected where it is first named.
+fn hold_tags(
+    insns: &[Insn],
+    pool: &[TagId],
+    interner: &TagInterner,
+) -> Result<TagLease, VerifyError> {
+    let named = |insn: &Insn| (insn.op == Opcode::And).then_some(insn.a);
+    let mut ids: Vec<TagId> = insns
+        .iter()
+        .filter_map(named)
+        .chain(pool.iter().map(|t| t.as_u32()))
+        .filter_map(|t| TagId::new(t as usize))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    interner.lease(ids).map_err(|missing| VerifyError {
+        at: insns
+            .iter()
+            .position(|insn| named(insn) == Some(missing.as_u32()))
+            .map(InsnIdx::new),
+        kind: VerifyErrorKind::TagOutOfRange(missing.as_u32()),
     })
 }
 

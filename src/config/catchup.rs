@@ -10,7 +10,7 @@ use super::keys;
 use super::located::{Located, SourceMap};
 use super::policies::{lint, parse_diagnostic, uncompilable};
 use super::properties::Properties;
-use super::values::tag_list;
+use super::values::{tag_list, tag_text};
 use crate::Strictness;
 use crate::compile::compile;
 use crate::span::{Severity, Span};
@@ -164,15 +164,17 @@ pub(super) fn read(
     let user_defined = user_defined(properties, strictness, diagnostics);
     let connect_tags = keys::CONNECT_TAGS
         .lookup(properties, diagnostics)
-        .map(|p| tag_list(&p.value, diagnostics))
+        .map(|p| {
+            let tags = tag_list(&p.value, diagnostics);
+            tags.iter()
+                .map(|t| tag_text(&p.value, t).to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     let settings = CatchupSettings {
         strategies,
         user_defined,
-        connect_tags: connect_tags
-            .into_iter()
-            .map(|t| t.text.into_owned())
-            .collect(),
+        connect_tags,
     };
     check_configured(&settings, diagnostics);
     settings
@@ -274,7 +276,7 @@ fn parse_user_defined(
             UserDefined::Valid {
                 text: value.text.into_owned(),
                 policy,
-                source_map: value.map,
+                source_map: value.map.into_owned(),
             }
         }
         Err(error) => {
@@ -485,7 +487,7 @@ mod tests {
     }
     #[test]
     fn a_user_defined_policy_tagroute_cannot_compile_is_a_warning_and_never_answers() {
-        let tags: Vec<String> = (0..5_000).map(|i| format!("x{i}")).collect();
+        let tags: Vec<String> = (0..65_536).map(|i| format!("x{i}")).collect();
         let source = format!(
             "server.cluster.catchup.user_defined_upstream_strategy=tags({})\n",
             tags.join(",")
@@ -507,9 +509,9 @@ mod tests {
             .find(|w| w.kind == Kind::UncompilablePolicy)
             .expect("a warning");
         assert!(
-            warning.message.contains(
-                "more than 4096 new tags in one change; tagroute's strategy never answers"
-            ),
+            warning
+                .message
+                .contains("a filter names more than 65535 tags; tagroute's strategy never answers"),
             "{}",
             warning.message
         );

@@ -269,11 +269,12 @@ impl ConfigDiagnosticKind {
 /// Why a configuration file was rejected: every error in it (at least one), and the warnings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors {
-    origin: String,
+    origin: Box<str>,
     lines: LineIndex,
     // INVARIANT: non-empty, every one an error.
     errors: Vec<ConfigDiagnostic>,
-    warnings: Vec<ConfigDiagnostic>,
+    warnings: Box<[ConfigDiagnostic]>,
+    unlisted: Box<[Unlisted]>,
 }
 
 impl ConfigErrors {
@@ -313,10 +314,11 @@ impl ConfigErrors {
             .and_then(|s| s.chars().next())
             .map_or(at, |c| at + c.len_utf8());
         ConfigErrors {
-            origin: origin.to_owned(),
+            origin: origin.into(),
             lines: LineIndex::new(source),
             errors: vec![ConfigDiagnostic::error(kind, Span::new(at, end), message)],
-            warnings: Vec::new(),
+            warnings: Box::default(),
+            unlisted: Box::default(),
         }
     }
 
@@ -345,23 +347,83 @@ impl ConfigErrors {
         &self.warnings
     }
 
+    /// The diagnostics found but not kept, counted by kind (see [`Unlisted`]).
+    pub fn unlisted(&self) -> &[Unlisted] {
+        &self.unlisted
+    }
+
     /// Whether Neo4j 5 would refuse to start with this file too (see
     /// [`ConfigDiagnostic::stops_neo4j`]).
     pub fn stops_neo4j(&self) -> bool {
         self.errors
             .iter()
-            .chain(&self.warnings)
+            .chain(&*self.warnings)
             .any(|d| d.stops_neo4j)
+            || self.unlisted.iter().any(|u| u.stops_neo4j)
     }
 
-    /// Every error, then every warning, each rendered with its caret, separated by blank lines.
+    /// Every error, then every warning, each rendered with its caret, separated by blank lines;
+    /// then a line for each kind of diagnostic not kept.
     pub fn render_all(&self) -> String {
-        self.errors
+        let listed = self.errors.iter().chain(&*self.warnings);
+        let rendered = listed.map(|d| d.render_in(&self.origin, &self.lines));
+        let unlisted = self
+            .unlisted
             .iter()
-            .chain(&self.warnings)
-            .map(|d| d.render_in(&self.origin, &self.lines))
-            .collect::<Vec<_>>()
-            .join("\n\n")
+            .map(|u| format!("{}: {u}", self.origin));
+        let mut all = String::new();
+        for part in rendered.chain(unlisted) {
+            if !all.is_empty() {
+                all.push_str("\n\n");
+            }
+            all.push_str(&part);
+        }
+        all
+    }
+
+    fn error_count(&self) -> usize {
+        let unlisted = self
+            .unlisted
+            .iter()
+            .filter(|u| u.severity == Severity::Error);
+        self.errors.len() + unlisted.map(|u| u.count).sum::<usize>()
+    }
+}
+
+/// Diagnostics of one kind that a load found but did not keep: past the first
+/// [`Unlisted::ALWAYS`] of each kind, a load keeps diagnostics only while they take no more
+/// memory than half the file (or 256 KiB), so that a file of a million errors costs memory in
+/// proportion to its size, and says how many it left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unlisted {
+    /// Their kind.
+    pub kind: ConfigDiagnosticKind,
+    /// Their severity.
+    pub severity: Severity,
+    /// Whether Neo4j 5 refuses to start because of any of them.
+    pub stops_neo4j: bool,
+    /// How many.
+    pub count: usize,
+}
+
+impl Unlisted {
+    /// How many diagnostics of each kind a load always keeps.
+    pub const ALWAYS: usize = 100;
+}
+
+impl fmt::Display for Unlisted {
+    /// `error: 2499900 more duplicate-key errors, not listed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.count == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{}: {} more {} {}{plural}, not listed",
+            self.severity,
+            self.count,
+            self.kind.code(),
+            self.severity
+        )
     }
 }
 
@@ -372,7 +434,7 @@ impl fmt::Display for ConfigErrors {
             let at = self.lines.line_col(first.span.start);
             write!(f, "{}:{at}: {}", self.origin, first.message)?;
         }
-        match self.errors.len() {
+        match self.error_count() {
             0 | 1 => Ok(()),
             2 => write!(f, " (and 1 more error)"),
             n => write!(f, " (and {} more errors)", n - 1),
@@ -382,42 +444,116 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// The diagnostics of one load, collected as they are found.
-#[derive(Debug, Default)]
+/// The diagnostics of one load, collected as they are found: every one, or, with a budget,
+/// the first [`Unlisted::ALWAYS`] of each kind and then as many as the budget holds, the rest
+/// counted.
+#[derive(Debug)]
 pub(super) struct Diagnostics {
     list: Vec<ConfigDiagnostic>,
+    /// Bytes the diagnostics kept past the first of each kind may take, and have taken.
+    budget: usize,
+    spent: usize,
+    /// Per kind, how many were kept.
+    kept: Vec<(ConfigDiagnosticKind, usize)>,
+    unlisted: Vec<Unlisted>,
+}
+
+impl Default for Diagnostics {
+    fn default() -> Self {
+        Diagnostics::with_budget(usize::MAX)
+    }
 }
 
 impl Diagnostics {
+    /// Diagnostics that keep, past the first of each kind, at most `bytes` bytes.
+    pub fn with_budget(bytes: usize) -> Diagnostics {
+        Diagnostics {
+            list: Vec::new(),
+            budget: bytes,
+            spent: 0,
+            kept: Vec::new(),
+            unlisted: Vec::new(),
+        }
+    }
+
+    /// Sets the budget of the diagnostics kept from now on.
+    pub fn limit_to(&mut self, bytes: usize) {
+        self.budget = bytes;
+    }
+
     pub fn push(&mut self, diagnostic: ConfigDiagnostic) {
+        let kept = match self
+            .kept
+            .iter_mut()
+            .find(|(kind, _)| *kind == diagnostic.kind)
+        {
+            Some((_, kept)) => kept,
+            None => {
+                self.kept.push((diagnostic.kind, 0));
+                match self.kept.last_mut() {
+                    Some((_, kept)) => kept,
+                    None => return,
+                }
+            }
+        };
+        let size = size_of::<ConfigDiagnostic>()
+            + diagnostic.message.capacity()
+            + diagnostic.help.as_ref().map_or(0, String::capacity);
+        if *kept >= Unlisted::ALWAYS {
+            if self.spent.saturating_add(size) > self.budget {
+                self.unlist(&diagnostic);
+                return;
+            }
+            self.spent += size;
+        }
+        *kept += 1;
         self.list.push(diagnostic);
+    }
+
+    fn unlist(&mut self, diagnostic: &ConfigDiagnostic) {
+        let same = |u: &&mut Unlisted| {
+            (u.kind, u.severity, u.stops_neo4j)
+                == (diagnostic.kind, diagnostic.severity, diagnostic.stops_neo4j)
+        };
+        match self.unlisted.iter_mut().find(same) {
+            Some(unlisted) => unlisted.count += 1,
+            None => self.unlisted.push(Unlisted {
+                kind: diagnostic.kind,
+                severity: diagnostic.severity,
+                stops_neo4j: diagnostic.stops_neo4j,
+                count: 1,
+            }),
+        }
     }
 
     /// The warnings in file order, or every error when there is one.
     #[cfg(test)]
     pub fn finish(self, origin: &str, source: &str) -> Result<Vec<ConfigDiagnostic>, ConfigErrors> {
         self.finish_indexed(origin, &LineIndex::new(source))
+            .map(|(warnings, _)| warnings)
     }
 
-    /// The warnings in file order, or every error when there is one, for the text `lines`.
+    /// The warnings in file order and those not kept, or every error when there is one, for
+    /// the text `lines`.
     pub fn finish_indexed(
         self,
         origin: &str,
         lines: &LineIndex,
-    ) -> Result<Vec<ConfigDiagnostic>, ConfigErrors> {
+    ) -> Result<(Vec<ConfigDiagnostic>, Vec<Unlisted>), ConfigErrors> {
         let mut list = self.list;
         list.sort_by_key(|d| d.span.start);
         let (errors, warnings): (Vec<_>, Vec<_>) = list
             .into_iter()
             .partition(|d| d.severity == Severity::Error);
         if errors.is_empty() {
-            return Ok(warnings);
+            return Ok((warnings, self.unlisted));
         }
         Err(ConfigErrors {
-            origin: origin.to_owned(),
+            origin: origin.into(),
             lines: lines.clone(),
             errors,
-            warnings,
+            warnings: warnings.into(),
+            unlisted: self.unlisted.into(),
         })
     }
 }
@@ -464,6 +600,54 @@ mod tests {
         assert_eq!(
             errors.render_all(),
             "c.conf:1:1: error: first\n  a\n  ^\n\nc.conf:5:1: error: second\n  e\n  ^\n\nc.conf:3:1: warning: w\n  c\n  ^"
+        );
+    }
+
+    /// Issue 22: every diagnostic of a flood was kept (50 MB of one key repeated: 2.5 million
+    /// errors, 1.9 GB).
+    #[test]
+    fn past_the_first_of_each_kind_diagnostics_are_kept_within_the_budget_and_counted() {
+        let error = |kind, at| ConfigDiagnostic::error(kind, Span::at(at), "e".into());
+        let size = size_of::<ConfigDiagnostic>() + 1;
+        let mut diagnostics = Diagnostics::with_budget(3 * size);
+        let (repeated, boolean) = (
+            ConfigDiagnosticKind::DuplicateKey,
+            ConfigDiagnosticKind::InvalidBoolean,
+        );
+        for at in 0..Unlisted::ALWAYS + 10 {
+            diagnostics.push(error(repeated, at));
+        }
+        for at in 0..Unlisted::ALWAYS + 1 {
+            diagnostics.push(error(boolean, at));
+        }
+        diagnostics.push(ConfigDiagnostic::warning(repeated, Span::at(0), "w".into()));
+        let errors = diagnostics.finish("c", "x").expect_err("errors");
+        let kept = |kind| errors.errors().iter().filter(|d| d.kind == kind).count();
+        assert_eq!(
+            kept(repeated),
+            Unlisted::ALWAYS + 3,
+            "the first, then the budget"
+        );
+        assert_eq!(
+            kept(boolean),
+            Unlisted::ALWAYS,
+            "the first of each kind, always"
+        );
+        let unlisted: Vec<String> = errors.unlisted().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            unlisted,
+            [
+                "error: 7 more duplicate-key errors, not listed",
+                "error: 1 more invalid-boolean error, not listed",
+                "warning: 1 more duplicate-key warning, not listed",
+            ]
+        );
+        assert!(errors.to_string().ends_with("(and 210 more errors)"));
+        assert!(errors.stops_neo4j());
+        assert!(
+            errors
+                .render_all()
+                .ends_with("\n\nc: warning: 1 more duplicate-key warning, not listed")
         );
     }
 

@@ -179,7 +179,7 @@ impl Setting {
         self,
         properties: &'p Properties,
         diagnostics: &mut Diagnostics,
-    ) -> Option<&'p Property<'p>> {
+    ) -> Option<Property<'p>> {
         self.lookup_named(properties, "", diagnostics)
     }
 
@@ -189,15 +189,15 @@ impl Setting {
         properties: &'p Properties,
         name: &str,
         diagnostics: &mut Diagnostics,
-    ) -> Option<&'p Property<'p>> {
+    ) -> Option<Property<'p>> {
         let current = format!("{}{name}", self.key);
-        let mut chosen: Option<&Property> = None;
+        let mut chosen: Option<Property> = None;
         for key in self.keys() {
             let Some(property) = properties.get(&format!("{key}{name}")) else {
                 continue;
             };
             if key != self.key {
-                diagnostics.push(deprecation(property, chosen, &current));
+                diagnostics.push(deprecation(&property, chosen.as_ref(), &current));
             }
             chosen = chosen.or(Some(property));
         }
@@ -207,8 +207,8 @@ impl Setting {
     /// The names set under this prefix setting, by any of its keys, sorted and distinct.
     pub fn names(self, properties: &Properties) -> Vec<String> {
         let mut names: Vec<String> = properties
-            .iter()
-            .filter_map(|p| self.keys().find_map(|key| p.key.text.strip_prefix(key)))
+            .keys()
+            .filter_map(|k| self.keys().find_map(|key| k.strip_prefix(key)))
             .map(str::to_owned)
             .collect();
         names.sort_unstable();
@@ -329,8 +329,13 @@ fn known_keys(version: Neo4jVersion) -> &'static [Known] {
 }
 
 /// The known key closest to `key`: prefix settings completed with `key`'s last segment, group
-/// settings with `key`'s own segments.
+/// settings with `key`'s own segments; none for a key longer than any near miss of a setting's
+/// name (a key of a megabyte cost sixteen).
 fn suggestion(key: &str, version: Neo4jVersion) -> Option<String> {
+    const LONGEST: usize = 1024;
+    if key.len() > LONGEST {
+        return None;
+    }
     let last = key.rsplit('.').next().unwrap_or(key);
     let (mut last_squashed, last_chars) = (Vec::new(), last.chars().count());
     squash_into(last, &mut last_squashed);
@@ -385,11 +390,11 @@ pub(super) fn validate(
     diagnostics: &mut Diagnostics,
 ) {
     let mut suggestions = SUGGESTIONS;
-    for (i, property) in properties.all().iter().enumerate() {
-        match byte_order_mark(property) {
+    for (i, property) in properties.all().enumerate() {
+        match byte_order_mark(&property) {
             Some(mark) if i == 0 => diagnostics.push(lenient_unless(strict, mark)),
             _ => check_key(
-                property,
+                &property,
                 properties,
                 strict,
                 target,
@@ -875,7 +880,10 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let properties = properties(source);
         let found = INITIAL_TAGS.lookup(&properties, &mut diagnostics);
-        assert_eq!(found.map(|p| p.value.text.as_ref()), Some("b"));
+        assert_eq!(
+            found.map(|p| p.value.text.to_string()).as_deref(),
+            Some("b")
+        );
         let warnings = diagnostics.finish("t", source).unwrap();
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].kind, Kind::DeprecatedKeyOverridden);
@@ -892,7 +900,10 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let properties = properties(source);
         let found = INITIAL_TAGS.lookup(&properties, &mut diagnostics);
-        assert_eq!(found.map(|p| p.value.text.as_ref()), Some("g"));
+        assert_eq!(
+            found.map(|p| p.value.text.to_string()).as_deref(),
+            Some("g")
+        );
         let warnings = diagnostics.finish("t", source).unwrap();
         assert_eq!(warnings[0].kind, Kind::DeprecatedKey);
         assert_eq!(warnings[0].message, "`server.groups` is deprecated");
@@ -922,7 +933,7 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let properties = properties(source);
         let b = PRIORITY_TAG_PER_DATABASE.lookup_named(&properties, "b", &mut diagnostics);
-        assert_eq!(b.map(|p| p.value.text.as_ref()), Some("y"));
+        assert_eq!(b.map(|p| p.value.text.to_string()).as_deref(), Some("y"));
         let warnings = diagnostics.finish("t", source).unwrap();
         assert_eq!(
             warnings[0].help.as_deref(),

@@ -155,6 +155,11 @@ impl SourceMap {
         SourceMap { pieces }
     }
 
+    /// Makes room for `pieces` more pieces, exactly.
+    pub(super) fn reserve_exact(&mut self, pieces: usize) {
+        self.pieces.reserve_exact(pieces);
+    }
+
     /// Appends a run of `len` bytes copied from the file at `file_start`, merging it with the
     /// previous run when they touch.
     pub(super) fn push_copy(&mut self, file_start: usize, len: usize) {
@@ -204,8 +209,8 @@ impl SourceMap {
 pub(super) struct Located<'s> {
     /// The text, line continuations joined and escapes decoded.
     pub text: Cow<'s, str>,
-    /// Where each of its bytes is in the file.
-    pub map: SourceMap,
+    /// Where each of its bytes is in the file: its own map, or the one of the text it borrows.
+    pub map: Cow<'s, SourceMap>,
 }
 
 impl<'s> Located<'s> {
@@ -219,7 +224,7 @@ impl<'s> Located<'s> {
         }
         Located {
             text: Cow::Borrowed(text),
-            map,
+            map: Cow::Owned(map),
         }
     }
 
@@ -231,13 +236,21 @@ impl<'s> Located<'s> {
             let Some(part) = source.get(piece.clone()) else {
                 continue;
             };
-            located.map.place_empty(piece.start);
+            located.map.to_mut().place_empty(piece.start);
             if !part.is_empty() {
-                located.map.push_copy(piece.start, part.len());
+                located.map.to_mut().push_copy(piece.start, part.len());
             }
             located.text.to_mut().push_str(part);
         }
         located
+    }
+
+    /// The same text and places, borrowed.
+    pub fn borrow(&self) -> Located<'_> {
+        Located {
+            text: Cow::Borrowed(&self.text),
+            map: Cow::Borrowed(&self.map),
+        }
     }
 
     /// Where the whole text is in the file.
@@ -257,7 +270,7 @@ impl<'s> Located<'s> {
         let range = range.start..range.start + text.len();
         Located {
             text: Cow::Borrowed(text),
-            map: self.map.slice(range),
+            map: Cow::Owned(self.map.slice(range)),
         }
     }
 
@@ -269,16 +282,21 @@ impl<'s> Located<'s> {
 
     /// The items of a comma-separated list, each trimmed; empty items are left out.
     pub fn list_items(&self) -> Vec<Located<'_>> {
-        let mut items = Vec::new();
+        self.list_item_ranges()
+            .map(|item| self.slice(item))
+            .collect()
+    }
+
+    /// Where in the text each item of [`Located::list_items`] is, one at a time: a list of a
+    /// million items costs nothing per item until an item is wanted.
+    pub fn list_item_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        let ends = self.text.match_indices(',').map(|(comma, _)| comma);
         let mut start = 0;
-        for (comma, _) in self.text.match_indices(',').chain([(self.text.len(), "")]) {
-            let item = trimmed(&self.text, start..comma);
-            if !item.is_empty() {
-                items.push(self.slice(item));
-            }
-            start = comma + 1;
-        }
-        items
+        ends.chain([self.text.len()]).filter_map(move |end| {
+            let item = trimmed(&self.text, start..end);
+            start = end + 1;
+            (!item.is_empty()).then_some(item)
+        })
     }
 }
 

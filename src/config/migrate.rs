@@ -47,7 +47,7 @@ pub fn migrate(source: &str) -> Migrated {
         let key = &*property.key.text;
         let renamed = match keys::tagroute_rename(key) {
             Some(name) => Some(Migration::Renamed(name)),
-            None if is_dropped_jvm_option(property) => Some(Migration::Removed),
+            None if is_dropped_jvm_option(&property) => Some(Migration::Removed),
             None => catalogue::migration(key),
         };
         let span = property.key.span();
@@ -57,11 +57,11 @@ pub fn migrate(source: &str) -> Migrated {
                 Some(name)
             }
             Some(Migration::Removed) => {
-                let note = match is_dropped_jvm_option(property) {
+                let note = match is_dropped_jvm_option(&property) {
                     true => DROPPED_JVM_OPTION,
                     false => REMOVED,
                 };
-                comment_out(source, property, note, &mut edits);
+                comment_out(source, &property, note, &mut edits);
                 None
             }
             Some(Migration::RenamedUnresolved(_)) | None => continue,

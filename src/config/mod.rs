@@ -55,7 +55,7 @@ pub use catchup::{CatchupSettings, ConfiguredStrategy, StrategyName, UserDefined
 pub use check::{CheckReport, Finding, check};
 pub use diff::{PolicyDifference, PolicyVersion, policy_differences};
 pub use duration::{DurationError, parse_duration};
-pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors, Neo4jCondition};
+pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors, Neo4jCondition, Unlisted};
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use migrate::{Migrated, MigrationChange, migrate};
@@ -101,6 +101,10 @@ impl Charset {
     }
 }
 
+/// Past the first of each kind, diagnostics may take half as much memory as the file, and at
+/// least this much (256 KiB).
+const DIAGNOSTICS_FLOOR: usize = 256 << 10;
+
 /// A loaded configuration: every setting tagroute reads, and the warnings about them.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -113,33 +117,49 @@ pub struct Config {
     initial_server_tags: Vec<String>,
     default_database: Option<String>,
     warnings: Vec<ConfigDiagnostic>,
+    unlisted: Vec<Unlisted>,
     ignored_keys: IgnoredKeys,
     /// Where each key tagroute reads is.
     key_spans: BTreeMap<String, crate::span::Span>,
 }
 
-/// The keys tagroute does not read, with where they are, in one buffer: a file of millions of
-/// keys costs their text and a few bytes each, not a string and a map entry each.
+/// The keys tagroute does not read, with where they are: a key written in the file as it reads
+/// is its place in the file (8 bytes), so that a file of millions of keys costs a few bytes a
+/// key; only keys with escapes or continuations keep their text.
 #[derive(Clone, Debug, Default)]
 struct IgnoredKeys {
-    text: String,
-    /// Where each key ends in `text`, and where it is in the file.
-    keys: Vec<(u32, crate::span::Span)>,
+    /// Where each key is in the file, or (`len` [`IgnoredKeys::OWNED`]) which owned key it is.
+    keys: Vec<(u32, u32)>,
+    owned: Vec<(Box<str>, crate::span::Span)>,
 }
 
 impl IgnoredKeys {
-    fn push(&mut self, key: &str, span: crate::span::Span) {
-        self.text.push_str(key);
-        let end = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
-        self.keys.push((end, span));
+    const OWNED: u32 = u32::MAX;
+
+    fn push(&mut self, key: &str, span: crate::span::Span, source: &str) {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        if source.get(span.range()) == Some(key) && key.len() < Self::OWNED as usize {
+            self.keys.push((narrow(span.start), narrow(key.len())));
+        } else {
+            self.keys.push((narrow(self.owned.len()), Self::OWNED));
+            self.owned.push((key.into(), span));
+        }
     }
 
-    fn iter(&self) -> impl ExactSizeIterator<Item = (&str, crate::span::Span)> {
-        (0..self.keys.len()).map(|i| {
-            let start = i.checked_sub(1).and_then(|before| self.keys.get(before));
-            let start = start.map_or(0, |&(end, _)| end as usize);
-            let (end, span) = self.keys.get(i).copied().unwrap_or_default();
-            (self.text.get(start..end as usize).unwrap_or_default(), span)
+    fn iter<'a>(
+        &'a self,
+        source: &'a str,
+    ) -> impl ExactSizeIterator<Item = (&'a str, crate::span::Span)> {
+        self.keys.iter().map(move |&(start, len)| {
+            let start = start as usize;
+            if len == Self::OWNED {
+                return self
+                    .owned
+                    .get(start)
+                    .map_or(("", crate::span::Span::at(0)), |(key, span)| (key, *span));
+            }
+            let span = crate::span::Span::new(start, start + len as usize);
+            (source.get(span.range()).unwrap_or_default(), span)
         })
     }
 }
@@ -204,6 +224,7 @@ impl Config {
         if u32::try_from(source.len()).is_err() {
             return Err(ConfigErrors::too_large(origin, source.len()));
         }
+        diagnostics.limit_to((source.len() / 2).max(DIAGNOSTICS_FLOOR));
         let lines = LineIndex::new(source);
         let source = lines.text();
         let properties = properties::read(source, &mut diagnostics);
@@ -223,10 +244,10 @@ impl Config {
             let (key, span) = (&*property.key.text, property.key.span());
             match keys::is_read(key) {
                 true => drop(key_spans.insert(key.to_owned(), span)),
-                false => ignored_keys.push(key, span),
+                false => ignored_keys.push(key, span, source),
             }
         }
-        let warnings = diagnostics.finish_indexed(origin, &lines)?;
+        let (warnings, unlisted) = diagnostics.finish_indexed(origin, &lines)?;
         Ok(Config {
             origin: origin.to_owned(),
             lines,
@@ -237,6 +258,7 @@ impl Config {
             initial_server_tags,
             default_database,
             warnings,
+            unlisted,
             ignored_keys,
             key_spans,
         })
@@ -288,12 +310,9 @@ impl Config {
         let origin = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| ConfigErrors::unreadable(&origin, &e))?;
         let mut diagnostics = Diagnostics::default();
+        // Each arm consumes `bytes`, so that the file is in memory once while it is parsed.
         let source: Arc<str> = match charset {
-            Charset::Latin1 => bytes
-                .iter()
-                .map(|&b| char::from(b))
-                .collect::<String>()
-                .into(),
+            Charset::Latin1 => latin1(bytes).into(),
             Charset::Utf8 => match String::from_utf8(bytes) {
                 Ok(text) => text.into(),
                 Err(error) => {
@@ -368,15 +387,20 @@ impl Config {
         self.default_database.as_deref()
     }
 
-    /// Every warning, in file order.
+    /// Every warning, in file order (but those not kept: [`Config::unlisted`]).
     pub fn warnings(&self) -> &[ConfigDiagnostic] {
         &self.warnings
+    }
+
+    /// The warnings found but not kept, counted by kind (see [`Unlisted`]).
+    pub fn unlisted(&self) -> &[Unlisted] {
+        &self.unlisted
     }
 
     /// The keys tagroute does not read, in file order, each with where it is in the file (its
     /// last occurrence), for `check --verbose`.
     pub fn ignored_keys(&self) -> impl ExactSizeIterator<Item = (&str, crate::span::Span)> {
-        self.ignored_keys.iter()
+        self.ignored_keys.iter(self.lines.text())
     }
 
     /// Where the key `key` (exactly as read), a key tagroute reads, is in the file: its last
@@ -398,14 +422,32 @@ impl Config {
 pub fn java_properties(text: &str) -> Result<Vec<(String, String)>, Vec<ConfigDiagnostic>> {
     let mut diagnostics = Diagnostics::default();
     let properties = properties::read(text, &mut diagnostics);
-    match diagnostics.finish_indexed("", &LineIndex::new(text)) {
+    match diagnostics
+        .finish_indexed("", &LineIndex::new(text))
+        .map(|(warnings, _)| warnings)
+    {
         Ok(_) => Ok(properties
             .all()
-            .iter()
             .map(|p| (p.key.text.to_string(), p.value.text.to_string()))
             .collect()),
         Err(errors) => Err(errors.errors().to_vec()),
     }
+}
+
+/// ISO-8859-1 bytes as text: every byte one character, the bytes themselves when all are ASCII.
+fn latin1(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) if text.is_ascii() => text,
+        Ok(text) => latin1_decoded(text.as_bytes()),
+        Err(error) => latin1_decoded(error.as_bytes()),
+    }
+}
+
+fn latin1_decoded(bytes: &[u8]) -> String {
+    let wide = bytes.iter().filter(|b| !b.is_ascii()).count();
+    let mut text = String::with_capacity(bytes.len() + wide);
+    text.extend(bytes.iter().map(|&b| char::from(b)));
+    text
 }
 
 /// `initial.server.tags`: valid tags, each once.
@@ -416,22 +458,37 @@ fn initial_server_tags(
     let Some(property) = keys::INITIAL_TAGS.lookup(properties, diagnostics) else {
         return Vec::new();
     };
-    let listed = values::tag_list(&property.value, diagnostics);
-    let mut seen = std::collections::HashSet::with_capacity(listed.len());
-    let first: Vec<bool> = listed.iter().map(|tag| seen.insert(&*tag.text)).collect();
-    for (tag, _) in listed.iter().zip(&first).filter(|(_, first)| !**first) {
+    let value = &property.value;
+    let text = |tag: &std::ops::Range<u32>| values::tag_text(value, tag);
+    let listed = values::tag_list(value, diagnostics);
+    // Repeats are found by sorting positions, not with a set: a list of a million tags must
+    // cost a few bytes a tag besides the tags kept.
+    let mut order: Vec<u32> = (0..u32::try_from(listed.len()).unwrap_or(u32::MAX)).collect();
+    let tag = |i: u32| listed.get(i as usize).map_or("", text);
+    order.sort_by(|&a, &b| tag(a).cmp(tag(b)).then(a.cmp(&b)));
+    let mut repeated = vec![false; listed.len()];
+    for pair in order.windows(2) {
+        if let [first, again] = pair
+            && tag(*first) == tag(*again)
+            && let Some(flag) = repeated.get_mut(*again as usize)
+        {
+            *flag = true;
+        }
+    }
+    drop(order);
+    let mut tags = Vec::with_capacity(repeated.iter().filter(|r| !**r).count());
+    for (range, repeated) in listed.iter().zip(repeated) {
+        if !repeated {
+            tags.push(text(range).to_owned());
+            continue;
+        }
         diagnostics.push(ConfigDiagnostic::error(
             ConfigDiagnosticKind::DuplicateTag,
-            tag.span(),
-            format!("tag `{}` is listed twice", tag.text),
+            value.slice(range.start as usize..range.end as usize).span(),
+            format!("tag `{}` is listed twice", text(range)),
         ));
     }
-    drop(seen);
-    listed
-        .into_iter()
-        .zip(first)
-        .filter_map(|(tag, first)| first.then(|| tag.text.into_owned()))
-        .collect()
+    tags
 }
 
 #[cfg(test)]

@@ -103,8 +103,8 @@ pub(super) fn read(
         let Some(property) = keys::POLICY.lookup_named(properties, &name, diagnostics) else {
             continue;
         };
-        let name_ok = check_name(&name, property, diagnostics);
-        let policy = read_policy(&name, property, strictness, diagnostics);
+        let name_ok = check_name(&name, &property, diagnostics);
+        let policy = read_policy(&name, &property, strictness, diagnostics);
         if let (true, Some(policy)) = (name_ok, policy) {
             policies.insert(name, policy);
         }
@@ -215,7 +215,7 @@ fn read_policy(
                 policy,
                 origin: PolicyOrigin::File {
                     key: property.key.span(),
-                    map: value.map.clone(),
+                    map: SourceMap::clone(&value.map),
                 },
             })
         }
@@ -275,7 +275,7 @@ pub(super) fn parse_diagnostic(
 /// it from starting; a user-defined strategy's only disables the strategy.
 pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {
     let load_balancing = name != USER_DEFINED_NAME;
-    for lint in syntax::lint(policy) {
+    syntax::lint_each(policy, |lint| {
         let mut message = format!("policy `{name}`: {}", lint.message);
         let neo4j_rejects = lint.kind == LintKind::Neo4jCompat;
         if neo4j_rejects {
@@ -293,7 +293,7 @@ pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &m
             )
             .stopping_neo4j(neo4j_rejects && load_balancing),
         );
-    }
+    });
 }
 
 /// The name under which the user-defined strategy's policy is reported.
@@ -458,14 +458,13 @@ mod tests {
                 false
             )
         );
-        assert_eq!(under(&source, d.span), format!("{PREFIX}wide"));
+        assert!(under(&source, d.span).starts_with("tags(t0,t1,"));
         assert_eq!(
             d.message,
-            "policy `wide` (with the policies before it, in name order): more than 4096 new tags in one change; tagroute cannot serve this configuration (Neo4j 5 would start with it)"
+            "policy `wide`: a filter names more than 65535 tags; tagroute cannot serve this configuration (Neo4j 5 would start with it)"
         );
-        // As many new tags as one change may add compile.
-        let limit = crate::topology::TagInterner::NEW_TAGS_LIMIT;
-        let source = format!("{PREFIX}wide=tags({})\n", tags[..limit].join(","));
+        // As many tags as one filter may name compile, however many are new.
+        let source = format!("{PREFIX}wide=tags({})\n", tags[..65_535].join(","));
         assert!(
             policies(&source, Strictness::Default)
                 .0
@@ -473,29 +472,37 @@ mod tests {
         );
     }
 
-    /// The tags of all the policies count together, as routing compiles them: each policy
-    /// alone compiles, the generation does not, and loading says which policy crossed the limit.
+    /// The policies compile as one generation, as routing compiles them: their new tags count
+    /// together but meet no cap (issue 22: 4,096 per change was one), so two policies of 3,000
+    /// new tags each load; a policy that cannot compile is named and nothing loads.
     #[test]
     fn policies_compile_as_one_generation() {
-        let half = crate::topology::TagInterner::NEW_TAGS_LIMIT / 2 + 1;
-        let tags = |from: usize| {
-            (from..from + half)
+        let tags = |from: usize, count: usize| {
+            (from..from + count)
                 .map(|i| format!("t{i}"))
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let one = format!("{PREFIX}a=tags({})\n", tags(0));
-        assert!(policies(&one, Strictness::Default).0.contains_key("a"));
-        let shared = format!("{one}{PREFIX}b=tags({})\n", tags(0));
-        assert!(policies(&shared, Strictness::Default).0.contains_key("b"));
-        let two = format!("{one}{PREFIX}b=tags({})\n", tags(half));
+        let two = format!(
+            "{PREFIX}a=tags({})\n{PREFIX}b=tags({})\n",
+            tags(0, 3_000),
+            tags(3_000, 3_000)
+        );
         let (found, diagnostics) = policies(&two, Strictness::Default);
+        assert!(
+            found.contains_key("a") && found.contains_key("b"),
+            "{diagnostics:?}"
+        );
+        let wide = format!("{two}{PREFIX}c=tags({})\n", tags(0, 65_536));
+        let (found, diagnostics) = policies(&wide, Strictness::Default);
         assert!(found.is_empty());
         assert_eq!(diagnostics[0].kind, Kind::UncompilablePolicy);
         assert!(
             diagnostics[0]
                 .message
-                .starts_with("policy `b` (with the policies before it")
+                .starts_with("policy `c`: a filter names more than 65535 tags"),
+            "{}",
+            diagnostics[0].message
         );
     }
 

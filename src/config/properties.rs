@@ -36,90 +36,217 @@ pub(super) struct Property<'s> {
 }
 
 /// The properties of a file, in file order, and for each key its last value.
+///
+/// Stored compactly, since a file of millions of short lines must cost a few bytes a line: a
+/// key or value written in the file as it reads is its place in the file (8 bytes), and only
+/// one with an escape or a continuation keeps its own text. A [`Property`] is made when asked
+/// for, borrowing the file or the kept text.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Properties<'s> {
+    source: &'s str,
     /// Every property, in file order, duplicates included.
-    all: Vec<Property<'s>>,
-    /// Indices into `all`, sorted by key, then by position in the file.
-    by_key: Vec<usize>,
+    entries: Vec<Entry>,
+    /// The keys and values that are not verbatim text of the file.
+    owned: Vec<Located<'s>>,
+    /// Indices into `entries`, sorted by key, then by position in the file.
+    by_key: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: Text,
+    value: Text,
+    has_separator: bool,
+}
+
+/// Where a key's or value's text is: bytes of the file, or, when `len` is [`Text::OWNED`], the
+/// `start`-th owned text.
+#[derive(Clone, Copy, Debug)]
+struct Text {
+    start: u32,
+    len: u32,
+}
+
+impl Text {
+    const OWNED: u32 = u32::MAX;
 }
 
 impl<'s> Properties<'s> {
-    fn new(all: Vec<Property<'s>>) -> Properties<'s> {
-        let mut by_key: Vec<usize> = (0..all.len()).collect();
-        by_key.sort_by(|&a, &b| key_of(&all, a).cmp(key_of(&all, b)).then(a.cmp(&b)));
-        Properties { all, by_key }
+    fn new(source: &'s str) -> Properties<'s> {
+        // At most one property a line that is not continued: room for all of them at once, so
+        // that the entries are never copied to grow (nor kept with room for twice as many).
+        // (Counted with `memchr`: a byte at a time, this was a tenth of a fuzzed load.)
+        let bytes = source.as_bytes();
+        let continued = |i: usize| i.checked_sub(1).and_then(|p| bytes.get(p)) == Some(&b'\\');
+        let ends = |ending| {
+            let breaks = source.match_indices(ending);
+            breaks.filter(|(i, _)| !continued(*i)).count()
+        };
+        Properties {
+            source,
+            entries: Vec::with_capacity(ends('\n') + ends('\r') + 1),
+            ..Properties::default()
+        }
+    }
+
+    fn push(&mut self, property: Property<'s>) {
+        let key = self.keep(property.key);
+        let value = self.keep(property.value);
+        self.entries.push(Entry {
+            key,
+            value,
+            has_separator: property.has_separator,
+        });
+    }
+
+    /// Sorts the keys, once every property is in.
+    fn finish(mut self) -> Properties<'s> {
+        self.entries.shrink_to_fit();
+        self.owned.shrink_to_fit();
+        let mut by_key: Vec<u32> = (0..narrow(self.entries.len())).collect();
+        by_key.sort_by(|&a, &b| {
+            let key = |i| self.key_text(i);
+            key(a).cmp(key(b)).then(a.cmp(&b))
+        });
+        self.by_key = by_key;
+        self
+    }
+
+    /// The text's place in the file when it is the file's bytes as they read (or empty), else
+    /// kept.
+    fn keep(&mut self, located: Located<'s>) -> Text {
+        let span = located.span();
+        if span.end - span.start == located.text.len()
+            && Located::borrowed(self.source, span.range()) == located
+        {
+            return Text {
+                start: narrow(span.start),
+                len: narrow(span.end - span.start),
+            };
+        }
+        self.owned.push(located);
+        Text {
+            start: narrow(self.owned.len() - 1),
+            len: Text::OWNED,
+        }
+    }
+
+    fn located(&self, text: Text) -> Located<'_> {
+        if text.len == Text::OWNED {
+            return self
+                .owned
+                .get(text.start as usize)
+                .map(Located::borrow)
+                .unwrap_or_default();
+        }
+        let start = text.start as usize;
+        Located::borrowed(self.source, start..start + text.len as usize)
+    }
+
+    fn key_text(&self, i: u32) -> &str {
+        let Some(entry) = self.entries.get(i as usize) else {
+            return "";
+        };
+        let text = entry.key;
+        if text.len == Text::OWNED {
+            return self
+                .owned
+                .get(text.start as usize)
+                .map_or("", |located| &located.text);
+        }
+        let start = text.start as usize;
+        self.source
+            .get(start..start + text.len as usize)
+            .unwrap_or_default()
+    }
+
+    fn property(&self, i: u32) -> Option<Property<'_>> {
+        let entry = self.entries.get(i as usize)?;
+        Some(Property {
+            key: self.located(entry.key),
+            value: self.located(entry.value),
+            has_separator: entry.has_separator,
+        })
     }
 
     /// The positions in `by_key` of the properties that set `key`.
     fn range_of(&self, key: &str) -> std::ops::Range<usize> {
-        let start = self.by_key.partition_point(|&i| key_of(&self.all, i) < key);
-        let end = self
-            .by_key
-            .partition_point(|&i| key_of(&self.all, i) <= key);
+        let start = self.by_key.partition_point(|&i| self.key_text(i) < key);
+        let end = self.by_key.partition_point(|&i| self.key_text(i) <= key);
         start..end
     }
 
     /// The property that sets `key`, if any (the last one when it is given twice).
-    pub fn get(&self, key: &str) -> Option<&Property<'s>> {
+    pub fn get(&self, key: &str) -> Option<Property<'_>> {
         let range = self.range_of(key);
         let last = self.by_key.get(range.end.checked_sub(1)?)?;
         (range.start < range.end)
-            .then(|| self.all.get(*last))
+            .then(|| self.property(*last))
             .flatten()
     }
 
     /// Every property, in file order, keys given twice included.
-    pub fn all(&self) -> &[Property<'s>] {
-        &self.all
+    pub fn all(&self) -> impl Iterator<Item = Property<'_>> {
+        (0..narrow(self.entries.len())).filter_map(|i| self.property(i))
     }
 
     /// The properties that count (the last of each key), in file order.
-    pub fn iter(&self) -> impl Iterator<Item = &Property<'s>> {
-        let mut last = vec![false; self.all.len()];
+    pub fn iter(&self) -> impl Iterator<Item = Property<'_>> {
+        let last = self.last_of_each_key();
+        (0..narrow(self.entries.len()))
+            .zip(last)
+            .filter_map(|(i, last)| last.then(|| self.property(i)).flatten())
+    }
+
+    /// For each property, whether it is the last of its key.
+    fn last_of_each_key(&self) -> Vec<bool> {
+        let mut last = vec![false; self.entries.len()];
         for pair in self.by_key.windows(2) {
             if let [a, b] = pair
-                && key_of(&self.all, *a) != key_of(&self.all, *b)
-                && let Some(flag) = last.get_mut(*a)
+                && self.key_text(*a) != self.key_text(*b)
+                && let Some(flag) = last.get_mut(*a as usize)
             {
                 *flag = true;
             }
         }
-        if let Some(flag) = self.by_key.last().and_then(|&i| last.get_mut(i)) {
+        if let Some(flag) = self.by_key.last().and_then(|&i| last.get_mut(i as usize)) {
             *flag = true;
         }
-        self.all
-            .iter()
+        last
+    }
+
+    /// The keys that count (of the last of each key), in file order: [`Properties::iter`]'s
+    /// keys, without making the properties.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let last = self.last_of_each_key();
+        (0..narrow(self.entries.len()))
             .zip(last)
-            .filter_map(|(p, last)| last.then_some(p))
+            .filter(|&(_, last)| last)
+            .map(|(i, _)| self.key_text(i))
     }
 
     /// Each key given more than once: every occurrence after the first, with the one before it.
-    pub fn repeats(&self) -> impl Iterator<Item = (&Property<'s>, &Property<'s>)> {
+    pub fn repeats(&self) -> impl Iterator<Item = (Property<'_>, Property<'_>)> {
         self.by_key.windows(2).filter_map(|pair| match pair {
-            [a, b] if key_of(&self.all, *a) == key_of(&self.all, *b) => {
-                Some((self.all.get(*a)?, self.all.get(*b)?))
+            [a, b] if self.key_text(*a) == self.key_text(*b) => {
+                Some((self.property(*a)?, self.property(*b)?))
             }
             _ => None,
         })
     }
 }
 
-fn key_of<'a>(all: &'a [Property<'_>], i: usize) -> &'a str {
-    all.get(i).map_or("", |p| &p.key.text)
-}
-
 /// Reads the properties of `source`; a malformed escape is an error, and its line is skipped.
 pub(super) fn read<'s>(source: &'s str, diagnostics: &mut Diagnostics) -> Properties<'s> {
-    let mut all = Vec::new();
+    let mut properties = Properties::new(source);
     let mut lines = LogicalLines::new(source);
     while let Some(line) = lines.next_line() {
         match split(source, &line) {
-            Ok(property) => all.push(property),
+            Ok(property) => properties.push(property),
             Err(error) => diagnostics.push(error),
         }
     }
-    Properties::new(all)
+    properties.finish()
 }
 
 /// Space, tab and form feed: what Java's properties reader skips.
@@ -240,9 +367,19 @@ impl LogicalLine {
             };
             let end = range.end.min(run_end);
             out.map
+                .to_mut()
                 .push_copy(run.file as usize + (at - run.text as usize), end - at);
             at = end;
         }
+    }
+
+    /// How many runs the text `range` touches.
+    fn runs_in(&self, range: std::ops::Range<usize>) -> usize {
+        let first = self.run_at(range.start).map_or(0, |(k, ..)| k);
+        let last = self
+            .run_at(range.end.saturating_sub(1))
+            .map_or(0, |(k, ..)| k);
+        last + 1 - first.min(last)
     }
 
     /// The character at byte `i` of the text, if `i < end`, with its file offset.
@@ -261,6 +398,38 @@ impl LogicalLine {
 struct LogicalLines<'s> {
     source: &'s str,
     at: usize,
+    /// The next `\r` and the next backslash at or after `at` (the text's length if none),
+    /// found with `memchr` and searched again only once `at` passes them.
+    next_cr: Next,
+    next_backslash: Next,
+}
+
+/// The next position of a byte, as far as it was last searched.
+#[derive(Clone, Copy)]
+struct Next {
+    byte: char,
+    at: usize,
+    searched: bool,
+}
+
+impl Next {
+    fn new(byte: char) -> Next {
+        Next {
+            byte,
+            at: 0,
+            searched: false,
+        }
+    }
+
+    /// The position of the first `byte` of `source` at or after `from`.
+    fn from(&mut self, source: &str, from: usize) -> usize {
+        if !self.searched || self.at < from {
+            let rest = source.get(from..).unwrap_or_default();
+            self.at = rest.find(self.byte).map_or(source.len(), |k| from + k);
+            self.searched = true;
+        }
+        self.at
+    }
 }
 
 /// Where the reader is within the current logical line.
@@ -284,7 +453,45 @@ impl LineState {
 
 impl<'s> LogicalLines<'s> {
     fn new(source: &'s str) -> LogicalLines<'s> {
-        LogicalLines { source, at: 0 }
+        LogicalLines {
+            source,
+            at: 0,
+            next_cr: Next::new('\r'),
+            next_backslash: Next::new('\\'),
+        }
+    }
+
+    /// The next logical line when it is one physical line without a backslash (most lines), read
+    /// a line at a time with `memchr` rather than a character at a time; comments and blank
+    /// lines before it are skipped. `None` when the next line needs the character reader.
+    fn plain_line(&mut self) -> Option<Option<LogicalLine>> {
+        loop {
+            let rest = self.source.get(self.at..)?;
+            let blank = |c: char| is_blank(c) || c == '\n' || c == '\r';
+            let start = self.at + (rest.len() - rest.trim_start_matches(blank).len());
+            let rest = self.source.get(start..)?;
+            if rest.is_empty() {
+                self.at = start;
+                return Some(None);
+            }
+            let lf = rest.find('\n').map_or(self.source.len(), |k| start + k);
+            let end = lf.min(self.next_cr.from(self.source, start));
+            if rest.starts_with(['#', '!']) {
+                self.at = end;
+                continue;
+            }
+            if self.next_backslash.from(self.source, start) < end {
+                self.at = start;
+                return None;
+            }
+            self.at = end;
+            let text = self.source.get(start..end)?.to_owned();
+            let runs = vec![Run {
+                text: 0,
+                file: narrow(start),
+            }];
+            return Some(Some(LogicalLine { text, runs, end }));
+        }
     }
 
     fn bump(&mut self) -> Option<(char, usize)> {
@@ -296,6 +503,9 @@ impl<'s> LogicalLines<'s> {
 
     /// The next logical line that is neither blank nor a comment.
     fn next_line(&mut self) -> Option<LogicalLine> {
+        if let Some(plain) = self.plain_line() {
+            return plain;
+        }
         let mut line = LogicalLine::default();
         let mut state = LineState::start();
         loop {
@@ -445,7 +655,13 @@ fn unescape<'s>(source: &'s str, part: Part<'_>) -> Result<Located<'s>, ConfigDi
         return Ok(Located::borrowed(source, range));
     }
     let mut out = Located::default();
-    out.map.place_empty(part.line.file_at(part.start));
+    // Room for the text and a piece per line it spans, as it will be at most: a value
+    // continued over a million lines is not copied again to grow.
+    out.text.to_mut().reserve_exact(part.end - part.start);
+    let lines = part.line.runs_in(part.start..part.end);
+    let map = out.map.to_mut();
+    map.reserve_exact(lines);
+    map.place_empty(part.line.file_at(part.start));
     let mut i = part.start;
     while i < part.end {
         let plain = part.line.text.get(i..part.end).unwrap_or_default();
@@ -466,7 +682,9 @@ fn unescape<'s>(source: &'s str, part: Part<'_>) -> Result<Located<'s>, ConfigDi
         };
         let (at, end) = (part.line.file_at(i), part.line.file_end(i + used));
         out.text.to_mut().push(decoded);
-        out.map.push_escape(at, decoded.len_utf8(), end - at);
+        out.map
+            .to_mut()
+            .push_escape(at, decoded.len_utf8(), end - at);
         i += used;
     }
     Ok(out)
@@ -534,7 +752,6 @@ mod tests {
     fn pairs(properties: &Properties) -> Vec<(String, String)> {
         properties
             .all()
-            .iter()
             .map(|p| (p.key.text.to_string(), p.value.text.to_string()))
             .collect()
     }
@@ -543,25 +760,31 @@ mod tests {
         (key.to_owned(), value.to_owned())
     }
 
+    /// Issue 22: a property cost about 110 bytes, five times a line of `server.x1=value1`.
     #[test]
-    fn text_written_as_it_reads_is_borrowed_from_the_file() {
+    fn text_written_as_it_reads_is_kept_as_its_place_in_the_file() {
         let source = "a=plain\nb=con\\\n  tinued\nc\\u0070=x\n";
         let properties = read_ok(source);
-        let borrowed = |p: &Property<'_>| {
-            let is =
-                |text: &std::borrow::Cow<'_, str>| matches!(text, std::borrow::Cow::Borrowed(_));
-            (is(&p.key.text), is(&p.value.text))
-        };
-        let all = properties.all();
         assert_eq!(
             pairs(&properties),
             [pair("a", "plain"), pair("b", "continued"), pair("cp", "x")]
         );
-        assert_eq!(borrowed(&all[0]), (true, true));
-        assert_eq!(borrowed(&all[1]), (true, false));
-        assert_eq!(borrowed(&all[2]), (false, true));
+        let kept: Vec<&str> = properties.owned.iter().map(|l| &*l.text).collect();
+        assert_eq!(
+            kept,
+            ["continued", "cp"],
+            "only what the file does not hold as it reads"
+        );
+        let all: Vec<Property> = properties.all().collect();
         assert_eq!(under(source, all[0].value.span()), "plain");
+        assert_eq!(under(source, all[1].value.span()), "con\\\n  tinued");
+        assert_eq!(under(source, all[2].key.span()), "c\\u0070");
         assert_eq!(under(source, all[2].value.span()), "x");
+        assert_eq!(
+            size_of::<Entry>() + size_of::<u32>(),
+            24,
+            "bytes a property costs"
+        );
     }
 
     #[test]
@@ -597,7 +820,7 @@ mod tests {
                 pair("", "n"),
             ]
         );
-        let separated: Vec<bool> = properties.all().iter().map(|p| p.has_separator).collect();
+        let separated: Vec<bool> = properties.all().map(|p| p.has_separator).collect();
         assert_eq!(
             separated,
             [true, true, true, true, true, false, true, false, true, true]
@@ -723,15 +946,15 @@ mod tests {
         let source = "a=1\nb=2\n a = 3\nc=4\na=5";
         let properties = read_ok(source);
         assert_eq!(
-            properties.get("a").map(|p| p.value.text.as_ref()),
-            Some("5")
+            properties.get("a").map(|p| p.value.text.to_string()),
+            Some("5".into())
         );
         assert_eq!(
-            properties.get("b").map(|p| p.value.text.as_ref()),
-            Some("2")
+            properties.get("b").map(|p| p.value.text.to_string()),
+            Some("2".into())
         );
         assert!(properties.get("z").is_none());
-        let counting: Vec<&str> = properties.iter().map(|p| p.key.text.as_ref()).collect();
+        let counting: Vec<String> = properties.iter().map(|p| p.key.text.to_string()).collect();
         assert_eq!(counting, ["b", "c", "a"]);
         let repeats: Vec<(String, String)> = properties
             .repeats()
@@ -755,7 +978,7 @@ mod tests {
     fn empty_keys_and_values_are_placed() {
         let source = "k=\n=v";
         let properties = read_ok(source);
-        let all = properties.all();
+        let all: Vec<Property> = properties.all().collect();
         assert_eq!(all[0].value.span(), Span::at(2));
         assert_eq!(all[1].key.span(), Span::at(3));
     }

@@ -113,7 +113,7 @@ impl Policies {
     ) -> Result<Policies, PolicyError> {
         let mut ids = previous.map(|p| p.ids.clone()).unwrap_or_default();
         let mut slots: Vec<Option<Arc<CompiledPolicy>>> = vec![None; ids.len()];
-        // One stage for the whole generation: a rejected reload interns nothing.
+        // One stage for the whole generation: a rejected reload leaves no name behind.
         let mut stage = interner.stage();
         for configured in config.policies().values() {
             let program =
@@ -134,7 +134,6 @@ impl Policies {
                 *slot = Some(Arc::new(compiled));
             }
         }
-        stage.commit();
         Ok(Policies {
             slots,
             ids,

@@ -196,7 +196,9 @@ impl RoutingTable {
         self.resolved(role).map(Server::name).collect()
     }
 
-    fn resolved(&self, role: Role) -> impl Iterator<Item = &Server> {
+    /// `role`'s servers as the table's snapshot describes them, in table order, without
+    /// collecting them (what an answer is encoded from).
+    pub fn resolved(&self, role: Role) -> impl Iterator<Item = &Server> {
         self.servers(role)
             .iter()
             .filter_map(|&i| self.snapshot.server(i))
@@ -294,6 +296,7 @@ mod tests {
             ]
         );
         assert_eq!(table.names(Role::Read), ["b", "a"]);
+        assert!(table.resolved(Role::Read).map(Server::name).eq(["b", "a"]));
         assert_eq!(table.names(Role::Write), [] as [&str; 0]);
         assert_eq!((table.ttl_secs(), table.database()), (1, "neo4j"));
     }

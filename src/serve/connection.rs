@@ -40,7 +40,7 @@ use crate::bolt::{
     Status, Version,
 };
 use crate::rng::Rng;
-use crate::routing::Role;
+use crate::routing::{Role, TableScratch};
 
 /// How a connection ended, for its log line.
 #[derive(Debug)]
@@ -181,6 +181,8 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         id,
         peer,
         rng: RefCell::new(Rng::from_os()),
+        tables: RefCell::new(TableScratch::new()),
+        spare: Cell::default(),
         rules: RefCell::new(RuleCache::default()),
         user: RefCell::new(None),
         verdicts: Verdicts::default(),
@@ -323,6 +325,10 @@ struct Connection<'a> {
     id: &'a str,
     peer: SocketAddr,
     rng: RefCell<Rng>,
+    /// The buffers this connection's routing tables are computed in.
+    tables: RefCell<TableScratch>,
+    /// The last answer's table, back from the state machine, refilled for the next.
+    spare: Cell<RoutingTable>,
     rules: RefCell<RuleCache>,
     /// The user of the last credentials checked.
     user: RefCell<Option<String>>,
@@ -447,19 +453,19 @@ impl Backend for Connection<'_> {
         let home = match database {
             Some(_) => None,
             None => {
-                let user = request
-                    .imp_user
-                    .clone()
-                    .or_else(|| self.user.borrow().clone());
-                self.shared.home_database(user.as_deref())
+                let user = self.user.borrow();
+                let user = request.imp_user.as_deref().or(user.as_deref());
+                self.shared.home_database(user)
             }
         };
         let routes = &self.shared.routes;
+        let mut tables = self.tables.borrow_mut();
         let answered = routes.route(
             policy,
             database,
             home.as_deref(),
             &mut self.rng.borrow_mut(),
+            &mut tables,
         );
         match answered {
             Ok(answered) => {
@@ -470,13 +476,14 @@ impl Backend for Connection<'_> {
                     .metrics
                     .latency
                     .observe(started.elapsed().as_secs_f64());
-                Ok(RoutingTable {
-                    ttl: answered.ttl_secs(),
-                    db: answered.database().to_owned(),
-                    writers: answered.addresses(Role::Write),
-                    readers: answered.addresses(Role::Read),
-                    routers: answered.addresses(Role::Route),
-                })
+                let mut table = self.spare.take();
+                table.ttl = answered.ttl_secs();
+                table.db.clear();
+                table.db.push_str(answered.database());
+                refill(&mut table.writers, answered.addresses(Role::Write));
+                refill(&mut table.readers, answered.addresses(Role::Read));
+                refill(&mut table.routers, answered.addresses(Role::Route));
+                Ok(table)
             }
             Err(failure) => {
                 let asked = database.or(home.as_deref()).unwrap_or("");
@@ -494,5 +501,47 @@ impl Backend for Connection<'_> {
                 })
             }
         }
+    }
+
+    fn recycle(&self, table: RoutingTable) {
+        self.spare.set(table);
+    }
+}
+
+/// Makes `list` hold `items`, overwriting the strings it holds: no allocation when it held as
+/// many strings, each as long.
+fn refill<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a str>) {
+    let mut len = 0;
+    for item in items {
+        match list.get_mut(len) {
+            Some(slot) => {
+                slot.clear();
+                slot.push_str(item);
+            }
+            None => list.push(item.to_owned()),
+        }
+        len += 1;
+    }
+    list.truncate(len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refill;
+
+    #[test]
+    fn refill_overwrites_the_strings_it_holds() {
+        let mut list: Vec<String> = ["10.0.0.1:7687", "10.0.0.2:7687", "10.0.0.3:7687"]
+            .map(str::to_owned)
+            .into();
+        let held: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
+        refill(&mut list, ["10.0.0.9:7687", "10.0.0.8:7687"].into_iter());
+        assert_eq!(list, ["10.0.0.9:7687", "10.0.0.8:7687"]);
+        let now: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
+        assert_eq!(now, held[..2], "the same allocations, overwritten");
+        refill(&mut list, ["a:1", "b:2", "c:3"].into_iter());
+        assert_eq!(list, ["a:1", "b:2", "c:3"]);
+        refill(&mut list, std::iter::empty());
+        assert!(list.is_empty());
     }
 }

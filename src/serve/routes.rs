@@ -27,11 +27,12 @@ use crate::Strictness;
 use crate::config::{Config, ConfigErrors};
 use crate::rng::Rng;
 use crate::routing::{
-    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, roles,
+    ReloadError, Role, RouteRequest, RoutingError, RoutingService, RoutingTable, TableScratch,
+    roles,
 };
 use crate::span::Span;
 use crate::topology::{
-    Database, ServerSet, Snapshot, Topology, TopologyError, TopologySpec, from_json,
+    Database, Server, ServerSet, Snapshot, Topology, TopologyError, TopologySpec, from_json,
 };
 use crate::vm::{self, Answer, FilterTrace, RuleOutcome, RuleTrace, Step};
 
@@ -122,16 +123,18 @@ impl fmt::Display for RouteFailure {
     }
 }
 
-/// A table ready to send: the routing module's table, with the advertised routers if any.
-#[derive(Clone, Debug)]
-pub struct Answered {
-    table: RoutingTable,
-    advertise: Arc<[String]>,
-    /// The database's name as the client asked for it, when it named one.
-    asked: Option<String>,
+/// A table ready to send: the routing module's table, borrowed from the caller's
+/// [`TableScratch`], with the advertised routers if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered<'s> {
+    table: &'s RoutingTable,
+    advertise: &'s [String],
+    /// The database's name as the client asked for it, when it named one and that is not
+    /// the database's own name.
+    asked: Option<&'s str>,
 }
 
-impl Answered {
+impl<'s> Answered<'s> {
     /// The TTL in whole seconds.
     pub fn ttl_secs(&self) -> u64 {
         self.table.ttl_secs()
@@ -140,7 +143,7 @@ impl Answered {
     /// The database as the table names it: as the client asked for it (an alias, another
     /// case), or by its name when the client named none.
     pub fn database(&self) -> &str {
-        self.asked.as_deref().unwrap_or(self.table.database())
+        self.asked.unwrap_or(self.table.database())
     }
 
     /// The database's own name.
@@ -149,16 +152,15 @@ impl Answered {
     }
 
     /// The addresses of `role`, in table order.
-    pub fn addresses(&self, role: Role) -> Vec<String> {
-        match role {
-            Role::Route if !self.advertise.is_empty() => self.advertise.to_vec(),
-            _ => self
-                .table
-                .addresses(role)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        }
+    pub fn addresses(&self, role: Role) -> impl Iterator<Item = &'s str> {
+        let advertised = role == Role::Route && !self.advertise.is_empty();
+        let (advertise, servers) = if advertised {
+            (self.advertise, None)
+        } else {
+            (&[][..], Some(self.table.resolved(role)))
+        };
+        let servers = servers.into_iter().flatten().map(Server::address);
+        advertise.iter().map(String::as_str).chain(servers)
     }
 }
 
@@ -207,20 +209,22 @@ impl Routes {
         self.service.topology()
     }
 
-    /// The table for `policy` (or `default`) and `database`; a ROUTE naming no database gets
-    /// `home` (the user's home database), else the topology's default database, else
-    /// `initial.dbms.default_database`, else [`HOME_DATABASE`].
-    pub fn route(
-        &self,
+    /// The table for `policy` (or `default`) and `database`, computed in `scratch` (one per
+    /// connection: once it has held a table of the cluster's size, a table allocates nothing).
+    /// A ROUTE naming no database gets `home` (the user's home database), else the topology's
+    /// default database, else `initial.dbms.default_database`, else [`HOME_DATABASE`].
+    pub fn route<'s>(
+        &'s self,
         policy: Option<&str>,
-        database: Option<&str>,
+        database: Option<&'s str>,
         home: Option<&str>,
         rng: &mut Rng,
-    ) -> Result<Answered, RouteFailure> {
+        scratch: &'s mut TableScratch,
+    ) -> Result<Answered<'s>, RouteFailure> {
         let snapshot = self.snapshot();
         let default = self.default_database.load();
-        let named = database.is_some();
-        let database = match database {
+        let asked = database;
+        let database = match asked {
             Some(name) => name,
             None => home
                 .or_else(|| snapshot.default_database().map(Database::name))
@@ -232,7 +236,8 @@ impl Routes {
             policy,
             excluded: &[],
         };
-        let table = self.service.table(&request, rng).map_err(|e| match e {
+        let computed = self.service.table_into(&request, rng, scratch);
+        let table = computed.map_err(|e| match e {
             RoutingError::UnknownPolicy(_) => {
                 RouteFailure::UnknownPolicy(request.policy_name().to_owned())
             }
@@ -256,11 +261,10 @@ impl Routes {
                 database,
             )));
         }
-        let asked = named && request.database != table.database();
         Ok(Answered {
-            asked: asked.then(|| request.database.to_owned()),
+            asked: asked.filter(|name| *name != table.database()),
             table,
-            advertise: Arc::clone(&self.advertise),
+            advertise: &self.advertise,
         })
     }
 
@@ -268,7 +272,7 @@ impl Routes {
     pub fn answering_rule<'c>(
         &self,
         policy: Option<&str>,
-        answered: &Answered,
+        answered: &Answered<'_>,
         cache: &'c mut RuleCache,
     ) -> &'c str {
         let policy = policy.unwrap_or(crate::config::DEFAULT_POLICY);

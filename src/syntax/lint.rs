@@ -8,7 +8,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use rustc_hash::FxHashSet;
+use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
+
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::tree::{FilterKind, NormalFilter, NormalRule, Policy, Rule, TagsSpelling};
 use crate::span::Span;
@@ -82,32 +85,42 @@ pub trait TagCensus {
 /// The warnings about `policy` that need no topology.
 pub fn lint(policy: &Policy) -> Vec<Lint> {
     let mut lints = Vec::new();
-    lint_spelling(policy, &mut lints);
-    lint_rules(policy, &mut lints);
-    lints.extend(policy.compat.iter().map(|&span| Lint {
-        kind: LintKind::Neo4jCompat,
-        span,
-        message:
-            "Neo4j rejects whitespace here (after a trailing `;` or between trailing `->`)".into(),
-    }));
+    lint_each(policy, |lint| lints.push(lint));
     lints
+}
+
+/// [`lint`], handing each warning to `each` as it is found instead of collecting them: a
+/// policy of a million repeated rules has a million warnings, which a caller may count rather
+/// than keep.
+pub fn lint_each(policy: &Policy, mut each: impl FnMut(Lint)) {
+    lint_spelling(policy, &mut each);
+    lint_rules(policy, &mut each);
+    for &span in &policy.compat {
+        each(Lint {
+            kind: LintKind::Neo4jCompat,
+            span,
+            message:
+                "Neo4j rejects whitespace here (after a trailing `;` or between trailing `->`)"
+                    .into(),
+        });
+    }
 }
 
 /// The warnings about `policy`, including those that compare it with a cluster.
 pub fn lint_with(policy: &Policy, census: &dyn TagCensus) -> Vec<Lint> {
     let mut lints = lint(policy);
-    lint_tags(policy, census, &mut lints);
+    lint_tags(policy, census, &mut |lint| lints.push(lint));
     lints
 }
 
-fn lint_spelling(policy: &Policy, lints: &mut Vec<Lint>) {
+fn lint_spelling(policy: &Policy, lints: &mut impl FnMut(Lint)) {
     for filter in policy.rules.iter().flat_map(|r| &r.filters) {
         if let FilterKind::Tags {
             spelling: TagsSpelling::Groups,
             ..
         } = filter.kind
         {
-            lints.push(Lint {
+            lints(Lint {
                 kind: LintKind::DeprecatedGroups,
                 span: filter.name_span,
                 message: "`groups()` is deprecated; use `tags()`".into(),
@@ -116,14 +129,14 @@ fn lint_spelling(policy: &Policy, lints: &mut Vec<Lint>) {
         if let FilterKind::Min(count) = &filter.kind
             && count.value <= 1
         {
-            lints.push(Lint {
+            lints(Lint {
                 kind: LintKind::NoOpMin,
                 span: filter.span,
                 message: format!("`min({})` never changes the result", count.written),
             });
         }
         if let Some(span) = filter.stray_open {
-            lints.push(Lint {
+            lints(Lint {
                 kind: LintKind::StrayOpen,
                 span,
                 message: "this `(` is ignored".into(),
@@ -133,18 +146,17 @@ fn lint_spelling(policy: &Policy, lints: &mut Vec<Lint>) {
 }
 
 /// Dead, duplicate and halt-only rules.
-fn lint_rules(policy: &Policy, lints: &mut Vec<Lint>) {
-    let live: Vec<(&Rule, NormalRule)> = policy
-        .rules
-        .iter()
-        .filter_map(|r| Some((r, r.normalize()?)))
-        .collect();
+fn lint_rules(policy: &Policy, lints: &mut impl FnMut(Lint)) {
     let mut always_answers: Option<Span> = None;
-    // Hashed, so the lint stays linear in the number of rules.
-    let mut earlier: FxHashSet<&NormalRule> = FxHashSet::default();
-    for (rule, normal) in &live {
+    let mut earlier = Earlier::default();
+    let mut live = false;
+    for (i, rule) in policy.rules.iter().enumerate() {
+        let Some(normal) = rule.normalize() else {
+            continue;
+        };
+        live = true;
         if let Some(at) = always_answers {
-            lints.push(Lint {
+            lints(Lint {
                 kind: LintKind::UnreachableRule,
                 span: rule.span,
                 message: format!(
@@ -152,29 +164,60 @@ fn lint_rules(policy: &Policy, lints: &mut Vec<Lint>) {
                     at.start, at.end
                 ),
             });
-        } else if !earlier.insert(normal) {
-            lints.push(Lint {
+        } else if earlier.repeats(&policy.rules, i, &normal) {
+            lints(Lint {
                 kind: LintKind::DuplicateRule,
                 span: rule.span,
                 message: "this rule repeats an earlier one and can never answer".into(),
             });
         }
-        if always_answers.is_none() && never_empties(normal) {
+        if always_answers.is_none() && never_empties(&normal) {
             always_answers = Some(rule.span);
         }
     }
-    if live.is_empty() && policy.halts() {
+    if !live && policy.halts() {
         let span = policy
             .rules
             .iter()
             .map(|r| r.span)
             .reduce(Span::to)
             .unwrap_or_default();
-        lints.push(Lint {
+        lints(Lint {
             kind: LintKind::HaltOnly,
             span,
             message: "this policy has no rules and returns every candidate (as Neo4j does)".into(),
         });
+    }
+}
+
+/// The normal forms of the rules seen so far, as hashes: a policy of a million rules keeps a
+/// hash and a rule number per distinct rule, not every normal form, and compares a rule with
+/// the earlier one of the same hash by normalizing that one again.
+#[derive(Default)]
+struct Earlier {
+    /// The first rule of each hash.
+    first: FxHashMap<u64, usize>,
+    /// The rare normal forms whose hash an unequal earlier rule took first.
+    collided: FxHashSet<NormalRule>,
+}
+
+impl Earlier {
+    /// Whether `normal`, the normal form of rule `i` of `rules`, is that of an earlier rule;
+    /// remembers it if not.
+    fn repeats(&mut self, rules: &[Rule], i: usize, normal: &NormalRule) -> bool {
+        match self.first.entry(FxBuildHasher.hash_one(normal)) {
+            Entry::Vacant(first) => {
+                first.insert(i);
+                false
+            }
+            Entry::Occupied(first) => {
+                let same = rules
+                    .get(*first.get())
+                    .and_then(Rule::normalize)
+                    .is_some_and(|earlier| earlier == *normal);
+                same || !self.collided.insert(normal.clone())
+            }
+        }
     }
 }
 
@@ -185,14 +228,14 @@ fn never_empties(rule: &NormalRule) -> bool {
         .all(|f| matches!(f, NormalFilter::Min(n) if *n <= 1))
 }
 
-fn lint_tags(policy: &Policy, census: &dyn TagCensus, lints: &mut Vec<Lint>) {
+fn lint_tags(policy: &Policy, census: &dyn TagCensus, lints: &mut impl FnMut(Lint)) {
     for rule in policy.rules.iter().filter(|r| !r.is_dropped()) {
         let mut before: Vec<BTreeSet<String>> = Vec::new();
         for filter in &rule.filters {
             match &filter.kind {
                 FilterKind::Tags { tags, .. } => {
                     for tag in tags.iter().filter(|t| !census.carries(&t.name)) {
-                        lints.push(Lint {
+                        lints(Lint {
                             kind: LintKind::UnknownTag,
                             span: tag.span,
                             message: format!("no server carries the tag `{}`", tag.name),
@@ -204,7 +247,7 @@ fn lint_tags(policy: &Policy, census: &dyn TagCensus, lints: &mut Vec<Lint>) {
                     let filters: Vec<&BTreeSet<String>> = before.iter().collect();
                     let most = census.count_matching(&filters);
                     if usize::try_from(count.value).is_ok_and(|n| n > most) {
-                        lints.push(Lint {
+                        lints(Lint {
                             kind: LintKind::MinTooLarge,
                             span: filter.span,
                             message: format!(

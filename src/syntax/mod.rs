@@ -25,7 +25,7 @@ mod token;
 mod tree;
 
 pub use error::{ParseError, ParseErrorKind};
-pub use lint::{Lint, LintKind, TagCensus, lint, lint_with};
+pub use lint::{Lint, LintKind, TagCensus, lint, lint_each, lint_with};
 pub use parser::parse;
 pub(crate) use token::is_whitespace;
 pub use tree::{

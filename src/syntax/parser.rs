@@ -67,7 +67,11 @@ struct Arguments {
 
 impl<'t> Parser<'t> {
     fn parse_policy(mut self) -> Result<Policy, ParseError> {
-        let mut rules = Vec::new();
+        // One rule per `;` at most, room made once: a policy of a million rules is not grown to
+        // twice its size.
+        let semicolons = self.lexemes.iter();
+        let semicolons = semicolons.filter(|l| l.token == Some(Token::Semicolon));
+        let mut rules = Vec::with_capacity(semicolons.count() + 1);
         let mut last_semicolon: Option<Span> = None;
         loop {
             match self.peek() {
@@ -155,6 +159,9 @@ impl<'t> Parser<'t> {
                 Next::End(_) | Next::Token(Token::Semicolon, _) => {}
                 other => return Err(self.unexpected_after_filter(other)),
             }
+            // A rule is mostly one or two filters, for which growth left room for four: a
+            // policy of a million rules would keep that room.
+            filters.shrink_to_fit();
             return Ok(Rule {
                 filters,
                 span: start.to(end),
@@ -407,10 +414,11 @@ fn filter_kind(
             } else {
                 TagsSpelling::Groups
             };
-            let tags = args
+            let mut tags: Vec<Tag> = args
                 .into_iter()
                 .map(|(name, span)| Tag { name, span })
                 .collect();
+            tags.shrink_to_fit();
             Ok(FilterKind::Tags { spelling, tags })
         }
         "min" => match <[_; 1]>::try_from(args) {

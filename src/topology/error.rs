@@ -25,6 +25,8 @@ pub enum TopologyErrorKind {
     WrongType(&'static str),
     /// A name or address is empty.
     Empty,
+    /// A server or database name that is only blanks or holds a control character.
+    InvalidName(String),
     /// An address that is not `host:port` with a port from 1 to 65535.
     InvalidAddress(String),
     /// A second server with this name.
@@ -52,9 +54,10 @@ pub enum TopologyErrorKind {
     LeaderNotPrimary(String),
     /// More tags or servers than ids can number.
     TooLarge,
-    /// More new tags than one change may add ([`TagInterner::NEW_TAGS_LIMIT`]).
+    /// A tag matrix larger than the interner's [`TagInterner::matrix_limit`], or more tags
+    /// than ids can number.
     ///
-    /// [`TagInterner::NEW_TAGS_LIMIT`]: super::TagInterner::NEW_TAGS_LIMIT
+    /// [`TagInterner::matrix_limit`]: super::TagInterner::matrix_limit
     TooManyTags(TooManyTags),
     /// A key given twice in one JSON object (JSON keeps neither silently).
     DuplicateKey,
@@ -104,6 +107,16 @@ impl fmt::Display for TopologyError {
             MissingField => write!(f, "missing field"),
             WrongType(expected) => write!(f, "expected {expected}"),
             Empty => write!(f, "must not be empty"),
+            InvalidName(n) if n.chars().any(char::is_control) => write!(
+                f,
+                "`{}` is not a valid name: it holds a control character",
+                n.escape_debug()
+            ),
+            InvalidName(n) => write!(
+                f,
+                "`{}` is not a valid name: it is only blanks",
+                n.escape_debug()
+            ),
             InvalidAddress(a) => write!(f, "`{}` is not a `host:port` address", a.escape_debug()),
             DuplicateName(n) => write!(f, "duplicate server name `{n}`"),
             DuplicateAddress(a) => write!(f, "duplicate address `{a}`"),

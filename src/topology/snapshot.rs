@@ -13,7 +13,7 @@ use rustc_hash::FxHashSet;
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
 use super::lookup::ServerIndex;
-use super::matrix::TagMatrix;
+use super::matrix::{TagMatrix, check_size};
 use super::names::{DatabaseNames, Naming};
 use super::server_set::{ServerIdx, ServerSet};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
@@ -127,13 +127,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Builds epoch 0 of a cluster, interning its tags in `interner` if, and only if, it is
-    /// valid (at most [`TagInterner::NEW_TAGS_LIMIT`] new ones).
+    /// Builds epoch 0 of a cluster, its tags interned in `interner` and held for as long as
+    /// the snapshot (or a later one sharing its tags) lives. A spec that is not valid, or whose
+    /// tag matrix would exceed the interner's [`TagInterner::matrix_limit`], interns nothing.
     pub fn build(spec: &TopologySpec, interner: &TagInterner) -> Result<Snapshot, TopologyError> {
-        let mut stage = interner.stage();
-        let snapshot = Snapshot::build_staged(spec, &mut stage)?;
-        stage.commit();
-        Ok(snapshot)
+        Snapshot::build_staged(spec, &mut interner.stage())
     }
 
     fn build_staged(
@@ -176,10 +174,13 @@ impl Snapshot {
             .map(|(t, _)| t.index() + 1)
             .max()
             .unwrap_or(0);
+        check_size(rows, universe, stage.interner())
+            .map_err(|e| TopologyError::new("servers", Kind::TooManyTags(e)))?;
         let mut tags = TagMatrix::new(rows, universe);
         for (tag, idx) in memberships {
             tags.set(tag, idx, true);
         }
+        tags.hold_carried(stage.interner());
         let mut snapshot = Snapshot {
             epoch: 0,
             interner: stage.interner().clone(),
@@ -431,6 +432,9 @@ pub(super) fn intern_tags(
     tags: &[String],
     stage: &mut TagStage<'_>,
 ) -> Result<Vec<TagId>, TopologyError> {
+    // A server's few tags are checked for repeats against the list itself; a set is made only
+    // for a long list, so that building a cluster allocates no set per server.
+    const SHORT: usize = 16;
     let mut ids = Vec::with_capacity(tags.len());
     let mut seen = FxHashSet::default();
     for (j, tag) in tags.iter().enumerate() {
@@ -439,7 +443,14 @@ pub(super) fn intern_tags(
             return Err(at(Kind::InvalidTag(tag.clone())));
         }
         let id = stage.intern(tag).map_err(|e| at(Kind::TooManyTags(e)))?;
-        if !seen.insert(id) {
+        if ids.len() == SHORT {
+            seen.extend(ids.iter().copied());
+        }
+        let repeated = match ids.len() < SHORT {
+            true => ids.contains(&id),
+            false => !seen.insert(id),
+        };
+        if repeated {
             return Err(at(Kind::DuplicateTag(tag.clone())));
         }
         ids.push(id);
@@ -453,11 +464,30 @@ pub(super) fn check_server(server: &ServerSpec) -> Result<(), TopologyError> {
     check_address(&server.address).map_err(|e| e.within("address"))
 }
 
+/// A server's or database's name: not empty, not only blanks, no control character.
 fn check_name(name: &str) -> Result<(), TopologyError> {
     if name.is_empty() {
         return Err(TopologyError::new("", Kind::Empty));
     }
+    if !is_valid_name(name) {
+        return Err(TopologyError::new("", Kind::InvalidName(name.into())));
+    }
     Ok(())
+}
+
+/// Whether `name` may name a server or a database: not empty, not only blanks (Unicode white
+/// space), and without control characters (`\0`, line breaks, tabs, escape, `\u{85}`, ...), which
+/// would make it print as something else or not at all.
+///
+/// ```
+/// use tagroute::topology::is_valid_name;
+///
+/// assert!(is_valid_name("n1a") && is_valid_name("rack 2, slot 3") && is_valid_name("ñ"));
+/// assert!(!is_valid_name("") && !is_valid_name(" ") && !is_valid_name("\u{3000}"));
+/// assert!(!is_valid_name("a\u{0}b") && !is_valid_name("a\tb") && !is_valid_name("a\u{85}"));
+/// ```
+pub fn is_valid_name(name: &str) -> bool {
+    !name.trim().is_empty() && !name.chars().any(char::is_control)
 }
 
 /// `host:port` with a port from 1 to 65535, the host a name or IPv4 address
@@ -619,6 +649,23 @@ mod tests {
             err(two.database("d", &["a"], &[], Some("zz"))),
             "databases[0].leader: unknown server `zz`"
         );
+    }
+
+    #[test]
+    fn a_tag_listed_twice_is_found_in_short_and_long_lists() {
+        for len in [3, 16, 17, 40] {
+            let mut tags: Vec<String> = (0..len).map(|i| format!("t{i}")).collect();
+            tags.push("t2".into());
+            let spec = TopologySpec {
+                servers: vec![ServerSpec::new("a", "a:1").with_tags(tags)],
+                databases: vec![],
+            };
+            let err = Snapshot::build(&spec, &TagInterner::new()).expect_err("a repeat");
+            assert_eq!(
+                err.to_string(),
+                format!("servers[0].tags[{len}]: tag `t2` is listed twice")
+            );
+        }
     }
 
     #[test]

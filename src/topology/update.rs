@@ -2,13 +2,14 @@
 //! snapshot in place, never by rebuilding it from its description.
 //!
 //! A batch applies whole or not at all: [`Snapshot::apply`] works on a clone that shares every
-//! part with the current snapshot until an update touches it (`Arc::make_mut`), and new tag
-//! names go to a [`TagStage`] that reaches the interner only when the whole batch succeeded.
-//! What each kind costs, for `n` servers, `t` tag rows and `d` databases:
+//! part with the current snapshot until an update touches it (`Arc::make_mut`), and the tags it
+//! interns are held by a [`TagStage`] until the new matrix holds the ones its servers carry; a
+//! rejected batch leaves no name behind. What each kind costs, for `n` servers, `t` tag rows
+//! (up to the highest id a server carries now) and `d` databases:
 //!
 //! | update | work |
 //! |---|---|
-//! | `SetTags` | copy the matrix (`t × n / 64` words), clear one column, set the new bits |
+//! | `SetTags` | copy the matrix (`t × n / 64` words), clear one column, set the new bits; when the set of tags carried changes, hold the `t` ids anew |
 //! | `SetAvailable` | copy the available set (`n / 64` words) |
 //! | `SetLeader` | copy the database list (`d` entries) |
 //! | `AddServer` | copy the server list (one reference count each) and the name and address tables (positions only), widen every row and set by a bit |
@@ -21,11 +22,12 @@
 use std::sync::Arc;
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
+use super::matrix::check_size;
 use super::names::fold_name;
 use super::server_set::ServerIdx;
 use super::snapshot::{Server, Snapshot, check_server, intern_tags};
 use super::spec::{DatabaseSpec, ServerSpec};
-use super::tags::TagStage;
+use super::tags::{TagId, TagStage};
 
 /// A change to a cluster; [`Snapshot::apply`] makes a new snapshot from a batch of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,7 +99,9 @@ impl Snapshot {
             next.apply_one(update, &mut stage)
                 .map_err(|e| e.within(format_args!("updates[{i}]")))?;
         }
-        stage.commit();
+        if !Arc::ptr_eq(&next.tags, &self.tags) {
+            Arc::make_mut(&mut next.tags).hold_carried(&self.interner);
+        }
         Ok(next)
     }
 
@@ -125,11 +129,10 @@ impl Snapshot {
     ) -> Result<(), TopologyError> {
         let idx = self.require_server(server)?;
         let ids = intern_tags(tags, stage).map_err(|e| e.within("tags"))?;
+        let rows = self.rows_for(&ids, self.len())?;
         let matrix = Arc::make_mut(&mut self.tags);
         matrix.clear_server(idx);
-        if let Some(highest) = ids.iter().max() {
-            matrix.grow_to(highest.index() + 1);
-        }
+        matrix.grow_to(rows);
         for tag in ids {
             matrix.set(tag, idx, true);
         }
@@ -172,6 +175,7 @@ impl Snapshot {
             return Err(TopologyError::new("address", kind));
         }
         let ids = intern_tags(&spec.tags, stage).map_err(|e| e.within("tags"))?;
+        let rows = self.rows_for(&ids, universe)?;
         let mut servers = Vec::with_capacity(universe);
         servers.extend_from_slice(&self.servers);
         servers.push(Server::new(&spec.name, &spec.address));
@@ -179,9 +183,7 @@ impl Snapshot {
         self.servers = servers.into();
         let matrix = Arc::make_mut(&mut self.tags);
         matrix.resize_universe(universe);
-        if let Some(highest) = ids.iter().max() {
-            matrix.grow_to(highest.index() + 1);
-        }
+        matrix.grow_to(rows);
         for tag in ids {
             matrix.set(tag, idx, true);
         }
@@ -276,6 +278,16 @@ impl Snapshot {
             databases.iter_mut().for_each(&mut edit);
             self.databases = databases.into();
         }
+    }
+
+    /// The rows the matrix needs to give `ids` a row over `universe` servers, if that fits in
+    /// the interner's limit; errors name the field `tags`.
+    fn rows_for(&self, ids: &[TagId], universe: usize) -> Result<usize, TopologyError> {
+        let highest = ids.iter().max().map_or(0, |t| t.index() + 1);
+        let rows = self.tags.tag_count().max(highest);
+        check_size(rows, universe, &self.interner)
+            .map_err(|e| TopologyError::new("tags", Kind::TooManyTags(e)))?;
+        Ok(rows)
     }
 
     fn require_server(&self, name: &str) -> Result<ServerIdx, TopologyError> {
@@ -652,24 +664,68 @@ mod tests {
         );
     }
 
+    /// Issue 22: one change could add at most 4,096 new tags.
     #[test]
-    fn one_batch_adds_a_bounded_number_of_tags() {
+    fn one_batch_adds_any_number_of_tags_its_matrix_has_room_for() {
         let snapshot = cluster().server("a", &[]).snapshot();
-        let tags: Vec<String> = (0..=TagInterner::NEW_TAGS_LIMIT)
-            .map(|i| format!("t{i}"))
-            .collect();
-        let err = snapshot
-            .apply(&[Update::SetTags {
+        let tags: Vec<String> = (0..5000).map(|i| format!("t{i}")).collect();
+        let set = |tags: &[String]| {
+            [Update::SetTags {
                 server: "a".into(),
-                tags,
-            }])
-            .expect_err("too many");
-        assert_eq!(err.field(), "updates[0].tags[4096]");
+                tags: tags.to_vec(),
+            }]
+        };
+        let next = snapshot.apply(&set(&tags)).expect("no cap on new tags");
+        assert_eq!(next.tag_names_of(ServerIdx::new(0).expect("a")).len(), 5000);
+        // One word per row: 5,000 rows are 40,000 bytes; a limit of 39,936 leaves room for 4,992.
+        let small = Snapshot::build(
+            &cluster().server("a", &[]).spec(),
+            &TagInterner::with_matrix_limit(39_936),
+        )
+        .expect("valid");
+        let err = small.apply(&set(&tags)).expect_err("over the limit");
         assert_eq!(
             err.to_string(),
-            "updates[0].tags[4096]: more than 4096 new tags in one change"
+            "updates[0].tags: 5000 tag rows over 1 servers need a tag matrix of 39.1 KiB, more \
+             than its limit of 39.0 KiB"
         );
-        assert!(snapshot.interner().is_empty());
+        assert!(small.interner().is_empty(), "and interned nothing");
+        assert!(small.apply(&set(&tags[..4992])).is_ok());
+    }
+
+    /// Issue 22: a server named " " or "a\u{0}b" was accepted (the admin API applies updates
+    /// through here).
+    #[test]
+    fn names_of_blanks_or_with_control_characters_are_refused() {
+        let before = three();
+        let cases = [
+            (" ", "` ` is not a valid name: it is only blanks"),
+            (
+                "\u{3000}\t",
+                "`\\u{3000}\\t` is not a valid name: it holds a control character",
+            ),
+            (
+                "a\u{0}b",
+                "`a\\0b` is not a valid name: it holds a control character",
+            ),
+            (
+                "a\u{85}",
+                "`a\\u{85}` is not a valid name: it holds a control character",
+            ),
+        ];
+        for (name, message) in cases {
+            let add = Update::AddServer(ServerSpec::new(name, "z:7687"));
+            let err = before.apply(&[add]).expect_err(name);
+            assert_eq!(err.to_string(), format!("updates[0].name: {message}"));
+            let db = Update::SetDatabase(DatabaseSpec {
+                name: name.into(),
+                ..DatabaseSpec::default()
+            });
+            let err = before.apply(&[db]).expect_err(name);
+            assert_eq!(err.to_string(), format!("updates[0].name: {message}"));
+        }
+        let fine = Update::AddServer(ServerSpec::new("rack 2, slot 3 ñ", "z:7687"));
+        assert!(before.apply(&[fine]).is_ok());
     }
 
     #[test]
@@ -697,7 +753,12 @@ mod tests {
             .expect("valid");
         assert_eq!((next.epoch(), next.names(&next.all())), (1, vec!["b"]));
         assert!(next.interner().same_as(&interner));
-        assert_eq!(next.interner().get("north").map(|t| t.index()), Some(0));
+        assert_eq!(next.interner().get("south").map(|t| t.index()), Some(1));
+        assert_eq!(
+            next.interner().get("north"),
+            None,
+            "no snapshot holds it any more"
+        );
         let err = topology
             .replace(&cluster().server("c", &["new"]).server("c", &[]).spec())
             .expect_err("duplicate");

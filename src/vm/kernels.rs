@@ -11,7 +11,9 @@
 // and one `vpopcntq` per line. Left to the loop vectoriser without the counter, the AVX-512
 // build vectorised across lines with gathers.
 
+use crate::bytecode::Stage;
 use crate::cpu::{Isa, LINE_WORDS};
+use crate::topology::TagId;
 
 /// `dst[w] = word(dst[w], [inputs[0][w], ...])` for every word, returning the set bits written.
 /// Stops at the shortest of `dst` and the inputs.
@@ -96,101 +98,79 @@ pub(crate) fn and_union_in_place(dst: &mut [u64], union_at: impl Fn(usize) -> u6
     count
 }
 
-/// The most stages the one-pass chain kernel holds; longer rules go stage by stage.
+/// The most stages the one-pass chain kernel counts; longer rules go stage by stage.
 pub(crate) const MAX_STAGES: usize = 8;
 
-/// The most tag rows, over all stages, the one-pass chain kernel holds.
-pub(crate) const MAX_ROWS: usize = 16;
-
-/// A rule's tag rows, resolved for one pass: stage `s` intersects with the union of
-/// `rows[stage[s].0..stage[s].1]`, and with nothing when that is empty (a stage that only
-/// counts).
+/// A rule for the one-pass kernel, read where it lies: its stages, the pool their tags index,
+/// and the tag matrix (tag `t`'s row from word `t × stride` of `bits`; a tag without a row
+/// reads as empty).
 #[derive(Clone, Copy)]
-pub(crate) struct Chain<'m> {
-    rows: [&'m [u64]; MAX_ROWS],
-    /// Per stage: its rows' range in `rows`, and whether the set after it is counted.
-    stages: [(usize, usize, bool); MAX_STAGES],
-    len: usize,
+pub(crate) struct Rule<'a> {
+    pub(crate) stages: &'a [Stage],
+    pub(crate) pool: &'a [TagId],
+    pub(crate) bits: &'a [u64],
+    pub(crate) stride: usize,
 }
 
-impl<'m> Chain<'m> {
-    /// An empty chain.
-    pub(crate) fn new() -> Chain<'m> {
-        Chain {
-            rows: [&[]; MAX_ROWS],
-            stages: [(0, 0, false); MAX_STAGES],
-            len: 0,
-        }
-    }
-
-    /// Adds a stage of `rows`, its set counted when `counted`; `None` (and the chain not to be
-    /// used) when it holds no more.
-    pub(crate) fn push(
-        &mut self,
-        rows: impl ExactSizeIterator<Item = &'m [u64]>,
-        counted: bool,
-    ) -> Option<()> {
-        let start = match self.len {
-            0 => 0,
-            n => self.stages.get(n - 1)?.1,
-        };
-        let end = start + rows.len();
-        let slots = self.rows.get_mut(start..end)?;
-        for (slot, row) in slots.iter_mut().zip(rows) {
-            *slot = row;
-        }
-        *self.stages.get_mut(self.len)? = (start, end, counted);
-        self.len += 1;
-        Some(())
-    }
-
-    /// The stages in use.
-    fn stages(&self) -> &[(usize, usize, bool)] {
-        self.stages.get(..self.len).unwrap_or_default()
-    }
-
-    /// The rows of a stage.
+impl Rule<'_> {
+    /// The tags of a stage (none when its range is outside the pool, which the verifier rules
+    /// out).
     #[inline(always)]
-    fn rows_of(&self, (start, end, _): (usize, usize, bool)) -> &[&'m [u64]] {
-        self.rows.get(start..end).unwrap_or_default()
+    fn tags(&self, stage: &Stage) -> &[TagId] {
+        let start = stage.start as usize;
+        self.pool
+            .get(start..start + usize::from(stage.len))
+            .unwrap_or_default()
+    }
+
+    /// Whether the set after stage `s` is counted: a threshold above "not empty", or the last.
+    #[inline(always)]
+    pub(crate) fn counted(&self, s: usize) -> bool {
+        self.stages.get(s).is_some_and(|stage| stage.min > 1) || s + 1 == self.stages.len()
+    }
+
+    /// Word `w` of `tag`'s row.
+    #[inline(always)]
+    fn word(&self, tag: TagId, w: usize) -> u64 {
+        self.bits
+            .get(tag.index() * self.stride + w)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Line `i` of `tag`'s row.
+    #[inline(always)]
+    fn line(&self, tag: TagId, i: usize) -> Option<&[u64; LINE_WORDS]> {
+        let start = tag.index() * self.stride + i * LINE_WORDS;
+        self.bits.get(start..)?.first_chunk::<LINE_WORDS>()
     }
 }
 
-/// `dst = src ∩ S₀ ∩ S₁ ∩ …` over `chain`, in one pass: each line's running set stays in
+/// `dst = src ∩ S₀ ∩ S₁ ∩ …` over `rule`, in one pass: each line's running set stays in
 /// registers through every stage and is stored once. `counts[s]` gets the set bits after stage
-/// `s` for each counted stage (untouched otherwise). Stops at the shortest of `dst`, `src`
-/// and the rows.
+/// `s` for each counted stage (untouched otherwise); stages past [`MAX_STAGES`] are not
+/// counted. Stops at the shortest of `dst` and `src`, which must not be longer than a row.
 #[inline(always)]
 pub(crate) fn chain<I: Isa>(
     isa: I,
     dst: &mut [u64],
     src: &[u64],
-    chain: &Chain<'_>,
+    rule: &Rule<'_>,
     counts: &mut [u32; MAX_STAGES],
 ) {
-    let stages = chain.stages();
-    let used = chain.rows.get(..stages.last().map_or(0, |s| s.1));
-    let len = used
-        .unwrap_or_default()
-        .iter()
-        .fold(dst.len().min(src.len()), |n, r| n.min(r.len()));
+    let len = dst.len().min(src.len());
     let (dst, _) = dst.split_at_mut(len);
     let (dst_lines, dst_tail) = dst.as_chunks_mut::<LINE_WORDS>();
     let src_lines = src.split_at(len).0.as_chunks::<LINE_WORDS>().0;
-    // Each used row's whole lines, split once, not once a line.
-    let mut row_lines: [&[[u64; LINE_WORDS]]; MAX_ROWS] = [&[]; MAX_ROWS];
-    for (lines, row) in row_lines.iter_mut().zip(used.unwrap_or_default()) {
-        *lines = row.as_chunks::<LINE_WORDS>().0;
-    }
     let mut counters = [isa.zero(); MAX_STAGES];
     for (i, (d, s)) in dst_lines.iter_mut().zip(src_lines).enumerate() {
         let mut acc = *s;
-        for (&stage, counter) in stages.iter().zip(counters.iter_mut()) {
-            let (start, end, _) = stage;
-            if start < end {
+        for (k, stage) in rule.stages.iter().enumerate() {
+            let tags = rule.tags(stage);
+            if !tags.is_empty() {
                 let mut union = [0u64; LINE_WORDS];
-                for lines in row_lines.get(start..end).unwrap_or_default() {
-                    for (u, r) in union.iter_mut().zip(lines.get(i).into_iter().flatten()) {
+                for line in tags.iter().filter_map(|&t| rule.line(t, i)) {
+                    for (u, r) in union.iter_mut().zip(line) {
                         *u |= r;
                     }
                 }
@@ -198,29 +178,31 @@ pub(crate) fn chain<I: Isa>(
                     *a &= u;
                 }
             }
-            if stage.2 {
+            if rule.counted(k)
+                && let Some(counter) = counters.get_mut(k)
+            {
                 *counter = isa.add_line(*counter, &acc);
             }
         }
         *d = acc;
     }
-    for ((&stage, counter), count) in stages.iter().zip(counters).zip(counts.iter_mut()) {
-        if stage.2 {
+    for (k, (counter, count)) in counters.into_iter().zip(counts.iter_mut()).enumerate() {
+        if rule.counted(k) {
             *count = isa.total(counter);
         }
     }
     let base = dst_lines.len() * LINE_WORDS;
-    for (k, d) in dst_tail.iter_mut().enumerate() {
-        let w = base + k;
+    for (j, d) in dst_tail.iter_mut().enumerate() {
+        let w = base + j;
         let mut acc = src.get(w).copied().unwrap_or(0);
-        for (&stage, count) in stages.iter().zip(counts.iter_mut()) {
-            let rows = chain.rows_of(stage);
-            if !rows.is_empty() {
-                acc &= rows
-                    .iter()
-                    .fold(0, |u, row| u | row.get(w).copied().unwrap_or(0));
+        for (k, stage) in rule.stages.iter().enumerate() {
+            let tags = rule.tags(stage);
+            if !tags.is_empty() {
+                acc &= tags.iter().fold(0, |u, &t| u | rule.word(t, w));
             }
-            if stage.2 {
+            if rule.counted(k)
+                && let Some(count) = counts.get_mut(k)
+            {
                 *count += acc.count_ones();
             }
         }
@@ -319,15 +301,23 @@ mod tests {
                     run(&|d| dispatch!(kernels, |isa| and_union2_in_place(isa, d, a, b))),
                     want(&|w, d| d & (a[w] | b[w])),
                 );
-                // A chain: `a`, then a stage that only counts, then `b ∪ old`, uncounted in
-                // the middle.
-                let mut stages = Chain::new();
-                for (rows, counted) in [(&[a][..], true), (&[], false), (&[b, old], true)] {
-                    stages.push(rows.iter().copied(), counted).expect("room");
-                }
+                // A chain: `a` (counted: min 2), then a stage that only counts (min 1: not
+                // counted), then `b ∪ old` (counted: the last), over a matrix of rows `len`
+                // words apart, so rows start anywhere in a line.
+                let bits: Vec<u64> = [a, b, old].concat();
+                let tag = |t: usize| TagId::new(t).expect("a small id");
+                let pool = [tag(0), tag(1), tag(2)];
+                let stage = |start, len, min| Stage { start, len, min };
+                let stages = [stage(0, 1, 2), stage(1, 0, 1), stage(1, 2, 1)];
+                let rule = Rule {
+                    stages: &stages,
+                    pool: &pool,
+                    bits: &bits,
+                    stride: len,
+                };
                 let (mut dst, mut counts) = (old.to_vec(), [u32::MAX; MAX_STAGES]);
                 dispatch!(kernels, |isa| {
-                    chain(isa, &mut dst, src, &stages, &mut counts);
+                    chain(isa, &mut dst, src, &rule, &mut counts);
                     0
                 });
                 let first: Vec<u64> = (0..len).map(|w| src[w] & a[w]).collect();

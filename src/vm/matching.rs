@@ -7,14 +7,15 @@
 //! - **one word**: the rows are single `u64`s; "at least one" and "at least two" are bit tests;
 //! - **words**: the one-stage shapes policies are made of (one tag, two tags, no tag) run the
 //!   word kernels fed straight from the candidates; other rules of up to
-//!   [`MAX_STAGES`](kernels::MAX_STAGES) stages and [`MAX_ROWS`](kernels::MAX_ROWS) rows run the
-//!   one-pass chain kernel, counting after each stage whose threshold is more than "not
-//!   empty". Longer rules, and rules naming a tag the snapshot predates, run stage by stage.
+//!   [`MAX_STAGES`](kernels::MAX_STAGES) stages run the one-pass chain kernel, which reads
+//!   the stages and rows where they lie and counts after each stage whose threshold is more
+//!   than "not empty". Longer rules, and rules naming a tag the snapshot predates, run stage
+//!   by stage.
 //!
 //! Only the stages whose `min` is above 1 and the last need a count: a set that is not empty
 //! after the last stage was not empty after any earlier one.
 
-use super::kernels::{self, Chain, MAX_STAGES};
+use super::kernels::{self, MAX_STAGES, Rule};
 use crate::bytecode::{Program, Stage};
 use crate::cpu::Isa;
 use crate::topology::{TagId, TagMatrix};
@@ -100,17 +101,23 @@ pub(super) unsafe fn words<const KNOWN: bool, I: Isa>(
                 };
             }
         }
-        if let Some(chain) = chain_of(program, stages, row) {
+        if stages.len() <= MAX_STAGES {
+            let rule = Rule {
+                stages,
+                pool: program.pool(),
+                bits: matrix.bits(),
+                stride: matrix.stride(),
+            };
             let counts = isa.run(|| {
                 let mut counts = [0u32; MAX_STAGES];
-                kernels::chain(isa, out, cand, &chain, &mut counts);
+                kernels::chain(isa, out, cand, &rule, &mut counts);
                 counts
             });
             let passes = stages
                 .iter()
                 .zip(counts)
                 .enumerate()
-                .all(|(s, (stage, count))| !counted(s, stages, stage) || count >= stage.min);
+                .all(|(s, (stage, count))| !rule.counted(s) || count >= stage.min);
             let last = stages.len().saturating_sub(1);
             return Outcome {
                 count: counts.get(last).copied().unwrap_or(0),
@@ -120,31 +127,6 @@ pub(super) unsafe fn words<const KNOWN: bool, I: Isa>(
     }
     // SAFETY: the caller's contract.
     unsafe { stage_by_stage::<KNOWN, I>(isa, program, stages, matrix, cand, out) }
-}
-
-/// Whether stage `s` needs a count: a threshold above "not empty", or the last stage.
-#[inline(always)]
-fn counted(s: usize, stages: &[Stage], stage: &Stage) -> bool {
-    stage.min > 1 || s + 1 == stages.len()
-}
-
-/// The rows of `stages` for the one-pass kernel, if they fit in it.
-#[inline(always)]
-fn chain_of<'m>(
-    program: &Program,
-    stages: &[Stage],
-    row: impl Fn(&TagId) -> &'m [u64],
-) -> Option<Chain<'m>> {
-    if stages.len() > MAX_STAGES {
-        return None;
-    }
-    let mut chain = Chain::new();
-    for (s, stage) in stages.iter().enumerate() {
-        // SAFETY: `stage` is one of `program`'s (the callers' contract).
-        let tags = unsafe { program.stage_tags(stage) };
-        chain.push(tags.iter().map(&row), counted(s, stages, stage))?;
-    }
-    Some(chain)
 }
 
 /// The rule one stage at a time, each a pass writing the accumulator: for rules the one-pass

@@ -20,6 +20,40 @@ pub const VERSION: &str = concat!(
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The most memory one snapshot's tag matrix may take (one bit per server for every tag,
+    /// in 64-byte lines): bytes, or with a unit (`512MiB`, `4GiB`). Default 2GiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub max_tag_matrix: Option<usize>,
+}
+
+/// A size in bytes: a number, then optionally `K`, `M`, `G` or `T`, with or without `iB`
+/// (powers of 1,024 either way).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let shift = match unit
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => {
+            return Err(format!(
+                "`{unit}` is not a unit: use K, M, G or T (KiB, MiB, ...)"
+            ));
+        }
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{text}` is not a size in bytes"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,8 +302,9 @@ pub struct RouteArgs {
     /// The policy the client names (`default` when absent).
     #[arg(long, value_name = "NAME")]
     pub policy: Option<String>,
-    /// Servers the client could not use, comma-separated names.
-    #[arg(long, value_name = "N1,N2", value_delimiter = ',')]
+    /// Servers the client could not use: names separated by `,`, the flag given once or more.
+    /// A name holding a comma writes it `\,` (and a backslash before a comma `\\`).
+    #[arg(long, value_name = "N1,N2")]
     pub exclude: Vec<String>,
     /// Seed for the shuffle (default: from the operating system).
     #[arg(long, value_name = "N")]
@@ -614,6 +649,39 @@ mod tests {
             assert!(
                 message.contains("4.4, 5.0, 5.1, 5.2, 5.3, 5.4, 5.6, 5.7, 5.8"),
                 "{bad}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_tag_matrix_limit_reads_sizes_with_units_anywhere_on_the_line() {
+        let limit = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|cli| cli.max_tag_matrix)
+                .map_err(|e| e.exit_code())
+        };
+        assert_eq!(limit(&["tagroute", "demo"]), Ok(None));
+        for (text, bytes) in [
+            ("4096", 4096),
+            ("512MiB", 512 << 20),
+            ("4G", 4 << 30),
+            ("1gb", 1 << 30),
+            ("2KiB", 2048),
+        ] {
+            assert_eq!(
+                limit(&["tagroute", "--max-tag-matrix", text, "demo"]),
+                Ok(Some(bytes))
+            );
+            assert_eq!(
+                limit(&["tagroute", "demo", "--max-tag-matrix", text]),
+                Ok(Some(bytes))
+            );
+        }
+        for bad in ["", "MiB", "2 GiB", "1.5G", "3X", "99999999999T"] {
+            assert_eq!(
+                limit(&["tagroute", "--max-tag-matrix", bad, "demo"]),
+                Err(2),
+                "{bad}"
             );
         }
     }

@@ -31,6 +31,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    if let Some(bytes) = cli.max_tag_matrix {
+        tagroute::topology::TagInterner::set_default_matrix_limit(bytes);
+    }
     let (stdin, stdout, stderr) = (io::stdin(), io::stdout(), io::stderr());
     let mut console = report::Console {
         input: &mut stdin.lock(),

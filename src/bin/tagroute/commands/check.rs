@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 use tagroute::config::{
     CheckReport, Config, ConfigErrors, Edition, Finding, Neo4jCondition, Neo4jTarget, Neo4jVersion,
-    check, migrate,
+    Unlisted, check, migrate,
 };
 use tagroute::span::{LineIndex, Severity};
 
@@ -119,6 +119,8 @@ struct File<'f> {
     /// The file's text, indexed once for every finding placed in it.
     lines: &'f LineIndex,
     config: Option<&'f Config>,
+    /// The diagnostics the load counted but did not keep.
+    unlisted: &'f [Unlisted],
 }
 
 impl File<'_> {
@@ -128,11 +130,13 @@ impl File<'_> {
                 origin: config.origin(),
                 lines: config.line_index(),
                 config: Some(config),
+                unlisted: config.unlisted(),
             },
             Err(errors) => File {
                 origin: errors.origin(),
                 lines: errors.line_index(),
                 config: None,
+                unlisted: errors.unlisted(),
             },
         }
     }
@@ -161,6 +165,11 @@ impl Rendering<'_> {
                         writeln!(console.err, "  help: {help}")?;
                     }
                 }
+            }
+        }
+        for file in self.files {
+            for unlisted in file.unlisted {
+                writeln!(console.err, "{}: {unlisted}", file.origin)?;
             }
         }
         if self.verbose {
@@ -192,9 +201,23 @@ impl Rendering<'_> {
         format!(
             "check: {}, {}, {}",
             plural(self.files.len(), "file"),
-            plural(self.report.errors().count(), "error"),
-            plural(self.report.warnings().count(), "warning"),
+            plural(self.count(Severity::Error), "error"),
+            plural(self.count(Severity::Warning), "warning"),
         )
+    }
+
+    /// The findings of `severity`, listed or not.
+    fn count(&self, severity: Severity) -> usize {
+        let listed = match severity {
+            Severity::Error => self.report.errors().count(),
+            Severity::Warning => self.report.warnings().count(),
+        };
+        let unlisted = self.files.iter().flat_map(|f| f.unlisted);
+        listed
+            + unlisted
+                .filter(|u| u.severity == severity)
+                .map(|u| u.count)
+                .sum::<usize>()
     }
 
     /// The files Neo4j would refuse to start with.
@@ -318,8 +341,8 @@ impl Rendering<'_> {
         json!({
             "files": origins,
             "diagnostics": diagnostics,
-            "errors": self.report.errors().count(),
-            "warnings": self.report.warnings().count(),
+            "errors": self.count(Severity::Error),
+            "warnings": self.count(Severity::Warning),
             "tagroute_loads": self.not_loaded().is_empty(),
             "tagroute_refuses": self.not_loaded(),
             "neo4j_version": self.target.version.name(),
