@@ -7,13 +7,18 @@
 //! "admin": "127.0.0.1:7475"}` (so `--listen 127.0.0.1:0` tells which port it got), logs on
 //! stderr, reloads on SIGHUP, and on SIGTERM or SIGINT stops accepting, lets open requests
 //! finish and exits 0. `--hash-password NAME` prints an auth-file line for the password on
-//! stdin instead.
+//! stdin instead. `--check` loads every file as a start would, prints what would be served and
+//! exits: 0, or 1 with the diagnostics a start would print (like `haproxy -c`).
+//!
+//! Every flag but those two can also come from a `TAGROUTE_<FLAG>` environment variable
+//! (`TAGROUTE_LISTEN`, `TAGROUTE_AUTH_FILE`, ...); a flag on the command line wins.
 
 use std::time::Duration;
 
 use serde_json::json;
 use tagroute::config::parse_duration;
 use tagroute::serve::auth::hash_password;
+use tagroute::serve::certificate::format_unix;
 use tagroute::serve::logging::{self, LogFormat};
 use tagroute::serve::{Handle, Server, Settings};
 use tokio::signal::unix::{SignalKind, signal};
@@ -26,6 +31,9 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         return print_hash(user, console);
     }
     let settings = settings(args)?;
+    if args.check {
+        return check(&settings, console);
+    }
     let format: LogFormat = args.log_format.parse().map_err(invalid)?;
     let level: tracing::Level = args
         .log_level
@@ -57,6 +65,50 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         server.run().await;
         Ok(())
     })
+}
+
+/// What `serve` would serve, a line an input, on stdout; or the errors a start would print.
+fn check(settings: &Settings, console: &mut Console<'_>) -> Result<(), Failure> {
+    let checked = tagroute::serve::check(settings).map_err(invalid)?;
+    let out = &mut console.out;
+    let config = settings.config.display();
+    writeln!(
+        out,
+        "config    {config}: policies {}",
+        checked.policies.join(", ")
+    )?;
+    writeln!(
+        out,
+        "topology  {}: {} servers, {} databases",
+        settings.topology.display(),
+        checked.servers,
+        checked.databases
+    )?;
+    match (&settings.auth_file, checked.users) {
+        (Some(file), Some(users)) => writeln!(out, "auth      {}: {users} users", file.display())?,
+        _ => writeln!(out, "auth      none: every client is let in")?,
+    }
+    match (&settings.tls, checked.certificate) {
+        (Some((cert, key)), Some(validity)) => writeln!(
+            out,
+            "tls       {}, {}: valid until {}",
+            cert.display(),
+            key.display(),
+            format_unix(validity.not_after)
+        )?,
+        _ => writeln!(out, "tls       off")?,
+    }
+    writeln!(out, "bolt      {}", settings.listen)?;
+    if !settings.advertise.is_empty() {
+        writeln!(out, "advertise {}", settings.advertise.join(", "))?;
+    }
+    let admin = settings.admin.map_or("off".into(), |a| a.to_string());
+    writeln!(out, "admin     {admin}")?;
+    if let Some(warning) = &checked.certificate_warning {
+        writeln!(console.err, "warning: {warning}")?;
+    }
+    writeln!(console.out, "serve: would start")?;
+    Ok(())
 }
 
 /// SIGHUP reloads; SIGTERM and SIGINT shut down.
