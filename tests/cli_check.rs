@@ -292,7 +292,8 @@ fn usage_errors_exit_2_and_unreadable_files_exit_1() {
     );
     let missing = format!("{path}.missing");
     // The OS's reason alone, on one line: no caret, no tally, no verdict; in every format.
-    let expected = format!("cannot read {missing}: No such file or directory (os error 2)\n");
+    let expected =
+        format!("error: cannot read {missing}: No such file or directory (os error 2)\n");
     for format in ["text", "json", "sarif"] {
         let run = check(&["--format", format, &missing]);
         assert_eq!(outcome(&run), (1, expected.as_str()), "{format}");

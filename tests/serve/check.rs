@@ -86,7 +86,7 @@ fn check_loads_every_input_and_says_what_would_be_served() {
     assert_eq!(
         &lines[4..],
         [
-            "bolt      127.0.0.1:7700",
+            format!("bolt      {listen}").as_str(),
             "admin     off",
             "serve: would start"
         ]
@@ -218,7 +218,7 @@ fn flags_come_from_the_environment_and_the_command_line_wins() {
 }
 
 #[test]
-fn a_server_listens_where_tagroute_listen_says() {
+fn a_server_listens_where_tagroute_listen_says_and_a_sighup_at_once_reloads() {
     let (config, topology) = (data("neo4j.conf"), data("topology.json"));
     let env = [
         ("TAGROUTE_CONFIG", path(&config)),
@@ -248,12 +248,20 @@ fn a_server_listens_where_tagroute_listen_says() {
     // Port 0 came from the environment: the defaults are 7687 and 7475.
     assert_ne!(port("bolt"), 7687, "{line}");
     assert_ne!(port("admin"), 7475, "{line}");
+    // A SIGHUP the moment the addresses are printed reloads (its handler is in place by
+    // then); it does not end the process, as SIGHUP's default action would.
     let pid = libc::pid_t::try_from(child.id()).expect("a pid");
-    // SAFETY: kill(2) with a pid of our own child and a valid signal number.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    for signal in [libc::SIGHUP, libc::SIGTERM] {
+        // SAFETY: kill(2) with a pid of our own child and a valid signal number.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
     let start = Instant::now();
-    while child.try_wait().expect("waits").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
         assert!(start.elapsed() < Duration::from_secs(30), "did not exit");
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }

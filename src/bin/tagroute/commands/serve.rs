@@ -21,7 +21,7 @@ use tagroute::serve::auth::hash_password;
 use tagroute::serve::certificate::format_unix;
 use tagroute::serve::logging::{self, LogFormat};
 use tagroute::serve::{Handle, Server, Settings};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::args::ServeArgs;
 use crate::report::{Console, Failure};
@@ -52,6 +52,9 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         .build()?;
     runtime.block_on(async {
         let server = Server::bind(settings).await.map_err(invalid)?;
+        // Before the addresses are printed: a SIGHUP sent as soon as they are (a reload right
+        // after the start) must reload, not end the process as SIGHUP does by default.
+        let signals = Signals::install()?;
         console.json(&json!({
             "bolt": server.bolt_address().to_string(),
             "admin": server.admin_address().map(|a| a.to_string()),
@@ -61,7 +64,7 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
             .admin_address()
             .map_or("off".into(), |a| a.to_string());
         tracing::info!(bolt = %server.bolt_address(), %admin, "serving");
-        tokio::spawn(on_signals(server.handle()));
+        tokio::spawn(signals.handle(server.handle()));
         server.run().await;
         Ok(())
     })
@@ -111,26 +114,35 @@ fn check(settings: &Settings, console: &mut Console<'_>) -> Result<(), Failure> 
     Ok(())
 }
 
-/// SIGHUP reloads; SIGTERM and SIGINT shut down.
-async fn on_signals(handle: Handle) {
-    let (Ok(mut hangup), Ok(mut terminate), Ok(mut interrupt)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = hangup.recv() => {
-                let _ = handle.reload("sighup").await;
-            }
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-        }
+/// The signals `serve` answers: SIGHUP reloads; SIGTERM and SIGINT shut down.
+struct Signals {
+    hangup: Signal,
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl Signals {
+    /// Registers the handlers (within the runtime).
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup())?,
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
     }
-    handle.shutdown();
+
+    async fn handle(mut self, handle: Handle) {
+        loop {
+            tokio::select! {
+                _ = self.hangup.recv() => {
+                    let _ = handle.reload("sighup").await;
+                }
+                _ = self.terminate.recv() => break,
+                _ = self.interrupt.recv() => break,
+            }
+        }
+        handle.shutdown();
+    }
 }
 
 fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
