@@ -182,6 +182,9 @@ pub fn supported_versions() -> String {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ServeError {
+    /// Several inputs do not load: each one's error, in the order the files are read
+    /// (configuration and topology, auth file, TLS).
+    Several(Vec<ServeError>),
     /// The configuration, topology or auth file does not load.
     Load(String),
     /// A setting the server cannot work with.
@@ -200,6 +203,10 @@ pub enum ServeError {
 impl fmt::Display for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ServeError::Several(errors) => {
+                let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                f.write_str(&messages.join("\n"))
+            }
             ServeError::Load(message) | ServeError::Settings(message) => f.write_str(message),
             ServeError::Tls(e) => e.fmt(f),
             ServeError::Bind { address, error } => write!(f, "cannot listen on {address}: {error}"),
@@ -304,25 +311,12 @@ impl Handle {
 impl Server {
     /// Loads the files and binds the listeners.
     pub async fn bind(settings: Settings) -> Result<Server, ServeError> {
-        settings.check()?;
-        let routes = Routes::load(
-            &settings.config,
-            &settings.topology,
-            settings.advertise.clone(),
-        )?;
-        let credentials = match &settings.auth_file {
-            Some(path) => Some(Arc::new(
-                Credentials::load(path).map_err(|e| ServeError::Load(e.to_string()))?,
-            )),
-            None => None,
-        };
-        let (tls, validity) = match &settings.tls {
-            Some((cert, key)) => {
-                let (acceptor, validity) = tls::acceptor(cert, key).map_err(ServeError::Tls)?;
-                (Some(acceptor), Some(validity))
-            }
-            None => (None, None),
-        };
+        let Inputs {
+            routes,
+            credentials,
+            tls,
+        } = Inputs::load(&settings)?;
+        let (tls, validity) = tls.unzip();
         if let Some(warning) = validity.and_then(|v| certificate_warning(&v)) {
             tracing::warn!(%warning, "TLS certificate");
         }
@@ -346,7 +340,7 @@ impl Server {
         let shared = Arc::new(Shared {
             settings,
             routes,
-            credentials: ArcSwapOption::new(credentials),
+            credentials: ArcSwapOption::new(credentials.map(Arc::new)),
             verifier,
             backoff,
             auth_busy: logging::Throttle::per_second(),
@@ -398,6 +392,90 @@ impl Server {
             tokio::spawn(reload::watch(Arc::clone(&shared), interval));
         }
         listener::accept(bolt, shared).await;
+    }
+}
+
+/// What `settings` would serve, as [`Server::bind`] loads it, without binding a listener: the
+/// check behind `tagroute serve --check`. The error is the one `bind` would return, with every
+/// input that does not load.
+pub fn check(settings: &Settings) -> Result<Checked, ServeError> {
+    let inputs = Inputs::load(settings)?;
+    let snapshot = inputs.routes.snapshot();
+    let certificate = inputs.tls.as_ref().map(|&(_, validity)| validity);
+    Ok(Checked {
+        policies: inputs.routes.policy_names(),
+        servers: snapshot.servers().len(),
+        databases: snapshot.databases().len(),
+        users: inputs.credentials.as_ref().map(Credentials::len),
+        certificate,
+        certificate_warning: certificate.as_ref().and_then(certificate_warning),
+    })
+}
+
+/// What a [`check`] found the inputs hold.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The policies the configuration defines, by name.
+    pub policies: Vec<String>,
+    /// The servers of the topology.
+    pub servers: usize,
+    /// The databases of the topology.
+    pub databases: usize,
+    /// The users of the auth file; `None` without one.
+    pub users: Option<usize>,
+    /// When the TLS certificate chain is valid; `None` without TLS.
+    pub certificate: Option<certificate::Validity>,
+    /// What is wrong with the certificate's validity now (expired, not yet valid, expiring
+    /// soon), as the server would warn at start.
+    pub certificate_warning: Option<String>,
+}
+
+/// The files a server serves, loaded: what [`Server::bind`] starts with and [`check`] reports.
+struct Inputs {
+    routes: Routes,
+    credentials: Option<Credentials>,
+    tls: Option<(TlsAcceptor, certificate::Validity)>,
+}
+
+impl Inputs {
+    /// Loads every file `settings` names; when some do not load, the error names each one
+    /// that does not, not only the first.
+    fn load(settings: &Settings) -> Result<Inputs, ServeError> {
+        settings.check()?;
+        let routes = Routes::load(
+            &settings.config,
+            &settings.topology,
+            settings.advertise.clone(),
+        )
+        .map_err(ServeError::from);
+        let credentials = settings
+            .auth_file
+            .as_deref()
+            .map(|path| Credentials::load(path).map_err(|e| ServeError::Load(e.to_string())))
+            .transpose();
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(|(cert, key)| tls::acceptor(cert, key).map_err(ServeError::Tls))
+            .transpose();
+        match (routes, credentials, tls) {
+            (Ok(routes), Ok(credentials), Ok(tls)) => Ok(Inputs {
+                routes,
+                credentials,
+                tls,
+            }),
+            (routes, credentials, tls) => {
+                let errors: Vec<ServeError> = [routes.err(), credentials.err(), tls.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                Err(match <[ServeError; 1]>::try_from(errors) {
+                    Ok([one]) => one,
+                    Err(several) => ServeError::Several(several),
+                })
+            }
+        }
     }
 }
 

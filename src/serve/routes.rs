@@ -53,6 +53,8 @@ pub enum LoadError {
         /// What is wrong, with its field.
         error: String,
     },
+    /// Neither the configuration nor the topology loads: both errors, in that order.
+    Both(Box<[LoadError; 2]>),
 }
 
 impl fmt::Display for LoadError {
@@ -61,6 +63,7 @@ impl fmt::Display for LoadError {
             LoadError::Config(errors) => f.write_str(&errors.render_all()),
             LoadError::Policy(message) => f.write_str(message),
             LoadError::Topology { file, error } => write!(f, "{file}: {error}"),
+            LoadError::Both(errors) => write!(f, "{}\n{}", errors[0], errors[1]),
         }
     }
 }
@@ -171,8 +174,18 @@ impl Routes {
         topology: &Path,
         advertise: Vec<String>,
     ) -> Result<Routes, LoadError> {
-        let settings = load_config(config)?;
-        let snapshot = load_snapshot(topology, &TagInterner::new())?;
+        // Both files are read before either error is returned, so that one start (or
+        // `serve --check`) tells everything wrong with them.
+        let (settings, snapshot) = match (
+            load_config(config),
+            load_snapshot(topology, &TagInterner::new()),
+        ) {
+            (Ok(settings), Ok(snapshot)) => (settings, snapshot),
+            (Err(error), Ok(_)) | (Ok(_), Err(error)) => return Err(error),
+            (Err(config), Err(topology)) => {
+                return Err(LoadError::Both(Box::new([config, topology])));
+            }
+        };
         let topology_live = Arc::new(Topology::from_snapshot(snapshot));
         let service = RoutingService::new(topology_live, &settings)
             .map_err(|e| LoadError::Policy(format!("{}: {e}", config.display())))?;
@@ -182,6 +195,12 @@ impl Routes {
             topology: topology.to_owned(),
             advertise: advertise.into(),
         })
+    }
+
+    /// The names of the policies being served.
+    pub fn policy_names(&self) -> Vec<String> {
+        let generation = self.service.generation();
+        generation.policies().names().map(str::to_owned).collect()
     }
 
     /// The files being served.
