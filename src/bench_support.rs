@@ -1,4 +1,4 @@
-//! The benchmark workload of DESIGN section 11, shared by the criterion benches and
+//! The benchmark workload of the README's performance section, shared by the criterion benches and
 //! `tagroute bench`: a cluster generator, the policy, a generator of long policies, and the
 //! yardsticks the VM and the router are measured against ([`Ideal`]: the hand-written ideal
 //! evaluation and decision at each kernel this CPU runs, and the memoised floor of a

@@ -38,7 +38,7 @@
 //! `neo4j.conf` routing policies ([`config`], [`syntax`], [`vm::explain`]), and anything that
 //! answers a Neo4j driver's routing request ([`routing`]) or chooses a catch-up upstream
 //! ([`catchup`]). The semantics are Neo4j's, including its parser's quirks; where tagroute
-//! deliberately differs, DESIGN section 13 says so and why.
+//! deliberately differs, docs/differences.md says so and why.
 //!
 //! # The pipeline
 //! ```text
@@ -183,3 +183,8 @@ pub enum Strictness {
     /// Accept a policy if and only if Neo4j does (the CLI's `--neo4j`).
     Strict,
 }
+
+// The README's library example runs as a doc test, so it cannot go stale.
+#[cfg(all(doctest, feature = "json"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -212,7 +212,7 @@ fn verbose_lists_the_keys_that_are_not_read() {
         )
     );
     let expected = format!(
-        "{path}: note: key `server.memory.heap.max_size` is not read\n{path}: note: key `server.bolt.enabled` is not read\ncheck: 1 file, 0 errors, 0 warnings\ntagroute: would load this file\nneo4j 2026.08 Enterprise Edition: would start with this file\n"
+        "{path}:1:1: note: key `server.memory.heap.max_size` is not read\n{path}:3:1: note: key `server.bolt.enabled` is not read\ncheck: 1 file, 0 errors, 0 warnings\ntagroute: would load this file\nneo4j 2026.08 Enterprise Edition: would start with this file\n"
     );
     assert_eq!(
         outcome(&check(&["--verbose", &path])),
@@ -291,15 +291,21 @@ fn usage_errors_exit_2_and_unreadable_files_exit_1() {
         "--server needs --topology"
     );
     let missing = format!("{path}.missing");
-    let run = check(&[&missing]);
-    let (code, stderr) = outcome(&run);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.starts_with(&format!(
-            "{missing}:1:1: error: cannot read the configuration: "
-        )),
-        "{run:?}"
-    );
+    // The OS's reason alone, on one line: no caret, no tally, no verdict; in every format.
+    let expected =
+        format!("error: cannot read {missing}: No such file or directory (os error 2)\n");
+    for format in ["text", "json", "sarif"] {
+        let run = check(&["--format", format, &missing]);
+        assert_eq!(outcome(&run), (1, expected.as_str()), "{format}");
+        let run = check(&["--format", format, &path, &missing]);
+        assert_eq!(
+            outcome(&run),
+            (1, expected.as_str()),
+            "{format}, second file"
+        );
+    }
+    let run = check(&["--migrate", &missing]);
+    assert_eq!(outcome(&run), (1, expected.as_str()), "--migrate");
 }
 
 /// A cluster with two databases: `neo4j` (primaries n1, n2, leader n1; secondary s1) and

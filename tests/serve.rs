@@ -26,6 +26,9 @@ mod load;
 /// The binary: its stdout line, SIGHUP, SIGTERM, JSON logs, 10,000 idle connections.
 mod process;
 
+/// `serve --check`, and the flags from `TAGROUTE_<FLAG>` variables.
+mod check;
+
 /// TLS with a self-signed certificate, as `neo4j+ssc://` drivers use it.
 mod tls;
 

@@ -1,4 +1,4 @@
-//! The yardsticks of DESIGN section 11, hand-written for exactly the workload's policy
+//! The yardsticks of the README's performance section, hand-written for exactly the workload's policy
 //! `tags(north1,north2)->min(2); tags(north); halt()`:
 //!
 //! - the **ideal evaluations**: per word `(north1 | north2) & candidates`, summing popcounts; if

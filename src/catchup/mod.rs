@@ -1,4 +1,4 @@
-//! Catch-up: which server a secondary pulls its transaction log from (DESIGN section 6).
+//! Catch-up: which server a secondary pulls its transaction log from (docs/routing.md).
 //!
 //! ```text
 //! CatchupSettings --SelectorBuilder::build--> Selector --select(snapshot, db, server)--> Selection

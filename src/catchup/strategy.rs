@@ -1,5 +1,4 @@
-//! The strategy trait, what a strategy is asked, and the predefined strategies of DESIGN
-//! section 6.
+//! The strategy trait, what a strategy is asked, and the predefined strategies of docs/routing.md.
 //!
 //! A strategy sees a [`Request`]: the snapshot, the database, the asking server, and three sets
 //! the selector has already computed into its own buffers — the candidates (the available

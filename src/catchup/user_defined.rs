@@ -5,8 +5,7 @@
 //! again only if a snapshot of another interner comes along), and evaluated on the candidates —
 //! the available servers hosting the database other than the asking one — into a buffer the
 //! strategy keeps. A random server of the result is the answer. This differs from Neo4j, which
-//! evaluates with the asking server included and takes the first server in hash order (DESIGN
-//! section 13).
+//! evaluates with the asking server included and takes the first server in hash order (docs/differences.md).
 
 use crate::bytecode::Program;
 use crate::compile::compile;

@@ -18,7 +18,7 @@ use crate::suggest::closest;
 use crate::syntax::{self, Policy};
 use crate::topology::TagInterner;
 
-/// How a secondary chooses the server it catches up from (DESIGN section 6).
+/// How a secondary chooses the server it catches up from (docs/routing.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CatchupSettings {
     /// `server.cluster.catchup.upstream_strategy`: the strategies in preference order, unknown
@@ -43,7 +43,7 @@ pub struct ConfiguredStrategy {
     pub span: Span,
 }
 
-/// A predefined catch-up strategy (DESIGN section 6), known by its Neo4j 5 name or a 4.x alias.
+/// A predefined catch-up strategy (docs/routing.md), known by its Neo4j 5 name or a 4.x alias.
 ///
 /// ```
 /// use tagroute::config::StrategyName;
@@ -71,7 +71,7 @@ pub enum StrategyName {
 }
 
 impl StrategyName {
-    /// Every predefined strategy, in the order of DESIGN section 6.
+    /// Every predefined strategy, in the order of docs/routing.md.
     pub const ALL: [StrategyName; 6] = [
         StrategyName::RandomPrimary,
         StrategyName::TypicallySecondary,

@@ -26,7 +26,7 @@ pub struct ConfigDiagnostic {
     pub help: Option<String>,
     /// Whether Neo4j 5 refuses to start with what the diagnostic is about. Every error of the
     /// loader stops Neo4j too, except where tagroute is stricter (said in the message); a
-    /// warning stops Neo4j where tagroute is more lenient than Neo4j (DESIGN section 13; the
+    /// warning stops Neo4j where tagroute is more lenient than Neo4j (docs/differences.md; the
     /// message says so too).
     pub stops_neo4j: bool,
     /// What Neo4j 5 starting with the key depends on, when the file cannot tell (a plugin being
@@ -280,7 +280,7 @@ pub struct ConfigErrors {
 impl ConfigErrors {
     /// A file that could not be read at all.
     pub(super) fn unreadable(origin: &str, error: &std::io::Error) -> ConfigErrors {
-        let message = format!("cannot read the configuration: {error}");
+        let message = format!("cannot read {origin}: {error}");
         ConfigErrors::single(
             origin,
             String::new(),
@@ -362,9 +362,22 @@ impl ConfigErrors {
             || self.unlisted.iter().any(|u| u.stops_neo4j)
     }
 
+    /// Why the file could not be read at all (`cannot read FILE: <os error>`), if that is why
+    /// it was rejected: there is no text to place a caret in.
+    pub fn read_failure(&self) -> Option<&str> {
+        match self.errors.as_slice() {
+            [only] if only.kind == ConfigDiagnosticKind::Unreadable => Some(&only.message),
+            _ => None,
+        }
+    }
+
     /// Every error, then every warning, each rendered with its caret, separated by blank lines;
-    /// then a line for each kind of diagnostic not kept.
+    /// then a line for each kind of diagnostic not kept (a file that could not be read: the one
+    /// line saying why).
     pub fn render_all(&self) -> String {
+        if let Some(failure) = self.read_failure() {
+            return failure.to_owned();
+        }
         let listed = self.errors.iter().chain(&*self.warnings);
         let rendered = listed.map(|d| d.render_in(&self.origin, &self.lines));
         let unlisted = self
@@ -430,6 +443,9 @@ impl fmt::Display for Unlisted {
 impl fmt::Display for ConfigErrors {
     /// `neo4j.conf:3:61: unknown filter ...`, and how many more errors follow.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(failure) = self.read_failure() {
+            return f.write_str(failure);
+        }
         if let Some(first) = self.errors.first() {
             let at = self.lines.line_col(first.span.start);
             write!(f, "{}:{at}: {}", self.origin, first.message)?;

@@ -1,4 +1,4 @@
-//! The keys tagroute reads (DESIGN section 3), the names they had before, and Neo4j 5's
+//! The keys tagroute reads (docs/configuration.md), the names they had before, and Neo4j 5's
 //! validation of every key of the file against the settings catalogue of the Neo4j version
 //! checked against ([`super::catalogue`]).
 //!

@@ -1,4 +1,4 @@
-//! Leadership priority: the tag a database's leader should carry (DESIGN section 7).
+//! Leadership priority: the tag a database's leader should carry (docs/routing.md).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! neo4j.conf: the policies and settings tagroute reads (DESIGN section 3).
+//! neo4j.conf: the policies and settings tagroute reads (docs/configuration.md).
 //!
 //! ```text
 //! file bytes --charset----> text (ISO-8859-1, as Neo4j reads it by default)
@@ -827,11 +827,14 @@ mod tests {
         let errors = Config::load(&missing, Strictness::Default).unwrap_err();
         assert_eq!(errors.errors().len(), 1);
         assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::Unreadable);
-        assert!(
-            errors.errors()[0]
-                .message
-                .starts_with("cannot read the configuration: ")
+        let failure = format!("cannot read {}: ", missing.display());
+        assert!(errors.errors()[0].message.starts_with(&failure));
+        assert_eq!(
+            errors.read_failure(),
+            Some(errors.errors()[0].message.as_str())
         );
+        assert_eq!(errors.render_all(), errors.errors()[0].message);
+        assert_eq!(errors.to_string(), errors.errors()[0].message);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -270,7 +270,7 @@ pub(super) fn parse_diagnostic(
 
 /// The policy's lints, as warnings placed in the file.
 ///
-/// Whitespace that Neo4j rejects is where tagroute is more lenient (DESIGN section 13): the
+/// Whitespace that Neo4j rejects is where tagroute is more lenient (docs/differences.md): the
 /// warning says what Neo4j does with such a policy. A load-balancing policy Neo4j rejects stops
 /// it from starting; a user-defined strategy's only disables the strategy.
 pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {

@@ -1,4 +1,4 @@
-//! Who may write, read and route for a database, before any policy (DESIGN section 5).
+//! Who may write, read and route for a database, before any policy (docs/routing.md).
 //!
 //! What the routing settings mean, so it sits beside them: routing tables, the hot-path router,
 //! `check` and the resilience analysis all read these rules (`tagroute::routing` re-exports

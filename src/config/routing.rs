@@ -8,7 +8,7 @@ use super::keys::{self, Setting};
 use super::properties::Properties;
 use super::values::{boolean, quoted};
 
-/// How routing tables are built (DESIGN section 5).
+/// How routing tables are built (docs/routing.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoutingSettings {
     /// `dbms.routing.load_balancing.shuffle_enabled`: shuffle each role's servers per request.

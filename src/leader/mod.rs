@@ -1,4 +1,4 @@
-//! Leader priority and leadership balancing (DESIGN section 7).
+//! Leader priority and leadership balancing (docs/routing.md).
 //!
 //! Two pieces of advice about who should lead each database:
 //! - [`priorities`]: for every database, its priority tag (the per-database setting over the

@@ -4,7 +4,7 @@
 //! `->`, trim, split on `(`, ...; Java's `String.split` and `String.trim` semantics reproduced
 //! exactly, Neo4j's own error messages kept) and evaluates over ordinary sets of server names.
 //! Default mode is the same parser applied after deleting the whitespace of the two leniencies
-//! (DESIGN section 2).
+//! (docs/language.md).
 //!
 //! It must never share code with the fast path: it imports nothing from `syntax`, `compile`,
 //! `bytecode` or `vm`, only the topology's input types. When the VM and this module agree on a

@@ -9,7 +9,7 @@
 //! data centers (the tags that partition the servers), or any tags, or single servers. A
 //! **scenario** ([`Scenario`]) is a set of failed domains; a sweep enumerates every scenario of
 //! at most `depth` domains, nothing down first. For each scenario, database and policy, the
-//! analysis computes the routing table of DESIGN section 5 with the failed servers unusable
+//! analysis computes the routing table of docs/routing.md with the failed servers unusable
 //! ([`Outcome`]: the rule that answered, readers, writer, routers) and hands it to the caller
 //! as a [`Record`], then checks the catch-up upstream of every secondary and the leader
 //! priority of every database, and gathers what an operator must act on into ranked

@@ -4,7 +4,7 @@
 //! [`Policies`] and routing settings (one [`Generation`]), the maker of routing tables through its
 //! [`RoutingPlugin`], and the maker of hot-path routers ([`router`]) that read the same
 //! generation. [`roles`] (defined beside the settings it reads, in [`config`](crate::config)) computes the
-//! role sets of DESIGN section 5 before any policy; routing
+//! role sets of docs/routing.md before any policy; routing
 //! tables apply a policy to the readers and order the result; the hot-path [`router`] caches the
 //! policy's readers per snapshot and generation.
 

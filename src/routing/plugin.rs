@@ -4,7 +4,7 @@
 //! one snapshot, one generation of policies, the routing settings and the request's random
 //! generator. Everything a plugin reads is handed to it for one request, so a plugin holds no
 //! state of its own and a table is computed from one snapshot by construction. [`ServerPolicies`]
-//! is the plugin DESIGN section 5 describes; an embedder can hand the routing service another.
+//! is the plugin docs/routing.md describes; an embedder can hand the routing service another.
 
 use std::fmt;
 use std::sync::Arc;
@@ -63,7 +63,7 @@ pub trait RoutingPlugin: Send + Sync + fmt::Debug {
     }
 }
 
-/// Neo4j's `server_policies` plugin (DESIGN section 5): the policy picks the readers among the
+/// Neo4j's `server_policies` plugin (docs/routing.md): the policy picks the readers among the
 /// usable ones and orders the routers it prefers first; it never touches the writer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerPolicies;

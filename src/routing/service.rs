@@ -100,6 +100,41 @@ pub(super) struct Published {
 
 /// Routing tables and hot-path routers for a live cluster and a reloadable configuration: the
 /// one publisher of the configuration's policies and settings. `Send + Sync`: share it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tagroute::config::Config;
+/// use tagroute::rng::Rng;
+/// use tagroute::routing::{Role, RouteRequest};
+/// use tagroute::{RoutingService, Strictness, Topology};
+///
+/// let topology = Arc::new(Topology::from_json(r#"{
+///     "servers": [
+///         {"name": "n1a", "address": "n1a.example.com:7687", "tags": ["north"]},
+///         {"name": "n1b", "address": "n1b.example.com:7687", "tags": ["north"]},
+///         {"name": "s1a", "address": "s1a.example.com:7687", "tags": ["south"]}
+///     ],
+///     "databases": [{"name": "neo4j", "primaries": ["n1a"], "secondaries": ["n1b", "s1a"],
+///                    "leader": "n1a"}]
+/// }"#)?);
+/// let policy = "dbms.routing.load_balancing.config.server_policies.local=tags(south); halt()";
+/// let config = Config::parse(policy, "neo4j.conf", Strictness::Default)?;
+/// let service = RoutingService::new(topology, &config)?;
+///
+/// // What a driver asking for `local` gets.
+/// let request = RouteRequest::new("neo4j").with_policy("local");
+/// let table = service.table(&request, &mut Rng::seeded(7))?;
+/// assert_eq!(table.names(Role::Write), ["n1a"]);
+/// assert_eq!(table.names(Role::Read), ["s1a"]);
+///
+/// // A new configuration: the policies and settings change together, or not at all.
+/// let moved = "dbms.routing.load_balancing.config.server_policies.local=tags(north); halt()";
+/// let report = service.reload(&Config::parse(moved, "neo4j.conf", Strictness::Default)?)?;
+/// assert_eq!(report.changed, ["local"]);
+/// let table = service.table(&request, &mut Rng::seeded(7))?;
+/// assert_eq!(table.names(Role::Read), ["n1b"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RoutingService {
     published: Arc<Published>,
     plugin: Arc<dyn RoutingPlugin>,

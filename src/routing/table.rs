@@ -1,4 +1,4 @@
-//! Routing tables: what a driver gets back for a database (DESIGN section 5).
+//! Routing tables: what a driver gets back for a database (docs/routing.md).
 //!
 //! A [`RoutingTable`] lists the writers, readers and routers, in that order, with the TTL in
 //! whole seconds. It holds the snapshot it was computed from, so its servers can never be read

@@ -58,12 +58,12 @@ pub struct AuthFileError {
 }
 
 impl fmt::Display for AuthFileError {
+    /// `users:3:7: ...`, or `users: ...` for the file as a whole (it cannot be read).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.message),
+        }
     }
 }
 

@@ -250,6 +250,9 @@ pub fn supported_versions() -> String {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ServeError {
+    /// Several inputs do not load: each one's error, in the order the files are read
+    /// (configuration and topology, auth file, TLS).
+    Several(Vec<ServeError>),
     /// The configuration, topology or auth file does not load.
     Load(String),
     /// A setting the server cannot work with.
@@ -268,6 +271,10 @@ pub enum ServeError {
 impl fmt::Display for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ServeError::Several(errors) => {
+                let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                f.write_str(&messages.join("\n"))
+            }
             ServeError::Load(message) | ServeError::Settings(message) => f.write_str(message),
             ServeError::Tls(e) => e.fmt(f),
             ServeError::Bind { address, error } => write!(f, "cannot listen on {address}: {error}"),
@@ -401,57 +408,16 @@ impl Server {
     /// Loads the configuration, the topology's base (the file, or a first poll of the cluster)
     /// and the overrides of the state file, and binds the listeners.
     pub async fn bind(settings: Settings) -> Result<Server, ServeError> {
-        settings.check()?;
+        // The files' state before they are read: a change while they load is seen later.
         let loaded = reload::Loaded::now(&settings);
-        let config = routes::load_config(&settings.config)?;
-        let (origin, base, follower) = match &settings.topology {
-            TopologySource::File(path) => (Origin::File, routes::read_topology(path)?, None),
-            TopologySource::Follow { cluster, .. } => {
-                let mut follower = Follower::new(cluster.clone());
-                let polled = follower
-                    .poll()
-                    .await
-                    .map_err(|e| ServeError::Load(format!("cannot follow the cluster: {e}")))?;
-                tracing::info!(server = %polled.server, version = %polled.version, "following the cluster");
-                (Origin::Cluster, polled.imported.spec, Some(follower))
-            }
-        };
-        let state = settings.state_file.clone().map(StateFile::new);
-        let overrides = match &state {
-            Some(file) => file.read().map_err(|e| ServeError::Load(e.to_string()))?,
-            None => overrides::Overrides::new(),
-        };
-        if let Some(Err(warning)) = state.as_ref().map(StateFile::writable) {
-            tracing::warn!(%warning, "overrides cannot be kept: posting one will be refused");
-        }
-        let interner = crate::topology::TagInterner::new();
-        let checked = settings.health.is_some();
-        let (sources, snapshot) = Sources::new(origin, base, overrides, state, checked, &interner)
-            .map_err(|e| match &settings.topology {
-                TopologySource::File(path) => ServeError::from(routes::topology_error(path, &e)),
-                TopologySource::Follow { .. } => {
-                    ServeError::Load(format!("the cluster's topology is not valid: {e}"))
-                }
-            })?;
-        let routes = Routes::new(
-            &settings.config,
-            &config,
-            snapshot,
-            settings.advertise.clone(),
-        )?;
-        let credentials = match &settings.auth_file {
-            Some(path) => Some(Arc::new(
-                Credentials::load(path).map_err(|e| ServeError::Load(e.to_string()))?,
-            )),
-            None => None,
-        };
-        let (tls, validity) = match &settings.tls {
-            Some((cert, key)) => {
-                let (acceptor, validity) = tls::acceptor(cert, key).map_err(ServeError::Tls)?;
-                (Some(acceptor), Some(validity))
-            }
-            None => (None, None),
-        };
+        let Inputs {
+            routes,
+            sources,
+            follower,
+            credentials,
+            tls,
+        } = Inputs::load(&settings).await?;
+        let (tls, validity) = tls.unzip();
         if let Some(warning) = validity.and_then(|v| certificate_warning(&v)) {
             tracing::warn!(%warning, "TLS certificate");
         }
@@ -489,7 +455,7 @@ impl Server {
             routes,
             sources: std::sync::Mutex::new(sources),
             following,
-            credentials: ArcSwapOption::new(credentials),
+            credentials: ArcSwapOption::new(credentials.map(Arc::new)),
             verifier,
             backoff,
             auth_busy: logging::Throttle::per_second(),
@@ -555,6 +521,151 @@ impl Server {
         }
         listener::accept(bolt, shared).await;
     }
+}
+
+/// What `settings` would serve, as [`Server::bind`] loads it, without binding a listener: the
+/// check behind `tagroute serve --check`. The error is the one `bind` would return, with every
+/// input that does not load.
+pub async fn check(settings: &Settings) -> Result<Checked, ServeError> {
+    let inputs = Inputs::load(settings).await?;
+    let snapshot = inputs.routes.snapshot();
+    let certificate = inputs.tls.as_ref().map(|&(_, validity)| validity);
+    Ok(Checked {
+        policies: inputs.routes.policy_names(),
+        servers: snapshot.servers().len(),
+        databases: snapshot.databases().len(),
+        users: inputs.credentials.as_ref().map(Credentials::len),
+        certificate,
+        certificate_warning: certificate.as_ref().and_then(certificate_warning),
+    })
+}
+
+/// What a [`check`] found the inputs hold.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The policies the configuration defines, by name.
+    pub policies: Vec<String>,
+    /// The servers of the topology.
+    pub servers: usize,
+    /// The databases of the topology.
+    pub databases: usize,
+    /// The users of the auth file; `None` without one.
+    pub users: Option<usize>,
+    /// When the TLS certificate chain is valid; `None` without TLS.
+    pub certificate: Option<certificate::Validity>,
+    /// What is wrong with the certificate's validity now (expired, not yet valid, expiring
+    /// soon), as the server would warn at start.
+    pub certificate_warning: Option<String>,
+}
+
+/// The inputs a server serves, loaded: what [`Server::bind`] starts with and [`check`]
+/// reports.
+struct Inputs {
+    routes: Routes,
+    sources: Sources,
+    /// The follower of the cluster, connected, when following one.
+    follower: Option<Follower>,
+    credentials: Option<Credentials>,
+    tls: Option<(TlsAcceptor, certificate::Validity)>,
+}
+
+impl Inputs {
+    /// Loads every input `settings` names; when some do not load, the error names each one
+    /// that does not, not only the first.
+    async fn load(settings: &Settings) -> Result<Inputs, ServeError> {
+        settings.check()?;
+        let served = load_served(settings).await;
+        let credentials = settings
+            .auth_file
+            .as_deref()
+            .map(|path| Credentials::load(path).map_err(|e| ServeError::Load(e.to_string())))
+            .transpose();
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(|(cert, key)| tls::acceptor(cert, key).map_err(ServeError::Tls))
+            .transpose();
+        match (served, credentials, tls) {
+            (Ok((routes, sources, follower)), Ok(credentials), Ok(tls)) => Ok(Inputs {
+                routes,
+                sources,
+                follower,
+                credentials,
+                tls,
+            }),
+            (served, credentials, tls) => {
+                let errors: Vec<ServeError> = [served.err(), credentials.err(), tls.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                Err(match <[ServeError; 1]>::try_from(errors) {
+                    Ok([one]) => one,
+                    Err(several) => ServeError::Several(several),
+                })
+            }
+        }
+    }
+}
+
+/// The configuration, the topology's base (the file, or a first poll of the cluster) and the
+/// overrides of the state file, composed: the routes over them, the sources, the follower.
+async fn load_served(
+    settings: &Settings,
+) -> Result<(Routes, Sources, Option<Follower>), ServeError> {
+    let (config, origin, base, follower) = match &settings.topology {
+        // Both files are read before either error is returned, so that one start (or
+        // `serve --check`) tells everything wrong with them.
+        TopologySource::File(path) => match (
+            routes::load_config(&settings.config),
+            routes::read_topology(path),
+        ) {
+            (Ok(config), Ok(base)) => (config, Origin::File, base, None),
+            (Err(error), Ok(_)) | (Ok(_), Err(error)) => return Err(error.into()),
+            (Err(config), Err(topology)) => {
+                return Err(LoadError::Both(Box::new([config, topology])).into());
+            }
+        },
+        TopologySource::Follow { cluster, .. } => {
+            let config = routes::load_config(&settings.config)?;
+            let mut follower = Follower::new(cluster.clone());
+            let polled = follower
+                .poll()
+                .await
+                .map_err(|e| ServeError::Load(format!("cannot follow the cluster: {e}")))?;
+            tracing::info!(server = %polled.server, version = %polled.version, "following the cluster");
+            (
+                config,
+                Origin::Cluster,
+                polled.imported.spec,
+                Some(follower),
+            )
+        }
+    };
+    let state = settings.state_file.clone().map(StateFile::new);
+    let overrides = match &state {
+        Some(file) => file.read().map_err(|e| ServeError::Load(e.to_string()))?,
+        None => overrides::Overrides::new(),
+    };
+    if let Some(Err(warning)) = state.as_ref().map(StateFile::writable) {
+        tracing::warn!(%warning, "overrides cannot be kept: posting one will be refused");
+    }
+    let interner = crate::topology::TagInterner::new();
+    let checked = settings.health.is_some();
+    let (sources, snapshot) = Sources::new(origin, base, overrides, state, checked, &interner)
+        .map_err(|e| match &settings.topology {
+            TopologySource::File(path) => ServeError::from(routes::topology_error(path, &e)),
+            TopologySource::Follow { .. } => {
+                ServeError::Load(format!("the cluster's topology is not valid: {e}"))
+            }
+        })?;
+    let routes = Routes::new(
+        &settings.config,
+        &config,
+        snapshot,
+        settings.advertise.clone(),
+    )?;
+    Ok((routes, sources, follower))
 }
 
 /// The warning about a TLS certificate chain valid in `validity`, now.

@@ -64,6 +64,8 @@ pub enum LoadError {
         /// What is wrong, with its field.
         error: String,
     },
+    /// Neither the configuration nor the topology loads: both errors, in that order.
+    Both(Box<[LoadError; 2]>),
 }
 
 impl fmt::Display for LoadError {
@@ -72,6 +74,7 @@ impl fmt::Display for LoadError {
             LoadError::Config(errors) => f.write_str(&errors.render_all()),
             LoadError::Policy(message) => f.write_str(message),
             LoadError::Topology { file, error } => write!(f, "{file}: {error}"),
+            LoadError::Both(errors) => write!(f, "{}\n{}", errors[0], errors[1]),
         }
     }
 }
@@ -207,6 +210,12 @@ impl Routes {
     /// The live topology: what the sources publish to.
     pub fn topology(&self) -> &Arc<Topology> {
         self.service.topology()
+    }
+
+    /// The names of the policies being served.
+    pub fn policy_names(&self) -> Vec<String> {
+        let generation = self.service.generation();
+        generation.policies().names().map(str::to_owned).collect()
     }
 
     /// The table for `policy` (or `default`) and `database`, computed in `scratch` (one per

@@ -4,7 +4,7 @@
 //! text --lexer--> tokens --parser--> Policy --normalize--> Normalized --compile--> Program
 //! ```
 //!
-//! [`parse`] accepts exactly the language of DESIGN section 2. In [`Strictness::Strict`] it
+//! [`parse`] accepts exactly the language of docs/language.md. In [`Strictness::Strict`] it
 //! accepts a text if and only if Neo4j does; in [`Strictness::Default`] it also accepts
 //! whitespace in the two places where Neo4j's string-splitting parser trips over it (after a
 //! trailing `;`, between trailing arrows), and records them for the `neo4j-compat` warning.

@@ -1,4 +1,4 @@
-//! The JSON form of a topology (DESIGN section 4), read field by field so that every error
+//! The JSON form of a topology (docs/topology.md), read field by field so that every error
 //! names the field at fault: `servers[3].available: expected true or false`.
 //!
 //! The text is parsed by serde_json into a small tree of our own ([`Value`]) whose objects

@@ -18,6 +18,29 @@ use super::tags::TagInterner;
 use super::update::Update;
 
 /// A live cluster: the current snapshot, replaced atomically on every update.
+///
+/// Readers take the current [`Snapshot`] (an `Arc`, never blocking); [`Topology::apply`]
+/// publishes the next one, built aside from a batch of [`Update`]s that applies whole or not
+/// at all.
+///
+/// ```
+/// use tagroute::topology::{ServerSpec, Topology, TopologySpec};
+/// use tagroute::Update;
+///
+/// let topology = Topology::new(&TopologySpec {
+///     servers: vec![
+///         ServerSpec::new("n1a", "n1a.example.com:7687").with_tags(["north"]),
+///         ServerSpec::new("s1a", "s1a.example.com:7687").with_tags(["south"]),
+///     ],
+///     databases: vec![],
+/// })?;
+/// let before = topology.snapshot();
+/// let after = topology.apply(&[Update::SetAvailable { server: "s1a".into(), available: false }])?;
+/// assert_eq!(after.epoch(), before.epoch() + 1);
+/// assert_eq!(after.names(after.available()), ["n1a"]);
+/// assert_eq!(before.names(before.available()), ["n1a", "s1a"], "a snapshot never changes");
+/// # Ok::<(), tagroute::topology::TopologyError>(())
+/// ```
 #[derive(Debug)]
 pub struct Topology {
     current: ArcSwap<Snapshot>,
@@ -30,6 +53,32 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// A cluster starting from the JSON form of a topology (docs/topology.md), as
+    /// `tagroute --topology FILE` reads it; every error names the field at fault.
+    ///
+    /// ```
+    /// use tagroute::Topology;
+    ///
+    /// let topology = Topology::from_json(r#"{
+    ///     "servers": [
+    ///         {"name": "n1a", "address": "n1a.example.com:7687", "tags": ["north"]},
+    ///         {"name": "s1a", "address": "s1a.example.com:7687", "tags": ["south"], "available": false}
+    ///     ],
+    ///     "databases": [{"name": "neo4j", "primaries": ["n1a", "s1a"], "leader": "n1a"}]
+    /// }"#)?;
+    /// let snapshot = topology.snapshot();
+    /// assert_eq!(snapshot.names(snapshot.available()), ["n1a"]);
+    ///
+    /// let error = Topology::from_json(r#"{"servers": [{"name": "n1a", "address": 7687}]}"#)
+    ///     .unwrap_err();
+    /// assert!(error.to_string().starts_with("servers[0].address: "), "{error}");
+    /// # Ok::<(), tagroute::topology::TopologyError>(())
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn from_json(text: &str) -> Result<Topology, TopologyError> {
+        Topology::new(&super::json::from_json(text)?)
+    }
+
     /// A cluster starting from `spec`, with a new tag interner.
     pub fn new(spec: &TopologySpec) -> Result<Topology, TopologyError> {
         Ok(Topology::from_snapshot(Snapshot::build(

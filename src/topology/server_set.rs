@@ -1,8 +1,8 @@
 //! A set of servers as a bitset over server indices: the representation everything fast runs on.
 //!
 //! `tags(a,b)` is a word-wide OR of two of these, a chain of filters a word-wide AND, `min(n)`
-//! a popcount. A plain `Vec<u64>` beats generic bit-vector crates on exactly these loops (DESIGN
-//! section 12), and keeps the word layout in the open for the VM's kernels.
+//! a popcount. A plain `Vec<u64>` beats generic bit-vector crates on exactly these loops (the
+//! `sets` benchmark), and keeps the word layout in the open for the VM's kernels.
 
 use std::fmt;
 

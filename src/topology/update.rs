@@ -29,7 +29,31 @@ use super::snapshot::{Server, Snapshot, check_server, intern_tags};
 use super::spec::{DatabaseSpec, ServerSpec};
 use super::tags::{TagId, TagStage};
 
-/// A change to a cluster; [`Snapshot::apply`] makes a new snapshot from a batch of them.
+/// A change to a cluster; [`Snapshot::apply`] makes a new snapshot from a batch of them, and
+/// [`Topology::apply`](crate::Topology::apply) publishes it.
+///
+/// ```
+/// use tagroute::topology::{ServerSpec, Topology, TopologySpec};
+/// use tagroute::Update;
+///
+/// let topology = Topology::new(&TopologySpec {
+///     servers: vec![ServerSpec::new("n1a", "n1a.example.com:7687").with_tags(["north"])],
+///     databases: vec![],
+/// })?;
+/// let snapshot = topology.apply(&[
+///     Update::AddServer(ServerSpec::new("s1a", "s1a.example.com:7687").with_tags(["south"])),
+///     Update::SetTags { server: "n1a".into(), tags: vec!["north".into(), "ssd".into()] },
+///     Update::SetAvailable { server: "n1a".into(), available: false },
+/// ])?;
+/// assert_eq!(snapshot.names(snapshot.available()), ["s1a"]);
+///
+/// // A batch applies whole or not at all; the error names the update and field at fault.
+/// let unknown = Update::RemoveServer { server: "x9".into() };
+/// let error = topology.apply(&[Update::RemoveServer { server: "s1a".into() }, unknown]);
+/// assert!(error.unwrap_err().to_string().starts_with("updates[1].server"));
+/// assert_eq!(topology.snapshot().len(), 2);
+/// # Ok::<(), tagroute::topology::TopologyError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Update {
     /// Replace a server's tags, as `ALTER SERVER ... SET OPTIONS {tags: [...]}` does.
@@ -772,7 +796,7 @@ mod tests {
     }
 
     mod model {
-        //! DESIGN section 10: a random batch of updates equals rebuilding from the updated
+        //! The update semantics: a random batch of updates equals rebuilding from the updated
         //! description, and every server the batch does not name keeps its tags, roles and
         //! availability.
 

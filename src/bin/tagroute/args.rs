@@ -446,11 +446,17 @@ pub struct ResilienceArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The neo4j.conf with the policies and routing settings.
-    #[arg(long, value_name = "CONF", required_unless_present = "hash_password")]
+    #[arg(
+        long,
+        env = "TAGROUTE_CONFIG",
+        value_name = "CONF",
+        required_unless_present = "hash_password"
+    )]
     pub config: Option<PathBuf>,
     /// The topology (JSON), read again when it changes.
     #[arg(
         long,
+        env = "TAGROUTE_TOPOLOGY",
         value_name = "T",
         required_unless_present_any = ["hash_password", "follow"],
         conflicts_with = "follow"
@@ -459,108 +465,221 @@ pub struct ServeArgs {
     /// Follow a live Neo4j 5 cluster instead of a topology file: poll it every
     /// --follow-interval and serve its servers and databases
     /// (`neo4j://HOST:PORT[,HOST:PORT...]`; `neo4j+s://` for TLS).
-    #[arg(long, value_name = "URI")]
+    #[arg(long, env = "TAGROUTE_FOLLOW", value_name = "URI")]
     pub follow: Option<String>,
     /// The user to read the cluster as (basic auth); without it, no authentication.
     #[arg(
         long,
+        env = "TAGROUTE_FOLLOW_USER",
         value_name = "USER",
         requires = "follow",
         requires = "follow_password_file"
     )]
     pub follow_user: Option<String>,
     /// The file holding the password of --follow-user (one trailing line break is dropped).
-    #[arg(long, value_name = "FILE", requires = "follow_user")]
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_PASSWORD_FILE",
+        value_name = "FILE",
+        requires = "follow_user"
+    )]
     pub follow_password_file: Option<PathBuf>,
     /// How often the cluster is polled [default: 1s].
-    #[arg(long, value_name = "DURATION", requires = "follow")]
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_INTERVAL",
+        value_name = "DURATION",
+        requires = "follow"
+    )]
     pub follow_interval: Option<String>,
     /// The CA certificate (PEM) to verify the cluster's TLS certificates with; TLS is used
     /// when it is given.
-    #[arg(long, value_name = "PEM", requires = "follow")]
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_TLS_CA",
+        value_name = "PEM",
+        requires = "follow"
+    )]
     pub follow_tls_ca: Option<PathBuf>,
     /// How often each server of the cluster gets a health probe (a Bolt handshake); `0`: no
     /// health checks [default: 1s].
-    #[arg(long, value_name = "DURATION", requires = "follow")]
+    #[arg(
+        long,
+        env = "TAGROUTE_HEALTH_INTERVAL",
+        value_name = "DURATION",
+        requires = "follow"
+    )]
     pub health_interval: Option<String>,
     /// Failed probes in a row that make a server unavailable in the tables [default: 2].
-    #[arg(long, value_name = "N", requires = "follow",
+    #[arg(long, env = "TAGROUTE_HEALTH_FAILS", value_name = "N", requires = "follow",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub health_fails: Option<u32>,
     /// Good probes in a row that make it available again [default: 2].
-    #[arg(long, value_name = "N", requires = "follow",
+    #[arg(long, env = "TAGROUTE_HEALTH_PASSES", value_name = "N", requires = "follow",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub health_passes: Option<u32>,
     /// Where the operator's overrides (POST /topology/updates) are kept across restarts
     /// [default: tagroute-state.json beside --config].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "TAGROUTE_STATE_FILE", value_name = "FILE")]
     pub state_file: Option<PathBuf>,
     /// Where the Bolt listener binds (port 0: any free port, printed on stdout).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7687")]
+    #[arg(
+        long,
+        env = "TAGROUTE_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7687"
+    )]
     pub listen: std::net::SocketAddr,
     /// tagroute's own addresses as drivers reach them, listed as the ROUTE servers of every
     /// table (default: the database's routers).
-    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "TAGROUTE_ADVERTISE",
+        value_name = "HOST:PORT,...",
+        value_delimiter = ','
+    )]
     pub advertise: Vec<String>,
     /// Where the admin HTTP listener binds: /metrics, /healthz, /topology,
     /// /topology/updates, /topology/overrides, /reload.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7475")]
+    #[arg(
+        long,
+        env = "TAGROUTE_ADMIN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7475"
+    )]
     pub admin: std::net::SocketAddr,
-    /// No admin listener.
-    #[arg(long, conflicts_with = "admin")]
+    /// No admin listener, whatever --admin says (from the environment: `true`, `yes`, `1`,
+    /// `on`, or `false`, `no`, `0`, `off`).
+    // No `conflicts_with = "admin"`: clap counts TAGROUTE_NO_ADMIN=false as the flag given
+    // (clap-rs/clap#5591), which would refuse `--admin` beside it.
+    #[arg(
+        long,
+        env = "TAGROUTE_NO_ADMIN",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub no_admin: bool,
     /// TLS certificate chain (PEM) for `neo4j+s://` and `neo4j+ssc://`.
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    #[arg(
+        long,
+        env = "TAGROUTE_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    #[arg(
+        long,
+        env = "TAGROUTE_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
     pub tls_key: Option<PathBuf>,
     /// Users and argon2 password hashes, `name:hash` a line (see --hash-password).
-    #[arg(long, value_name = "F")]
+    #[arg(long, env = "TAGROUTE_AUTH_FILE", value_name = "F")]
     pub auth_file: Option<PathBuf>,
     /// The most Bolt connections open at once.
-    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    #[arg(
+        long,
+        env = "TAGROUTE_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 20_000
+    )]
     pub max_connections: u32,
     /// The most Bolt connections open at once from one peer (an IPv4 address, or an IPv6 /64)
     /// [default: half of --max-connections].
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "TAGROUTE_MAX_CONNECTIONS_PER_PEER", value_name = "N")]
     pub max_connections_per_peer: Option<u32>,
     /// Close a connection that sends nothing, or reads none of its answers, for this long
     /// (`30m`, `90s`, `1500ms`).
-    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    #[arg(
+        long,
+        env = "TAGROUTE_IDLE_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "30m"
+    )]
     pub idle_timeout: String,
     /// The TLS and Bolt handshakes and the login (HELLO, LOGON) must finish within this time.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    #[arg(
+        long,
+        env = "TAGROUTE_HANDSHAKE_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
     pub handshake_timeout: String,
     /// A message must arrive whole within this time of its first byte, however its bytes
     /// trickle in.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    #[arg(
+        long,
+        env = "TAGROUTE_MESSAGE_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
     pub message_timeout: String,
     /// The largest message a client may send, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 65_536)]
+    #[arg(
+        long,
+        env = "TAGROUTE_MAX_MESSAGE_SIZE",
+        value_name = "BYTES",
+        default_value_t = 65_536
+    )]
     pub max_message_size: usize,
     /// The highest Bolt version to negotiate: 4.4, 5.0, 5.1, 5.2, 5.3, 5.4, 5.6, 5.7 or 5.8.
-    #[arg(long, value_name = "X.Y", default_value = "5.8", value_parser = bolt_version)]
+    #[arg(long, env = "TAGROUTE_MAX_BOLT_VERSION", value_name = "X.Y", default_value = "5.8", value_parser = bolt_version)]
     pub max_bolt_version: tagroute::bolt::Version,
     /// How often to look at the files for changes; `0` only reloads on SIGHUP and POST /reload.
-    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    #[arg(
+        long,
+        env = "TAGROUTE_WATCH_INTERVAL",
+        value_name = "DURATION",
+        default_value = "2s"
+    )]
     pub watch_interval: String,
     /// The most admin connections open at once; more are closed on accept.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(
+        long,
+        env = "TAGROUTE_ADMIN_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 64
+    )]
     pub admin_max_connections: u32,
     /// An admin request's headers must arrive within this time; an admin connection idle this
     /// long is closed.
-    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    #[arg(
+        long,
+        env = "TAGROUTE_ADMIN_HEADER_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "5s"
+    )]
     pub admin_header_timeout: String,
     /// An admin request's body must arrive within this time of its headers (else 408).
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    #[arg(
+        long,
+        env = "TAGROUTE_ADMIN_BODY_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
     pub admin_body_timeout: String,
     /// Log lines as `text` or `json`, on stderr.
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        env = "TAGROUTE_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
     pub log_format: String,
     /// The least severe level logged: error, warn, info, debug, trace.
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    #[arg(
+        long,
+        env = "TAGROUTE_LOG_LEVEL",
+        value_name = "LEVEL",
+        default_value = "info"
+    )]
     pub log_level: String,
+    /// Validate every file serve would load (configuration, topology, auth file, TLS
+    /// certificate and key), print what would be served, and exit: 0 if it would start, 1 with
+    /// the diagnostics serve would print if not.
+    #[arg(long)]
+    pub check: bool,
     /// Print `NAME:<argon2 hash>` of the password read from stdin, for --auth-file, and exit.
     #[arg(long, value_name = "NAME", exclusive = true)]
     pub hash_password: Option<String>,
@@ -651,6 +770,28 @@ mod tests {
                 "{bad}: {message}"
             );
         }
+    }
+
+    /// Every `serve` flag that is a setting reads `TAGROUTE_<FLAG>` from the environment (the
+    /// actions `--check` and `--hash-password` do not).
+    #[cfg(feature = "serve")]
+    #[test]
+    fn every_serve_setting_has_its_environment_variable() {
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").expect("serve");
+        let mut settings = 0;
+        for arg in serve.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let env = arg.get_env().and_then(|e| e.to_str());
+            if ["help", "check", "hash-password"].contains(&long) {
+                assert_eq!(env, None, "--{long} is an action");
+                continue;
+            }
+            let expected = format!("TAGROUTE_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(env, Some(expected.as_str()), "--{long}");
+            settings += 1;
+        }
+        assert!(settings >= 22, "{settings}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `tagroute`: the command-line tool, a thin layer over the library (DESIGN section 9).
+//! `tagroute`: the command-line tool, a thin layer over the library (docs/cli.md).
 //!
 //! `main` only parses arguments and dispatches; each subcommand lives in `commands/<name>.rs`.
 //! Machine-readable output is JSON on stdout, diagnostics go to stderr, and the exit status is

@@ -1,6 +1,6 @@
 //! `tagroute bench [--topology T] [--policy DSL] [--threads N] [--json]`: nanoseconds per
 //! evaluation and per decision for the VM, the cached router, the reference interpreter and
-//! the yardsticks of DESIGN section 11, measured here and now, and their ratios. The
+//! the yardsticks of the README's performance section, measured here and now, and their ratios. The
 //! yardsticks: the best ideal evaluation (hand-written for the workload's policy, at the widest
 //! kernel this CPU runs, named in `ideal_kernel`), the scalar ideal beside it
 //! (`ideal_eval_ns`), the ideal decision (the best ideal evaluation plus one uniform pick) and

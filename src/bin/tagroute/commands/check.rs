@@ -40,6 +40,13 @@ pub fn run(args: &CheckArgs, console: &mut Console<'_>) -> Result<(), Failure> {
             .collect()
     };
     let files = load(target);
+    // A file that cannot be read has no findings and no verdict: say why, as every command does.
+    if let Some(failure) = files
+        .iter()
+        .find_map(|file| file.as_ref().err().and_then(ConfigErrors::read_failure))
+    {
+        return Err(Failure::Invalid(failure.to_owned()));
+    }
     let mut report = check(&files, snapshot.as_ref(), args.server.as_deref());
     if target != Neo4jTarget::default() {
         // tagroute's verdict is how `route` and `serve` read the files, whatever Neo4j version
@@ -95,7 +102,7 @@ fn migrated<'p>(args: &'p CheckArgs, console: &mut Console<'_>) -> Result<Vec<In
     let mut inputs = Vec::new();
     for path in &args.confs {
         let bytes = std::fs::read(path)
-            .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", path.display())))?;
         let text: String = match tagroute::config::Charset::from_env() {
             tagroute::config::Charset::Utf8 => String::from_utf8_lossy(&bytes).into_owned(),
             _ => bytes.iter().map(|&b| char::from(b)).collect(),
@@ -174,10 +181,11 @@ impl Rendering<'_> {
         }
         if self.verbose {
             for (file, config) in self.loaded() {
-                for (key, _) in config.ignored_keys() {
+                for (key, span) in config.ignored_keys() {
+                    let at = file.lines.line_col(span.start);
                     writeln!(
                         console.err,
-                        "{}: note: key `{key}` is not read",
+                        "{}:{at}: note: key `{key}` is not read",
                         file.origin
                     )?;
                 }

@@ -8,7 +8,11 @@
 //! "admin": "127.0.0.1:7475"}` (so `--listen 127.0.0.1:0` tells which port it got), logs on
 //! stderr, reloads on SIGHUP, and on SIGTERM or SIGINT stops accepting, lets open requests
 //! finish and exits 0. `--hash-password NAME` prints an auth-file line for the password on
-//! stdin instead.
+//! stdin instead. `--check` loads every file as a start would, prints what would be served and
+//! exits: 0, or 1 with the diagnostics a start would print (like `haproxy -c`).
+//!
+//! Every flag but those two can also come from a `TAGROUTE_<FLAG>` environment variable
+//! (`TAGROUTE_LISTEN`, `TAGROUTE_AUTH_FILE`, ...); a flag on the command line wins.
 
 use std::time::Duration;
 
@@ -16,10 +20,11 @@ use serde_json::json;
 use tagroute::config::parse_duration;
 use tagroute::follow::{Credentials, FollowSettings, Seeds};
 use tagroute::serve::auth::hash_password;
+use tagroute::serve::certificate::format_unix;
 use tagroute::serve::health::HealthChecks;
 use tagroute::serve::logging::{self, LogFormat};
-use tagroute::serve::{Handle, Server, Settings};
-use tokio::signal::unix::{SignalKind, signal};
+use tagroute::serve::{Handle, Server, Settings, TopologySource};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::args::ServeArgs;
 use crate::report::{Console, Failure};
@@ -29,6 +34,9 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         return print_hash(user, console);
     }
     let settings = settings(args)?;
+    if args.check {
+        return check(&settings, console);
+    }
     let format: LogFormat = args.log_format.parse().map_err(invalid)?;
     let level: tracing::Level = args
         .log_level
@@ -47,6 +55,9 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
         .build()?;
     runtime.block_on(async {
         let server = Server::bind(settings).await.map_err(invalid)?;
+        // Before the addresses are printed: a SIGHUP sent as soon as they are (a reload right
+        // after the start) must reload, not end the process as SIGHUP does by default.
+        let signals = Signals::install()?;
         console.json(&json!({
             "bolt": server.bolt_address().to_string(),
             "admin": server.admin_address().map(|a| a.to_string()),
@@ -56,32 +67,92 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
             .admin_address()
             .map_or("off".into(), |a| a.to_string());
         tracing::info!(bolt = %server.bolt_address(), %admin, "serving");
-        tokio::spawn(on_signals(server.handle()));
+        tokio::spawn(signals.handle(server.handle()));
         server.run().await;
         Ok(())
     })
 }
 
-/// SIGHUP reloads; SIGTERM and SIGINT shut down.
-async fn on_signals(handle: Handle) {
-    let (Ok(mut hangup), Ok(mut terminate), Ok(mut interrupt)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
+/// What `serve` would serve, a line an input, on stdout; or the errors a start would print.
+fn check(settings: &Settings, console: &mut Console<'_>) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let checked = runtime
+        .block_on(tagroute::serve::check(settings))
+        .map_err(invalid)?;
+    let out = &mut console.out;
+    let config = settings.config.display();
+    writeln!(
+        out,
+        "config    {config}: policies {}",
+        checked.policies.join(", ")
+    )?;
+    let topology = match &settings.topology {
+        TopologySource::File(path) => path.display().to_string(),
+        TopologySource::Follow { .. } => "the cluster followed (one poll)".to_owned(),
     };
-    loop {
-        tokio::select! {
-            _ = hangup.recv() => {
-                let _ = handle.reload("sighup").await;
-            }
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-        }
+    writeln!(
+        out,
+        "topology  {topology}: {} servers, {} databases",
+        checked.servers, checked.databases
+    )?;
+    match (&settings.auth_file, checked.users) {
+        (Some(file), Some(users)) => writeln!(out, "auth      {}: {users} users", file.display())?,
+        _ => writeln!(out, "auth      none: every client is let in")?,
     }
-    handle.shutdown();
+    match (&settings.tls, checked.certificate) {
+        (Some((cert, key)), Some(validity)) => writeln!(
+            out,
+            "tls       {}, {}: valid until {}",
+            cert.display(),
+            key.display(),
+            format_unix(validity.not_after)
+        )?,
+        _ => writeln!(out, "tls       off")?,
+    }
+    writeln!(out, "bolt      {}", settings.listen)?;
+    if !settings.advertise.is_empty() {
+        writeln!(out, "advertise {}", settings.advertise.join(", "))?;
+    }
+    let admin = settings.admin.map_or("off".into(), |a| a.to_string());
+    writeln!(out, "admin     {admin}")?;
+    if let Some(warning) = &checked.certificate_warning {
+        writeln!(console.err, "warning: {warning}")?;
+    }
+    writeln!(console.out, "serve: would start")?;
+    Ok(())
+}
+
+/// The signals `serve` answers: SIGHUP reloads; SIGTERM and SIGINT shut down.
+struct Signals {
+    hangup: Signal,
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl Signals {
+    /// Registers the handlers (within the runtime).
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup())?,
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn handle(mut self, handle: Handle) {
+        loop {
+            tokio::select! {
+                _ = self.hangup.recv() => {
+                    let _ = handle.reload("sighup").await;
+                }
+                _ = self.terminate.recv() => break,
+                _ = self.interrupt.recv() => break,
+            }
+        }
+        handle.shutdown();
+    }
 }
 
 /// The file the overrides are kept in when `--state-file` is not given.

@@ -1,5 +1,5 @@
-//! `tagroute topology import --servers FILE --databases FILE`: the topology JSON of DESIGN
-//! section 4 (docs/topology.md) from the records of `SHOW SERVERS YIELD *` and
+//! `tagroute topology import --servers FILE --databases FILE`: the topology JSON of docs/topology.md
+//! from the records of `SHOW SERVERS YIELD *` and
 //! `SHOW DATABASES YIELD *`, each a JSON list of records or CSV; or, with `--from URI`, from one
 //! poll of the live cluster. The topology goes to stdout, the records left out (with why), the
 //! aliases and the default database to stderr; a topology that would not load fails (exit 1).
