@@ -235,8 +235,9 @@ fn the_follow_flags_are_checked_and_an_unreachable_cluster_at_start_is_an_error(
     let dir = scratch("follow-flags");
     let config = dir.join("neo4j.conf");
     std::fs::write(&config, "").expect("writes");
-    let run = |extra: &[&str]| {
+    let run_with = |extra: &[&str], env: &[(&str, &str)]| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_tagroute"))
+            .envs(env.iter().copied())
             .args(["serve", "--config"])
             .arg(&config)
             .args(["--listen", "127.0.0.1:0", "--no-admin"])
@@ -246,6 +247,7 @@ fn the_follow_flags_are_checked_and_an_unreachable_cluster_at_start_is_an_error(
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         (output.status.code(), stderr)
     };
+    let run = |extra: &[&str]| run_with(extra, &[]);
     let (code, stderr) = run(&["--topology", "t.json", "--follow", "neo4j://127.0.0.1:1"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cannot be used with"), "{stderr}");
@@ -265,4 +267,23 @@ fn the_follow_flags_are_checked_and_an_unreachable_cluster_at_start_is_an_error(
     assert_ne!(code, Some(0), "{stderr}");
     assert!(stderr.contains("cannot follow the cluster"), "{stderr}");
     assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+
+    // The same flags from TAGROUTE_ variables.
+    let (code, stderr) = run_with(&[], &[("TAGROUTE_FOLLOW", "neo4j://127.0.0.1:1")]);
+    assert!(
+        stderr.contains("cannot follow the cluster"),
+        "{code:?} {stderr}"
+    );
+    let (code, stderr) = run_with(
+        &["--follow", "neo4j://127.0.0.1:1"],
+        &[("TAGROUTE_HEALTH_FAILS", "0")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--health-fails"), "{stderr}");
+    let (code, stderr) = run_with(
+        &["--topology", "t.json"],
+        &[("TAGROUTE_HEALTH_INTERVAL", "1s")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--health-interval applies"), "{stderr}");
 }
