@@ -13,7 +13,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::Strictness;
 use crate::config::{Config, ConfigErrors};
 use crate::rng::Rng;
 use crate::routing::{
@@ -21,6 +20,7 @@ use crate::routing::{
     roles,
 };
 use crate::span::Span;
+use crate::syntax::Strictness;
 use crate::topology::{
     Database, Server, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
 };
