@@ -17,6 +17,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -53,7 +54,7 @@ static ALLOCATOR: Counting = Counting;
 
 /// Loads `text` and renders every diagnostic as `check` prints it; the bytes rendered.
 fn load(text: &str) -> usize {
-    match Config::parse(text, "bench.conf", Strictness::Default) {
+    match Config::parse(text, Path::new("bench.conf"), Strictness::Default) {
         Ok(config) => config
             .warnings()
             .iter()

@@ -16,6 +16,7 @@
 mod resilience_cluster;
 
 use std::hint::black_box;
+use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tagroute::Strictness;
@@ -27,7 +28,8 @@ fn load(dcs: usize, per_dc: usize, policies: usize) -> (Snapshot, Config) {
     let (topology, conf) = resilience_cluster::cluster(dcs, per_dc, policies);
     let spec = from_json(&topology).expect("valid topology");
     let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid topology");
-    let config = Config::parse(&conf, "neo4j.conf", Strictness::Default).expect("valid config");
+    let config =
+        Config::parse(&conf, Path::new("neo4j.conf"), Strictness::Default).expect("valid config");
     (snapshot, config)
 }
 

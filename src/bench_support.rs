@@ -8,11 +8,12 @@ mod ideal;
 
 pub use ideal::{Ideal, IdealKernel, MemoFloor};
 
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::Strictness;
 use crate::config::Config;
 use crate::routing::RoutingService;
+use crate::syntax::Strictness;
 use crate::topology::{DatabaseSpec, ServerSpec, Snapshot, Topology, TopologySpec};
 
 /// The CPU and the features the kernels use, for benchmarks to print beside their figures:
@@ -53,7 +54,7 @@ pub fn service(
         return Err("a policy is one line".into());
     }
     let conf = format!("dbms.routing.load_balancing.config.server_policies.{POLICY_NAME}={policy}");
-    let config = Config::parse(&conf, "bench.conf", Strictness::Default)?;
+    let config = Config::parse(&conf, Path::new("bench.conf"), Strictness::Default)?;
     let topology = Arc::new(Topology::from_snapshot(snapshot));
     Ok(RoutingService::new(topology, &config)?)
 }
@@ -116,9 +117,10 @@ mod tests {
     use super::*;
     use crate::compile::compile;
     use crate::rng::Rng;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
     use crate::topology::{ServerIdx, ServerSet, Snapshot, TagInterner};
-    use crate::{Strictness, vm};
+    use crate::vm;
 
     #[test]
     fn the_ideals_the_floor_and_the_vm_agree_on_the_workload() {

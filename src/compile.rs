@@ -310,8 +310,8 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Strictness;
     use crate::bytecode::InsnIdx;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
 
     fn listing(text: &str) -> Vec<String> {

@@ -168,21 +168,8 @@ pub use catchup::Selector;
 pub use config::Config;
 pub use routing::RoutingService;
 pub use routing::router::Router;
+pub use syntax::Strictness;
 pub use topology::{Snapshot, Topology, Update};
-
-/// How closely the parser follows Neo4j.
-///
-/// Neo4j's parser splits strings rather than tokenising, and so rejects whitespace in two places
-/// where nothing is ambiguous: after a trailing `;` (`halt(); `) and between the arrows of a
-/// trailing arrow run (`tags(a)-> ->`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Strictness {
-    /// Accept that whitespace, recording it for the `neo4j-compat` warning.
-    #[default]
-    Default,
-    /// Accept a policy if and only if Neo4j does (the CLI's `--neo4j`).
-    Strict,
-}
 
 // The README's library example runs as a doc test, so it cannot go stale.
 #[cfg(all(doctest, feature = "json"))]

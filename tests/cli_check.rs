@@ -4,6 +4,7 @@
 //! and `check`'s tagroute verdict against loading (`route`).
 
 use serde_json::{Value, json};
+use std::path::Path;
 use tagroute::Strictness;
 use tagroute::config::{Config, ConfigDiagnosticKind};
 
@@ -122,8 +123,8 @@ fn warnings_alone_exit_0() {
 fn an_invalid_user_defined_policy_is_an_error_for_check_only() {
     let text = "server.cluster.catchup.upstream_strategy=user-defined\n\
                 server.cluster.catchup.user_defined_upstream_strategy=tags(north) -> halt()\n";
-    let config =
-        Config::parse(text, "neo4j.conf", Strictness::Default).expect("loading only warns");
+    let config = Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)
+        .expect("loading only warns");
     let kinds: Vec<ConfigDiagnosticKind> = config.warnings().iter().map(|w| w.kind).collect();
     assert_eq!(kinds, [ConfigDiagnosticKind::InvalidUserDefined]);
     let path = conf("user-defined.conf", text);
@@ -661,7 +662,7 @@ fn every_default_of_the_catalogue_passes_as_a_file() {
 }
 
 fn loads_for_route(text: &str, topology: &str) -> bool {
-    let Ok(config) = Config::parse(text, "p.conf", Strictness::Default) else {
+    let Ok(config) = Config::parse(text, Path::new("p.conf"), Strictness::Default) else {
         return false;
     };
     let spec = tagroute::topology::from_json(&std::fs::read_to_string(topology).expect("topology"))
@@ -777,7 +778,7 @@ proptest::proptest! {
             neo4j_refuses |= refuses;
         }
         let report = tagroute::config::check(
-            &[Config::parse(&text, "p.conf", Strictness::Default)],
+            &[Config::parse(&text, Path::new("p.conf"), Strictness::Default)],
             None,
             None,
         );
@@ -849,12 +850,12 @@ fn sarif_run() -> Run {
 )]
 fn sarif_is_valid_sarif_2_1_0() {
     let run = sarif_run();
-    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/sarif/sarif-schema-2.1.0.json");
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif/sarif-schema-2.1.0.json");
     let python = std::env::var("TAGROUTE_SARIF_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let log_file = temp_file("check-sarif.json", &run.stdout);
     let script = "import json,sys,jsonschema\nschema=json.load(open(sys.argv[1]))\nlog=json.load(open(sys.argv[2]))\njsonschema.validators.validator_for(schema)(schema).validate(log)\nprint('valid')";
-    let validate = |log: &std::path::Path| {
+    let validate = |log: &Path| {
         std::process::Command::new(&python)
             .args(["-c", script])
             .arg(&schema)

@@ -1,6 +1,7 @@
 //! neo4j.conf as Neo4j 5 reads it: the table of issue 12, one test per row, through the public
 //! API (`Config::parse` for text, `Config::load_with` for bytes).
 
+use std::path::Path;
 use std::time::Duration;
 
 use tagroute::Strictness;
@@ -11,14 +12,14 @@ use tagroute::config::{
 const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
 
 fn refused(text: &str) -> ConfigErrors {
-    match Config::parse(text, "neo4j.conf", Strictness::Default) {
+    match Config::parse(text, Path::new("neo4j.conf"), Strictness::Default) {
         Ok(_) => panic!("loaded: {text:?}"),
         Err(errors) => errors,
     }
 }
 
 fn loaded(text: &str) -> Config {
-    Config::parse(text, "neo4j.conf", Strictness::Default)
+    Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)
         .unwrap_or_else(|errors| panic!("{}", errors.render_all()))
 }
 
@@ -117,7 +118,7 @@ fn escapes_in_keys_and_values_are_decoded() {
     );
     let config = Config::parse(
         &format!("{POLICY}\\u0070=tags(a\\u002Cb)\\t;\\ halt()\n"),
-        "neo4j.conf",
+        Path::new("neo4j.conf"),
         Strictness::Default,
     )
     .expect("loads");

@@ -84,7 +84,7 @@ fn conf(index: usize) -> String {
 }
 
 fn config(index: usize) -> Config {
-    Config::parse(&conf(index), "hammer.conf", Strictness::Default).expect("loads")
+    Config::parse(&conf(index), Path::new("hammer.conf"), Strictness::Default).expect("loads")
 }
 
 /// How long to hammer: `TAGROUTE_HAMMER_SECS`, or two seconds.
@@ -394,7 +394,7 @@ fn reject_reload(service: &RoutingService, unloadable: &Path, wide: bool, writte
 fn reject_wide_reload(service: &RoutingService, written: &mut Written) {
     let wide: Vec<String> = (0..65_536).map(|i| format!("w{i}")).collect();
     let text = format!("{POLICY}wide=tags({})\n", wide.join(","));
-    let refused = match Config::parse(&text, "wide.conf", Strictness::Default) {
+    let refused = match Config::parse(&text, Path::new("wide.conf"), Strictness::Default) {
         Ok(config) => service.reload(&config).is_err(),
         Err(_) => true,
     };

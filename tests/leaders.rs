@@ -2,6 +2,7 @@
 //! optimum is known.
 
 use serde_json::{Value, json};
+use std::path::Path;
 use tagroute::Strictness;
 use tagroute::config::Config;
 use tagroute::leader::balance;
@@ -28,7 +29,7 @@ fn topology(servers: &[(&str, &[&str])], dbs: &[(&str, &[&str], &str)]) -> Value
 fn planned_moves(topology: &Value, conf: &str) -> Vec<(String, String, String)> {
     let spec = from_json(&topology.to_string()).expect("the topology reads");
     let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("the topology builds");
-    let config = Config::parse(conf, "neo4j.conf", Strictness::Default).expect("loads");
+    let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default).expect("loads");
     let name = |s| snapshot.server(s).expect("a server").name().to_owned();
     balance(&snapshot, config.leadership())
         .moves()

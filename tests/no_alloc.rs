@@ -12,6 +12,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::path::Path;
 
 use tagroute::Strictness;
 use tagroute::bench_support::{DATABASE, POLICY, POLICY_NAME, service, topology};
@@ -271,7 +272,8 @@ fn a_resilience_sweep_allocates_nothing_per_scenario() {
     let (topology, conf) = resilience_cluster::cluster(64, 2, 4);
     let spec = tagroute::topology::from_json(&topology).expect("valid topology");
     let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid topology");
-    let config = Config::parse(&conf, "neo4j.conf", Strictness::Default).expect("valid config");
+    let config =
+        Config::parse(&conf, Path::new("neo4j.conf"), Strictness::Default).expect("valid config");
     let analysis = Analysis::new(&snapshot, &config).expect("compiles");
     let domains = Domains::data_centers(&snapshot).expect("data centers");
     assert_eq!(domains.len(), 64);
@@ -317,7 +319,8 @@ fn a_sweep_whose_secondaries_lose_every_upstream_allocates_nothing_per_scenario(
     let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid topology");
     let conf = "server.cluster.catchup.upstream_strategy=leader-only\n\
                 dbms.routing.load_balancing.config.server_policies.any=min(2); halt()\n";
-    let config = Config::parse(conf, "neo4j.conf", Strictness::Default).expect("valid config");
+    let config =
+        Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default).expect("valid config");
     let analysis = Analysis::new(&snapshot, &config).expect("compiles");
     let domains = Domains::servers(&snapshot);
     let (two, _, _) = sweep_allocations(&analysis, &domains, 2);

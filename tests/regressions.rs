@@ -1,5 +1,6 @@
 //! One test per bug a fuzz target found, named after it, with its root cause.
 
+use std::path::Path;
 use tagroute::bytecode::{InsnIdx, Program};
 use tagroute::compile::compile;
 use tagroute::config::{Config, ConfigDiagnostic};
@@ -65,7 +66,7 @@ fn an_unknown_key_with_a_long_last_segment_is_diagnosed() {
 
 /// Every diagnostic of loading `source`, errors and warnings.
 fn diagnostics(source: &str, strictness: Strictness) -> Vec<ConfigDiagnostic> {
-    match Config::parse(source, "fuzz.conf", strictness) {
+    match Config::parse(source, Path::new("fuzz.conf"), strictness) {
         Ok(config) => config.warnings().to_vec(),
         Err(errors) => errors
             .errors()

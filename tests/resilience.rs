@@ -3,6 +3,7 @@
 //! diff on the demo cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -207,7 +208,8 @@ fn every_scenario_equals_the_reference_on_a_rebuilt_topology() {
         let (spec, policies, on_primaries, on_writers, by_server) =
             strategy.new_tree(&mut runner).expect("a case").current();
         let text = config_text(&policies, on_primaries, on_writers);
-        let config = Config::parse(&text, "neo4j.conf", Strictness::Default).expect("valid config");
+        let config = Config::parse(&text, Path::new("neo4j.conf"), Strictness::Default)
+            .expect("valid config");
         let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid topology");
         let analysis = Analysis::new(&snapshot, &config).expect("compiles");
         let domains = match Domains::data_centers(&snapshot) {
@@ -364,7 +366,7 @@ fn findings_cover_upstreams_quorum_and_regions_through_the_api() {
     let conf = "dbms.routing.load_balancing.config.server_policies.eu=tags(eu)\n\
                 server.cluster.catchup.upstream_strategy=user-defined\n\
                 server.cluster.catchup.user_defined_upstream_strategy=tags(dc1); halt()\n";
-    let config = Config::parse(conf, "neo4j.conf", Strictness::Default).expect("valid");
+    let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default).expect("valid");
     let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid");
     let analysis = Analysis::new(&snapshot, &config).expect("compiles");
     let domains = Domains::data_centers(&snapshot).expect("data centers");

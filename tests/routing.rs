@@ -3,6 +3,7 @@
 //! checked against the reference interpreter.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -178,7 +179,7 @@ impl Vector {
     fn config(&self) -> Config {
         Config::parse(
             &self.conf,
-            &format!("routing.jsonl:{}", self.line),
+            Path::new(&format!("routing.jsonl:{}", self.line)),
             Strictness::Default,
         )
         .unwrap_or_else(|e| panic!("{}", e.render_all()))
@@ -376,7 +377,7 @@ fn spec(
 }
 
 pub(crate) fn service(spec: &TopologySpec, conf: &str) -> RoutingService {
-    let config = Config::parse(conf, "neo4j.conf", Strictness::Default)
+    let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)
         .unwrap_or_else(|e| panic!("{}", e.render_all()));
     RoutingService::new(Arc::new(Topology::new(spec).expect("valid")), &config).expect("compiles")
 }
@@ -677,7 +678,7 @@ fn a_reload_never_mixes_two_configurations() {
         "{POLICY}p=tags(none); halt()\ndbms.routing_ttl=20s\ndbms.routing.reads_on_primaries_enabled=false\n"
     );
     let configs = [a.as_str(), b.as_str()]
-        .map(|c| Config::parse(c, "c", Strictness::Default).expect("loads"));
+        .map(|c| Config::parse(c, Path::new("c"), Strictness::Default).expect("loads"));
     let service = service(&cluster, &a);
     let expected: BTreeMap<u64, Expected> = configs
         .iter()
@@ -739,7 +740,7 @@ fn decisions_never_mix_two_generations() {
         "{POLICY}p=tags(north)->min(4); halt()\ndbms.routing.reads_on_writers_enabled=true\n"
     );
     let configs = [a.as_str(), b.as_str()]
-        .map(|c| Config::parse(c, "c", Strictness::Default).expect("loads"));
+        .map(|c| Config::parse(c, Path::new("c"), Strictness::Default).expect("loads"));
     let expected = configs.each_ref().map(|c| {
         let text = &c.policy("p").expect("p").text;
         reference_table(&cluster, "neo4j", text, c.routing(), &[]).readers

@@ -1,6 +1,7 @@
 //! The cluster model through the public API: the findings of issue 14 about interning and
 //! server sets, each a regression test that failed before its fix.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use tagroute::compile::compile;
@@ -29,7 +30,7 @@ fn policy_conf(name: &str, tags: impl Iterator<Item = String>) -> String {
 }
 
 fn config(text: &str) -> Config {
-    Config::parse(text, "neo4j.conf", Strictness::Default).expect("loads")
+    Config::parse(text, Path::new("neo4j.conf"), Strictness::Default).expect("loads")
 }
 
 /// Issue 14: a rejected reload with a 65,536-tag filter interned all its tags (20 → 65,556),
@@ -44,7 +45,7 @@ fn a_reload_holds_the_tags_it_names_and_lets_them_go_with_it() {
     // A filter wider than the bytecode allows: the configuration itself is refused, as `check`
     // and `route` refuse it, so no reload can carry it.
     let huge = policy_conf("huge", (0..65_536).map(|i| format!("x{i}")));
-    let refused = Config::parse(&huge, "neo4j.conf", Strictness::Default)
+    let refused = Config::parse(&huge, Path::new("neo4j.conf"), Strictness::Default)
         .expect_err("a 65,536-tag filter is refused");
     assert!(
         refused

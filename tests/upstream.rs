@@ -3,6 +3,7 @@
 //! fallback, aliases and an embedder's own strategy.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,7 +75,8 @@ pub fn tagroute(args: &[&str]) -> Run {
 }
 
 fn config(text: &str) -> Config {
-    Config::parse(text, "neo4j.conf", Strictness::Default).expect("the configuration loads")
+    Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)
+        .expect("the configuration loads")
 }
 
 fn snapshot(topology: &Value) -> Snapshot {

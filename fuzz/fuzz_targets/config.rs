@@ -11,6 +11,7 @@
 
 #![no_main]
 
+use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use tagroute::config::{Config, ConfigDiagnostic};
 use tagroute::span::{LineIndex, Span};
@@ -67,7 +68,7 @@ fuzz_target!(|bytes: &[u8]| {
         Some(1) => Strictness::Strict,
         _ => Strictness::Default,
     };
-    let config = match Config::parse(&source, "fuzz.conf", strictness) {
+    let config = match Config::parse(&source, Path::new("fuzz.conf"), strictness) {
         Ok(config) => config,
         Err(errors) => {
             assert!(

@@ -28,6 +28,7 @@ use super::user_defined::UserDefinedPolicy;
 /// last.
 ///
 /// ```
+/// use std::path::Path;
 /// use tagroute::Strictness;
 /// use tagroute::catchup::Selector;
 /// use tagroute::config::Config;
@@ -36,7 +37,7 @@ use super::user_defined::UserDefinedPolicy;
 ///
 /// let conf = "server.cluster.catchup.upstream_strategy=user-defined\n\
 ///             server.cluster.catchup.user_defined_upstream_strategy=tags(north2); halt()\n";
-/// let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+/// let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)?;
 /// let spec = TopologySpec {
 ///     servers: vec![
 ///         ServerSpec::new("n1", "n1.example:7687").with_tags(["north1"]),
@@ -523,15 +524,17 @@ impl std::error::Error for RegisterError {}
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::Strictness;
     use crate::config::Config;
+    use crate::syntax::Strictness;
     use crate::topology::{DatabaseSpec, ServerSpec, TopologySpec};
 
     const STRATEGIES: &str = "server.cluster.catchup.upstream_strategy";
 
     fn config(text: &str) -> Config {
-        Config::parse(text, "neo4j.conf", Strictness::Default).unwrap()
+        Config::parse(text, Path::new("neo4j.conf"), Strictness::Default).unwrap()
     }
 
     /// Primaries `p1`, `p2` (leader `p1`); secondaries `s1`, `s2`; `x` hosts nothing.

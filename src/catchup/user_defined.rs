@@ -83,9 +83,11 @@ fn compiled_for<'p>(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::Strictness;
     use crate::config::Config;
+    use crate::syntax::Strictness;
     use crate::topology::{DatabaseSpec, ServerSpec, Snapshot, TopologySpec};
 
     fn setting(value: Option<&str>) -> UserDefined {
@@ -93,7 +95,7 @@ mod tests {
             Some(v) => format!("server.cluster.catchup.user_defined_upstream_strategy={v}\n"),
             None => String::new(),
         };
-        let config = Config::parse(&text, "neo4j.conf", Strictness::Default).unwrap();
+        let config = Config::parse(&text, Path::new("neo4j.conf"), Strictness::Default).unwrap();
         config.catchup().user_defined.clone()
     }
 

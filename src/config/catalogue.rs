@@ -786,6 +786,8 @@ pub fn is_neo4j_44_setting(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     /// The data's shape: every version has its settings, sorted and distinct, each with a known
@@ -946,8 +948,13 @@ mod tests {
                     continue; // tagroute's own readers report these (their tests say how)
                 }
                 let source = format!("{name}={wrong}\n");
-                let errors = Config::parse_for(&source, "c", crate::Strictness::Default, target)
-                    .expect_err(&source);
+                let errors = Config::parse_for(
+                    &source,
+                    Path::new("c"),
+                    crate::syntax::Strictness::Default,
+                    target,
+                )
+                .expect_err(&source);
                 let error = &errors.errors()[0];
                 assert_eq!(error.kind, ConfigDiagnosticKind::InvalidValue, "{source}");
                 let described = format!("({})", s.value_type.describe());

@@ -11,10 +11,10 @@ use super::located::{Located, SourceMap};
 use super::policies::{lint, parse_diagnostic, uncompilable};
 use super::properties::Properties;
 use super::values::{tag_list, tag_text};
-use crate::Strictness;
 use crate::compile::compile;
 use crate::span::{Severity, Span};
 use crate::suggest::closest;
+use crate::syntax::Strictness;
 use crate::syntax::{self, Policy};
 use crate::topology::TagInterner;
 

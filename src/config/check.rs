@@ -106,11 +106,12 @@ impl CheckReport {
 /// topology gives it.
 ///
 /// ```
+/// use std::path::Path;
 /// use tagroute::Strictness;
 /// use tagroute::config::{Config, ConfigDiagnosticKind, check};
 ///
-/// let a = Config::parse("dbms.routing.load_balancing.config.server_policies.p=tags(x)", "a.conf", Strictness::Default);
-/// let b = Config::parse("dbms.routing.load_balancing.config.server_policies.p=tags(y)", "b.conf", Strictness::Default);
+/// let a = Config::parse("dbms.routing.load_balancing.config.server_policies.p=tags(x)", Path::new("a.conf"), Strictness::Default);
+/// let b = Config::parse("dbms.routing.load_balancing.config.server_policies.p=tags(y)", Path::new("b.conf"), Strictness::Default);
 /// let report = check(&[a, b], None, None);
 /// let kinds: Vec<_> = report.errors().map(|f| f.diagnostic.kind).collect();
 /// assert_eq!(kinds, [ConfigDiagnosticKind::PolicyDiffers]);

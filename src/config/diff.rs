@@ -58,11 +58,13 @@ fn same_everywhere(configs: &[&Config], name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::Strictness;
+    use crate::syntax::Strictness;
 
     fn config(source: &str, origin: &str) -> Config {
-        Config::parse(source, origin, Strictness::Default).unwrap()
+        Config::parse(source, Path::new(origin), Strictness::Default).unwrap()
     }
 
     const PREFIX: &str = "dbms.routing.load_balancing.config.server_policies.";

@@ -64,8 +64,8 @@ pub(crate) use roles::readers_into;
 pub use roles::{Roles, roles, roles_into};
 pub use routing::RoutingSettings;
 
-use crate::Strictness;
 use crate::span::LineIndex;
+use crate::syntax::Strictness;
 use error::Diagnostics;
 
 /// How the bytes of a configuration file become text.
@@ -165,25 +165,36 @@ impl IgnoredKeys {
 }
 
 impl Config {
-    /// Reads the configuration text `source`, named `origin` in diagnostics; policies are parsed
+    /// Reads the configuration text `source`, read from `origin` (a path, or a name for where
+    /// the text came from: a path rather than a string, so that swapping the two does not
+    /// compile), which every diagnostic names; policies are parsed
     /// with `strictness`; every key is validated as any Neo4j version tagroute knows would
     /// ([`Neo4jTarget::default`]).
     ///
     /// Loads whole or fails whole: the error lists every error in the file, and the warnings.
     ///
     /// ```
+    /// use std::path::Path;
     /// use tagroute::Strictness;
     /// use tagroute::config::Config;
     ///
     /// let text = "dbms.routing.load_balancing.config.server_policies.north=\\\n    tags(north1); tags(north)\n";
-    /// let config = Config::parse(text, "neo4j.conf", Strictness::Default)?;
+    /// let config = Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)?;
     /// assert_eq!(config.policy("north").map(|p| p.text.as_ref()), Some("tags(north1); tags(north)"));
     /// assert!(config.policy("default").is_some_and(|p| p.is_builtin()));
     /// # Ok::<(), tagroute::config::ConfigErrors>(())
     /// ```
+    ///
+    /// The origin is a path, not a string, so the text and its origin cannot be swapped:
+    ///
+    /// ```compile_fail
+    /// # use tagroute::{Strictness, config::Config};
+    /// let text = "dbms.routing.load_balancing.config.server_policies.north=tags(north)";
+    /// let config = Config::parse("neo4j.conf", text, Strictness::Default);
+    /// ```
     pub fn parse(
         source: &str,
-        origin: &str,
+        origin: &Path,
         strictness: Strictness,
     ) -> Result<Config, ConfigErrors> {
         Config::parse_for(source, origin, strictness, Neo4jTarget::default())
@@ -194,24 +205,26 @@ impl Config {
     /// Enterprise Edition: how `route` and `serve` read a file).
     ///
     /// ```
+    /// use std::path::Path;
     /// use tagroute::Strictness;
     /// use tagroute::config::{Config, ConfigDiagnosticKind, Edition, Neo4jTarget, Neo4jVersion};
     ///
     /// let community = Neo4jTarget { version: Neo4jVersion::newest(), edition: Edition::Community };
-    /// let errors = Config::parse_for("initial.server.mode_constraint=NONE", "c", Strictness::Default, community)
+    /// let errors = Config::parse_for("initial.server.mode_constraint=NONE", Path::new("c"), Strictness::Default, community)
     ///     .unwrap_err();
     /// assert_eq!(errors.errors()[0].kind, ConfigDiagnosticKind::OtherEdition);
-    /// let errors = Config::parse("server.memory.heap.max_sise=1g", "c", Strictness::Default).unwrap_err();
+    /// let errors = Config::parse("server.memory.heap.max_sise=1g", Path::new("c"), Strictness::Default).unwrap_err();
     /// assert_eq!(errors.errors()[0].help.as_deref(), Some("did you mean `server.memory.heap.max_size`?"));
     /// ```
     pub fn parse_for(
         source: &str,
-        origin: &str,
+        origin: &Path,
         strictness: Strictness,
         target: Neo4jTarget,
     ) -> Result<Config, ConfigErrors> {
         let diagnostics = Diagnostics::default();
-        Config::parse_text(Arc::from(source), origin, strictness, target, diagnostics)
+        let origin = origin.display().to_string();
+        Config::parse_text(Arc::from(source), &origin, strictness, target, diagnostics)
     }
 
     fn parse_text(
@@ -502,7 +515,7 @@ mod tests {
     const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
 
     fn errors(source: &str) -> ConfigErrors {
-        Config::parse(source, "neo4j.conf", Strictness::Default).unwrap_err()
+        Config::parse(source, Path::new("neo4j.conf"), Strictness::Default).unwrap_err()
     }
 
     #[test]
@@ -570,7 +583,7 @@ mod tests {
              db.cluster.raft.leader_transfer.priority_tag=north1\n\
              server.memory.heap.max_size=4g\n"
         );
-        let config = Config::parse(&source, "neo4j.conf", Strictness::Strict).unwrap();
+        let config = Config::parse(&source, Path::new("neo4j.conf"), Strictness::Strict).unwrap();
         assert_eq!(config.origin(), "neo4j.conf");
         assert_eq!(config.source(), source);
         let names: Vec<&str> = config.policies().keys().map(String::as_str).collect();
@@ -673,7 +686,8 @@ mod tests {
             version: Neo4jVersion::newest(),
             edition: Edition::Community,
         };
-        let errors = Config::parse_for(source, "c", Strictness::Default, community).unwrap_err();
+        let errors =
+            Config::parse_for(source, Path::new("c"), Strictness::Default, community).unwrap_err();
         assert_eq!(errors.errors().len(), 4);
         assert!(
             errors
@@ -683,7 +697,7 @@ mod tests {
         );
         // With strict validation off, Neo4j starts and ignores them: so does tagroute.
         let lenient = format!("server.config.strict_validation.enabled=false\n{source}");
-        let config = Config::parse(&lenient, "old.conf", Strictness::Default).unwrap();
+        let config = Config::parse(&lenient, Path::new("old.conf"), Strictness::Default).unwrap();
         assert!(config.policy("dc").is_none());
         assert_eq!(config.routing().ttl, Duration::from_secs(300));
         let kinds: Vec<K> = config.warnings().iter().map(|w| w.kind).collect();
@@ -752,7 +766,7 @@ mod tests {
     #[test]
     fn the_default_database_is_read_trimmed_and_its_4x_name_migrated() {
         let read = |source: &str| {
-            Config::parse(source, "c", Strictness::Default)
+            Config::parse(source, Path::new("c"), Strictness::Default)
                 .map(|c| c.default_database().map(str::to_owned))
         };
         assert_eq!(
@@ -770,8 +784,12 @@ mod tests {
             read("dbms.default_database=movies\ninitial.dbms.default_database=films\n"),
             Ok(Some("films".into()))
         );
-        let config = Config::parse("dbms.default_database=movies\n", "c", Strictness::Default)
-            .expect("a migrated key is a warning");
+        let config = Config::parse(
+            "dbms.default_database=movies\n",
+            Path::new("c"),
+            Strictness::Default,
+        )
+        .expect("a migrated key is a warning");
         let warnings: Vec<&str> = config.warnings().iter().map(|w| &*w.message).collect();
         assert!(
             warnings
@@ -783,7 +801,8 @@ mod tests {
 
     #[test]
     fn initial_server_tags_are_valid_and_distinct() {
-        let config = Config::parse("initial.server.tags=", "c", Strictness::Default).unwrap();
+        let config =
+            Config::parse("initial.server.tags=", Path::new("c"), Strictness::Default).unwrap();
         assert_eq!(config.initial_server_tags(), [] as [String; 0]);
         let source = "initial.server.tags=a,b-1,a,/x";
         let found = summary(source, errors(source).errors());
@@ -859,7 +878,7 @@ mod tests {
                 let vector: serde_json::Value = serde_json::from_str(line).unwrap();
                 let conf = vector["conf"].as_str().unwrap();
                 let origin = format!("{file}:{}", i + 1);
-                let config = Config::parse(conf, &origin, Strictness::Default)
+                let config = Config::parse(conf, Path::new(&origin), Strictness::Default)
                     .unwrap_or_else(|e| panic!("{}", e.render_all()));
                 check_vector(&config, &vector);
                 check_strict(conf, &origin);
@@ -897,7 +916,7 @@ mod tests {
     }
 
     fn check_strict(conf: &str, origin: &str) {
-        let Err(errors) = Config::parse(conf, origin, Strictness::Strict) else {
+        let Err(errors) = Config::parse(conf, Path::new(origin), Strictness::Strict) else {
             return;
         };
         for error in errors.errors() {
@@ -938,7 +957,7 @@ mod tests {
         ) {
             let prefixed = format!("{POLICY}{source}");
             for text in [source.as_str(), prefixed.as_str()] {
-                let diagnostics = match Config::parse(text, "p", Strictness::Default) {
+                let diagnostics = match Config::parse(text, Path::new("p"), Strictness::Default) {
                     Ok(config) => config.warnings().to_vec(),
                     Err(errors) => errors.errors().iter().chain(errors.warnings()).cloned().collect(),
                 };

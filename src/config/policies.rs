@@ -11,9 +11,9 @@ use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::keys;
 use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
-use crate::Strictness;
 use crate::compile::{CompileError, compile_staged};
 use crate::span::Span;
+use crate::syntax::Strictness;
 use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
 use crate::topology::TagInterner;
 

@@ -87,8 +87,8 @@ pub fn evaluate_on(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Strictness;
     use crate::reference::parse;
+    use crate::syntax::Strictness;
 
     fn run(policy: &str, servers: &[(&str, &[&str])]) -> Vec<String> {
         let policy = parse(policy, Strictness::Strict).expect("valid policy");

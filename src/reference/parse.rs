@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::Strictness;
+use crate::syntax::Strictness;
 
 /// A parsed policy: its rules (dropped ones left out) and whether it halts.
 #[derive(Clone, Debug, PartialEq, Eq)]

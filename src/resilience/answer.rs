@@ -112,7 +112,7 @@ fn halt_rule(after: &Rule) -> Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Strictness;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
     use crate::topology::testing::cluster;
 

@@ -29,6 +29,7 @@
 //! to 1), and a reader's **growth** is its share over its share with nothing down.
 //!
 //! ```
+//! use std::path::Path;
 //! use tagroute::Strictness;
 //! use tagroute::config::Config;
 //! use tagroute::resilience::{Analysis, Answer, Domains};
@@ -47,7 +48,7 @@
 //! };
 //! let snapshot = Snapshot::build(&spec, &TagInterner::new())?;
 //! let conf = "dbms.routing.load_balancing.config.server_policies.local=tags(dc1); halt()\n";
-//! let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+//! let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)?;
 //! let analysis = Analysis::new(&snapshot, &config)?;
 //! let domains = Domains::data_centers(&snapshot)?;
 //! let mut outages = Vec::new();

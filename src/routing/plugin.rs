@@ -170,10 +170,12 @@ impl Order<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::Strictness;
     use crate::config::Config;
     use crate::routing::Role;
+    use crate::syntax::Strictness;
     use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
 
     /// Primaries p1 (leader, north), p2 (south), p3 (north); secondaries s1 (north), s2 (south).
@@ -211,7 +213,8 @@ mod tests {
             .iter()
             .map(|(n, t)| format!("dbms.routing.load_balancing.config.server_policies.{n}={t}\n"))
             .collect();
-        let config = Config::parse(&text, "neo4j.conf", Strictness::Default).expect("loads");
+        let config =
+            Config::parse(&text, Path::new("neo4j.conf"), Strictness::Default).expect("loads");
         Policies::compile(&config, snapshot.interner(), None).expect("compiles")
     }
 

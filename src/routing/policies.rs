@@ -203,8 +203,10 @@ pub struct Reload {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::Strictness;
+    use crate::syntax::Strictness;
 
     const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
 
@@ -213,7 +215,7 @@ mod tests {
             .iter()
             .map(|(name, text)| format!("{POLICY}{name}={text}\n"))
             .collect();
-        Config::parse(&text, "neo4j.conf", Strictness::Default).expect("loads")
+        Config::parse(&text, Path::new("neo4j.conf"), Strictness::Default).expect("loads")
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! afresh into the decider's own buffers.
 //!
 //! ```
+//! use std::path::Path;
 //! use std::sync::Arc;
 //! use tagroute::config::Config;
 //! use tagroute::router::Pick;
@@ -33,7 +34,7 @@
 //!     }],
 //! };
 //! let conf = "dbms.routing.load_balancing.config.server_policies.north=tags(north); halt()";
-//! let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+//! let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)?;
 //! let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
 //! let router = service.router();
 //!
@@ -328,6 +329,7 @@ impl Decider<'_> {
     /// is the one asked for, and picks.
     ///
     /// ```
+    /// use std::path::Path;
     /// use std::sync::Arc;
     /// use tagroute::config::Config;
     /// use tagroute::router::{NoDecision, Pick};
@@ -342,7 +344,7 @@ impl Decider<'_> {
     ///     "databases": [{"name": "neo4j", "primaries": ["s1a"], "secondaries": ["n1a", "n1b"]}]
     /// }"#)?);
     /// let conf = "dbms.routing.load_balancing.config.server_policies.north=tags(north); halt()";
-    /// let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+    /// let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)?;
     /// let service = RoutingService::new(Arc::clone(&topology), &config)?;
     /// let router = service.router();
     /// let (north, neo4j) = (router.policy("north")?, router.database("neo4j")?);
@@ -439,6 +441,7 @@ impl Decider<'_> {
     /// nothing once its buffers have grown to the cluster's size.
     ///
     /// ```
+    /// use std::path::Path;
     /// use std::sync::Arc;
     /// use tagroute::config::Config;
     /// use tagroute::router::Pick;
@@ -455,7 +458,7 @@ impl Decider<'_> {
     ///     databases: vec![],
     /// };
     /// let conf = "dbms.routing.load_balancing.config.server_policies.eu=tags(eu); halt()";
-    /// let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+    /// let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)?;
     /// let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
     /// let router = service.router();
     /// let eu = router.policy("eu")?;
@@ -657,18 +660,19 @@ fn select(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::path::Path;
     use std::time::Duration;
 
     use super::*;
-    use crate::Strictness;
     use crate::config::Config;
     use crate::routing::RoutingService;
+    use crate::syntax::Strictness;
     use crate::topology::{DatabaseSpec, ServerSpec, TopologySpec, Update};
 
     const POLICY: &str = "dbms.routing.load_balancing.config.server_policies.";
 
     fn config(text: &str) -> Config {
-        Config::parse(text, "neo4j.conf", Strictness::Default).expect("loads")
+        Config::parse(text, Path::new("neo4j.conf"), Strictness::Default).expect("loads")
     }
 
     /// Servers n1, n2 (north), s1 (south), all secondaries of `neo4j`; the policy `north`.

@@ -11,6 +11,7 @@
 //! load, a policy does not compile) changes nothing.
 //!
 //! ```
+//! use std::path::Path;
 //! use std::sync::Arc;
 //! use tagroute::Strictness;
 //! use tagroute::config::Config;
@@ -32,7 +33,7 @@
 //! };
 //! let conf = "dbms.routing.load_balancing.config.server_policies.south=tags(south); halt()\n\
 //!             dbms.routing.reads_on_writers_enabled=true\n";
-//! let config = Config::parse(conf, "neo4j.conf", Strictness::Default)?;
+//! let config = Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default)?;
 //! let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
 //!
 //! let request = RouteRequest::new("neo4j").with_policy("south");
@@ -57,9 +58,9 @@ use super::plugin::{RouteContext, RoutingPlugin, ServerPolicies};
 use super::policies::{Policies, PolicyError, Reload};
 use super::router::Router;
 use super::table::{RouteRequest, RoutingTable, TableScratch};
-use crate::Strictness;
 use crate::config::{Config, RoutingSettings};
 use crate::rng::Rng;
+use crate::syntax::Strictness;
 use crate::topology::Topology;
 
 /// What one configuration says about routing: its compiled policies and its settings,
@@ -102,6 +103,7 @@ pub(super) struct Published {
 /// one publisher of the configuration's policies and settings. `Send + Sync`: share it.
 ///
 /// ```
+/// use std::path::Path;
 /// use std::sync::Arc;
 /// use tagroute::config::Config;
 /// use tagroute::rng::Rng;
@@ -118,7 +120,7 @@ pub(super) struct Published {
 ///                    "leader": "n1a"}]
 /// }"#)?);
 /// let policy = "dbms.routing.load_balancing.config.server_policies.local=tags(south); halt()";
-/// let config = Config::parse(policy, "neo4j.conf", Strictness::Default)?;
+/// let config = Config::parse(policy, Path::new("neo4j.conf"), Strictness::Default)?;
 /// let service = RoutingService::new(topology, &config)?;
 ///
 /// // What a driver asking for `local` gets.
@@ -129,7 +131,7 @@ pub(super) struct Published {
 ///
 /// // A new configuration: the policies and settings change together, or not at all.
 /// let moved = "dbms.routing.load_balancing.config.server_policies.local=tags(north); halt()";
-/// let report = service.reload(&Config::parse(moved, "neo4j.conf", Strictness::Default)?)?;
+/// let report = service.reload(&Config::parse(moved, Path::new("neo4j.conf"), Strictness::Default)?)?;
 /// assert_eq!(report.changed, ["local"]);
 /// let table = service.table(&request, &mut Rng::seeded(7))?;
 /// assert_eq!(table.names(Role::Read), ["n1b"]);
@@ -213,6 +215,7 @@ impl RoutingService {
     /// `route` does, unless it implements [`RoutingPlugin::route_into`]).
     ///
     /// ```
+    /// # use std::path::Path;
     /// # use std::sync::Arc;
     /// # use tagroute::Strictness;
     /// # use tagroute::config::Config;
@@ -227,7 +230,7 @@ impl RoutingService {
     /// #         ..DatabaseSpec::default()
     /// #     }],
     /// # };
-    /// # let config = Config::parse("", "neo4j.conf", Strictness::Default)?;
+    /// # let config = Config::parse("", Path::new("neo4j.conf"), Strictness::Default)?;
     /// let service = RoutingService::new(Arc::new(Topology::new(&spec)?), &config)?;
     /// let (mut scratch, mut rng) = (TableScratch::new(), Rng::seeded(7));
     /// for _ in 0..3 {
@@ -327,7 +330,7 @@ mod tests {
     }
 
     fn config(conf: &str) -> Config {
-        Config::parse(conf, "neo4j.conf", Strictness::Default).expect("loads")
+        Config::parse(conf, Path::new("neo4j.conf"), Strictness::Default).expect("loads")
     }
 
     fn readers(service: &RoutingService, policy: &str) -> Result<Vec<String>, String> {

@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
-use crate::Strictness;
 use crate::config::{Config, ConfigErrors};
 use crate::rng::Rng;
 use crate::routing::{
@@ -31,6 +30,7 @@ use crate::routing::{
     roles,
 };
 use crate::span::Span;
+use crate::syntax::Strictness;
 use crate::topology::{
     Database, Server, ServerSet, Snapshot, Topology, TopologyError, TopologySpec, from_json,
 };

@@ -267,7 +267,7 @@ fn lint_tags(policy: &Policy, census: &dyn TagCensus, lints: &mut impl FnMut(Lin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Strictness;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
 
     fn codes(text: &str) -> Vec<(&'static str, String)> {

@@ -33,5 +33,16 @@ pub use tree::{
     TagsSpelling,
 };
 
-#[cfg(doc)]
-use crate::Strictness;
+/// How closely the parser follows Neo4j.
+///
+/// Neo4j's parser splits strings rather than tokenising, and so rejects whitespace in two places
+/// where nothing is ambiguous: after a trailing `;` (`halt(); `) and between the arrows of a
+/// trailing arrow run (`tags(a)-> ->`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Strictness {
+    /// Accept that whitespace, recording it for the `neo4j-compat` warning.
+    #[default]
+    Default,
+    /// Accept a policy if and only if Neo4j does (the CLI's `--neo4j`).
+    Strict,
+}

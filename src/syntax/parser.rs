@@ -14,8 +14,8 @@
 use super::error::{ParseError, ParseErrorKind as Kind};
 use super::token::{Lexeme, Token, lex};
 use super::tree::{Count, Filter, FilterKind, Policy, Rule, Tag, TagsSpelling};
-use crate::Strictness;
 use crate::span::Span;
+use crate::syntax::Strictness;
 
 /// Parses a policy text.
 pub fn parse(text: &str, strictness: Strictness) -> Result<Policy, ParseError> {

@@ -36,7 +36,7 @@ impl fmt::Display for Policy {
 
 #[cfg(test)]
 mod tests {
-    use crate::Strictness;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
 
     fn canonical(text: &str) -> String {

@@ -30,7 +30,7 @@ use super::spec::{DatabaseSpec, ServerSpec};
 use super::tags::{TagId, TagStage};
 
 /// A change to a cluster; [`Snapshot::apply`] makes a new snapshot from a batch of them, and
-/// [`Topology::apply`](crate::Topology::apply) publishes it.
+/// [`Topology::apply`](crate::topology::Topology::apply) publishes it.
 ///
 /// ```
 /// use tagroute::topology::{ServerSpec, Topology, TopologySpec};

@@ -198,8 +198,8 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Strictness;
     use crate::compile::compile;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
     use crate::topology::{ServerSpec, TagInterner, TopologySpec};
 

@@ -415,8 +415,8 @@ fn and_union(tags: &[TagId], matrix: &TagMatrix, from: Option<&[u64]>, out: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Strictness;
     use crate::compile::compile;
+    use crate::syntax::Strictness;
     use crate::syntax::parse;
     use crate::topology::{ServerSpec, TopologySpec};
 

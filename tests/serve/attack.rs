@@ -407,7 +407,10 @@ async fn a_wrong_password_flood_leaves_logged_in_clients_and_honest_logins_serve
     assert_eq!(logged_in.login("app", "s3cret").await.1.tag(), SUCCESS);
 
     let flooding = Arc::new(AtomicBool::new(true));
-    let (connections, rounds) = (size(100, 600), 30);
+    // Each flooding client logs in again until the test has seen what it looks for, at most
+    // `rounds` times: under load the first checks can take seconds, and every login before
+    // the first failure is refused busy, not paused.
+    let (connections, rounds) = (size(100, 600), 300);
     let flood: Vec<_> = (0..connections)
         .map(|_| {
             let flooding = Arc::clone(&flooding);

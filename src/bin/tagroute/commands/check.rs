@@ -9,6 +9,7 @@
 //! Neo4j 5 is printed on stdout first, and the migrated text is what is checked.
 
 use serde_json::{Value, json};
+use std::path::Path;
 use tagroute::config::{
     CheckReport, Config, ConfigErrors, Edition, Finding, Neo4jCondition, Neo4jTarget, Neo4jVersion,
     Unlisted, check, migrate,
@@ -91,7 +92,9 @@ impl Input<'_> {
     ) -> Result<Config, ConfigErrors> {
         match self {
             Input::Path(path) => Config::load_for(path, strictness, target),
-            Input::Migrated { origin, text } => Config::parse_for(text, origin, strictness, target),
+            Input::Migrated { origin, text } => {
+                Config::parse_for(text, Path::new(origin), strictness, target)
+            }
         }
     }
 }

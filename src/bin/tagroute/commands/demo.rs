@@ -2,6 +2,7 @@
 //! west), two data centers each, with the policies of the Neo4j documentation.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use tagroute::catchup::Selector;
@@ -87,7 +88,7 @@ pub fn cluster() -> TopologySpec {
 pub fn run(console: &mut Console<'_>) -> Result<(), Failure> {
     let invalid = |e: &dyn std::fmt::Display| Failure::Invalid(e.to_string());
     let topology = Arc::new(Topology::new(&cluster()).map_err(|e| invalid(&e))?);
-    let config = Config::parse(CONFIG, "demo.conf", Strictness::Default)
+    let config = Config::parse(CONFIG, Path::new("demo.conf"), Strictness::Default)
         .map_err(|e| Failure::Invalid(e.render_all()))?;
     let service = RoutingService::new(Arc::clone(&topology), &config).map_err(|e| invalid(&e))?;
     let snapshot = topology.snapshot();

@@ -5,6 +5,7 @@ mod html;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use serde_json::{Value, json};
 use tagroute::Strictness;
@@ -71,7 +72,7 @@ pub fn load_cluster(
             let invalid = |e: &dyn std::fmt::Display| Failure::Invalid(e.to_string());
             let snapshot =
                 Snapshot::build(&demo::cluster(), &TagInterner::new()).map_err(|e| invalid(&e))?;
-            let config = Config::parse(demo::CONFIG, "demo.conf", Strictness::Default)
+            let config = Config::parse(demo::CONFIG, Path::new("demo.conf"), Strictness::Default)
                 .map_err(|e| Failure::Invalid(e.render_all()))?;
             Ok((snapshot, config))
         }
