@@ -88,6 +88,7 @@ fn every_kind(c: &mut Criterion) {
         primaries: tags(&["s10", "s11", "s12"]),
         secondaries: (13..200).map(|i| format!("s{i}")).collect(),
         leader: Some("s10".into()),
+        ..DatabaseSpec::default()
     };
     publish(
         c,

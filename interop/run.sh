@@ -2,7 +2,9 @@
 # Real Neo4j drivers against `tagroute serve` on loopback ports: Python `neo4j` 6.4.1 and
 # 5.28.8 (a virtual environment each) and the npm `neo4j-driver` 6.3.0 (a local node_modules),
 # every version pinned; and tagroute reading a stub Neo4j cluster (interop/stub_cluster.py, packed by
-# each pinned Python driver's PackStream) with `topology import --from` (python/test_follow.py).
+# each pinned Python driver's PackStream) with `topology import --from` (python/test_follow.py)
+# and through `serve --follow` with both kinds of driver (python/test_serve_follow.py, which runs
+# node/table.mjs for the npm driver's tables).
 # Usage: interop/run.sh path/to/tagroute
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,9 @@ python3 -m venv --help >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 export TAGROUTE_CERT=$work/cert.pem TAGROUTE_KEY=$work/key.pem
+
+# The npm driver first: python/test_serve_follow.py asks it for tables.
+(cd "$here/node" && npm install --no-audit --no-fund --silent)
 
 for driver in 6.4.1 5.28.8; do
     venv=$work/venv-$driver
@@ -39,4 +44,4 @@ echo "--- prometheus_client 0.26.0"
     cargo test -q --test integration metrics_come_in_the_format_asked_for -- --nocapture)
 
 echo "--- npm neo4j-driver 6.3.0"
-(cd "$here/node" && npm install --no-audit --no-fund --silent && node --test routing.test.mjs)
+(cd "$here/node" && node --test routing.test.mjs)

@@ -76,6 +76,15 @@ def chunked(body):
     return bytes(out + b"\x00\x00")
 
 
+def loopback(index):
+    """The loopback address of server `index`: 127.0.0.2 to 127.0.0.254, then 127.0.1.1 to
+    127.0.1.254, ... (no .0 or .255)."""
+    if index + 2 < 255:
+        return f"127.0.0.{index + 2}"
+    k = index + 2 - 255
+    return f"127.0.{1 + k // 254}.{1 + k % 254}"
+
+
 class Server:
     """One member: its identity, what SHOW SERVERS says of it, and its listener."""
 
@@ -83,7 +92,7 @@ class Server:
         self.cluster = cluster
         self.name = f"s{index + 1}"
         self.server_id = str(uuid.UUID(int=index + 1))
-        self.host = f"127.0.0.{index + 2}"
+        self.host = loopback(index)
         self.port = 0
         self.state = "Enabled"
         self.health = "Available"

@@ -86,6 +86,7 @@ pub fn topology(servers: usize) -> TopologySpec {
         primaries: primaries.to_vec(),
         secondaries: secondaries.to_vec(),
         leader: None,
+        ..DatabaseSpec::default()
     };
     TopologySpec {
         servers: specs,

@@ -133,6 +133,7 @@ fn database(rng: &mut Rng, spec: &TopologySpec, name: &str) -> DatabaseSpec {
         leader,
         secondaries: order[primaries..primaries + secondaries].to_vec(),
         primaries: order[..primaries].to_vec(),
+        ..DatabaseSpec::default()
     }
 }
 

@@ -172,11 +172,15 @@ fn serve_answers_a_route_without_allocating_once_warm() {
     use std::path::Path;
     use tagroute::rng::Rng;
     use tagroute::routing::{Role, TableScratch};
-    use tagroute::serve::routes::{Routes, RuleCache};
+    use tagroute::serve::routes::{Routes, RuleCache, load_config, read_topology};
+    use tagroute::topology::{Snapshot, TagInterner};
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/serve");
     let (config, topology) = (data.join("neo4j.conf"), data.join("topology.json"));
+    let settings = load_config(&config).expect("loads");
+    let spec = read_topology(&topology).expect("reads");
     for advertise in [vec![], vec!["tagroute.example.com:7687".to_owned()]] {
-        let routes = Routes::load(&config, &topology, advertise).expect("loads");
+        let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid");
+        let routes = Routes::new(&config, &settings, snapshot, advertise).expect("loads");
         let (mut scratch, mut rng, mut rules) =
             (TableScratch::new(), Rng::seeded(5), RuleCache::default());
         let questions = [(Some("europe"), None), (None, Some("movies")), (None, None)];
@@ -184,7 +188,7 @@ fn serve_answers_a_route_without_allocating_once_warm() {
             let mut bytes = 0;
             for (policy, database) in questions {
                 let answered = routes
-                    .route(policy, database, &mut rng, scratch)
+                    .route(policy, database, None, &mut rng, scratch)
                     .expect("a table");
                 bytes += routes.answering_rule(policy, &answered, rules).len();
                 for role in [Role::Write, Role::Read, Role::Route] {
@@ -308,6 +312,7 @@ fn a_sweep_whose_secondaries_lose_every_upstream_allocates_nothing_per_scenario(
             primaries: vec!["s00".into()],
             secondaries: servers.iter().skip(1).map(|s| s.name.clone()).collect(),
             leader: Some("s00".into()),
+            ..DatabaseSpec::default()
         }],
         servers,
     };

@@ -70,6 +70,7 @@ fn database(d: usize, roles: &[u8], servers: &[ServerSpec]) -> DatabaseSpec {
         leader: primaries.first().cloned(),
         primaries,
         secondaries: with(&[2]),
+        ..DatabaseSpec::default()
     }
 }
 
@@ -359,6 +360,7 @@ fn findings_cover_upstreams_quorum_and_regions_through_the_api() {
             primaries: vec!["a1".into(), "b1".into(), "c1".into()],
             secondaries: vec!["a2".into()],
             leader: Some("a1".into()),
+            ..DatabaseSpec::default()
         }],
     };
     let conf = "dbms.routing.load_balancing.config.server_policies.eu=tags(eu)\n\

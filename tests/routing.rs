@@ -371,6 +371,7 @@ fn spec(
             primaries: strings(primaries),
             secondaries: strings(secondaries),
             leader: leader.map(str::to_owned),
+            ..DatabaseSpec::default()
         }],
     }
 }
@@ -823,6 +824,7 @@ fn stress_cluster(rng: &mut Rng) -> TopologySpec {
                 leader: (d != 2).then(|| primaries[0].clone()),
                 secondaries: order[5..5 + 4 * (d + 1)].iter().map(name).collect(),
                 primaries,
+                ..DatabaseSpec::default()
             }
         })
         .collect();

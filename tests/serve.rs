@@ -10,6 +10,16 @@ mod answers;
 /// The admin listener: metrics, topology updates, reloads, the file watcher.
 mod admin;
 
+/// The served topology's layers: overrides through reloads and restarts, listed, cleared and
+/// explained; database names, aliases, default and home databases in ROUTE.
+mod overlays;
+
+/// A stub Neo4j cluster in-process, for `serve --follow`.
+mod stub;
+
+/// `serve --follow`: differences published, health checks, an unreachable cluster.
+mod follow;
+
 /// 200 connections checked answer by answer, misbehaving clients, a reload storm.
 mod load;
 

@@ -105,6 +105,7 @@ impl Cluster {
             primaries: names(primaries),
             secondaries: names(secondaries),
             leader: leader.map(str::to_owned),
+            ..tagroute::topology::DatabaseSpec::default()
         });
         self
     }

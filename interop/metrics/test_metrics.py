@@ -7,6 +7,7 @@ Run by interop/run.sh with TAGROUTE (the binary) in the environment.
 import json
 import os
 import subprocess
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def test_both_formats_parse_to_the_same_counters():
     process = subprocess.Popen(
         [os.environ["TAGROUTE"], "serve", "--config", str(DATA / "neo4j.conf"),
          "--topology", str(DATA / "topology.json"), "--listen", "127.0.0.1:0",
+         # Its update is kept in a scratch state file, not beside the shared config.
+         "--state-file", os.path.join(tempfile.mkdtemp(prefix="tagroute-state-"), "state.json"),
          "--admin", "127.0.0.1:0", "--log-level", "error"],
         stdout=subprocess.PIPE, text=True)
     try:

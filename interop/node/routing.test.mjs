@@ -17,7 +17,9 @@ const TOPOLOGY = join(DATA, 'topology.json')
 const BIN = process.env.TAGROUTE
 
 async function serve (...extra) {
-  const child = spawn(BIN, ['serve', '--config', CONF, '--topology', TOPOLOGY, '--listen', '127.0.0.1:0',
+  // Posted updates are kept in a state file (beside the config by default): a scratch one.
+  const state = join(mkdtempSync(join(tmpdir(), 'tagroute-state-')), 'state.json')
+  const child = spawn(BIN, ['serve', '--config', CONF, '--topology', TOPOLOGY, '--state-file', state, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
   const [line] = await once(createInterface({ input: child.stdout }), 'line')
   const printed = JSON.parse(line)

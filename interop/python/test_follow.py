@@ -50,12 +50,18 @@ def expected(cluster):
     for d in cluster.databases:
         hosted = {n: role for n, (role, status) in d.hosting.items()
                   if status == "online" and n not in down}
-        databases.append({
+        database = {
             "name": d.name,
             "primaries": [n for n, r in hosted.items() if r == "primary"],
             "secondaries": [n for n, r in hosted.items() if r == "secondary"],
             "leader": d.leader if d.leader in hosted else None,
-        })
+        }
+        # The JSON form names aliases and the default only when there are.
+        if d.aliases:
+            database["aliases"] = list(d.aliases)
+        if d.default:
+            database["default"] = True
+        databases.append(database)
     return {"servers": servers, "databases": databases}
 
 
@@ -79,7 +85,8 @@ def test_a_leader_move_a_new_database_and_a_new_alias_are_read(password):
         assert after == expected(cluster)
         assert after["databases"][1]["leader"] == "s3"
         assert after["databases"][2] == {"name": "orders", "primaries": ["s2", "s3"],
-                                         "secondaries": [], "leader": "s2"}
+                                         "secondaries": [], "leader": "s2",
+                                         "aliases": ["sales"]}
         assert "note: alias `graph` routes as `neo4j`" in err
         assert "note: alias `sales` routes as `orders`" in err
 

@@ -7,6 +7,7 @@ certificate for 127.0.0.1) in the environment.
 import json
 import os
 import subprocess
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -24,8 +25,12 @@ class Server:
     """`tagroute serve` on loopback ports, with the addresses it prints."""
 
     def __init__(self, *extra):
+        # Posted updates are kept in a state file (beside the config by default): a scratch
+        # one, so that no run leaves overrides behind for the next.
+        self.state = tempfile.mkdtemp(prefix="tagroute-state-")
         self.process = subprocess.Popen(
             [BIN, "serve", "--config", str(CONF), "--topology", str(TOPOLOGY),
+             "--state-file", os.path.join(self.state, "state.json"),
              "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--log-level", "warn", *extra],
             stdout=subprocess.PIPE, text=True)
         printed = json.loads(self.process.stdout.readline())

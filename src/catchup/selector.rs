@@ -49,6 +49,7 @@ use super::user_defined::UserDefinedPolicy;
 ///         primaries: vec!["n1".into()],
 ///         secondaries: vec!["n2a".into(), "n2b".into()],
 ///         leader: Some("n1".into()),
+///         ..DatabaseSpec::default()
 ///     }],
 /// };
 /// let snapshot = Snapshot::build(&spec, &TagInterner::new())?;
@@ -550,6 +551,7 @@ mod tests {
                 primaries: vec!["p1".into(), "p2".into()],
                 secondaries: vec!["s1".into(), "s2".into()],
                 leader: Some("p1".into()),
+                ..DatabaseSpec::default()
             }],
         };
         Snapshot::build(&spec, &TagInterner::new()).unwrap()

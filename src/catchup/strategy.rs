@@ -298,6 +298,7 @@ mod tests {
                 primaries: vec!["a".into(), "b".into()],
                 secondaries: vec!["c".into(), "d".into(), "e".into(), "f".into()],
                 leader: Some("a".into()),
+                ..DatabaseSpec::default()
             }],
         };
         Snapshot::build(&spec, &TagInterner::new()).unwrap()

@@ -111,6 +111,7 @@ mod tests {
                 primaries: vec!["s1a".into()],
                 secondaries: vec!["n2a".into(), "n2b".into()],
                 leader: None,
+                ..DatabaseSpec::default()
             }],
         };
         Snapshot::build(&spec, interner).unwrap()

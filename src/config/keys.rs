@@ -103,6 +103,13 @@ pub(super) const PRIORITY_TAG_PER_DATABASE: Setting = Setting {
         "causal_clustering.leadership_priority_groups.",
     ],
 };
+/// The database a client naming none gets. Its Neo4j 4.x name (`dbms.default_database`) is
+/// read as Neo4j 5's migration reads it: when the current key is absent.
+pub(super) const DEFAULT_DATABASE: Setting = Setting {
+    key: "initial.dbms.default_database",
+    deprecated: &["dbms.default_database"],
+    removed: &[],
+};
 /// Neo4j's own switch for the validation this module does. Its Neo4j 4.x name is read as
 /// Neo4j 5's migration reads it: when the current key is absent.
 pub(super) const STRICT_VALIDATION: Setting = Setting {
@@ -124,6 +131,7 @@ const SETTINGS: &[Setting] = &[
     INITIAL_TAGS,
     PRIORITY_TAG,
     PRIORITY_TAG_PER_DATABASE,
+    DEFAULT_DATABASE,
     STRICT_VALIDATION,
 ];
 

@@ -115,6 +115,7 @@ pub struct Config {
     catchup: CatchupSettings,
     leadership: LeadershipSettings,
     initial_server_tags: Vec<String>,
+    default_database: Option<String>,
     warnings: Vec<ConfigDiagnostic>,
     unlisted: Vec<Unlisted>,
     ignored_keys: IgnoredKeys,
@@ -247,6 +248,10 @@ impl Config {
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
         let leadership = leader::read(&properties, &mut diagnostics);
         let initial_server_tags = initial_server_tags(&properties, &mut diagnostics);
+        let default_database = keys::DEFAULT_DATABASE
+            .lookup(&properties, &mut diagnostics)
+            .map(|property| property.value.trim().text.into_owned())
+            .filter(|name| !name.is_empty());
         let (mut ignored_keys, mut key_spans) = (IgnoredKeys::default(), BTreeMap::new());
         for property in properties.iter() {
             let (key, span) = (&*property.key.text, property.key.span());
@@ -264,6 +269,7 @@ impl Config {
             catchup,
             leadership,
             initial_server_tags,
+            default_database,
             warnings,
             unlisted,
             ignored_keys,
@@ -386,6 +392,12 @@ impl Config {
     /// `initial.server.tags`: this server's own tags, valid and without duplicates.
     pub fn initial_server_tags(&self) -> &[String] {
         &self.initial_server_tags
+    }
+
+    /// `initial.dbms.default_database`: the database a client naming none gets, unless the
+    /// topology names a default of its own.
+    pub fn default_database(&self) -> Option<&str> {
+        self.default_database.as_deref()
     }
 
     /// Every warning, in file order (but those not kept: [`Config::unlisted`]).
@@ -748,6 +760,42 @@ mod tests {
             errors.errors()[0]
                 .message
                 .contains("(the new name of `dbms.memory.pagecache.size`) (a byte size)")
+        );
+    }
+
+    #[test]
+    fn the_default_database_is_read_trimmed_and_its_4x_name_migrated() {
+        let read = |source: &str| {
+            Config::parse(source, Path::new("c"), Strictness::Default)
+                .map(|c| c.default_database().map(str::to_owned))
+        };
+        assert_eq!(
+            read("initial.dbms.default_database=Movies \n"),
+            Ok(Some("Movies".into()))
+        );
+        assert_eq!(read("dbms.routing_ttl=5m\n"), Ok(None));
+        assert_eq!(read("initial.dbms.default_database=\n"), Ok(None));
+        // Neo4j 5 renames the 4.x key when it starts; the new key wins when both are set.
+        assert_eq!(
+            read("dbms.default_database=movies\n"),
+            Ok(Some("movies".into()))
+        );
+        assert_eq!(
+            read("dbms.default_database=movies\ninitial.dbms.default_database=films\n"),
+            Ok(Some("films".into()))
+        );
+        let config = Config::parse(
+            "dbms.default_database=movies\n",
+            Path::new("c"),
+            Strictness::Default,
+        )
+        .expect("a migrated key is a warning");
+        let warnings: Vec<&str> = config.warnings().iter().map(|w| &*w.message).collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("`dbms.default_database` is deprecated")),
+            "{warnings:?}"
         );
     }
 

@@ -103,6 +103,7 @@ mod tests {
             primaries: vec!["p1".into(), "p2".into()],
             secondaries: secondaries.iter().map(|s| s.to_string()).collect(),
             leader: Some("p1".into()),
+            ..DatabaseSpec::default()
         };
         Snapshot::build(
             &TopologySpec {

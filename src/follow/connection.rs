@@ -109,9 +109,46 @@ pub fn tls_connector(ca: &Path) -> Result<TlsConnector, String> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+/// Connects to `address`, over TLS when `tls` is given, and agrees on a Bolt version: all a
+/// health check asks of a server (the connection is then dropped, before any login).
+///
+/// # Errors
+/// A [`ConnectionError`]: the server cannot be reached or does not speak Bolt.
+pub async fn probe(address: &str, tls: Option<&TlsConnector>) -> Result<Version, ConnectionError> {
+    let (_, version) = handshake(address, tls).await?;
+    Ok(version)
+}
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+/// TCP, TLS when asked, and the Bolt handshake.
+async fn handshake(
+    address: &str,
+    tls: Option<&TlsConnector>,
+) -> Result<(Box<dyn Stream>, Version), ConnectionError> {
+    let tcp = TcpStream::connect(address).await?;
+    tcp.set_nodelay(true)?;
+    let mut stream: Box<dyn Stream> = match tls {
+        None => Box::new(tcp),
+        Some(connector) => {
+            let name = server_name(address)?;
+            let tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| ConnectionError::Tls(e.to_string()))?;
+            Box::new(tls)
+        }
+    };
+    stream
+        .write_all(&handshake::proposal(Version::V5_8))
+        .await?;
+    let mut reply = [0; 4];
+    stream.read_exact(&mut reply).await.map_err(closed)?;
+    let version = handshake::accepted(reply, Version::V5_8).map_err(ConnectionError::Handshake)?;
+    Ok((stream, version))
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for S {}
 
 /// An open, authenticated connection, ready for queries.
 pub struct Connection {
@@ -148,26 +185,7 @@ impl Connection {
         auth: &Auth,
         options: ClientOptions,
     ) -> Result<Connection, ConnectionError> {
-        let tcp = TcpStream::connect(address).await?;
-        tcp.set_nodelay(true)?;
-        let mut stream: Box<dyn Stream> = match tls {
-            None => Box::new(tcp),
-            Some(connector) => {
-                let name = server_name(address)?;
-                let tls = connector
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| ConnectionError::Tls(e.to_string()))?;
-                Box::new(tls)
-            }
-        };
-        stream
-            .write_all(&handshake::proposal(Version::V5_8))
-            .await?;
-        let mut reply = [0; 4];
-        stream.read_exact(&mut reply).await.map_err(closed)?;
-        let version =
-            handshake::accepted(reply, Version::V5_8).map_err(ConnectionError::Handshake)?;
+        let (stream, version) = handshake(address, tls).await?;
         let mut connection = Connection {
             stream,
             client: Client::new(version, options),

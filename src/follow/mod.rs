@@ -187,6 +187,16 @@ impl FollowSettings {
     pub fn seeds(&self) -> &Seeds {
         &self.seeds
     }
+
+    /// The TLS client configuration, when the cluster is reached over TLS.
+    pub fn tls(&self) -> Option<&TlsConnector> {
+        self.tls.as_ref()
+    }
+
+    /// How long each server is given to connect and to answer.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
 }
 
 /// One good poll: the cluster as its records describe it, and who said so.

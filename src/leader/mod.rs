@@ -183,6 +183,7 @@ mod tests {
                     primaries: primaries.iter().map(|p| p.to_string()).collect(),
                     secondaries: Vec::new(),
                     leader: leader.map(str::to_owned),
+                    ..DatabaseSpec::default()
                 })
                 .collect(),
         };

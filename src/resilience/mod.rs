@@ -43,6 +43,7 @@
 //!         primaries: vec!["a1".into(), "b1".into()],
 //!         secondaries: vec!["a2".into()],
 //!         leader: Some("a1".into()),
+//!         ..DatabaseSpec::default()
 //!     }],
 //! };
 //! let snapshot = Snapshot::build(&spec, &TagInterner::new())?;

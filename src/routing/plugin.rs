@@ -199,6 +199,7 @@ mod tests {
             primaries: vec!["p1".into(), "p2".into(), "p3".into()],
             secondaries: vec!["s1".into(), "s2".into()],
             leader: Some("p1".into()),
+            ..DatabaseSpec::default()
         };
         let spec = TopologySpec {
             servers,

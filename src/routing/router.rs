@@ -897,6 +897,7 @@ mod tests {
             primaries: vec!["p1".into(), "p2".into()],
             secondaries: vec!["s1".into()],
             leader: Some("p1".into()),
+            ..DatabaseSpec::default()
         };
         let spec = TopologySpec {
             servers,

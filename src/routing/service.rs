@@ -319,6 +319,7 @@ mod tests {
             primaries: vec!["a".into()],
             secondaries: vec!["b".into(), "c".into()],
             leader: Some("a".into()),
+            ..DatabaseSpec::default()
         };
         let spec = TopologySpec {
             servers,

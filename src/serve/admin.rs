@@ -3,10 +3,12 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /metrics` | the Prometheus metrics: OpenMetrics text if `Accept` asks for it, the classic text format otherwise |
-//! | `GET /healthz` | `200 ok` (and a `warning:` line while the TLS certificate is expired, not yet valid or expires within 30 days), or `503 shutting down` once a shutdown began |
-//! | `GET /topology` | the snapshot being served, as the topology JSON with its `epoch` |
-//! | `POST /topology/updates` | a JSON list of updates ([`updates`](super::updates)), applied as one new snapshot: `200 {"epoch": N}`, or `400 {"error": "..."}` and nothing changes; an empty list changes nothing and publishes nothing |
-//! | `POST /reload` | reload the files: `200 {"epoch": N}`, or `422 {"error": "..."}` and the old ones keep serving |
+//! | `GET /healthz` | `200 ok`, or `200 degraded: ...` while the cluster followed cannot be read (with the age of the last good poll); a `warning:` line while the TLS certificate is expired, not yet valid or expires within 30 days; `503 shutting down` once a shutdown began |
+//! | `GET /topology` | the topology served, as the topology JSON with its `epoch`, where its base comes from (`base`: `file` or `cluster`), and for each server and database which layer decided each part (`decided_by`) |
+//! | `POST /topology/updates` | a JSON list of updates ([`updates`](super::updates)), kept as operator overrides (in the state file first) and published: `200 {"epoch": N}`, or `400 {"error": "..."}` (an update that does not apply) or `500 {"error": "..."}` (the state file cannot be written) and nothing changes; an empty list changes nothing and publishes nothing |
+//! | `GET /topology/overrides` | the overrides in the order they apply, each with `active` (and `why` not) |
+//! | `DELETE /topology/overrides` | clears every override, or those of `?server=NAME` or `?database=NAME`: `200 {"cleared": N, "epoch": E}` |
+//! | `POST /reload` | reload the files that changed: `200 {"epoch": N}`, or `422 {"error": "..."}` and the old ones keep serving |
 //!
 //! Anything else is `404`, or `405` for a known path with another method.
 //!
@@ -33,7 +35,9 @@ use tokio::sync::Semaphore;
 use super::Shared;
 use super::listener::Accepting;
 use super::logging::{Clipped, Throttle};
-use super::updates::{parse_updates, snapshot_json};
+use super::overrides::Clear;
+use super::sources::PostError;
+use super::updates::parse_updates;
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 1024 * 1024;
@@ -44,6 +48,7 @@ const PATHS: &[&str] = &[
     "/healthz",
     "/topology",
     "/topology/updates",
+    "/topology/overrides",
     "/reload",
 ];
 
@@ -103,17 +108,25 @@ async fn answer(request: Request<Incoming>, shared: &Arc<Shared>) -> Response<Fu
             "shutting down\n".into(),
         ),
         (Method::GET, "/healthz") => {
-            let body = match shared.certificate_warning() {
-                Some(warning) => format!("ok\nwarning: {warning}\n"),
-                None => "ok\n".into(),
-            };
+            let following = shared.following.as_ref().and_then(|f| f.degraded());
+            let mut body = following.unwrap_or_else(|| "ok".into());
+            body.push('\n');
+            if let Some(warning) = shared.certificate_warning() {
+                body.push_str(&format!("warning: {warning}\n"));
+            }
             text(StatusCode::OK, "text/plain", body)
         }
         (Method::GET, "/topology") => {
-            let snapshot = shared.routes.snapshot();
-            body_json(StatusCode::OK, &snapshot_json(&snapshot))
+            let epoch = shared.routes.snapshot().epoch();
+            body_json(StatusCode::OK, &shared.sources().view(epoch))
         }
         (Method::POST, "/topology/updates") => post_updates(request, shared).await,
+        (Method::GET, "/topology/overrides") => {
+            body_json(StatusCode::OK, &shared.sources().overrides_view())
+        }
+        (Method::DELETE, "/topology/overrides") => {
+            clear_overrides(request.uri().query(), shared).await
+        }
         (Method::POST, "/reload") => match super::reload::reload(shared, "http").await {
             Ok(epoch) => body_json(StatusCode::OK, &json!({ "epoch": epoch })),
             Err(error) => body_json(StatusCode::UNPROCESSABLE_ENTITY, &json!({ "error": error })),
@@ -185,23 +198,116 @@ async fn post_updates(request: Request<Incoming>, shared: &Arc<Shared>) -> Respo
         let epoch = shared.routes.snapshot().epoch();
         return body_json(StatusCode::OK, &json!({ "epoch": epoch }));
     }
-    match shared.routes.apply(&updates) {
-        Ok(snapshot) => {
-            shared.metrics.set_epoch(snapshot.epoch());
+    let posting = Arc::clone(shared);
+    let count = updates.len();
+    let posted = tokio::task::spawn_blocking(move || {
+        let topology = posting.routes.topology();
+        posting.sources().post(&updates, topology)
+    })
+    .await;
+    match posted {
+        Ok(Ok(published)) => {
+            let epoch = match published {
+                Some(published) => published.snapshot.epoch(),
+                None => shared.routes.snapshot().epoch(),
+            };
+            shared.metrics.set_epoch(epoch);
             shared
                 .metrics
                 .updates
                 .get_or_create(&super::metrics::OutcomeLabels { outcome: "ok" })
                 .inc();
-            tracing::info!(
-                epoch = snapshot.epoch(),
-                updates = updates.len(),
-                "topology updated"
-            );
-            body_json(StatusCode::OK, &json!({ "epoch": snapshot.epoch() }))
+            tracing::info!(epoch, updates = count, "topology overrides posted");
+            body_json(StatusCode::OK, &json!({ "epoch": epoch }))
+        }
+        Ok(Err(PostError::Invalid(e))) => bad(e.to_string()),
+        Ok(Err(PostError::Persist(e))) => {
+            shared
+                .metrics
+                .updates
+                .get_or_create(&super::metrics::OutcomeLabels { outcome: "error" })
+                .inc();
+            let error = format!("the overrides cannot be kept, so none was applied: {e}");
+            tracing::error!(%error, "topology updates refused");
+            body_json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({ "error": error }),
+            )
         }
         Err(e) => bad(e.to_string()),
     }
+}
+
+/// `DELETE /topology/overrides[?server=NAME | ?database=NAME]`.
+async fn clear_overrides(query: Option<&str>, shared: &Arc<Shared>) -> Response<Full<Bytes>> {
+    let which = match query.map(|q| q.split_once('=')) {
+        None => Clear::All,
+        Some(Some(("server", name))) if !name.is_empty() => Clear::Server(decode(name)),
+        Some(Some(("database", name))) if !name.is_empty() => Clear::Database(decode(name)),
+        Some(_) => {
+            let error = "expected no query, `?server=NAME` or `?database=NAME`";
+            return body_json(StatusCode::BAD_REQUEST, &json!({ "error": error }));
+        }
+    };
+    let clearing = Arc::clone(shared);
+    let cleared = tokio::task::spawn_blocking(move || {
+        let topology = clearing.routes.topology();
+        clearing.sources().clear(&which, topology)
+    })
+    .await;
+    match cleared {
+        Ok(Ok((cleared, published))) => {
+            let epoch = match published {
+                Some(published) => published.snapshot.epoch(),
+                None => shared.routes.snapshot().epoch(),
+            };
+            shared.metrics.set_epoch(epoch);
+            tracing::info!(epoch, cleared, "topology overrides cleared");
+            body_json(
+                StatusCode::OK,
+                &json!({ "cleared": cleared, "epoch": epoch }),
+            )
+        }
+        Ok(Err(e)) => {
+            let error = format!("the state file cannot be written, so nothing was cleared: {e}");
+            body_json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({ "error": error }),
+            )
+        }
+        Err(e) => body_json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "error": e.to_string() }),
+        ),
+    }
+}
+
+/// A query value with its `%XX` escapes and `+` decoded (a name is any string).
+fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {

@@ -1,6 +1,7 @@
-//! Basic authentication from `--auth-file`: one user a line, `name:<argon2 PHC hash>`; the
-//! pool that checks passwords ([`Verifier`]) and the per-peer pause after failures
-//! ([`Backoff`]).
+//! Basic authentication from `--auth-file`: one user a line, `name:<argon2 PHC hash>`, then
+//! optionally `:<home database>` (the database a ROUTE of this user naming none gets, as a
+//! Neo4j user's home database); the pool that checks passwords ([`Verifier`]) and the per-peer
+//! pause after failures ([`Backoff`]).
 //!
 //! The file never holds a password, only salted argon2 hashes in the PHC string format
 //! (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), which [`hash_password`] makes (and
@@ -13,6 +14,7 @@
 //! ```text
 //! # users of tagroute serve
 //! app:$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$...
+//! reports:$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx1$...:sales
 //! ```
 
 use std::collections::HashMap;
@@ -30,16 +32,16 @@ use tokio::sync::oneshot;
 use super::peer::Peer;
 use crate::rng::Rng;
 
-/// The users of an auth file, with their password hashes.
+/// The users of an auth file, with their password hashes and home databases.
 pub struct Credentials {
-    users: Vec<(String, PasswordHashString)>,
+    users: Vec<User>,
     /// A hash of a random password, checked for unknown users.
     decoy: PasswordHashString,
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.users.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.users.iter().map(|u| u.name.as_str()).collect();
         f.debug_struct("Credentials")
             .field("users", &names)
             .finish_non_exhaustive()
@@ -82,7 +84,7 @@ impl Credentials {
 
     /// Reads an auth file's text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Credentials, AuthFileError> {
-        let mut users: Vec<(String, PasswordHashString)> = Vec::new();
+        let mut users: Vec<User> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let error = |column: usize, message: String| AuthFileError {
                 file: file.to_owned(),
@@ -101,12 +103,28 @@ impl Credentials {
             if name.is_empty() {
                 return Err(error(indent + 1, "the user name is empty".into()));
             }
-            if users.iter().any(|(n, _)| n == name) {
+            if users.iter().any(|u| u.name == name) {
                 return Err(error(indent + 1, format!("user `{name}` is listed twice")));
             }
             let hash_column = indent + name.len() + 2;
-            let hash = parse_hash(hash).map_err(|m| error(hash_column, m))?;
-            users.push((name.to_owned(), hash));
+            // A PHC string holds no `:`, so what follows one is the home database.
+            let (hash_text, home) = match hash.split_once(':') {
+                Some((hash, home)) => (hash, Some(home)),
+                None => (hash, None),
+            };
+            let hash = parse_hash(hash_text).map_err(|m| error(hash_column, m))?;
+            let home = match home {
+                Some("") => {
+                    let column = hash_column + hash_text.len() + 1;
+                    return Err(error(column, "the home database after `:` is empty".into()));
+                }
+                home => home.map(str::to_owned),
+            };
+            users.push(User {
+                name: name.to_owned(),
+                hash,
+                home,
+            });
         }
         let decoy = hash_password(&format!("{:x}", Rng::from_os().next_u64())).map_err(|e| {
             AuthFileError {
@@ -131,13 +149,27 @@ impl Credentials {
 
     /// Whether `password` is `user`'s. Slow on purpose (argon2): call it off the I/O threads.
     pub fn verify(&self, user: &str, password: &str) -> bool {
-        let known = self.users.iter().find(|(name, _)| name == user);
-        let hash = known.map_or(&self.decoy, |(_, hash)| hash);
+        let known = self.users.iter().find(|u| u.name == user);
+        let hash = known.map_or(&self.decoy, |u| &u.hash);
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &hash.password_hash())
             .is_ok();
         matches && known.is_some()
     }
+
+    /// The home database of `user`, if the file gives one.
+    pub fn home_database(&self, user: &str) -> Option<&str> {
+        let user = self.users.iter().find(|u| u.name == user)?;
+        user.home.as_deref()
+    }
+}
+
+/// A user of an auth file.
+struct User {
+    name: String,
+    hash: PasswordHashString,
+    /// The database a ROUTE naming none gets.
+    home: Option<String>,
 }
 
 /// Password checks on a few threads of their own, behind a bounded queue.
@@ -419,6 +451,7 @@ mod tests {
         assert!(credentials.verify("app", "s3cret"));
         assert!(!credentials.verify("app", "s3cret "));
         assert!(!credentials.verify("other", "s3cret"));
+        assert_eq!(credentials.home_database("app"), None);
         assert_ne!(
             hash.as_str(),
             hash_password("s3cret").expect("hashes").as_str(),
@@ -450,11 +483,30 @@ mod tests {
             )
         );
         let hash = hash_password("x").expect("hashes");
+        let homeless = format!("a:{}:\n", hash.as_str());
+        assert_eq!(
+            error(&homeless).map_err(|e| e.to_string()),
+            Err(format!(
+                "users.auth:1:{}: the home database after `:` is empty",
+                hash.as_str().len() + 4
+            ))
+        );
         let twice = format!("a:{0}\na:{0}\n", hash.as_str());
         assert_eq!(
             error(&twice).map_err(|e| e.to_string()),
             Err("users.auth:2:1: user `a` is listed twice".into())
         );
+    }
+
+    #[test]
+    fn a_user_may_name_a_home_database_after_the_hash() {
+        let hash = hash_password("pw").expect("hashes");
+        let text = format!("app:{0}:Sales\nops:{0}\n", hash.as_str());
+        let credentials = Credentials::parse(&text, "auth").expect("ok");
+        assert_eq!(credentials.home_database("app"), Some("Sales"));
+        assert_eq!(credentials.home_database("ops"), None);
+        assert_eq!(credentials.home_database("nobody"), None);
+        assert!(credentials.verify("app", "pw"));
     }
 
     fn peer(n: u8) -> Peer {

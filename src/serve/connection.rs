@@ -34,7 +34,7 @@ use super::Shared;
 use super::logging::Clipped;
 use super::login::{self, Rehearsal, Verdicts};
 use super::metrics::{RouteLabels, RuleLabels, UNKNOWN};
-use super::routes::{HOME_DATABASE, RouteFailure, RuleCache};
+use super::routes::{RouteFailure, RuleCache};
 use crate::bolt::{
     self, Auth, Backend, CloseReason, Failure, Limits, Options, RouteRequest, RoutingTable, State,
     Status, Version,
@@ -399,10 +399,11 @@ impl Connection<'_> {
             RouteFailure::UnknownDatabase { .. } => routes.has_policy(name),
             _ => true,
         };
-        let known_database = !matches!(failure, RouteFailure::UnknownDatabase { .. });
+        // By its name, never as the client spelled it (one series per database).
+        let database = routes.database_name(database);
         let labels = RouteLabels {
             policy: if known_policy { name } else { UNKNOWN }.to_owned(),
-            database: if known_database { database } else { UNKNOWN }.to_owned(),
+            database: database.unwrap_or_else(|| UNKNOWN.to_owned()),
             outcome: failure.outcome(),
         };
         self.shared.metrics.routes.get_or_create(&labels).inc();
@@ -446,12 +447,23 @@ impl Backend for Connection<'_> {
         self.routes.set(self.routes.get() + 1);
         let started = Instant::now();
         let policy = request.policy();
-        let database = request.db.as_deref().unwrap_or(HOME_DATABASE);
+        let database = request.db.as_deref();
+        // Naming no database asks for the home database: the impersonated user's, else the
+        // logged-in user's.
+        let home = match database {
+            Some(_) => None,
+            None => {
+                let user = self.user.borrow();
+                let user = request.imp_user.as_deref().or(user.as_deref());
+                self.shared.home_database(user)
+            }
+        };
         let routes = &self.shared.routes;
         let mut tables = self.tables.borrow_mut();
         let answered = routes.route(
             policy,
-            Some(database),
+            database,
+            home.as_deref(),
             &mut self.rng.borrow_mut(),
             &mut tables,
         );
@@ -459,7 +471,7 @@ impl Backend for Connection<'_> {
             Ok(answered) => {
                 let mut rules = self.rules.borrow_mut();
                 let rule = routes.answering_rule(policy, &answered, &mut rules);
-                self.count_table(policy, database, rule);
+                self.count_table(policy, answered.canonical_database(), rule);
                 self.shared
                     .metrics
                     .latency
@@ -474,8 +486,9 @@ impl Backend for Connection<'_> {
                 Ok(table)
             }
             Err(failure) => {
-                self.count_failure(policy, database, &failure);
-                self.log_failure(policy, database, &failure);
+                let asked = database.or(home.as_deref()).unwrap_or("");
+                self.count_failure(policy, asked, &failure);
+                self.log_failure(policy, asked, &failure);
                 Err(match failure {
                     RouteFailure::UnknownPolicy(name) => Failure::policy_not_found(&name),
                     RouteFailure::UnknownDatabase { name, .. } => {

@@ -16,6 +16,14 @@
 //! | `tagroute_reloads_total` | `source`, `outcome` | reloads by `sighup`, `file`, `http`; `ok` or `error` |
 //! | `tagroute_topology_updates_total` | `outcome` | `POST /topology/updates` batches |
 //! | `tagroute_topology_epoch` | | the epoch of the snapshot being served |
+//! | `tagroute_follow_polls_total` | `outcome` | with `--follow`: polls of the cluster, `ok`, `unreachable` (no server answered) or `invalid` (the records do not make a valid topology) |
+//! | `tagroute_follow_last_success_timestamp_seconds` | | with `--follow`: when the last good poll ended (Unix seconds) |
+//! | `tagroute_follow_changes_total` | `kind` | with `--follow`: updates published because the cluster changed, by kind (`set_leader`, `set_available`, …) |
+//! | `tagroute_health_servers` | `state` | with health checks: servers `passing` and `failing` them |
+//! | `tagroute_health_ignored` | | with health checks: 1 while more than half of the servers fail, so that the verdicts are set aside |
+//! | `tagroute_health_server_passing` | `address` | with health checks: 1 while the server at the address passes, 0 while it fails |
+//! | `tagroute_health_probes_total` | `outcome` | with health checks: probes, `pass` or `fail` |
+//! | `tagroute_health_transitions_total` | `to` | with health checks: servers that began `failing` or `passing` |
 //!
 //! Label values come from the server, never straight from a client: a policy or database the
 //! server does not know is counted as `(unknown)`, so a client cannot grow the label sets.
@@ -77,8 +85,37 @@ pub struct ReloadLabels {
 /// An outcome alone.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    /// `ok` or `error`.
+    /// `ok` or `error`; for polls, `ok`, `unreachable` or `invalid`; for probes, `pass` or
+    /// `fail`.
     pub outcome: &'static str,
+}
+
+/// The kind of an update.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// As `op` names it.
+    pub kind: &'static str,
+}
+
+/// A health verdict.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// `passing` or `failing`.
+    pub state: &'static str,
+}
+
+/// A change of health verdict.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToLabels {
+    /// `passing` or `failing`.
+    pub to: &'static str,
+}
+
+/// A server's Bolt address.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AddressLabels {
+    /// `host:port`, from the cluster.
+    pub address: String,
 }
 
 /// Every metric of the server, registered once.
@@ -109,6 +146,22 @@ pub struct Metrics {
     pub updates: Family<OutcomeLabels, Counter>,
     /// The served snapshot's epoch.
     pub epoch: Gauge,
+    /// Polls of the cluster followed.
+    pub follow_polls: Family<OutcomeLabels, Counter>,
+    /// When the last good poll ended.
+    pub follow_last_success: Gauge,
+    /// Updates published because the cluster changed.
+    pub follow_changes: Family<KindLabels, Counter>,
+    /// Servers per health verdict.
+    pub health_servers: Family<StateLabels, Gauge>,
+    /// Whether the verdicts are set aside (most servers failing).
+    pub health_ignored: Gauge,
+    /// Each server's verdict.
+    pub health_passing: Family<AddressLabels, Gauge>,
+    /// Health probes.
+    pub health_probes: Family<OutcomeLabels, Counter>,
+    /// Changes of verdict.
+    pub health_transitions: Family<ToLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -135,6 +188,14 @@ impl Metrics {
             reloads: Family::default(),
             updates: Family::default(),
             epoch: Gauge::default(),
+            follow_polls: Family::default(),
+            follow_last_success: Gauge::default(),
+            follow_changes: Family::default(),
+            health_servers: Family::default(),
+            health_ignored: Gauge::default(),
+            health_passing: Family::default(),
+            health_probes: Family::default(),
+            health_transitions: Family::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -203,6 +264,112 @@ impl Metrics {
             "Seconds until the TLS certificate expires (negative once expired)",
             self.tls_expiry.clone(),
         );
+    }
+
+    /// Registers the metrics of following a cluster.
+    pub fn track_following(&mut self) {
+        self.registry.register(
+            "follow_polls",
+            "Polls of the cluster followed, by outcome",
+            self.follow_polls.clone(),
+        );
+        self.registry.register(
+            "follow_last_success_timestamp_seconds",
+            "When the last good poll of the cluster ended, in Unix seconds",
+            self.follow_last_success.clone(),
+        );
+        self.registry.register(
+            "follow_changes",
+            "Updates published because the cluster changed, by kind",
+            self.follow_changes.clone(),
+        );
+    }
+
+    /// Registers the metrics of the health checks.
+    pub fn track_health(&mut self) {
+        self.registry.register(
+            "health_servers",
+            "Servers passing and failing their health checks",
+            self.health_servers.clone(),
+        );
+        self.registry.register(
+            "health_ignored",
+            "1 while more than half of the servers fail their health checks, so that the verdicts are set aside",
+            self.health_ignored.clone(),
+        );
+        self.registry.register(
+            "health_server_passing",
+            "1 while the server at the address passes its health checks, 0 while it fails",
+            self.health_passing.clone(),
+        );
+        self.registry.register(
+            "health_probes",
+            "Health probes (TCP, TLS, Bolt handshake), by outcome",
+            self.health_probes.clone(),
+        );
+        self.registry.register(
+            "health_transitions",
+            "Servers that began failing or passing their health checks",
+            self.health_transitions.clone(),
+        );
+    }
+
+    /// Counts a poll of the cluster.
+    pub fn follow_poll(&self, outcome: &'static str) {
+        self.follow_polls
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Counts an update published because the cluster changed.
+    pub fn follow_change(&self, update: &crate::topology::Update) {
+        let kind = super::updates::op(update);
+        self.follow_changes
+            .get_or_create(&KindLabels { kind })
+            .inc();
+    }
+
+    /// Counts a health probe.
+    pub fn health_probe(&self, passed: bool) {
+        let outcome = if passed { "pass" } else { "fail" };
+        self.health_probes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Records the verdict on the server at `address`.
+    pub fn health_verdict(&self, address: &str, failing: bool) {
+        let labels = AddressLabels {
+            address: address.to_owned(),
+        };
+        self.health_passing
+            .get_or_create(&labels)
+            .set(i64::from(!failing));
+    }
+
+    /// Forgets the server at `address` (it left the cluster).
+    pub fn health_forget(&self, address: &str) {
+        self.health_passing.remove(&AddressLabels {
+            address: address.to_owned(),
+        });
+    }
+
+    /// Counts a change of verdict.
+    pub fn health_transition(&self, failing: bool) {
+        let to = if failing { "failing" } else { "passing" };
+        self.health_transitions
+            .get_or_create(&ToLabels { to })
+            .inc();
+    }
+
+    /// Records how many servers pass and fail, and whether the verdicts are set aside.
+    pub fn health_servers(&self, passing: usize, failing: usize, ignored: bool) {
+        for (state, count) in [("passing", passing), ("failing", failing)] {
+            self.health_servers
+                .get_or_create(&StateLabels { state })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        self.health_ignored.set(i64::from(ignored));
     }
 
     /// Counts a refused or closed admin connection.

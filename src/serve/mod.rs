@@ -9,10 +9,14 @@
 //! - `connection`: one connection's I/O: TLS, the handshakes and login under a deadline,
 //!   de-chunking under a size cap and a deadline per message, the idle deadline, the state
 //!   machine, pipelined answers;
-//! - [`routes`]: the one adapter to the routing module (tables, reloads, updates);
+//! - [`routes`]: the one adapter to the routing module (tables, reloads);
+//! - [`sources`]: the served topology composed from its base (the file, or the cluster
+//!   followed by `poll`), the operator's [`overrides`] (kept in the [`state`] file) and the
+//!   verdicts of the [`health`] checks;
 //! - [`auth`], [`tls`], [`certificate`]: credentials from `--auth-file` and their checks on a
 //!   pool of their own, certificates and their validity;
-//! - [`admin`]: `/metrics`, `/healthz`, `/topology`, `/topology/updates`, `/reload`;
+//! - [`admin`]: `/metrics`, `/healthz`, `/topology`, `/topology/updates`,
+//!   `/topology/overrides`, `/reload`;
 //! - [`metrics`], [`reload`], [`updates`], [`logging`].
 //!
 //! ```no_run
@@ -36,13 +40,18 @@ pub mod admin;
 pub mod auth;
 pub mod certificate;
 mod connection;
+pub mod health;
 mod listener;
 pub mod logging;
 mod login;
 pub mod metrics;
+pub mod overrides;
 mod peer;
+mod poll;
 pub mod reload;
 pub mod routes;
+pub mod sources;
+pub mod state;
 pub mod tls;
 pub mod updates;
 
@@ -59,9 +68,27 @@ use tokio::sync::{Mutex, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::bolt::Version;
+use crate::follow::{FollowSettings, Follower};
 use auth::Credentials;
+use health::HealthChecks;
 use metrics::Metrics;
 use routes::{LoadError, Routes};
+use sources::{Origin, Sources};
+use state::StateFile;
+
+/// Where the served topology's base comes from.
+#[derive(Clone, Debug)]
+pub enum TopologySource {
+    /// A topology file (JSON), read again when it changes.
+    File(PathBuf),
+    /// A live Neo4j cluster, polled every `interval`.
+    Follow {
+        /// The cluster and how to reach it.
+        cluster: FollowSettings,
+        /// How often it is polled.
+        interval: Duration,
+    },
+}
 
 /// Everything `tagroute serve` is told on its command line.
 #[derive(Clone, Debug)]
@@ -69,8 +96,13 @@ use routes::{LoadError, Routes};
 pub struct Settings {
     /// The neo4j.conf whose policies and routing settings are served.
     pub config: PathBuf,
-    /// The topology (JSON).
-    pub topology: PathBuf,
+    /// Where the topology's base comes from: a file, or the cluster followed.
+    pub topology: TopologySource,
+    /// Where the operator's overrides are kept across restarts; `None`: nowhere (they last
+    /// until the server stops).
+    pub state_file: Option<PathBuf>,
+    /// Health checks of every server of the cluster followed; `None`: none.
+    pub health: Option<HealthChecks>,
     /// Where the Bolt listener binds.
     pub listen: SocketAddr,
     /// Addresses to list as ROUTE servers (tagroute's own, as drivers reach it); empty: the
@@ -121,12 +153,32 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The defaults, serving `config` and `topology` on `127.0.0.1:7687` with the admin
-    /// listener on `127.0.0.1:7475`.
+    /// The defaults, serving `config` and the topology file `topology` on `127.0.0.1:7687` with
+    /// the admin listener on `127.0.0.1:7475`, overrides kept in no file.
     pub fn new(config: PathBuf, topology: PathBuf) -> Settings {
+        Settings::with_source(config, TopologySource::File(topology))
+    }
+
+    /// The defaults, serving `config` over the topology of the cluster `cluster`, polled every
+    /// second, every server health-checked ([`HealthChecks::default`]).
+    pub fn following(config: PathBuf, cluster: FollowSettings) -> Settings {
+        let mut settings = Settings::with_source(
+            config,
+            TopologySource::Follow {
+                cluster,
+                interval: Duration::from_secs(1),
+            },
+        );
+        settings.health = Some(HealthChecks::default());
+        settings
+    }
+
+    fn with_source(config: PathBuf, topology: TopologySource) -> Settings {
         Settings {
             config,
             topology,
+            state_file: None,
+            health: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 7687)),
             advertise: Vec::new(),
             admin: Some(SocketAddr::from(([127, 0, 0, 1], 7475))),
@@ -159,7 +211,8 @@ impl Settings {
             .max(1)
     }
 
-    /// Whether these settings can serve: a Bolt version the server speaks, nonzero caps.
+    /// Whether these settings can serve: a Bolt version the server speaks, health checks only
+    /// of a cluster followed, nonzero intervals and counts.
     fn check(&self) -> Result<(), ServeError> {
         if !self.max_bolt_version.is_supported() {
             return Err(ServeError::Settings(format!(
@@ -168,7 +221,22 @@ impl Settings {
                 supported_versions()
             )));
         }
-        Ok(())
+        if let TopologySource::Follow { interval, .. } = &self.topology
+            && interval.is_zero()
+        {
+            return Err(ServeError::Settings(
+                "the follow interval must be longer than zero".into(),
+            ));
+        }
+        match (&self.health, &self.topology) {
+            (Some(_), TopologySource::File(_)) => Err(ServeError::Settings(
+                "health checks probe the servers of a cluster followed (--follow); a topology \
+                 file does not say how to reach them"
+                    .into(),
+            )),
+            (Some(checks), _) => checks.check().map_err(ServeError::Settings),
+            (None, _) => Ok(()),
+        }
     }
 }
 
@@ -226,6 +294,10 @@ impl From<LoadError> for ServeError {
 pub(crate) struct Shared {
     settings: Settings,
     routes: Routes,
+    /// The base, the overrides and the health verdicts, composed into what `routes` serves.
+    sources: std::sync::Mutex<Sources>,
+    /// How following the cluster goes, when following one.
+    following: Option<poll::Status>,
     credentials: ArcSwapOption<Credentials>,
     /// The password checks' threads and queue.
     verifier: auth::Verifier,
@@ -238,8 +310,9 @@ pub(crate) struct Shared {
     certificate: Option<certificate::Validity>,
     metrics: Metrics,
     next_connection: AtomicU64,
-    /// Reloads one at a time, so that the files are read and swapped in together.
-    reloading: Mutex<()>,
+    /// Reloads one at a time, so that the files are read and swapped in together; the files'
+    /// contents as last loaded.
+    reloading: Mutex<reload::Loaded>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -274,6 +347,21 @@ impl Shared {
     fn checks_credentials(&self) -> bool {
         self.settings.auth_file.is_some()
     }
+
+    /// The sources, locked (a panic while they were held leaves them as they were: every change
+    /// to them is made aside and swapped in whole).
+    fn sources(&self) -> std::sync::MutexGuard<'_, Sources> {
+        self.sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The home database of `user` in the auth file, if it gives one.
+    fn home_database(&self, user: Option<&str>) -> Option<String> {
+        let credentials = self.credentials.load();
+        let home = credentials.as_ref()?.home_database(user?)?;
+        Some(home.to_owned())
+    }
 }
 
 /// A bound server, ready to [`run`](Server::run).
@@ -282,6 +370,8 @@ pub struct Server {
     shared: Arc<Shared>,
     bolt: TcpListener,
     admin: Option<TcpListener>,
+    /// The follower of the cluster, connected, when following one.
+    follower: Option<Follower>,
 }
 
 /// A handle to a running server: shut it down or reload it from another task.
@@ -296,8 +386,9 @@ impl Handle {
         self.shared.shutdown.send_replace(true);
     }
 
-    /// Reloads the configuration, topology and auth file together; `source` labels the
-    /// metric and the log line (`sighup`, `file`, `http`). Returns the epoch being served.
+    /// Reloads what changed of the configuration, the topology file and the auth file, all or
+    /// nothing, keeping every override and health verdict; `source` labels the metric and the
+    /// log line (`sighup`, `file`, `http`). Returns the epoch being served.
     pub async fn reload(&self, source: &'static str) -> Result<u64, String> {
         reload::reload(&self.shared, source).await
     }
@@ -306,16 +397,26 @@ impl Handle {
     pub fn metrics(&self) -> String {
         self.shared.metrics.render()
     }
+
+    /// The snapshot being served.
+    pub fn snapshot(&self) -> Arc<crate::topology::Snapshot> {
+        self.shared.routes.snapshot()
+    }
 }
 
 impl Server {
-    /// Loads the files and binds the listeners.
+    /// Loads the configuration, the topology's base (the file, or a first poll of the cluster)
+    /// and the overrides of the state file, and binds the listeners.
     pub async fn bind(settings: Settings) -> Result<Server, ServeError> {
+        // The files' state before they are read: a change while they load is seen later.
+        let loaded = reload::Loaded::now(&settings);
         let Inputs {
             routes,
+            sources,
+            follower,
             credentials,
             tls,
-        } = Inputs::load(&settings)?;
+        } = Inputs::load(&settings).await?;
         let (tls, validity) = tls.unzip();
         if let Some(warning) = validity.and_then(|v| certificate_warning(&v)) {
             tracing::warn!(%warning, "TLS certificate");
@@ -329,6 +430,18 @@ impl Server {
         if let Some(validity) = validity {
             metrics.track_certificate(validity.not_after);
         }
+        let following = match &settings.topology {
+            TopologySource::Follow { cluster, interval } => {
+                metrics.track_following();
+                let status = poll::Status::new(*interval, cluster.timeout());
+                status.succeeded(&metrics);
+                Some(status)
+            }
+            TopologySource::File(_) => None,
+        };
+        if settings.health.is_some() {
+            metrics.track_health();
+        }
         metrics.set_epoch(routes.snapshot().epoch());
         let verifier = auth::Verifier::start(settings.auth_threads, settings.auth_queue)
             .map_err(|e| ServeError::Settings(format!("cannot start the password checks: {e}")))?;
@@ -340,6 +453,8 @@ impl Server {
         let shared = Arc::new(Shared {
             settings,
             routes,
+            sources: std::sync::Mutex::new(sources),
+            following,
             credentials: ArcSwapOption::new(credentials.map(Arc::new)),
             verifier,
             backoff,
@@ -348,13 +463,14 @@ impl Server {
             certificate: validity,
             metrics,
             next_connection: AtomicU64::new(1),
-            reloading: Mutex::new(()),
+            reloading: Mutex::new(loaded),
             shutdown: watch::channel(false).0,
         });
         Ok(Server {
             shared,
             bolt,
             admin,
+            follower,
         })
     }
 
@@ -384,12 +500,24 @@ impl Server {
             shared,
             bolt,
             admin,
+            follower,
         } = self;
         if let Some(admin) = admin {
             tokio::spawn(admin::serve(admin, Arc::clone(&shared)));
         }
         if let Some(interval) = shared.settings.watch_interval {
             tokio::spawn(reload::watch(Arc::clone(&shared), interval));
+        }
+        if let (Some(follower), TopologySource::Follow { interval, .. }) =
+            (follower, &shared.settings.topology)
+        {
+            tokio::spawn(poll::follow(Arc::clone(&shared), follower, *interval));
+        }
+        if let (Some(checks), TopologySource::Follow { cluster, .. }) =
+            (&shared.settings.health, &shared.settings.topology)
+        {
+            let tls = cluster.tls().cloned();
+            tokio::spawn(health::check(Arc::clone(&shared), checks.clone(), tls));
         }
         listener::accept(bolt, shared).await;
     }
@@ -398,8 +526,8 @@ impl Server {
 /// What `settings` would serve, as [`Server::bind`] loads it, without binding a listener: the
 /// check behind `tagroute serve --check`. The error is the one `bind` would return, with every
 /// input that does not load.
-pub fn check(settings: &Settings) -> Result<Checked, ServeError> {
-    let inputs = Inputs::load(settings)?;
+pub async fn check(settings: &Settings) -> Result<Checked, ServeError> {
+    let inputs = Inputs::load(settings).await?;
     let snapshot = inputs.routes.snapshot();
     let certificate = inputs.tls.as_ref().map(|&(_, validity)| validity);
     Ok(Checked {
@@ -431,24 +559,23 @@ pub struct Checked {
     pub certificate_warning: Option<String>,
 }
 
-/// The files a server serves, loaded: what [`Server::bind`] starts with and [`check`] reports.
+/// The inputs a server serves, loaded: what [`Server::bind`] starts with and [`check`]
+/// reports.
 struct Inputs {
     routes: Routes,
+    sources: Sources,
+    /// The follower of the cluster, connected, when following one.
+    follower: Option<Follower>,
     credentials: Option<Credentials>,
     tls: Option<(TlsAcceptor, certificate::Validity)>,
 }
 
 impl Inputs {
-    /// Loads every file `settings` names; when some do not load, the error names each one
+    /// Loads every input `settings` names; when some do not load, the error names each one
     /// that does not, not only the first.
-    fn load(settings: &Settings) -> Result<Inputs, ServeError> {
+    async fn load(settings: &Settings) -> Result<Inputs, ServeError> {
         settings.check()?;
-        let routes = Routes::load(
-            &settings.config,
-            &settings.topology,
-            settings.advertise.clone(),
-        )
-        .map_err(ServeError::from);
+        let served = load_served(settings).await;
         let credentials = settings
             .auth_file
             .as_deref()
@@ -459,14 +586,16 @@ impl Inputs {
             .as_ref()
             .map(|(cert, key)| tls::acceptor(cert, key).map_err(ServeError::Tls))
             .transpose();
-        match (routes, credentials, tls) {
-            (Ok(routes), Ok(credentials), Ok(tls)) => Ok(Inputs {
+        match (served, credentials, tls) {
+            (Ok((routes, sources, follower)), Ok(credentials), Ok(tls)) => Ok(Inputs {
                 routes,
+                sources,
+                follower,
                 credentials,
                 tls,
             }),
-            (routes, credentials, tls) => {
-                let errors: Vec<ServeError> = [routes.err(), credentials.err(), tls.err()]
+            (served, credentials, tls) => {
+                let errors: Vec<ServeError> = [served.err(), credentials.err(), tls.err()]
                     .into_iter()
                     .flatten()
                     .collect();
@@ -477,6 +606,66 @@ impl Inputs {
             }
         }
     }
+}
+
+/// The configuration, the topology's base (the file, or a first poll of the cluster) and the
+/// overrides of the state file, composed: the routes over them, the sources, the follower.
+async fn load_served(
+    settings: &Settings,
+) -> Result<(Routes, Sources, Option<Follower>), ServeError> {
+    let (config, origin, base, follower) = match &settings.topology {
+        // Both files are read before either error is returned, so that one start (or
+        // `serve --check`) tells everything wrong with them.
+        TopologySource::File(path) => match (
+            routes::load_config(&settings.config),
+            routes::read_topology(path),
+        ) {
+            (Ok(config), Ok(base)) => (config, Origin::File, base, None),
+            (Err(error), Ok(_)) | (Ok(_), Err(error)) => return Err(error.into()),
+            (Err(config), Err(topology)) => {
+                return Err(LoadError::Both(Box::new([config, topology])).into());
+            }
+        },
+        TopologySource::Follow { cluster, .. } => {
+            let config = routes::load_config(&settings.config)?;
+            let mut follower = Follower::new(cluster.clone());
+            let polled = follower
+                .poll()
+                .await
+                .map_err(|e| ServeError::Load(format!("cannot follow the cluster: {e}")))?;
+            tracing::info!(server = %polled.server, version = %polled.version, "following the cluster");
+            (
+                config,
+                Origin::Cluster,
+                polled.imported.spec,
+                Some(follower),
+            )
+        }
+    };
+    let state = settings.state_file.clone().map(StateFile::new);
+    let overrides = match &state {
+        Some(file) => file.read().map_err(|e| ServeError::Load(e.to_string()))?,
+        None => overrides::Overrides::new(),
+    };
+    if let Some(Err(warning)) = state.as_ref().map(StateFile::writable) {
+        tracing::warn!(%warning, "overrides cannot be kept: posting one will be refused");
+    }
+    let interner = crate::topology::TagInterner::new();
+    let checked = settings.health.is_some();
+    let (sources, snapshot) = Sources::new(origin, base, overrides, state, checked, &interner)
+        .map_err(|e| match &settings.topology {
+            TopologySource::File(path) => ServeError::from(routes::topology_error(path, &e)),
+            TopologySource::Follow { .. } => {
+                ServeError::Load(format!("the cluster's topology is not valid: {e}"))
+            }
+        })?;
+    let routes = Routes::new(
+        &settings.config,
+        &config,
+        snapshot,
+        settings.advertise.clone(),
+    )?;
+    Ok((routes, sources, follower))
 }
 
 /// The warning about a TLS certificate chain valid in `validity`, now.

@@ -1,8 +1,16 @@
 //! The adapter to the routing module: the one file of `serve` that names its API.
 //!
-//! It loads the configuration and topology files into a [`RoutingService`], answers a ROUTE
-//! with a table or a failure that says why, reloads both files together (or neither), applies
-//! topology updates, and tells the metrics which rule of a policy chose the readers.
+//! It holds the configuration's [`RoutingService`] over the live topology (which
+//! [`sources`](super::sources) publishes), answers a ROUTE with a table or a failure that says
+//! why, reloads the configuration, and tells the metrics which rule of a policy chose the
+//! readers.
+//!
+//! The database of a ROUTE is Neo4j's: a name or an alias, in any case; a ROUTE naming none
+//! gets the user's home database (the auth file's), else the topology's default database (the
+//! followed cluster's), else `initial.dbms.default_database`, else `neo4j`. The table names the
+//! database as the client did (Neo4j does the same, and drivers file the table under the name
+//! the answer gives: a table for `Graph` answered as `neo4j` would never be found again), or,
+//! when it named none, by its name.
 //!
 //! A table always has a READ and a ROUTE entry: drivers reject a table without either, so such
 //! an answer is a [`RouteFailure`] naming the empty role and why. With `--advertise`, the
@@ -10,8 +18,10 @@
 //! drivers keep asking tagroute.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
 
 use crate::config::{Config, ConfigErrors};
 use crate::rng::Rng;
@@ -22,19 +32,20 @@ use crate::routing::{
 use crate::span::Span;
 use crate::syntax::Strictness;
 use crate::topology::{
-    Database, Server, ServerSet, Snapshot, TagInterner, Topology, TopologyError, Update, from_json,
+    Database, Server, ServerSet, Snapshot, Topology, TopologyError, TopologySpec, from_json,
 };
 use crate::vm::{self, Answer, FilterTrace, RuleOutcome, RuleTrace, Step};
 
-/// The database a ROUTE that names none gets, as Neo4j's home database.
+/// The database a ROUTE that names none gets when neither the user, the topology nor the
+/// configuration names a default: Neo4j's own default.
 pub const HOME_DATABASE: &str = "neo4j";
 
-/// The configuration and topology being served.
+/// The configuration being served, over the live topology.
 #[derive(Debug)]
 pub struct Routes {
     service: RoutingService,
-    config: PathBuf,
-    topology: PathBuf,
+    /// `initial.dbms.default_database`, as the configuration last loaded says.
+    default_database: ArcSwapOption<String>,
     advertise: Arc<[String]>,
 }
 
@@ -121,6 +132,9 @@ impl fmt::Display for RouteFailure {
 pub struct Answered<'s> {
     table: &'s RoutingTable,
     advertise: &'s [String],
+    /// The database's name as the client asked for it, when it named one and that is not
+    /// the database's own name.
+    asked: Option<&'s str>,
 }
 
 impl<'s> Answered<'s> {
@@ -129,8 +143,14 @@ impl<'s> Answered<'s> {
         self.table.ttl_secs()
     }
 
-    /// The database.
+    /// The database as the table names it: as the client asked for it (an alias, another
+    /// case), or by its name when the client named none.
     pub fn database(&self) -> &str {
+        self.asked.unwrap_or(self.table.database())
+    }
+
+    /// The database's own name.
+    pub fn canonical_database(&self) -> &str {
         self.table.database()
     }
 
@@ -167,34 +187,29 @@ struct RuleEntry {
 const RULE_CACHE_SIZE: usize = 8;
 
 impl Routes {
-    /// Loads `config` and `topology`; `advertise` lists the addresses to put in ROUTE entries
-    /// (empty: the database's routers).
-    pub fn load(
-        config: &Path,
-        topology: &Path,
+    /// Serves `config` (loaded from `path`) over a live topology starting at `snapshot`;
+    /// `advertise` lists the addresses to put in ROUTE entries (empty: the database's routers).
+    pub fn new(
+        path: &Path,
+        config: &Config,
+        snapshot: Snapshot,
         advertise: Vec<String>,
     ) -> Result<Routes, LoadError> {
-        // Both files are read before either error is returned, so that one start (or
-        // `serve --check`) tells everything wrong with them.
-        let (settings, snapshot) = match (
-            load_config(config),
-            load_snapshot(topology, &TagInterner::new()),
-        ) {
-            (Ok(settings), Ok(snapshot)) => (settings, snapshot),
-            (Err(error), Ok(_)) | (Ok(_), Err(error)) => return Err(error),
-            (Err(config), Err(topology)) => {
-                return Err(LoadError::Both(Box::new([config, topology])));
-            }
-        };
-        let topology_live = Arc::new(Topology::from_snapshot(snapshot));
-        let service = RoutingService::new(topology_live, &settings)
-            .map_err(|e| LoadError::Policy(format!("{}: {e}", config.display())))?;
+        let topology = Arc::new(Topology::from_snapshot(snapshot));
+        let service = RoutingService::new(topology, config)
+            .map_err(|e| LoadError::Policy(format!("{}: {e}", path.display())))?;
         Ok(Routes {
             service,
-            config: config.to_owned(),
-            topology: topology.to_owned(),
+            default_database: ArcSwapOption::new(
+                config.default_database().map(|d| Arc::new(d.to_owned())),
+            ),
             advertise: advertise.into(),
         })
+    }
+
+    /// The live topology: what the sources publish to.
+    pub fn topology(&self) -> &Arc<Topology> {
+        self.service.topology()
     }
 
     /// The names of the policies being served.
@@ -203,22 +218,28 @@ impl Routes {
         generation.policies().names().map(str::to_owned).collect()
     }
 
-    /// The files being served.
-    pub fn files(&self) -> [&Path; 2] {
-        [&self.config, &self.topology]
-    }
-
-    /// The table for `policy` (or `default`) and `database` (or [`HOME_DATABASE`]), computed
-    /// in `scratch` (one per connection: once it has held a table of the cluster's size, a
-    /// table allocates nothing).
+    /// The table for `policy` (or `default`) and `database`, computed in `scratch` (one per
+    /// connection: once it has held a table of the cluster's size, a table allocates nothing).
+    /// A ROUTE naming no database gets `home` (the user's home database), else the topology's
+    /// default database, else `initial.dbms.default_database`, else [`HOME_DATABASE`].
     pub fn route<'s>(
         &'s self,
         policy: Option<&str>,
-        database: Option<&str>,
+        database: Option<&'s str>,
+        home: Option<&str>,
         rng: &mut Rng,
         scratch: &'s mut TableScratch,
     ) -> Result<Answered<'s>, RouteFailure> {
-        let database = database.unwrap_or(HOME_DATABASE);
+        let snapshot = self.snapshot();
+        let default = self.default_database.load();
+        let asked = database;
+        let database = match asked {
+            Some(name) => name,
+            None => home
+                .or_else(|| snapshot.default_database().map(Database::name))
+                .or(default.as_deref().map(String::as_str))
+                .unwrap_or(HOME_DATABASE),
+        };
         let request = RouteRequest {
             database,
             policy,
@@ -250,6 +271,7 @@ impl Routes {
             )));
         }
         Ok(Answered {
+            asked: asked.filter(|name| *name != table.database()),
             table,
             advertise: &self.advertise,
         })
@@ -265,7 +287,7 @@ impl Routes {
         let policy = policy.unwrap_or(crate::config::DEFAULT_POLICY);
         let snapshot = answered.table.snapshot();
         let stamp = (snapshot.epoch(), self.service.generation().number());
-        let database = answered.database();
+        let database = answered.canonical_database();
         let at = cache
             .entries
             .iter()
@@ -304,9 +326,11 @@ impl Routes {
         self.service.generation().policies().get(name).is_ok()
     }
 
-    /// Whether a database of this name exists now (for metric labels).
-    pub fn has_database(&self, name: &str) -> bool {
-        self.service.topology().snapshot().database(name).is_some()
+    /// The name of the database called `name` (or aliased so, in any case), if it exists now
+    /// (for metric labels).
+    pub fn database_name(&self, name: &str) -> Option<String> {
+        let snapshot = self.snapshot();
+        snapshot.database(name).map(|db| db.name().to_owned())
     }
 
     /// The snapshot being served.
@@ -314,30 +338,16 @@ impl Routes {
         self.service.topology().snapshot()
     }
 
-    /// Applies a batch of topology updates as one new snapshot; on error nothing changes.
-    pub fn apply(&self, updates: &[Update]) -> Result<Arc<Snapshot>, TopologyError> {
-        self.service.topology().apply(updates)
-    }
-
-    /// Reads both files again and swaps them in together; if either does not load (or a policy
-    /// does not compile) nothing changes and the old ones keep serving. Returns the new epoch.
-    pub fn reload(&self) -> Result<u64, LoadError> {
-        let config = load_config(&self.config)?;
-        let spec = read_spec(&self.topology)?;
-        // Build once to validate: the interner is shared and append-only, so a rejected
-        // topology leaves nothing behind that matters.
-        crate::topology::Snapshot::build(&spec, self.service.topology().interner())
-            .map_err(|e| topology_error(&self.topology, &e))?;
-        self.service.reload(&config).map_err(|e| match e {
+    /// Swaps in `config`'s policies, settings and default database together; if a policy does
+    /// not compile nothing changes and the old ones keep serving.
+    pub fn reload(&self, path: &Path, config: &Config) -> Result<(), LoadError> {
+        self.service.reload(config).map_err(|e| match e {
             ReloadError::Config(errors) => LoadError::Config(errors),
-            other => LoadError::Policy(format!("{}: {other}", self.config.display())),
+            other => LoadError::Policy(format!("{}: {other}", path.display())),
         })?;
-        let snapshot = self
-            .service
-            .topology()
-            .replace(&spec)
-            .map_err(|e| topology_error(&self.topology, &e))?;
-        Ok(snapshot.epoch())
+        let default = config.default_database().map(|d| Arc::new(d.to_owned()));
+        self.default_database.store(default);
+        Ok(())
     }
 
     /// Why `database` would get no reader under `policy`: nobody can read, or the policy
@@ -465,11 +475,13 @@ fn no_router(snapshot: &Snapshot, database: &str) -> String {
     }
 }
 
-fn load_config(path: &Path) -> Result<Config, LoadError> {
+/// The configuration file at `path`.
+pub fn load_config(path: &Path) -> Result<Config, LoadError> {
     Config::load(path, Strictness::Default).map_err(LoadError::Config)
 }
 
-fn read_spec(path: &Path) -> Result<crate::topology::TopologySpec, LoadError> {
+/// The topology file at `path`, as a description (checked as a snapshot later).
+pub fn read_topology(path: &Path) -> Result<TopologySpec, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| LoadError::Topology {
         file: path.display().to_string(),
         error: format!("cannot read the topology: {e}"),
@@ -477,12 +489,8 @@ fn read_spec(path: &Path) -> Result<crate::topology::TopologySpec, LoadError> {
     from_json(&text).map_err(|e| topology_error(path, &e))
 }
 
-fn load_snapshot(path: &Path, interner: &TagInterner) -> Result<Snapshot, LoadError> {
-    let spec = read_spec(path)?;
-    Snapshot::build(&spec, interner).map_err(|e| topology_error(path, &e))
-}
-
-fn topology_error(path: &Path, error: &TopologyError) -> LoadError {
+/// A topology error in the file at `path`.
+pub fn topology_error(path: &Path, error: &TopologyError) -> LoadError {
     LoadError::Topology {
         file: path.display().to_string(),
         error: error.to_string(),

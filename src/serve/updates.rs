@@ -21,33 +21,52 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::topology::{
-    DatabaseSpec, ServerSpec, Snapshot, TopologyError, TopologyErrorKind as Kind, Update, from_json,
+    Snapshot, TopologyError, TopologyErrorKind as Kind, Update, database_json, from_json,
+    server_json, to_json,
 };
 
 /// A snapshot as `{"epoch": N, "servers": [...], "databases": [...]}`.
 pub fn snapshot_json(snapshot: &Snapshot) -> Value {
-    let spec = snapshot.to_spec();
-    let servers: Vec<Value> = spec.servers.iter().map(server_json).collect();
-    let databases: Vec<Value> = spec.databases.iter().map(database_json).collect();
-    json!({ "epoch": snapshot.epoch(), "servers": servers, "databases": databases })
+    let mut value = to_json(&snapshot.to_spec());
+    if let Some(map) = value.as_object_mut() {
+        map.insert("epoch".into(), json!(snapshot.epoch()));
+    }
+    value
 }
 
-fn server_json(server: &ServerSpec) -> Value {
-    json!({
-        "name": server.name,
-        "address": server.address,
-        "tags": server.tags,
-        "available": server.available,
-    })
+/// The kind of an update as `op` names it: `set_available`, `set_tags`, `set_leader`,
+/// `add_server`, `remove_server`, `set_database`, `remove_database`.
+pub fn op(update: &Update) -> &'static str {
+    match update {
+        Update::SetAvailable { .. } => "set_available",
+        Update::SetTags { .. } => "set_tags",
+        Update::SetLeader { .. } => "set_leader",
+        Update::AddServer(_) => "add_server",
+        Update::RemoveServer { .. } => "remove_server",
+        Update::SetDatabase(_) => "set_database",
+        Update::RemoveDatabase { .. } => "remove_database",
+    }
 }
 
-fn database_json(db: &DatabaseSpec) -> Value {
-    json!({
-        "name": db.name,
-        "primaries": db.primaries,
-        "secondaries": db.secondaries,
-        "leader": db.leader,
-    })
+/// An update in the form [`parse_updates`] reads.
+pub fn update_json(update: &Update) -> Value {
+    match update {
+        Update::SetAvailable { server, available } => {
+            json!({"op": "set_available", "server": server, "available": available})
+        }
+        Update::SetTags { server, tags } => {
+            json!({"op": "set_tags", "server": server, "tags": tags})
+        }
+        Update::SetLeader { database, leader } => {
+            json!({"op": "set_leader", "database": database, "leader": leader})
+        }
+        Update::AddServer(spec) => json!({"op": "add_server", "server": server_json(spec)}),
+        Update::RemoveServer { server } => json!({"op": "remove_server", "server": server}),
+        Update::SetDatabase(spec) => json!({"op": "set_database", "database": database_json(spec)}),
+        Update::RemoveDatabase { database } => {
+            json!({"op": "remove_database", "database": database})
+        }
+    }
 }
 
 /// Reads a batch of updates.
@@ -264,7 +283,7 @@ fn wrong(field: &str, key: &str, expected: &'static str) -> TopologyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::{TagInterner, TopologySpec};
+    use crate::topology::{DatabaseSpec, ServerSpec, TagInterner, TopologySpec};
 
     #[test]
     fn every_kind_of_update_reads_from_its_documented_form() {
@@ -302,12 +321,31 @@ mod tests {
                     primaries: vec!["p1".into()],
                     secondaries: vec![],
                     leader: Some("p1".into()),
+                    ..DatabaseSpec::default()
                 }),
                 Update::RemoveDatabase {
                     database: "orders".into()
                 },
             ]
         );
+    }
+
+    #[test]
+    fn every_kind_of_update_writes_the_form_it_reads_from() {
+        let updates = parse_updates(
+            r#"[{"op": "set_available", "server": "r1", "available": false},
+                {"op": "set_tags", "server": "r2", "tags": ["north"]},
+                {"op": "set_leader", "database": "neo4j", "leader": null},
+                {"op": "set_leader", "database": "neo4j", "leader": "p1"},
+                {"op": "add_server", "server": {"name": "r9", "address": "r9:7687", "tags": ["south"]}},
+                {"op": "remove_server", "server": "r3"},
+                {"op": "set_database", "database": {"name": "orders", "primaries": ["p1"], "leader": "p1", "aliases": ["shop"], "default": true}},
+                {"op": "remove_database", "database": "orders"}]"#,
+        )
+        .expect("valid");
+        let written: Vec<Value> = updates.iter().map(update_json).collect();
+        let text = serde_json::to_string(&written).expect("serializes");
+        assert_eq!(parse_updates(&text), Ok(updates));
     }
 
     #[test]
@@ -361,6 +399,7 @@ mod tests {
                 primaries: vec!["a".into()],
                 secondaries: vec!["b".into()],
                 leader: Some("a".into()),
+                ..DatabaseSpec::default()
             }],
         };
         let snapshot = Snapshot::build(&spec, &TagInterner::new()).expect("valid");

@@ -89,9 +89,13 @@ pub fn diff(old: &TopologySpec, new: &TopologySpec) -> Vec<Update> {
 
     let old_databases: HashMap<&str, &DatabaseSpec> =
         old.databases.iter().map(|d| (d.name.as_str(), d)).collect();
+    // Names (aliases, the default) a database gives up are released before any is claimed, so
+    // that an alias or the default moving from one database to another applies in order.
+    let mut releases = Vec::new();
+    let mut sets = Vec::new();
     for database in &new.databases {
         let Some(old) = old_databases.get(database.name.as_str()) else {
-            updates.push(Update::SetDatabase(database.clone()));
+            sets.push(Update::SetDatabase(database.clone()));
             continue;
         };
         // What the removals above left of the old database.
@@ -106,17 +110,40 @@ pub fn diff(old: &TopologySpec, new: &TopologySpec) -> Vec<Update> {
             .leader
             .as_ref()
             .filter(|l| !removed.contains(l.as_str()));
-        if kept(&old.primaries) != set(&database.primaries)
+        let names_changed =
+            set(&old.aliases) != set(&database.aliases) || old.default != database.default;
+        if names_changed {
+            let released = DatabaseSpec {
+                aliases: database
+                    .aliases
+                    .iter()
+                    .filter(|a| old.aliases.contains(a))
+                    .cloned()
+                    .collect(),
+                default: old.default && database.default,
+                ..database.clone()
+            };
+            let gives_up =
+                released.aliases.len() < old.aliases.len() || (old.default && !released.default);
+            if gives_up {
+                releases.push(Update::SetDatabase(released.clone()));
+            }
+            if !gives_up || released != *database {
+                sets.push(Update::SetDatabase(database.clone()));
+            }
+        } else if kept(&old.primaries) != set(&database.primaries)
             || kept(&old.secondaries) != set(&database.secondaries)
         {
-            updates.push(Update::SetDatabase(database.clone()));
+            sets.push(Update::SetDatabase(database.clone()));
         } else if leader != database.leader.as_ref() {
-            updates.push(Update::SetLeader {
+            sets.push(Update::SetLeader {
                 database: database.name.clone(),
                 leader: database.leader.clone(),
             });
         }
     }
+    updates.extend(releases);
+    updates.extend(sets);
     updates
 }
 
@@ -129,43 +156,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::topology::testing::normalized;
     use crate::topology::{Snapshot, TagInterner};
-
-    /// A description with every list sorted, servers and databases by name: equal exactly when
-    /// two descriptions describe the same cluster.
-    fn normalized(spec: &TopologySpec) -> TopologySpec {
-        let sorted = |names: &[String]| {
-            let mut names = names.to_vec();
-            names.sort();
-            names
-        };
-        let mut servers: Vec<ServerSpec> = spec
-            .servers
-            .iter()
-            .map(|s| ServerSpec {
-                tags: sorted(&s.tags),
-                ..s.clone()
-            })
-            .collect();
-        servers.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut databases: Vec<DatabaseSpec> = spec
-            .databases
-            .iter()
-            .map(|d| DatabaseSpec {
-                primaries: sorted(&d.primaries),
-                secondaries: sorted(&d.secondaries),
-                ..d.clone()
-            })
-            .collect();
-        databases.sort_by(|a, b| a.name.cmp(&b.name));
-        TopologySpec { servers, databases }
-    }
 
     const NAMES: [&str; 8] = ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"];
     const TAGS: [&str; 4] = ["eu", "us", "ssd", "big"];
+    const ALIASES: [&str; 3] = ["graph", "Sales", "reports"];
 
     /// A valid cluster over up to 8 servers (addresses drawn from 12, so that servers move
-    /// between them) and up to 4 databases.
+    /// between them) and up to 4 databases, with up to 3 aliases and a default among them.
     fn cluster() -> impl Strategy<Value = TopologySpec> {
         let servers = (
             proptest::collection::vec(any::<bool>(), 8),
@@ -180,47 +179,57 @@ mod tests {
             ),
             4,
         );
-        (servers, databases).prop_map(|((present, addresses, traits), databases)| {
-            let servers: Vec<ServerSpec> = (0..8)
-                .filter(|&i| present[i])
-                .map(|i| {
-                    let (tags, available) = traits[i];
-                    ServerSpec::new(NAMES[i], format!("h{}:7687", addresses[i]))
-                        .with_tags(
-                            TAGS.iter()
+        let names = (proptest::collection::vec(0usize..6, 3), 0usize..6);
+        (servers, databases, names).prop_map(
+            |((present, addresses, traits), databases, (alias_owners, default_owner))| {
+                let servers: Vec<ServerSpec> = (0..8)
+                    .filter(|&i| present[i])
+                    .map(|i| {
+                        let (tags, available) = traits[i];
+                        ServerSpec::new(NAMES[i], format!("h{}:7687", addresses[i]))
+                            .with_tags(
+                                TAGS.iter()
+                                    .enumerate()
+                                    .filter(|(t, _)| tags >> t & 1 == 1)
+                                    .map(|(_, t)| *t),
+                            )
+                            .with_available(available)
+                    })
+                    .collect();
+                let databases = databases
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, (exists, ..))| *exists)
+                    .map(|(d, (_, roles, leader))| {
+                        let members = |role: u8| -> Vec<String> {
+                            servers
+                                .iter()
                                 .enumerate()
-                                .filter(|(t, _)| tags >> t & 1 == 1)
-                                .map(|(_, t)| *t),
-                        )
-                        .with_available(available)
-                })
-                .collect();
-            let databases = databases
-                .into_iter()
-                .enumerate()
-                .filter(|(_, (exists, ..))| *exists)
-                .map(|(d, (_, roles, leader))| {
-                    let members = |role: u8| -> Vec<String> {
-                        servers
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| roles[*i] == role)
-                            .map(|(_, s)| s.name.clone())
-                            .collect()
-                    };
-                    let primaries = members(1);
-                    let leader = (!primaries.is_empty() && leader % 3 != 0)
-                        .then(|| primaries[usize::from(leader) % primaries.len()].clone());
-                    DatabaseSpec {
-                        name: format!("db{d}"),
-                        secondaries: members(2),
-                        primaries,
-                        leader,
-                    }
-                })
-                .collect();
-            TopologySpec { servers, databases }
-        })
+                                .filter(|(i, _)| roles[*i] == role)
+                                .map(|(_, s)| s.name.clone())
+                                .collect()
+                        };
+                        let primaries = members(1);
+                        let leader = (!primaries.is_empty() && leader % 3 != 0)
+                            .then(|| primaries[usize::from(leader) % primaries.len()].clone());
+                        DatabaseSpec {
+                            name: format!("db{d}"),
+                            secondaries: members(2),
+                            primaries,
+                            leader,
+                            aliases: ALIASES
+                                .iter()
+                                .zip(&alias_owners)
+                                .filter(|(_, owner)| **owner == d)
+                                .map(|(a, _)| (*a).to_owned())
+                                .collect(),
+                            default: default_owner == d,
+                        }
+                    })
+                    .collect();
+                TopologySpec { servers, databases }
+            },
+        )
     }
 
     /// One change to a cluster that keeps it valid, as `(kind, which, what)`.
@@ -281,6 +290,25 @@ mod tests {
             6 if !spec.databases.is_empty() => {
                 spec.databases.remove(database);
             }
+            // An alias moves to another database, or goes.
+            8 => {
+                let alias = ALIASES[usize::from(what) % ALIASES.len()];
+                for db in &mut spec.databases {
+                    db.aliases.retain(|a| a != alias);
+                }
+                if let Some(db) = spec.databases.get_mut(database).filter(|_| what % 4 != 3) {
+                    db.aliases.push(alias.to_owned());
+                }
+            }
+            // The default moves to another database, or there is none.
+            9 => {
+                for db in &mut spec.databases {
+                    db.default = false;
+                }
+                if let Some(db) = spec.databases.get_mut(database).filter(|_| what % 4 != 3) {
+                    db.default = true;
+                }
+            }
             // New members for a database, or a new database.
             _ => {
                 let roles: Vec<u8> = (0..n).map(|i| (what >> (i % 4 * 2)) & 3).collect();
@@ -297,6 +325,7 @@ mod tests {
                     primaries: members(1),
                     secondaries: members(2),
                     leader: members(1).first().cloned(),
+                    ..DatabaseSpec::default()
                 };
                 match spec.databases.iter_mut().find(|d| d.name == db.name) {
                     Some(old) => *old = db,
@@ -319,7 +348,7 @@ mod tests {
         fn each_state_s_updates_give_that_state_and_an_unchanged_one_gives_none(
             first in cluster(),
             changes in proptest::collection::vec(
-                proptest::collection::vec((0u8..8, any::<usize>(), any::<u8>()), 0..3),
+                proptest::collection::vec((0u8..10, any::<usize>(), any::<u8>()), 0..3),
                 1..12,
             ),
         ) {

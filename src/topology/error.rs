@@ -33,8 +33,13 @@ pub enum TopologyErrorKind {
     DuplicateName(String),
     /// A second server with this address.
     DuplicateAddress(String),
-    /// A second database with this name.
+    /// A second database with this name (in any case, or a name another database has as an
+    /// alias).
     DuplicateDatabase(String),
+    /// An alias that another database has as its name or alias, in any case.
+    NameTaken(String),
+    /// A second default database; the first's name.
+    SecondDefault(String),
     /// A tag outside `[A-Za-z0-9_-]+`, or `-` alone.
     InvalidTag(String),
     /// A tag listed twice for one server.
@@ -116,6 +121,8 @@ impl fmt::Display for TopologyError {
             DuplicateName(n) => write!(f, "duplicate server name `{n}`"),
             DuplicateAddress(a) => write!(f, "duplicate address `{a}`"),
             DuplicateDatabase(n) => write!(f, "duplicate database name `{n}`"),
+            NameTaken(n) => write!(f, "the name `{n}` is taken by another database or alias"),
+            SecondDefault(n) => write!(f, "`{n}` is the default database already"),
             InvalidTag(t) => write!(
                 f,
                 "`{t}` is not a valid tag (letters, digits, `_` and `-`, not `-` alone)"

@@ -118,12 +118,9 @@ pub const DATABASE_COLUMNS: [&str; 9] = [
 /// A topology read from a cluster's records, and what was left out of it and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Imported {
-    /// The topology, in the order of the server records.
+    /// The topology, in the order of the server records, each database with its aliases (the
+    /// `aliases` column) and the default one marked (`default: true`).
     pub spec: TopologySpec,
-    /// Each alias (the `aliases` column) and the database it routes as.
-    pub aliases: BTreeMap<String, String>,
-    /// The database whose rows say `default: true`, if one's do.
-    pub default_database: Option<String>,
     /// One line per record left out.
     pub notes: Vec<String>,
 }
@@ -475,13 +472,8 @@ pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, Impo
         .into_iter()
         .filter_map(|name| by_name.remove(&name))
         .collect();
-    let (aliases, default_database) = names.finish(&spec)?;
-    Ok(Imported {
-        spec,
-        aliases,
-        default_database,
-        notes,
-    })
+    names.finish(&mut spec)?;
+    Ok(Imported { spec, notes })
 }
 
 /// The aliases and the default database, as the database records name them.
@@ -523,21 +515,24 @@ impl Names {
         Ok(())
     }
 
-    /// The aliases, each to its database, and the default database; an alias that is also a
+    /// Gives each database its aliases and marks the default; an alias that is also a
     /// database's name is an error.
-    fn finish(
-        self,
-        spec: &TopologySpec,
-    ) -> Result<(BTreeMap<String, String>, Option<String>), ImportError> {
-        let mut aliases = BTreeMap::new();
+    fn finish(self, spec: &mut TopologySpec) -> Result<(), ImportError> {
         for (alias, (target, row)) in self.aliases {
             if spec.databases.iter().any(|db| db.name == alias) {
                 let message = format!("alias `{alias}` of `{target}` is also a database's name");
                 return Err(ImportError::new(row, Some("aliases"), message));
             }
-            aliases.insert(alias, target);
+            if let Some(db) = spec.databases.iter_mut().find(|db| db.name == target) {
+                db.aliases.push(alias);
+            }
         }
-        Ok((aliases, self.default.map(|(name, _)| name)))
+        if let Some((default, _)) = self.default
+            && let Some(db) = spec.databases.iter_mut().find(|db| db.name == default)
+        {
+            db.default = true;
+        }
+        Ok(())
     }
 }
 
@@ -637,12 +632,13 @@ mod tests {
         import(&servers, &databases).expect("imports")
     }
 
-    /// `examples/cluster.json` as the records describe it: `system` hosted too, and `n2b`
-    /// (down, so of unknown role) hosting nothing.
+    /// `examples/cluster.json` as the records describe it: `system` hosted too, `n2b` (down,
+    /// so of unknown role) hosting nothing, and `neo4j` the default.
     fn expected() -> TopologySpec {
         let mut spec = from_json(&example("cluster.json")).expect("cluster.json");
         for db in &mut spec.databases {
             db.secondaries.retain(|s| s != "n2b");
+            db.default = db.name == "neo4j";
         }
         let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let system = DatabaseSpec {
@@ -650,6 +646,7 @@ mod tests {
             primaries: names(&["n1a", "n1b", "n2a", "s1a", "s1b"]),
             secondaries: names(&["s2a"]),
             leader: Some("n1a".into()),
+            ..DatabaseSpec::default()
         };
         spec.databases.insert(0, system);
         spec
@@ -666,8 +663,6 @@ mod tests {
         ] {
             let imported = imported(servers, databases);
             assert_eq!(imported.spec, expected, "{servers} + {databases}");
-            assert_eq!(imported.default_database.as_deref(), Some("neo4j"));
-            assert!(imported.aliases.is_empty());
             assert_eq!(
                 imported.notes,
                 [
@@ -803,18 +798,25 @@ mod tests {
             {"name": "system", "aliases": [], "serverID": "1", "role": "primary", "default": null}
         ]"#;
         let imported = cluster("Enabled", "Available", databases).expect("imports");
-        let aliases: Vec<(&str, &str)> = imported
-            .aliases
+        let names: Vec<(&str, Vec<&str>, bool)> = imported
+            .spec
+            .databases
             .iter()
-            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .map(|d| {
+                let aliases = d.aliases.iter().map(String::as_str).collect();
+                (d.name.as_str(), aliases, d.default)
+            })
             .collect();
         assert_eq!(
-            aliases,
-            [("films", "movies"), ("graph", "neo4j"), ("main", "neo4j")]
+            names,
+            [
+                ("neo4j", vec!["graph", "main"], true),
+                ("movies", vec!["films"], false),
+                ("system", vec![], false),
+            ]
         );
-        assert_eq!(imported.default_database.as_deref(), Some("neo4j"));
         let none = cluster("Enabled", "Available", "[]").expect("imports");
-        assert_eq!(none.default_database, None);
+        assert!(none.spec.databases.iter().all(|d| !d.default));
     }
 
     #[test]

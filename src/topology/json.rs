@@ -31,6 +31,53 @@ pub fn from_json(text: &str) -> Result<TopologySpec, TopologyError> {
     Ok(TopologySpec { servers, databases })
 }
 
+/// The JSON form of a topology, as [`from_json`] reads it: a database's `aliases` and `default`
+/// are written only when it has some or is the default.
+///
+/// ```
+/// use tagroute::topology::{from_json, to_json};
+///
+/// let text = r#"{"servers": [{"name": "a", "address": "a:7687"}],
+///                "databases": [{"name": "neo4j", "primaries": ["a"], "default": true}]}"#;
+/// let spec = from_json(text)?;
+/// assert_eq!(from_json(&to_json(&spec).to_string())?, spec);
+/// # Ok::<(), tagroute::topology::TopologyError>(())
+/// ```
+pub fn to_json(spec: &TopologySpec) -> serde_json::Value {
+    let servers: Vec<serde_json::Value> = spec.servers.iter().map(server_json).collect();
+    let databases: Vec<serde_json::Value> = spec.databases.iter().map(database_json).collect();
+    serde_json::json!({ "servers": servers, "databases": databases })
+}
+
+/// A server's JSON form.
+pub fn server_json(server: &ServerSpec) -> serde_json::Value {
+    serde_json::json!({
+        "name": server.name,
+        "address": server.address,
+        "tags": server.tags,
+        "available": server.available,
+    })
+}
+
+/// A database's JSON form.
+pub fn database_json(db: &DatabaseSpec) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "name": db.name,
+        "primaries": db.primaries,
+        "secondaries": db.secondaries,
+        "leader": db.leader,
+    });
+    if let Some(map) = value.as_object_mut() {
+        if !db.aliases.is_empty() {
+            map.insert("aliases".into(), serde_json::json!(db.aliases));
+        }
+        if db.default {
+            map.insert("default".into(), serde_json::Value::Bool(true));
+        }
+    }
+    value
+}
+
 fn server(value: &Value, field: &str) -> Result<ServerSpec, TopologyError> {
     let fields = object(value, field, &["name", "address", "tags", "available"])?;
     Ok(ServerSpec {
@@ -49,7 +96,14 @@ fn database(value: &Value, field: &str) -> Result<DatabaseSpec, TopologyError> {
     let fields = object(
         value,
         field,
-        &["name", "primaries", "secondaries", "leader"],
+        &[
+            "name",
+            "primaries",
+            "secondaries",
+            "leader",
+            "aliases",
+            "default",
+        ],
     )?;
     Ok(DatabaseSpec {
         name: string(fields, field, "name")?,
@@ -59,6 +113,12 @@ fn database(value: &Value, field: &str) -> Result<DatabaseSpec, TopologyError> {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(wrong(field, "leader", "a server name or null")),
+        },
+        aliases: strings(fields, field, "aliases")?,
+        default: match fields.get("default") {
+            None => false,
+            Some(Value::Bool(default)) => *default,
+            Some(_) => return Err(wrong(field, "default", "true or false")),
         },
     })
 }
@@ -316,6 +376,67 @@ mod tests {
         );
         assert!(error("{").starts_with("invalid JSON: EOF while parsing"));
         assert_eq!(error("{}"), "servers: missing field");
+    }
+
+    #[test]
+    fn aliases_and_the_default_database_read_and_are_checked_as_neo4j_names() {
+        let two = |first: &str, second: &str| {
+            format!(
+                r#"{{"servers": [{{"name": "a", "address": "a:1"}}],
+                    "databases": [{{"name": "neo4j", "primaries": ["a"], {first}}},
+                                  {{"name": "sales", "primaries": ["a"], {second}}}]}}"#
+            )
+        };
+        let spec = from_json(&two(
+            r#""aliases": ["graph"], "default": true"#,
+            r#""default": false"#,
+        ))
+        .expect("valid");
+        assert_eq!(
+            (&spec.databases[0].aliases[..], spec.databases[0].default),
+            (&["graph".to_owned()][..], true)
+        );
+        assert!(spec.databases[1].aliases.is_empty() && !spec.databases[1].default);
+        assert_eq!(from_json(&to_json(&spec).to_string()), Ok(spec));
+        for (first, second, message) in [
+            (
+                r#""default": true"#,
+                r#""default": true"#,
+                "databases[1].default: `neo4j` is the default database already",
+            ),
+            (
+                r#""aliases": ["Shop"]"#,
+                r#""aliases": ["x", "SHOP"]"#,
+                "databases[1].aliases[1]: the name `SHOP` is taken by another database or alias",
+            ),
+            (
+                r#""aliases": ["Sales"]"#,
+                r#""aliases": []"#,
+                "databases[1].name: duplicate database name `sales`",
+            ),
+            (
+                r#""aliases": ["a", "A"]"#,
+                r#""aliases": []"#,
+                "databases[0].aliases[1]: the name `A` is taken by another database or alias",
+            ),
+            (
+                r#""aliases": "g""#,
+                "",
+                "databases[0].aliases: expected an array",
+            ),
+            (
+                r#""default": 1"#,
+                "",
+                "databases[0].default: expected true or false",
+            ),
+        ] {
+            let second = if second.is_empty() {
+                r#""default": false"#
+            } else {
+                second
+            };
+            assert_eq!(error(&two(first, second)), message, "{first} / {second}");
+        }
     }
 
     /// Issue 14: a duplicated key silently kept the last value.

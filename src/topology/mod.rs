@@ -11,8 +11,9 @@
 //!
 //! Files: `spec.rs` (the description), `tags.rs` (ids, the interner, what holds an id and when
 //! it is reused), `server_set.rs`, `matrix.rs` (tag rows, the invariant the VM's unchecked reads
-//! rely on, the ids a snapshot holds), `snapshot.rs` (the read side), `update.rs` (every update
-//! kind, incremental), `diff.rs` (the updates from one description to another), `publish.rs`,
+//! rely on, the ids a snapshot holds), `snapshot.rs` (the read side), `names.rs` (database names
+//! and aliases, compared as Neo4j compares them), `update.rs` (every update kind, incremental),
+//! `diff.rs` (the updates from one description to another), `publish.rs`,
 //! `json.rs` and `error.rs`.
 
 mod diff;
@@ -23,6 +24,7 @@ pub mod import;
 mod json;
 mod lookup;
 mod matrix;
+mod names;
 mod publish;
 mod server_set;
 mod snapshot;
@@ -35,8 +37,9 @@ mod update;
 pub use diff::diff;
 pub use error::{TopologyError, TopologyErrorKind};
 #[cfg(feature = "json")]
-pub use json::from_json;
+pub use json::{database_json, from_json, server_json, to_json};
 pub(crate) use matrix::TagMatrix;
+pub use names::fold_name;
 pub use publish::Topology;
 pub use server_set::{ServerIdx, ServerSet, UniverseMismatch, words_for};
 pub use snapshot::{Database, Server, Snapshot, is_valid_name, is_valid_tag};

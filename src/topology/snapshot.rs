@@ -14,6 +14,7 @@ use rustc_hash::FxHashSet;
 use super::error::{TopologyError, TopologyErrorKind as Kind};
 use super::lookup::ServerIndex;
 use super::matrix::{TagMatrix, check_size};
+use super::names::{DatabaseNames, Naming};
 use super::server_set::{ServerIdx, ServerSet};
 use super::spec::{DatabaseSpec, ServerSpec, TopologySpec};
 use super::tags::{TagId, TagInterner, TagStage};
@@ -55,19 +56,40 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// A database of a snapshot: who hosts it, in which role.
+/// A database of a snapshot: who hosts it, in which role, and the other names it answers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Database {
     pub(super) name: Box<str>,
     pub(super) primaries: ServerSet,
     pub(super) secondaries: ServerSet,
     pub(super) leader: Option<ServerIdx>,
+    pub(super) aliases: Arc<[Box<str>]>,
+    pub(super) default: bool,
 }
 
 impl Database {
-    /// The database's name.
+    /// The database's name, as it is called (whatever case or alias it was asked for by).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Its aliases: other names that route as this database.
+    pub fn aliases(&self) -> &[Box<str>] {
+        &self.aliases
+    }
+
+    /// Whether it is the default database, the one a client naming none gets.
+    pub fn is_default(&self) -> bool {
+        self.default
+    }
+
+    /// What the database contributes to the snapshot's names.
+    pub(super) fn naming(&self) -> Naming<'_> {
+        Naming {
+            name: &self.name,
+            aliases: &self.aliases,
+            default: self.default,
+        }
     }
 
     /// The servers hosting it as primaries.
@@ -101,6 +123,7 @@ pub struct Snapshot {
     pub(super) tags: Arc<TagMatrix>,
     pub(super) available: ServerSet,
     pub(super) databases: Arc<[Database]>,
+    pub(super) names: Arc<DatabaseNames>,
 }
 
 impl Snapshot {
@@ -166,21 +189,18 @@ impl Snapshot {
             tags: Arc::new(tags),
             available,
             databases: Arc::from(Vec::new()),
+            names: Arc::default(),
         };
         let mut databases = Vec::with_capacity(spec.databases.len());
-        let mut names = FxHashSet::default();
+        let mut names = DatabaseNames::default();
         for (i, db) in spec.databases.iter().enumerate() {
             let at = |e: TopologyError| e.within(format_args!("databases[{i}]"));
             let database = snapshot.build_database(db).map_err(at)?;
-            if !names.insert(db.name.as_str()) {
-                return Err(at(TopologyError::new(
-                    "name",
-                    Kind::DuplicateDatabase(db.name.clone()),
-                )));
-            }
+            names.insert(i, &database.naming()).map_err(at)?;
             databases.push(database);
         }
         snapshot.databases = databases.into();
+        snapshot.names = Arc::new(names);
         Ok(snapshot)
     }
 
@@ -216,6 +236,8 @@ impl Snapshot {
             primaries,
             secondaries,
             leader,
+            aliases: spec.aliases.iter().map(|a| a.as_str().into()).collect(),
+            default: spec.default,
         })
     }
 
@@ -331,9 +353,15 @@ impl Snapshot {
         &self.databases
     }
 
-    /// The database called `name`.
+    /// The database called `name`, or aliased so, in any case (Neo4j compares database names
+    /// without regard to case); its [`Database::name`] is how it is called.
     pub fn database(&self, name: &str) -> Option<&Database> {
-        self.databases.iter().find(|d| &*d.name == name)
+        self.databases.get(self.names.find(name)?)
+    }
+
+    /// The default database, if the topology names one.
+    pub fn default_database(&self) -> Option<&Database> {
+        self.databases.get(self.names.default_position()?)
     }
 
     /// The names of `set`'s servers, in index order.
@@ -382,6 +410,8 @@ impl Snapshot {
                     .leader
                     .and_then(|l| self.server(l))
                     .map(|s| s.name().to_string()),
+                aliases: d.aliases.iter().map(|a| a.to_string()).collect(),
+                default: d.default,
             })
             .collect();
         TopologySpec { servers, databases }

@@ -48,9 +48,12 @@ impl ServerSpec {
 }
 
 /// A database as described.
+///
+/// Names compare as Neo4j compares them, without regard to case: a database is found by its
+/// name or any of its aliases in any case, and no two of those names may be equal that way.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DatabaseSpec {
-    /// Unique name.
+    /// Unique name, as the database is called (the name tables echo for it).
     pub name: String,
     /// Servers hosting it as primaries.
     pub primaries: Vec<String>,
@@ -58,4 +61,9 @@ pub struct DatabaseSpec {
     pub secondaries: Vec<String>,
     /// The primary that leads it, if any.
     pub leader: Option<String>,
+    /// Other names that route as this database (Neo4j's database aliases).
+    pub aliases: Vec<String>,
+    /// Whether it is the default database: the one a client naming none gets. At most one
+    /// database of a topology is.
+    pub default: bool,
 }

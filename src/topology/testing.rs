@@ -54,6 +54,7 @@ impl Cluster {
             primaries: names(primaries),
             secondaries: names(secondaries),
             leader: leader.map(str::to_owned),
+            ..DatabaseSpec::default()
         });
         self
     }
@@ -72,4 +73,35 @@ impl Cluster {
     pub(crate) fn topology(&self) -> Topology {
         Topology::new(&self.spec).expect("the test cluster is valid")
     }
+}
+
+/// A description with every list sorted, servers and databases by name: equal exactly when two
+/// descriptions describe the same cluster.
+pub(crate) fn normalized(spec: &TopologySpec) -> TopologySpec {
+    let sorted = |names: &[String]| {
+        let mut names = names.to_vec();
+        names.sort();
+        names
+    };
+    let mut servers: Vec<ServerSpec> = spec
+        .servers
+        .iter()
+        .map(|s| ServerSpec {
+            tags: sorted(&s.tags),
+            ..s.clone()
+        })
+        .collect();
+    servers.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut databases: Vec<DatabaseSpec> = spec
+        .databases
+        .iter()
+        .map(|d| DatabaseSpec {
+            primaries: sorted(&d.primaries),
+            secondaries: sorted(&d.secondaries),
+            aliases: sorted(&d.aliases),
+            ..d.clone()
+        })
+        .collect();
+    databases.sort_by(|a, b| a.name.cmp(&b.name));
+    TopologySpec { servers, databases }
 }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use super::error::{TopologyError, TopologyErrorKind as Kind};
 use super::matrix::check_size;
+use super::names::fold_name;
 use super::server_set::ServerIdx;
 use super::snapshot::{Server, Snapshot, check_server, intern_tags};
 use super::spec::{DatabaseSpec, ServerSpec};
@@ -261,10 +262,24 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Adds the database, or replaces the one of the same name in any case (under the name
+    /// as `spec` spells it). On error the batch fails, so the names edited here are dropped.
     fn set_database(&mut self, spec: &DatabaseSpec) -> Result<(), TopologyError> {
         let database = self.build_database(spec)?;
         let mut databases = self.databases.to_vec();
-        match databases.iter_mut().find(|d| d.name == database.name) {
+        let names = Arc::make_mut(&mut self.names);
+        let folded = fold_name(&spec.name);
+        let replaced = names.find(&spec.name).filter(|&p| {
+            databases
+                .get(p)
+                .is_some_and(|d| fold_name(&d.name) == folded)
+        });
+        if let Some(old) = replaced.and_then(|p| databases.get(p)) {
+            names.forget(&old.naming());
+        }
+        let position = replaced.unwrap_or(databases.len());
+        names.insert(position, &database.naming())?;
+        match databases.get_mut(position) {
             Some(existing) => *existing = database,
             None => databases.push(database),
         }
@@ -275,7 +290,8 @@ impl Snapshot {
     fn remove_database(&mut self, database: &str) -> Result<(), TopologyError> {
         let position = self.require_database(database)?;
         let mut databases = self.databases.to_vec();
-        databases.remove(position);
+        let removed = databases.remove(position);
+        Arc::make_mut(&mut self.names).remove(position, &removed.naming());
         self.databases = databases.into();
         Ok(())
     }
@@ -303,10 +319,17 @@ impl Snapshot {
             .ok_or_else(|| TopologyError::new("server", Kind::UnknownServer(name.into())))
     }
 
+    /// The position of the database called `name`, in any case (not one of its aliases: an
+    /// update names what it changes).
     fn require_database(&self, name: &str) -> Result<usize, TopologyError> {
-        self.databases
-            .iter()
-            .position(|d| &*d.name == name)
+        let folded = fold_name(name);
+        self.names
+            .find(name)
+            .filter(|&p| {
+                self.databases
+                    .get(p)
+                    .is_some_and(|d| fold_name(&d.name) == folded)
+            })
             .ok_or_else(|| TopologyError::new("database", Kind::UnknownDatabase(name.into())))
     }
 }
@@ -324,6 +347,7 @@ mod tests {
         assert_eq!(a.tags, b.tags, "tag matrix");
         assert_eq!(a.available, b.available, "available");
         assert_eq!(a.databases, b.databases, "databases");
+        assert_eq!(a.names, b.names, "database names");
         assert!(a.interner.same_as(&b.interner));
     }
 
@@ -492,6 +516,7 @@ mod tests {
             primaries: primaries.iter().map(|s| s.to_string()).collect(),
             secondaries: vec![],
             leader: leader.map(str::to_owned),
+            ..DatabaseSpec::default()
         };
         let added = three()
             .apply(&[Update::SetDatabase(spec("system", &["c"], Some("c")))])
@@ -516,6 +541,71 @@ mod tests {
             err.to_string(),
             "updates[0].primaries[1]: unknown server `zz`"
         );
+    }
+
+    #[test]
+    fn databases_are_found_by_name_or_alias_in_any_case_and_updates_keep_the_names() {
+        let named = |name: &str, aliases: &[&str], default: bool| DatabaseSpec {
+            name: name.into(),
+            primaries: vec!["a".into()],
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            default,
+            ..DatabaseSpec::default()
+        };
+        let start = three()
+            .apply(&[Update::SetDatabase(named("Sales", &["Shop"], false))])
+            .expect("valid");
+        assert_eq!(start.database("sales").map(Database::name), Some("Sales"));
+        assert_eq!(start.database("SHOP").map(Database::name), Some("Sales"));
+        assert!(start.default_database().is_none());
+        // Replaced in any case, under the new spelling, with new aliases and the default.
+        let renamed = start
+            .apply(&[Update::SetDatabase(named("sales", &["store"], true))])
+            .expect("valid");
+        assert_eq!(renamed.databases().len(), 2);
+        assert_eq!(renamed.database("SALES").map(Database::name), Some("sales"));
+        assert!(renamed.database("shop").is_none());
+        assert_eq!(renamed.database("Store").map(Database::name), Some("sales"));
+        assert_eq!(
+            renamed.default_database().map(Database::name),
+            Some("sales")
+        );
+        assert_rebuilds(&renamed);
+        // An update names a database by its name, not an alias.
+        let err = renamed
+            .apply(&[Update::RemoveDatabase {
+                database: "store".into(),
+            }])
+            .expect_err("an alias");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].database: unknown database `store`"
+        );
+        let err = renamed
+            .apply(&[Update::SetDatabase(named("x", &["NEO4J"], false))])
+            .expect_err("taken");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].aliases[0]: the name `NEO4J` is taken by another database or alias"
+        );
+        let err = renamed
+            .apply(&[Update::SetDatabase(named("x", &[], true))])
+            .expect_err("a second default");
+        assert_eq!(
+            err.to_string(),
+            "updates[0].default: `sales` is the default database already"
+        );
+        let removed = renamed
+            .apply(&[Update::RemoveDatabase {
+                database: "neo4j".into(),
+            }])
+            .expect("valid");
+        assert_eq!(removed.database("store").map(Database::name), Some("sales"));
+        assert_eq!(
+            removed.default_database().map(Database::name),
+            Some("sales")
+        );
+        assert_rebuilds(&removed);
     }
 
     #[test]
@@ -758,6 +848,7 @@ mod tests {
                             primaries,
                             secondaries,
                             leader,
+                            ..DatabaseSpec::default()
                         })
                     }
                 ),
@@ -911,6 +1002,7 @@ mod tests {
                             .skip(60)
                             .map(|s| s.name.clone())
                             .collect(),
+                        ..DatabaseSpec::default()
                     });
                     spec
                 })

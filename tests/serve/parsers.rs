@@ -4,7 +4,6 @@
 //! one value silently winning, never a panic, and a refused reload changes nothing.
 
 use proptest::prelude::*;
-use tagroute::serve::routes::Routes;
 use tagroute::serve::updates::parse_updates;
 use tagroute::topology::TopologyErrorKind;
 
@@ -156,9 +155,14 @@ fn a_reload_of_a_hostile_topology_changes_nothing() {
     let (config, topology) = (dir.join("neo4j.conf"), dir.join("topology.json"));
     std::fs::copy(data("neo4j.conf"), &config).expect("copies");
     std::fs::copy(data("topology.json"), &topology).expect("copies");
-    let routes = Routes::load(&config, &topology, Vec::new()).expect("loads");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let server = runtime.block_on(start(settings(&config, &topology)));
     let good = std::fs::read_to_string(&topology).expect("reads");
-    let served = routes.snapshot();
+    let served = server.handle.snapshot();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 64,
         ..ProptestConfig::default()
@@ -173,11 +177,12 @@ fn a_reload_of_a_hostile_topology_changes_nothing() {
         .run(&hostile_topology, |text| {
             prop_assert_ne!(&text, &good);
             std::fs::write(&topology, &text).expect("writes");
-            let error = routes.reload().map(|_| ()).map_err(|e| e.to_string());
+            let error = runtime.block_on(server.handle.reload("http"));
             prop_assert!(error.is_err(), "accepted: {}", &text[..text.len().min(200)]);
-            prop_assert!(std::sync::Arc::ptr_eq(&routes.snapshot(), &served));
+            prop_assert!(std::sync::Arc::ptr_eq(&server.handle.snapshot(), &served));
             Ok(())
         })
         .expect("every hostile topology is refused");
+    runtime.block_on(server.stop());
     let _ = std::fs::remove_dir_all(dir);
 }

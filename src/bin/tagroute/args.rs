@@ -453,14 +453,75 @@ pub struct ServeArgs {
         required_unless_present = "hash_password"
     )]
     pub config: Option<PathBuf>,
-    /// The topology (JSON).
+    /// The topology (JSON), read again when it changes.
     #[arg(
         long,
         env = "TAGROUTE_TOPOLOGY",
         value_name = "T",
-        required_unless_present = "hash_password"
+        required_unless_present_any = ["hash_password", "follow"],
+        conflicts_with = "follow"
     )]
     pub topology: Option<PathBuf>,
+    /// Follow a live Neo4j 5 cluster instead of a topology file: poll it every
+    /// --follow-interval and serve its servers and databases
+    /// (`neo4j://HOST:PORT[,HOST:PORT...]`; `neo4j+s://` for TLS).
+    #[arg(long, env = "TAGROUTE_FOLLOW", value_name = "URI")]
+    pub follow: Option<String>,
+    /// The user to read the cluster as (basic auth); without it, no authentication.
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_USER",
+        value_name = "USER",
+        requires = "follow",
+        requires = "follow_password_file"
+    )]
+    pub follow_user: Option<String>,
+    /// The file holding the password of --follow-user (one trailing line break is dropped).
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_PASSWORD_FILE",
+        value_name = "FILE",
+        requires = "follow_user"
+    )]
+    pub follow_password_file: Option<PathBuf>,
+    /// How often the cluster is polled [default: 1s].
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_INTERVAL",
+        value_name = "DURATION",
+        requires = "follow"
+    )]
+    pub follow_interval: Option<String>,
+    /// The CA certificate (PEM) to verify the cluster's TLS certificates with; TLS is used
+    /// when it is given.
+    #[arg(
+        long,
+        env = "TAGROUTE_FOLLOW_TLS_CA",
+        value_name = "PEM",
+        requires = "follow"
+    )]
+    pub follow_tls_ca: Option<PathBuf>,
+    /// How often each server of the cluster gets a health probe (a Bolt handshake); `0`: no
+    /// health checks [default: 1s].
+    #[arg(
+        long,
+        env = "TAGROUTE_HEALTH_INTERVAL",
+        value_name = "DURATION",
+        requires = "follow"
+    )]
+    pub health_interval: Option<String>,
+    /// Failed probes in a row that make a server unavailable in the tables [default: 2].
+    #[arg(long, env = "TAGROUTE_HEALTH_FAILS", value_name = "N", requires = "follow",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub health_fails: Option<u32>,
+    /// Good probes in a row that make it available again [default: 2].
+    #[arg(long, env = "TAGROUTE_HEALTH_PASSES", value_name = "N", requires = "follow",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub health_passes: Option<u32>,
+    /// Where the operator's overrides (POST /topology/updates) are kept across restarts
+    /// [default: tagroute-state.json beside --config].
+    #[arg(long, env = "TAGROUTE_STATE_FILE", value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
     /// Where the Bolt listener binds (port 0: any free port, printed on stdout).
     #[arg(
         long,
@@ -478,7 +539,8 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub advertise: Vec<String>,
-    /// Where the admin HTTP listener binds: /metrics, /healthz, /topology, /reload.
+    /// Where the admin HTTP listener binds: /metrics, /healthz, /topology,
+    /// /topology/updates, /topology/overrides, /reload.
     #[arg(
         long,
         env = "TAGROUTE_ADMIN",

@@ -64,6 +64,7 @@ pub fn cluster() -> TopologySpec {
             primaries: names(primaries),
             secondaries: names(secondaries),
             leader: Some(leader.into()),
+            ..DatabaseSpec::default()
         }
     };
     let databases = vec![

@@ -1,7 +1,8 @@
-//! `tagroute serve --config CONF --topology T --listen ADDR [--advertise HOST:PORT,...]
-//! [--admin ADDR] [--tls-cert PEM --tls-key PEM] [--auth-file F] [--max-connections N]
-//! [--max-connections-per-peer N] [--idle-timeout DURATION] [--message-timeout DURATION]
-//! [--max-bolt-version X.Y] [--admin-max-connections N] ...`
+//! `tagroute serve --config CONF (--topology T | --follow neo4j://HOST:PORT[,...]
+//! [--follow-user USER --follow-password-file FILE] [--follow-interval DURATION]
+//! [--follow-tls-ca PEM] [--health-interval DURATION] [--health-fails N] [--health-passes N])
+//! [--state-file FILE] --listen ADDR [--advertise HOST:PORT,...] [--admin ADDR]
+//! [--tls-cert PEM --tls-key PEM] [--auth-file F] [--max-connections N] ...`
 //!
 //! Prints one JSON line on stdout once both listeners are bound, `{"bolt": "127.0.0.1:7687",
 //! "admin": "127.0.0.1:7475"}` (so `--listen 127.0.0.1:0` tells which port it got), logs on
@@ -17,10 +18,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use tagroute::config::parse_duration;
+use tagroute::follow::{Credentials, FollowSettings, Seeds};
 use tagroute::serve::auth::hash_password;
 use tagroute::serve::certificate::format_unix;
+use tagroute::serve::health::HealthChecks;
 use tagroute::serve::logging::{self, LogFormat};
-use tagroute::serve::{Handle, Server, Settings};
+use tagroute::serve::{Handle, Server, Settings, TopologySource};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::args::ServeArgs;
@@ -72,7 +75,12 @@ pub fn run(args: &ServeArgs, console: &mut Console<'_>) -> Result<(), Failure> {
 
 /// What `serve` would serve, a line an input, on stdout; or the errors a start would print.
 fn check(settings: &Settings, console: &mut Console<'_>) -> Result<(), Failure> {
-    let checked = tagroute::serve::check(settings).map_err(invalid)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let checked = runtime
+        .block_on(tagroute::serve::check(settings))
+        .map_err(invalid)?;
     let out = &mut console.out;
     let config = settings.config.display();
     writeln!(
@@ -80,12 +88,14 @@ fn check(settings: &Settings, console: &mut Console<'_>) -> Result<(), Failure> 
         "config    {config}: policies {}",
         checked.policies.join(", ")
     )?;
+    let topology = match &settings.topology {
+        TopologySource::File(path) => path.display().to_string(),
+        TopologySource::Follow { .. } => "the cluster followed (one poll)".to_owned(),
+    };
     writeln!(
         out,
-        "topology  {}: {} servers, {} databases",
-        settings.topology.display(),
-        checked.servers,
-        checked.databases
+        "topology  {topology}: {} servers, {} databases",
+        checked.servers, checked.databases
     )?;
     match (&settings.auth_file, checked.users) {
         (Some(file), Some(users)) => writeln!(out, "auth      {}: {users} users", file.display())?,
@@ -145,13 +155,32 @@ impl Signals {
     }
 }
 
+/// The file the overrides are kept in when `--state-file` is not given.
+const STATE_FILE: &str = "tagroute-state.json";
+
 fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
-    let (Some(config), Some(topology)) = (&args.config, &args.topology) else {
-        return Err(Failure::Invalid(
-            "--config and --topology are required".into(),
-        ));
+    let Some(config) = &args.config else {
+        return Err(Failure::Invalid("--config is required".into()));
     };
-    let mut settings = Settings::new(config.clone(), topology.clone());
+    let mut settings = match (&args.topology, &args.follow) {
+        (Some(topology), None) => {
+            if let Some(flag) = follow_only(args) {
+                return Err(Failure::Invalid(format!(
+                    "{flag} applies to a cluster followed: give --follow in place of --topology"
+                )));
+            }
+            Settings::new(config.clone(), topology.clone())
+        }
+        (None, Some(uri)) => following(config, uri, args)?,
+        _ => {
+            return Err(Failure::Invalid("give --topology, or --follow".into()));
+        }
+    };
+    settings.state_file = Some(
+        args.state_file
+            .clone()
+            .unwrap_or_else(|| config.with_file_name(STATE_FILE)),
+    );
     settings.listen = args.listen;
     settings.advertise.clone_from(&args.advertise);
     settings.admin = (!args.no_admin).then_some(args.admin);
@@ -169,6 +198,55 @@ fn settings(args: &ServeArgs) -> Result<Settings, Failure> {
     settings.admin_body_timeout = timeout("--admin-body-timeout", &args.admin_body_timeout)?;
     let watch = duration("--watch-interval", &args.watch_interval)?;
     settings.watch_interval = (!watch.is_zero()).then_some(watch);
+    Ok(settings)
+}
+
+/// The first flag given that only `--follow` takes (clap's `requires` leaves them unchecked
+/// beside `--topology`).
+fn follow_only(args: &ServeArgs) -> Option<&'static str> {
+    [
+        ("--follow-user", args.follow_user.is_some()),
+        (
+            "--follow-password-file",
+            args.follow_password_file.is_some(),
+        ),
+        ("--follow-interval", args.follow_interval.is_some()),
+        ("--follow-tls-ca", args.follow_tls_ca.is_some()),
+        ("--health-interval", args.health_interval.is_some()),
+        ("--health-fails", args.health_fails.is_some()),
+        ("--health-passes", args.health_passes.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(flag, given)| given.then_some(flag))
+}
+
+/// Settings following the cluster at `uri`, with its credentials, TLS and health checks.
+fn following(config: &std::path::Path, uri: &str, args: &ServeArgs) -> Result<Settings, Failure> {
+    let seeds: Seeds = uri
+        .parse()
+        .map_err(|e| Failure::Invalid(format!("--follow: {e}")))?;
+    let mut cluster = FollowSettings::new(seeds, args.follow_tls_ca.as_deref())
+        .map_err(|e| Failure::Invalid(format!("--follow: {e}")))?;
+    if let (Some(user), Some(file)) = (&args.follow_user, &args.follow_password_file) {
+        let credentials = Credentials::from_file(user.as_str(), file).map_err(Failure::Invalid)?;
+        cluster = cluster.with_credentials(credentials);
+    }
+    let interval = match &args.follow_interval {
+        Some(text) => timeout("--follow-interval", text)?,
+        None => Duration::from_secs(1),
+    };
+    let mut settings = Settings::following(config.to_owned(), cluster.clone());
+    settings.topology = tagroute::serve::TopologySource::Follow { cluster, interval };
+    let health = match &args.health_interval {
+        Some(text) => duration("--health-interval", text)?,
+        None => Duration::from_secs(1),
+    };
+    settings.health = (!health.is_zero()).then(|| {
+        HealthChecks::every(health).with_counts(
+            args.health_fails.unwrap_or(2),
+            args.health_passes.unwrap_or(2),
+        )
+    });
     Ok(settings)
 }
 

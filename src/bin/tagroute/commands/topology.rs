@@ -6,9 +6,8 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
 use tagroute::topology::import::{Imported, Record, import, read_records};
-use tagroute::topology::{Snapshot, TagInterner, TopologySpec};
+use tagroute::topology::{Snapshot, TagInterner, to_json};
 
 use super::read;
 use crate::args::{ImportArgs, TopologyArgs, TopologyCommand};
@@ -36,11 +35,13 @@ pub fn run(args: &TopologyArgs, console: &mut Console<'_>) -> Result<(), Failure
             for note in &imported.notes {
                 writeln!(console.err, "note: {note}")?;
             }
-            for (alias, database) in &imported.aliases {
-                writeln!(console.err, "note: alias `{alias}` routes as `{database}`")?;
-            }
-            if let Some(default) = &imported.default_database {
-                writeln!(console.err, "note: the default database is `{default}`")?;
+            for db in &imported.spec.databases {
+                for alias in &db.aliases {
+                    writeln!(console.err, "note: alias `{alias}` routes as `{}`", db.name)?;
+                }
+                if db.default {
+                    writeln!(console.err, "note: the default database is `{}`", db.name)?;
+                }
             }
             Snapshot::build(&imported.spec, &TagInterner::new())
                 .map_err(|e| Failure::Invalid(format!("the imported topology is invalid: {e}")))?;
@@ -94,23 +95,4 @@ fn from_cluster(_: &str, _: &ImportArgs, _: &mut Console<'_>) -> Result<Imported
 
 fn records(path: &Path) -> Result<Vec<Record>, Failure> {
     read_records(&read(path)?).map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))
-}
-
-/// The JSON form that `--topology` reads.
-fn to_json(spec: &TopologySpec) -> Value {
-    let servers: Vec<Value> = spec
-        .servers
-        .iter()
-        .map(|s| {
-            json!({"name": s.name, "address": s.address, "tags": s.tags, "available": s.available})
-        })
-        .collect();
-    let databases: Vec<Value> = spec
-        .databases
-        .iter()
-        .map(|d| {
-            json!({"name": d.name, "primaries": d.primaries, "secondaries": d.secondaries, "leader": d.leader})
-        })
-        .collect();
-    json!({ "servers": servers, "databases": databases })
 }
