@@ -73,6 +73,29 @@ pub fn load_config(path: &Path, console: &mut Console<'_>) -> Result<Config, Fai
     })
 }
 
+/// How to reach the cluster at `uri` (named `flag` in errors): its seeds, the CA its TLS is
+/// checked against, and the credentials read from `password_file` when a user is given.
+#[cfg(feature = "serve")]
+pub fn cluster(
+    flag: &str,
+    uri: &str,
+    tls_ca: Option<&Path>,
+    user: Option<&str>,
+    password_file: Option<&Path>,
+) -> Result<tagroute::follow::FollowSettings, Failure> {
+    use tagroute::follow::{Credentials, FollowSettings, Seeds};
+
+    let invalid = |e: &dyn std::fmt::Display| Failure::Invalid(format!("{flag}: {e}"));
+    let seeds: Seeds = uri.parse().map_err(|e| invalid(&e))?;
+    let settings = FollowSettings::new(seeds, tls_ca).map_err(|e| invalid(&e))?;
+    Ok(match (user, password_file) {
+        (Some(user), Some(file)) => {
+            settings.with_credentials(Credentials::from_file(user, file).map_err(Failure::Invalid)?)
+        }
+        _ => settings,
+    })
+}
+
 /// Reads and builds a topology, or fails naming the file and the field.
 pub fn load_topology(path: &Path) -> Result<Snapshot, Failure> {
     let invalid = |e: &dyn std::fmt::Display| Failure::Invalid(format!("{}: {e}", path.display()));

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use tagroute::config::parse_duration;
-use tagroute::follow::{Credentials, FollowSettings, Seeds};
 use tagroute::serve::auth::hash_password;
 use tagroute::serve::certificate::format_unix;
 use tagroute::serve::health::HealthChecks;
@@ -222,15 +221,13 @@ fn follow_only(args: &ServeArgs) -> Option<&'static str> {
 
 /// Settings following the cluster at `uri`, with its credentials, TLS and health checks.
 fn following(config: &std::path::Path, uri: &str, args: &ServeArgs) -> Result<Settings, Failure> {
-    let seeds: Seeds = uri
-        .parse()
-        .map_err(|e| Failure::Invalid(format!("--follow: {e}")))?;
-    let mut cluster = FollowSettings::new(seeds, args.follow_tls_ca.as_deref())
-        .map_err(|e| Failure::Invalid(format!("--follow: {e}")))?;
-    if let (Some(user), Some(file)) = (&args.follow_user, &args.follow_password_file) {
-        let credentials = Credentials::from_file(user.as_str(), file).map_err(Failure::Invalid)?;
-        cluster = cluster.with_credentials(credentials);
-    }
+    let cluster = super::cluster(
+        "--follow",
+        uri,
+        args.follow_tls_ca.as_deref(),
+        args.follow_user.as_deref(),
+        args.follow_password_file.as_deref(),
+    )?;
     let interval = match &args.follow_interval {
         Some(text) => timeout("--follow-interval", text)?,
         None => Duration::from_secs(1),

@@ -57,17 +57,15 @@ fn from_cluster(
     args: &ImportArgs,
     console: &mut Console<'_>,
 ) -> Result<Imported, Failure> {
-    use tagroute::follow::{Credentials, FollowSettings, Follower, Seeds};
+    use tagroute::follow::Follower;
 
-    let seeds: Seeds = uri
-        .parse()
-        .map_err(|e| Failure::Invalid(format!("--from: {e}")))?;
-    let mut settings = FollowSettings::new(seeds, args.tls_ca.as_deref())
-        .map_err(|e| Failure::Invalid(format!("--from: {e}")))?;
-    if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
-        let credentials = Credentials::from_file(user.as_str(), file).map_err(Failure::Invalid)?;
-        settings = settings.with_credentials(credentials);
-    }
+    let settings = super::cluster(
+        "--from",
+        uri,
+        args.tls_ca.as_deref(),
+        args.user.as_deref(),
+        args.password_file.as_deref(),
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
