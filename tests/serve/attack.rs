@@ -685,15 +685,27 @@ async fn an_update_with_a_key_given_twice_is_refused_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bolt_version_the_server_cannot_speak_is_refused_before_serving() {
     for version in ["4.3", "4.2", "3.0", "5.5", "5.9", "6.0"] {
-        let output = Command::new(env!("CARGO_BIN_EXE_tagroute"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tagroute"))
             .args(["serve", "--listen", "127.0.0.1:0", "--no-admin"])
             .arg("--config")
             .arg(data("neo4j.conf"))
             .arg("--topology")
             .arg(data("topology.json"))
             .args(["--max-bolt-version", version])
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().expect("waits").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{version}: still serving after 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().expect("exited");
         assert_eq!(output.status.code(), Some(2), "{version}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
