@@ -677,20 +677,21 @@ mod tests {
 
     /// Servers n1, n2 (north), s1 (south), all secondaries of `neo4j`; the policy `north`.
     fn service() -> RoutingService {
-        let servers = ["n1", "n2", "s1"]
-            .iter()
-            .map(|n| {
-                let tag = if n.starts_with('n') { "north" } else { "south" };
-                ServerSpec::new(*n, format!("{n}:7687")).with_tags([tag])
-            })
-            .collect();
+        north_service(&[("n1", "north"), ("n2", "north"), ("s1", "south")])
+    }
+
+    /// `servers` (name, tag), all secondaries of `neo4j`; the policy `north`.
+    fn north_service(servers: &[(&str, &str)]) -> RoutingService {
         let db = DatabaseSpec {
             name: "neo4j".into(),
-            secondaries: vec!["n1".into(), "n2".into(), "s1".into()],
+            secondaries: servers.iter().map(|(n, _)| n.to_string()).collect(),
             ..DatabaseSpec::default()
         };
         let spec = TopologySpec {
-            servers,
+            servers: servers
+                .iter()
+                .map(|(n, tag)| ServerSpec::new(*n, format!("{n}:7687")).with_tags([*tag]))
+                .collect(),
             databases: vec![db],
         };
         let topology = Arc::new(Topology::new(&spec).expect("valid"));
@@ -737,26 +738,14 @@ mod tests {
 
     /// Readers r0..r4 (north) and one server `other` (south), all secondaries of `neo4j`.
     fn five_readers() -> RoutingService {
-        let names = ["r0", "r1", "r2", "r3", "r4", "other"];
-        let servers = names
-            .iter()
-            .map(|n| {
-                let tag = if *n == "other" { "south" } else { "north" };
-                ServerSpec::new(*n, format!("{n}:7687")).with_tags([tag])
-            })
-            .collect();
-        let db = DatabaseSpec {
-            name: "neo4j".into(),
-            secondaries: names.iter().map(|n| n.to_string()).collect(),
-            ..DatabaseSpec::default()
-        };
-        let spec = TopologySpec {
-            servers,
-            databases: vec![db],
-        };
-        let topology = Arc::new(Topology::new(&spec).expect("valid"));
-        let conf = format!("{POLICY}north=tags(north); halt()\n");
-        RoutingService::new(topology, &config(&conf)).expect("compiles")
+        north_service(&[
+            ("r0", "north"),
+            ("r1", "north"),
+            ("r2", "north"),
+            ("r3", "north"),
+            ("r4", "north"),
+            ("other", "south"),
+        ])
     }
 
     // See: issue 22, item 4 (every pick went to the first reader when a publication came
