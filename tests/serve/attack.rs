@@ -104,18 +104,7 @@ fn spawn(extra: &[&str], open_files: Option<u64>, counted: &'static str) -> Proc
         }
     }
     let mut child = command.spawn().expect("starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("prints its addresses");
-    let printed: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-    let address = |key: &str| {
-        printed[key]
-            .as_str()
-            .expect(key)
-            .parse()
-            .expect("an address")
-    };
+    let (bolt, admin) = printed_addresses(&mut child);
     let (lines, count, bytes) = (
         Arc::new(std::sync::Mutex::new(Vec::new())),
         Arc::new(AtomicU64::new(0)),
@@ -140,8 +129,8 @@ fn spawn(extra: &[&str], open_files: Option<u64>, counted: &'static str) -> Proc
         })
     };
     Process {
-        bolt: address("bolt"),
-        admin: address("admin"),
+        bolt,
+        admin,
         child,
         lines,
         counted: count,

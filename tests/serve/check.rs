@@ -2,7 +2,6 @@
 //! own diagnostics; and `serve`'s flags from `TAGROUTE_<FLAG>` variables, the command line
 //! winning.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -231,23 +230,14 @@ fn a_server_listens_where_tagroute_listen_says_and_a_sighup_at_once_reloads() {
         .stderr(Stdio::null())
         .spawn()
         .expect("starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("prints its addresses");
-    let printed: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-    let port = |key: &str| -> u16 {
-        let address: std::net::SocketAddr = printed[key]
-            .as_str()
-            .expect(key)
-            .parse()
-            .expect("an address");
-        assert!(address.ip().is_loopback(), "{line}");
-        address.port()
-    };
+    let (bolt, admin) = printed_addresses(&mut child);
+    assert!(
+        bolt.ip().is_loopback() && admin.ip().is_loopback(),
+        "{bolt} {admin}"
+    );
     // Port 0 came from the environment: the defaults are 7687 and 7475.
-    assert_ne!(port("bolt"), 7687, "{line}");
-    assert_ne!(port("admin"), 7475, "{line}");
+    assert_ne!(bolt.port(), 7687, "{bolt}");
+    assert_ne!(admin.port(), 7475, "{admin}");
     // A SIGHUP the moment the addresses are printed reloads (its handler is in place by
     // then); it does not end the process, as SIGHUP's default action would.
     let pid = libc::pid_t::try_from(child.id()).expect("a pid");

@@ -385,3 +385,23 @@ pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     };
     tokio::time::timeout(within, wait).await.is_ok()
 }
+
+/// The Bolt and admin addresses a `tagroute serve` child prints as its first stdout line (one
+/// JSON object), read from its piped stdout.
+pub fn printed_addresses(child: &mut std::process::Child) -> (SocketAddr, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("prints its addresses");
+    let printed: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    let address = |key: &str| {
+        printed[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {line}"))
+            .parse()
+            .expect("an address")
+    };
+    (address("bolt"), address("admin"))
+}

@@ -1,7 +1,6 @@
 //! The `tagroute serve` binary: its stdout line, SIGHUP, SIGTERM, JSON logs, and 10,000 idle
 //! connections held by one process.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -28,24 +27,8 @@ fn spawn(config: &Path, topology: &Path, extra: &[&str]) -> Process {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
-    let stdout = child.stdout.take().expect("piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("prints its addresses");
-    let printed: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-    let address = |key: &str| {
-        printed[key]
-            .as_str()
-            .expect(key)
-            .parse()
-            .expect("an address")
-    };
-    Process {
-        bolt: address("bolt"),
-        admin: address("admin"),
-        child,
-    }
+    let (bolt, admin) = printed_addresses(&mut child);
+    Process { child, bolt, admin }
 }
 
 fn signal(child: &Child, signal: libc::c_int) {
