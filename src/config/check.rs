@@ -181,7 +181,7 @@ fn against_topology(
     snapshot: &Snapshot,
     server: Option<&str>,
 ) -> bool {
-    if let Err(failure) = compile_generation(config.policies(), snapshot.interner()) {
+    if let Err(failure) = compile_generation(config.policies(), snapshot.interner(), |_, _| {}) {
         report.findings.push(Finding {
             file: Some(file),
             diagnostic: failure.diagnostic(),

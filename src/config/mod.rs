@@ -59,6 +59,7 @@ pub use error::{ConfigDiagnostic, ConfigDiagnosticKind, ConfigErrors, Neo4jCondi
 pub use leader::LeadershipSettings;
 pub use located::SourceMap;
 pub use migrate::{Migrated, MigrationChange, migrate};
+pub(crate) use policies::compile_generation;
 pub use policies::{ConfiguredPolicy, DEFAULT_POLICY};
 pub(crate) use roles::readers_into;
 pub use roles::{Roles, roles, roles_into};

@@ -11,6 +11,7 @@ use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
 use super::keys;
 use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
+use crate::bytecode::Program;
 use crate::compile::{CompileError, compile_staged};
 use crate::span::Span;
 use crate::syntax::Strictness;
@@ -112,7 +113,7 @@ pub(super) fn read(
     policies
         .entry(DEFAULT_POLICY.to_owned())
         .or_insert_with(ConfiguredPolicy::builtin_default);
-    if let Err(failure) = compile_generation(&policies, &TagInterner::new()) {
+    if let Err(failure) = compile_generation(&policies, &TagInterner::new(), |_, _| {}) {
         diagnostics.push(failure.diagnostic());
         policies.clear();
     }
@@ -154,15 +155,18 @@ impl GenerationFailure<'_> {
 /// routing service does when it loads or reloads them: one stage, so that the tags of all the
 /// policies count together, never committed, so that the interner is left as it was. This is
 /// the one place that decides whether a configuration's policies can be served: loading runs
-/// it against an empty interner (every tag new), `check --topology` against the topology's.
+/// it against an empty interner (every tag new), `check --topology` against the topology's,
+/// and the routing service keeps each program `each` is handed, in name order.
 pub(crate) fn compile_generation<'p>(
     policies: &'p BTreeMap<String, ConfiguredPolicy>,
     interner: &TagInterner,
+    mut each: impl FnMut(&'p ConfiguredPolicy, Program),
 ) -> Result<(), GenerationFailure<'p>> {
     let mut stage = interner.stage();
     for policy in policies.values() {
-        if let Err(error) = compile_staged(&policy.policy, &mut stage) {
-            return Err(GenerationFailure { policy, error });
+        match compile_staged(&policy.policy, &mut stage) {
+            Ok(program) => each(policy, program),
+            Err(error) => return Err(GenerationFailure { policy, error }),
         }
     }
     Ok(())

@@ -11,8 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::bytecode::Program;
-use crate::compile::{CompileError, compile_staged};
-use crate::config::{Config, ConfiguredPolicy};
+use crate::compile::CompileError;
+use crate::config::{Config, ConfiguredPolicy, compile_generation};
 use crate::suggest::{NameKind, UnknownName};
 use crate::syntax::Policy;
 use crate::topology::TagInterner;
@@ -113,14 +113,8 @@ impl Policies {
     ) -> Result<Policies, PolicyError> {
         let mut ids = previous.map(|p| p.ids.clone()).unwrap_or_default();
         let mut slots: Vec<Option<Arc<CompiledPolicy>>> = vec![None; ids.len()];
-        // One stage for the whole generation: a rejected reload leaves no name behind.
-        let mut stage = interner.stage();
-        for configured in config.policies().values() {
-            let program =
-                compile_staged(&configured.policy, &mut stage).map_err(|error| PolicyError {
-                    name: configured.name.clone(),
-                    error,
-                })?;
+        // One generation: a rejected reload leaves no name behind.
+        compile_generation(config.policies(), interner, |configured, program| {
             let next_id = PolicyId(u32::try_from(ids.len()).unwrap_or(u32::MAX));
             let id = *ids.entry(configured.name.clone()).or_insert(next_id);
             if slots.len() <= id.index() {
@@ -133,7 +127,11 @@ impl Policies {
             if let Some(slot) = slots.get_mut(id.index()) {
                 *slot = Some(Arc::new(compiled));
             }
-        }
+        })
+        .map_err(|failure| PolicyError {
+            name: failure.policy.name.clone(),
+            error: failure.error,
+        })?;
         Ok(Policies {
             slots,
             ids,
