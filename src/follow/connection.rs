@@ -19,7 +19,7 @@ use crate::bolt::client::{Client, ClientError, ClientOptions, Event};
 use crate::bolt::handshake::{self, HandshakeError, Version};
 use crate::bolt::packstream::{Map, Value};
 use crate::bolt::{Auth, Failure, RequestKind};
-use crate::topology::import::{Cell, Record};
+use crate::topology::import::{Cell, Row};
 
 /// What tagroute names itself in HELLO.
 pub const USER_AGENT: &str = concat!("tagroute/", env!("CARGO_PKG_VERSION"));
@@ -109,16 +109,6 @@ pub fn tls_connector(ca: &Path) -> Result<TlsConnector, String> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-/// Connects to `address`, over TLS when `tls` is given, and agrees on a Bolt version: all a
-/// health check asks of a server (the connection is then dropped, before any login).
-///
-/// # Errors
-/// A [`ConnectionError`]: the server cannot be reached or does not speak Bolt.
-pub async fn probe(address: &str, tls: Option<&TlsConnector>) -> Result<Version, ConnectionError> {
-    let (_, version) = handshake(address, tls).await?;
-    Ok(version)
-}
-
 /// TCP, TLS when asked, and the Bolt handshake.
 async fn handshake(
     address: &str,
@@ -154,8 +144,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for S {}
 pub struct Connection {
     stream: Box<dyn Stream>,
     client: Client,
+    /// What each read fills: it starts small (a kept connection mostly reads short summaries)
+    /// and doubles, up to [`MAX_READ`], while reads fill it.
     buffer: Box<[u8]>,
 }
+
+/// The first size of a connection's read buffer.
+const FIRST_READ: usize = 1024;
+
+/// The most one read of a connection takes.
+const MAX_READ: usize = 64 * 1024;
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -185,19 +183,55 @@ impl Connection {
         auth: &Auth,
         options: ClientOptions,
     ) -> Result<Connection, ConnectionError> {
+        let mut connection = Connection::connect(address, tls, options).await?;
+        connection.login(auth).await?;
+        Ok(connection)
+    }
+
+    /// Connects to `address`, over TLS when `tls` is given, and agrees on a Bolt version: all a
+    /// health check asks of a server that is not yet known to answer. [`login`](Self::login)
+    /// comes next.
+    ///
+    /// # Errors
+    /// A [`ConnectionError`]: the server cannot be reached or does not speak Bolt.
+    pub async fn connect(
+        address: &str,
+        tls: Option<&TlsConnector>,
+        options: ClientOptions,
+    ) -> Result<Connection, ConnectionError> {
         let (stream, version) = handshake(address, tls).await?;
-        let mut connection = Connection {
+        Ok(Connection {
             stream,
             client: Client::new(version, options),
-            buffer: vec![0; 64 * 1024].into_boxed_slice(),
-        };
+            buffer: vec![0; FIRST_READ].into_boxed_slice(),
+        })
+    }
+
+    /// HELLO, and LOGON from Bolt 5.1, with `auth`.
+    ///
+    /// # Errors
+    /// A [`ConnectionError`]; after one, the connection is of no use.
+    pub async fn login(&mut self, auth: &Auth) -> Result<(), ConnectionError> {
         let mut out = Vec::new();
-        connection.client.hello(USER_AGENT, auth, &mut out);
-        connection.stream.write_all(&out).await?;
-        while connection.client.pending() > 0 {
-            connection.summary().await?;
+        self.client.hello(USER_AGENT, auth, &mut out);
+        self.stream.write_all(&out).await?;
+        while self.client.pending() > 0 {
+            self.summary().await?;
         }
-        Ok(connection)
+        Ok(())
+    }
+
+    /// RESET, answered: the server is there and serving its Bolt connections. How a health
+    /// check asks a server again on the connection it keeps.
+    ///
+    /// # Errors
+    /// A [`ConnectionError`]; after one, the connection is of no use.
+    pub async fn reset(&mut self) -> Result<(), ConnectionError> {
+        let mut out = Vec::new();
+        self.client.reset(&mut out);
+        self.stream.write_all(&out).await?;
+        self.summary().await?;
+        Ok(())
     }
 
     /// The negotiated Bolt version.
@@ -205,8 +239,9 @@ impl Connection {
         self.client.version()
     }
 
-    /// Runs `queries` on `db`, pipelined (every RUN and PULL in one write), and reads each one's
-    /// records: one [`Record`] per row, holding the query's `columns` that the result has.
+    /// Runs `queries` on `db`, pipelined (every RUN and PULL in one write), and hands `each`
+    /// every record as it is read: the query's position in `queries`, and the record's cells of
+    /// the query's `columns`.
     ///
     /// # Errors
     /// A [`ConnectionError`]; after one, the connection is of no use.
@@ -214,20 +249,22 @@ impl Connection {
         &mut self,
         db: &str,
         queries: &[Query<'_>; N],
-    ) -> Result<[Vec<Record>; N], ConnectionError> {
+        mut each: impl FnMut(usize, &WireRecord<'_>),
+    ) -> Result<(), ConnectionError> {
         let mut out = Vec::new();
         for query in queries {
             self.client.run(query.text, Some(db), &mut out);
             self.client.pull(&mut out);
         }
         self.stream.write_all(&out).await?;
-        let mut results = std::array::from_fn(|_| Vec::new());
-        for (records, query) in results.iter_mut().zip(queries) {
+        for (i, query) in queries.iter().enumerate() {
             let fields = self.summary().await?;
-            let columns = wanted(&fields, query.columns)?;
-            *records = self.records(&columns).await?;
+            let positions = positions(&fields, query.columns)?;
+            let mut record = WireRecord::new(query.columns);
+            self.records(&positions, &mut record, |record| each(i, record))
+                .await?;
         }
-        Ok(results)
+        Ok(())
     }
 
     /// Says GOODBYE and closes.
@@ -260,19 +297,25 @@ impl Connection {
         }
     }
 
-    /// The records of the stream being pulled, to its SUCCESS.
-    async fn records(&mut self, columns: &[Option<&str>]) -> Result<Vec<Record>, ConnectionError> {
-        let mut records = Vec::new();
+    /// The records of the stream being pulled, to its SUCCESS, each read into `record` (the
+    /// field at position `i` into cell `positions[i]`) and handed to `each`.
+    async fn records(
+        &mut self,
+        positions: &[Option<usize>],
+        record: &mut WireRecord<'_>,
+        mut each: impl FnMut(&WireRecord<'_>),
+    ) -> Result<(), ConnectionError> {
         loop {
             match self.client.next_event()? {
                 Some(Event::Record(fields)) => {
-                    let keep = |i: usize| columns.get(i).is_some_and(Option::is_some);
+                    let keep = |i: usize| positions.get(i).is_some_and(Option::is_some);
                     let values = fields
                         .decode_only(keep)
                         .map_err(|e| ConnectionError::Protocol(ClientError::Decode(e)))?;
-                    records.push(record(columns, values));
+                    record.fill(positions, values);
+                    each(record);
                 }
-                Some(Event::Success { .. }) => return Ok(records),
+                Some(Event::Success { .. }) => return Ok(()),
                 Some(Event::Failure { request, failure }) => {
                     return Err(ConnectionError::Failure { request, failure });
                 }
@@ -290,6 +333,9 @@ impl Connection {
             return Err(ConnectionError::Closed);
         }
         self.client.push(self.buffer.get(..n).unwrap_or_default());
+        if n == self.buffer.len() && n < MAX_READ {
+            self.buffer = vec![0; n * 2].into_boxed_slice();
+        }
         Ok(())
     }
 }
@@ -314,11 +360,8 @@ fn server_name(address: &str) -> Result<ServerName<'static>, ConnectionError> {
         .map_err(|e| ConnectionError::Tls(format!("`{host}` is no TLS server name: {e}")))
 }
 
-/// For each column of RUN's `fields`, its name when the query reads it.
-fn wanted<'c>(
-    metadata: &Map,
-    columns: &[&'c str],
-) -> Result<Vec<Option<&'c str>>, ConnectionError> {
+/// For each column of RUN's `fields`, its position in `columns` when the query reads it.
+fn positions(metadata: &Map, columns: &[&str]) -> Result<Vec<Option<usize>>, ConnectionError> {
     let fields = metadata
         .get("fields")
         .and_then(Value::as_list)
@@ -327,18 +370,43 @@ fn wanted<'c>(
         .iter()
         .map(|field| {
             let name = field.as_str().ok_or(ConnectionError::NoFields)?;
-            Ok(columns.iter().copied().find(|&c| c == name))
+            Ok(columns.iter().position(|&c| c == name))
         })
         .collect()
 }
 
-/// One import record: each kept column's value.
-fn record(columns: &[Option<&str>], values: Vec<Value>) -> Record {
-    columns
-        .iter()
-        .zip(values)
-        .filter_map(|(column, value)| Some(((*column)?.to_owned(), cell(value))))
-        .collect()
+/// A record as read off the wire: the cell of each column a query reads, `None` for a column
+/// the result does not have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireRecord<'q> {
+    columns: &'q [&'q str],
+    cells: Vec<Option<Cell>>,
+}
+
+impl<'q> WireRecord<'q> {
+    fn new(columns: &'q [&'q str]) -> Self {
+        WireRecord {
+            columns,
+            cells: vec![None; columns.len()],
+        }
+    }
+
+    /// Takes a record's fields: the field at position `i` into cell `positions[i]`.
+    fn fill(&mut self, positions: &[Option<usize>], fields: Vec<Value>) {
+        self.cells.fill(None);
+        for (position, value) in positions.iter().zip(fields) {
+            if let Some(cell) = position.and_then(|at| self.cells.get_mut(at)) {
+                *cell = Some(self::cell(value));
+            }
+        }
+    }
+}
+
+impl Row for WireRecord<'_> {
+    fn cell(&self, column: &str) -> Option<&Cell> {
+        let at = self.columns.iter().position(|&c| c == column)?;
+        self.cells.get(at)?.as_ref()
+    }
 }
 
 /// A PackStream value as the import reads cells: scalars as text, lists as text items.
@@ -378,11 +446,10 @@ mod tests {
                 Value::from("lastCommittedTxn"),
             ]),
         )]);
-        let columns = wanted(&fields, &["tags", "name", "writer", "address"]).unwrap();
-        assert_eq!(
-            columns,
-            [Some("name"), None, Some("tags"), Some("writer"), None]
-        );
+        let columns = ["tags", "name", "writer", "address"];
+        let positions = positions(&fields, &columns).unwrap();
+        assert_eq!(positions, [Some(1), None, Some(0), Some(2), None]);
+        let mut record = WireRecord::new(&columns);
         let values = vec![
             Value::from("n1"),
             Value::Null,
@@ -390,17 +457,22 @@ mod tests {
             Value::Bool(true),
             Value::Null,
         ];
-        let record = record(&columns, values);
-        let expected: Record = [
-            ("name".to_owned(), Cell::Text("n1".into())),
-            ("tags".to_owned(), Cell::List(vec!["eu".into(), "3".into()])),
-            ("writer".to_owned(), Cell::Bool(true)),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(record, expected);
+        record.fill(&positions, values);
+        assert_eq!(record.cell("name"), Some(&Cell::Text("n1".into())));
+        let tags = Cell::List(vec!["eu".into(), "3".into()]);
+        assert_eq!(record.cell("tags"), Some(&tags));
+        assert_eq!(record.cell("writer"), Some(&Cell::Bool(true)));
+        assert_eq!(record.cell("address"), None, "not a column of the result");
+        assert_eq!(record.cell("options"), None, "not a column read");
+        record.fill(&positions, vec![Value::from("n2")]);
+        assert_eq!(record.cell("name"), Some(&Cell::Text("n2".into())));
+        assert_eq!(
+            record.cell("tags"),
+            None,
+            "nothing is left of the last record"
+        );
         assert!(matches!(
-            wanted(&Map::new(), &["name"]),
+            super::positions(&Map::new(), &["name"]),
             Err(ConnectionError::NoFields)
         ));
     }

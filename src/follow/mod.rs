@@ -45,9 +45,12 @@ use tokio_rustls::TlsConnector;
 
 use crate::bolt::client::ClientOptions;
 use crate::bolt::{Auth, Version};
-use crate::topology::import::{self, DATABASE_COLUMNS, ImportError, Imported, SERVER_COLUMNS};
-use connection::{Connection, ConnectionError, Query};
+use crate::topology::import::{DATABASE_COLUMNS, ImportError, Imported, Importer, SERVER_COLUMNS};
+use connection::{Connection, ConnectionError, Query, WireRecord};
 pub use seeds::{DEFAULT_PORT, Seeds, SeedsError};
+
+/// Where `SHOW SERVERS` is in [`QUERIES`].
+const SHOW_SERVERS: usize = 0;
 
 /// The queries of one poll, on the `system` database.
 const QUERIES: [Query<'static>; 2] = [
@@ -197,6 +200,19 @@ impl FollowSettings {
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
+
+    /// How to log in: with the credentials, else without authentication.
+    pub fn auth(&self) -> Auth {
+        self.credentials
+            .as_ref()
+            .map(Credentials::auth)
+            .unwrap_or_default()
+    }
+
+    /// The limits of every connection to the cluster.
+    pub fn client_options(&self) -> ClientOptions {
+        self.client
+    }
 }
 
 /// One good poll: the cluster as its records describe it, and who said so.
@@ -280,7 +296,7 @@ impl Follower {
         let mut attempts = Vec::new();
         if let Some((server, mut connection)) = self.open.take() {
             match self.read(&mut connection).await {
-                Ok(records) => return self.polled(server, connection, records),
+                Ok(imported) => return self.polled(server, connection, imported),
                 Err(e) => attempts.push((server, e)),
             }
         }
@@ -289,7 +305,7 @@ impl Follower {
                 continue;
             }
             match self.connect_and_read(&server).await {
-                Ok((connection, records)) => return self.polled(server, connection, records),
+                Ok((connection, imported)) => return self.polled(server, connection, imported),
                 Err(e) => attempts.push((server, e)),
             }
         }
@@ -322,13 +338,8 @@ impl Follower {
     async fn connect_and_read(
         &self,
         server: &str,
-    ) -> Result<(Connection, [Vec<import::Record>; 2]), ConnectionError> {
-        let auth = self
-            .settings
-            .credentials
-            .as_ref()
-            .map(Credentials::auth)
-            .unwrap_or_default();
+    ) -> Result<(Connection, Result<Imported, ImportError>), ConnectionError> {
+        let auth = self.settings.auth();
         let open = Connection::open(
             server,
             self.settings.tls.as_ref(),
@@ -338,31 +349,46 @@ impl Follower {
         let mut connection = timeout(self.settings.timeout, open)
             .await
             .map_err(|_| timed_out(self.settings.timeout))??;
-        let records = self.read(&mut connection).await?;
-        Ok((connection, records))
+        let imported = self.read(&mut connection).await?;
+        Ok((connection, imported))
     }
 
+    /// Runs the queries of a poll on `connection` and imports their records as they arrive.
+    /// The outer error is the connection's, the inner one the records'.
     async fn read(
         &self,
         connection: &mut Connection,
-    ) -> Result<[Vec<import::Record>; 2], ConnectionError> {
-        timeout(
-            self.settings.timeout,
-            connection.queries("system", &QUERIES),
-        )
-        .await
-        .map_err(|_| timed_out(self.settings.timeout))?
+    ) -> Result<Result<Imported, ImportError>, ConnectionError> {
+        let mut importer = Importer::default();
+        let mut refused = None;
+        let import = |query: usize, record: &WireRecord<'_>| {
+            if refused.is_none() {
+                let read = match query {
+                    SHOW_SERVERS => importer.server(record),
+                    _ => importer.database(record),
+                };
+                refused = read.err();
+            }
+        };
+        let queries = connection.queries("system", &QUERIES, import);
+        timeout(self.settings.timeout, queries)
+            .await
+            .map_err(|_| timed_out(self.settings.timeout))??;
+        Ok(match refused {
+            Some(error) => Err(error),
+            None => importer.finish(),
+        })
     }
 
     fn polled(
         &mut self,
         server: String,
         connection: Connection,
-        [servers, databases]: [Vec<import::Record>; 2],
+        imported: Result<Imported, ImportError>,
     ) -> Result<Polled, PollError> {
         let version = connection.version();
         self.open = Some((server.clone(), connection));
-        let imported = import::import(&servers, &databases).map_err(|error| PollError::Import {
+        let imported = imported.map_err(|error| PollError::Import {
             server: server.clone(),
             error,
         })?;

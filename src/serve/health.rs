@@ -22,15 +22,19 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use rustc_hash::FxBuildHasher;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::{MissedTickBehavior, timeout};
+use tokio::time::{Instant, MissedTickBehavior, timeout, timeout_at};
 use tokio_rustls::TlsConnector;
 
 use super::Shared;
 use super::logging::Clipped;
-use crate::follow::connection::probe;
+use crate::bolt::Auth;
+use crate::bolt::client::ClientOptions;
+use crate::follow::FollowSettings;
+use crate::follow::connection::Connection;
 use crate::rng::Rng;
 
 /// How the servers are checked.
@@ -129,17 +133,33 @@ impl Verdict {
     }
 }
 
+/// How probes reach the servers: the cluster's TLS and login.
+pub(super) struct Dial {
+    tls: Option<TlsConnector>,
+    auth: Auth,
+    options: ClientOptions,
+}
+
+impl Dial {
+    /// As the cluster followed is reached.
+    pub(super) fn new(cluster: &FollowSettings) -> Dial {
+        Dial {
+            tls: cluster.tls().cloned(),
+            auth: cluster.auth(),
+            options: cluster.client_options(),
+        }
+    }
+}
+
 /// Probes every server of the sources every interval until shutdown.
-pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, tls: Option<TlsConnector>) {
+pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, dial: Dial) {
     let mut verdicts: HashMap<String, Verdict> = HashMap::new();
     let mut ignored = false;
-    let permits = Arc::new(Semaphore::new(checks.concurrency));
-    let mut rng = Rng::from_os();
-    let seed = rng.next_u64();
+    let mut published = BTreeSet::new();
+    let mut prober = Prober::new(&checks, dial);
     let mut shutdown = shared.shutdown.subscribe();
     let mut ticks = tokio::time::interval(checks.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let spread = checks.interval / 2;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
@@ -153,35 +173,29 @@ pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, tls: Option
             }
             kept
         });
-        let mut probes = JoinSet::new();
-        for address in targets {
-            let start = phase(seed, &address, spread) + jitter(&mut rng, checks.interval / 20);
-            let (permits, tls, limit) = (Arc::clone(&permits), tls.clone(), checks.timeout);
-            probes.spawn(async move {
-                tokio::time::sleep(start).await;
-                let outcome = match permits.acquire_owned().await {
-                    Ok(_permit) => match timeout(limit, probe(&address, tls.as_ref())).await {
-                        Ok(Ok(_)) => Ok(()),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err(format!("no handshake within {limit:?}")),
-                    },
-                    Err(_) => Err("the probes were stopped".to_owned()),
-                };
-                (address, outcome)
-            });
-        }
         let round = tokio::select! {
-            round = probes.join_all() => round,
+            round = prober.round(targets) => round,
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
         let mut changes = Vec::new();
+        let passed = round.iter().filter(|(_, outcome)| outcome.is_ok()).count();
+        shared.metrics.health_probes(passed, round.len() - passed);
         for (address, outcome) in round {
-            shared.metrics.health_probe(outcome.is_ok());
-            let verdict = verdicts.entry(address.clone()).or_default();
-            if verdict.record(outcome.is_ok(), checks.fails, checks.passes) {
-                changes.push((address.clone(), verdict.failing(), outcome.err()));
+            let new = !verdicts.contains_key(&address);
+            if new {
+                verdicts.insert(address.clone(), Verdict::default());
             }
-            shared.metrics.health_verdict(&address, verdict.failing());
+            let Some(verdict) = verdicts.get_mut(&address) else {
+                continue;
+            };
+            let changed = verdict.record(outcome.is_ok(), checks.fails, checks.passes);
+            let failing = verdict.failing();
+            if changed || new {
+                shared.metrics.health_verdict(&address, failing);
+            }
+            if changed {
+                changes.push((address, failing, outcome.err()));
+            }
         }
         let (failing, cut_off) = applied(&verdicts);
         let count = verdicts.values().filter(|v| v.failing()).count();
@@ -202,8 +216,120 @@ pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, tls: Option
                 cut_off,
             );
         }
-        publish(&shared, failing).await;
+        if failing != published {
+            published.clone_from(&failing);
+            publish(&shared, failing).await;
+        }
     }
+}
+
+/// How finely a round's probes are spread: a slot of them at most every 10 ms.
+const SLOT: Duration = Duration::from_millis(10);
+
+/// The most slots in a round.
+const MAX_SLOTS: u32 = 64;
+
+/// The probes of the checks, and the connections they keep between rounds.
+struct Prober {
+    dial: Arc<Dial>,
+    permits: Arc<Semaphore>,
+    /// Each round takes the first half of the interval, cut in `slots`.
+    spread: Duration,
+    slots: u32,
+    limit: Duration,
+    seed: u64,
+    rng: Rng,
+    kept: HashMap<String, Connection>,
+}
+
+impl Prober {
+    fn new(checks: &HealthChecks, dial: Dial) -> Prober {
+        let spread = checks.interval / 2;
+        let slots = (spread.as_nanos() / SLOT.as_nanos()).clamp(1, u128::from(MAX_SLOTS));
+        let mut rng = Rng::from_os();
+        Prober {
+            dial: Arc::new(dial),
+            permits: Arc::new(Semaphore::new(checks.concurrency)),
+            spread,
+            slots: u32::try_from(slots).unwrap_or(MAX_SLOTS),
+            limit: checks.timeout,
+            seed: rng.next_u64(),
+            rng,
+            kept: HashMap::new(),
+        }
+    }
+
+    /// Probes every address of `targets` once and returns each outcome. Each address is
+    /// probed in its own slot of the spread (fixed per address, so each is probed once an
+    /// interval; a slot starts with a little jitter), the probes of a slot together in one
+    /// task, at most `concurrency` at once.
+    async fn round(&mut self, targets: BTreeSet<String>) -> Vec<(String, Result<(), String>)> {
+        self.kept.retain(|address, _| targets.contains(address));
+        let mut slots: Vec<Vec<(String, Option<Connection>)>> =
+            (0..self.slots).map(|_| Vec::new()).collect();
+        for address in targets {
+            let kept = self.kept.remove(&address);
+            if let Some(slot) = slots.get_mut(slot(self.seed, &address, self.slots)) {
+                slot.push((address, kept));
+            }
+        }
+        let width = self.spread / self.slots;
+        let mut tasks = JoinSet::new();
+        for (k, probes) in (0..).zip(slots).filter(|(_, probes)| !probes.is_empty()) {
+            let start = width * k + jitter(&mut self.rng, width);
+            let (dial, permits, limit) = (
+                Arc::clone(&self.dial),
+                Arc::clone(&self.permits),
+                self.limit,
+            );
+            tasks.spawn(async move {
+                tokio::time::sleep(start).await;
+                let (dial, permits) = (&dial, &permits);
+                join_all(probes.into_iter().map(|(address, kept)| async move {
+                    let probed = match permits.acquire().await {
+                        Ok(_permit) => probe(&address, kept, dial, limit).await,
+                        Err(_) => (Err("the probes were stopped".to_owned()), None),
+                    };
+                    (address, probed)
+                }))
+                .await
+            });
+        }
+        let mut outcomes = Vec::new();
+        for (address, (outcome, kept)) in tasks.join_all().await.into_iter().flatten() {
+            if let Some(connection) = kept {
+                self.kept.insert(address.clone(), connection);
+            }
+            outcomes.push((address, outcome));
+        }
+        outcomes
+    }
+}
+
+/// Probes `address`: a RESET answered on `kept`, the connection of its last probe; else, or
+/// when that fails, a new connection's Bolt handshake. Either answer within `limit` passes. A
+/// new connection then logs in, to be kept for the next probe; when it cannot, the probe has
+/// passed all the same (the server speaks Bolt) and the next one connects again.
+async fn probe(
+    address: &str,
+    kept: Option<Connection>,
+    dial: &Dial,
+    limit: Duration,
+) -> (Result<(), String>, Option<Connection>) {
+    let deadline = Instant::now() + limit;
+    if let Some(mut connection) = kept
+        && let Ok(Ok(())) = timeout_at(deadline, connection.reset()).await
+    {
+        return (Ok(()), Some(connection));
+    }
+    let connect = Connection::connect(address, dial.tls.as_ref(), dial.options);
+    let mut connection = match timeout_at(deadline, connect).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(e)) => return (Err(e.to_string()), None),
+        Err(_) => return (Err(format!("no answer within {limit:?}")), None),
+    };
+    let login = timeout(limit, connection.login(&dial.auth)).await;
+    (Ok(()), matches!(login, Ok(Ok(()))).then_some(connection))
 }
 
 /// The addresses whose failing verdicts apply, and whether they are set aside because more
@@ -288,12 +414,11 @@ fn log_transition(
     }
 }
 
-/// Where in the first `spread` of each interval the address is probed: fixed per address (so
-/// each is probed once an interval), different between addresses.
-fn phase(seed: u64, address: &str, spread: Duration) -> Duration {
+/// The slot of a round in which the address is probed: fixed per address (so each is probed
+/// once an interval), spread evenly between addresses.
+fn slot(seed: u64, address: &str, slots: u32) -> usize {
     let hash = FxBuildHasher.hash_one((seed, address));
-    let nanos = u64::try_from(spread.as_nanos()).unwrap_or(u64::MAX).max(1);
-    Duration::from_nanos(hash % nanos)
+    usize::try_from(hash % u64::from(slots.max(1))).unwrap_or(0)
 }
 
 fn jitter(rng: &mut Rng, most: Duration) -> Duration {
@@ -304,6 +429,122 @@ fn jitter(rng: &mut Rng, most: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bolt::chunk;
+    use crate::bolt::packstream::{self, Map, Structure, Value};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A Bolt 5.0 server on loopback answering HELLO with `hello` (SUCCESS or FAILURE), and
+    /// then closing when `close` says so, and every other message with SUCCESS; returns its
+    /// address and how many connections it took.
+    async fn server(hello: u8, close: bool) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(answer(stream, hello, close));
+            }
+        });
+        (address, accepted)
+    }
+
+    async fn answer(mut stream: TcpStream, hello: u8, close: bool) -> std::io::Result<()> {
+        let mut handshake = [0; 20];
+        stream.read_exact(&mut handshake).await?;
+        stream.write_all(&[0, 0, 0, 5]).await?;
+        loop {
+            let mut body = Vec::new();
+            loop {
+                let size = usize::from(stream.read_u16().await?);
+                if size == 0 {
+                    break;
+                }
+                let at = body.len();
+                body.resize(at + size, 0);
+                stream.read_exact(&mut body[at..]).await?;
+            }
+            let tag = if body.get(1) == Some(&0x01) {
+                hello
+            } else {
+                0x70
+            };
+            let mut metadata = Map::new();
+            metadata.insert("code", Value::from("Neo.ClientError.Security.Unauthorized"));
+            metadata.insert("message", Value::from("no"));
+            let reply = Value::Struct(Structure::new(tag, vec![Value::Map(metadata)]).unwrap());
+            let mut out = Vec::new();
+            chunk::write_with(&mut out, |out| packstream::encode(&reply, out)).unwrap();
+            stream.write_all(&out).await?;
+            if close {
+                return Ok(());
+            }
+        }
+    }
+
+    fn dial() -> Dial {
+        Dial {
+            tls: None,
+            auth: Auth::default(),
+            options: ClientOptions::default(),
+        }
+    }
+
+    const LIMIT: Duration = Duration::from_secs(10);
+    const SUCCESS: u8 = 0x70;
+    const FAILURE: u8 = 0x7F;
+
+    #[tokio::test]
+    async fn a_probe_keeps_its_connection_and_asks_again_on_it() {
+        let (address, accepted) = server(SUCCESS, false).await;
+        let mut kept = None;
+        for _ in 0..3 {
+            let (outcome, connection) = probe(&address, kept, &dial(), LIMIT).await;
+            assert_eq!(outcome, Ok(()));
+            kept = connection;
+            assert!(kept.is_some());
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection, three probes"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kept_connection_closed_by_the_server_is_replaced() {
+        let (address, accepted) = server(SUCCESS, true).await;
+        let (_, kept) = probe(&address, None, &dial(), LIMIT).await;
+        assert!(kept.is_some(), "logged in, then closed by the server");
+        let (outcome, kept) = probe(&address, kept, &dial(), LIMIT).await;
+        assert_eq!(outcome, Ok(()));
+        assert!(kept.is_some());
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_refuses_the_login_passes_and_is_connected_again() {
+        let (address, accepted) = server(FAILURE, false).await;
+        for _ in 0..2 {
+            let (outcome, kept) = probe(&address, None, &dial(), LIMIT).await;
+            assert_eq!(outcome, Ok(()), "the handshake was answered");
+            assert!(kept.is_none());
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_server_gone_fails_its_probe() {
+        let gone = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let nobody = gone.local_addr().unwrap().to_string();
+        drop(gone);
+        let (outcome, kept) = probe(&nobody, None, &dial(), LIMIT).await;
+        assert!(outcome.is_err(), "{outcome:?}");
+        assert!(kept.is_none());
+    }
 
     /// The verdicts after each outcome, `F` failing and `P` passing.
     fn run(outcomes: &str, fails: u32, passes: u32) -> String {
@@ -381,14 +622,17 @@ mod tests {
     }
 
     #[test]
-    fn phases_are_within_the_spread_and_differ_between_addresses() {
-        let spread = Duration::from_millis(500);
-        let phases: BTreeSet<Duration> = (0..50)
-            .map(|i| phase(7, &format!("127.0.0.{i}:7687"), spread))
-            .collect();
-        assert!(phases.iter().all(|p| *p < spread));
-        assert!(phases.len() > 40, "{} distinct of 50", phases.len());
-        assert_eq!(phase(7, "a:1", spread), phase(7, "a:1", spread));
+    fn slots_are_within_the_round_and_shared_evenly_between_addresses() {
+        let mut counts = [0; 50];
+        for i in 0..5_000 {
+            counts[slot(7, &format!("10.0.{}.{}:7687", i / 256, i % 256), 50)] += 1;
+        }
+        assert!(
+            counts.iter().all(|&n| (50..=150).contains(&n)),
+            "{counts:?}"
+        );
+        assert_eq!(slot(7, "a:1", 50), slot(7, "a:1", 50));
+        assert_eq!(slot(7, "a:1", 1), 0);
     }
 
     #[test]

@@ -329,12 +329,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a health probe.
-    pub fn health_probe(&self, passed: bool) {
-        let outcome = if passed { "pass" } else { "fail" };
-        self.health_probes
-            .get_or_create(&OutcomeLabels { outcome })
-            .inc();
+    /// Counts a round's probes: how many passed and how many failed.
+    pub fn health_probes(&self, passed: usize, failed: usize) {
+        for (outcome, count) in [("pass", passed), ("fail", failed)] {
+            self.health_probes
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+        }
     }
 
     /// Records the verdict on the server at `address`.

@@ -516,8 +516,8 @@ impl Server {
         if let (Some(checks), TopologySource::Follow { cluster, .. }) =
             (&shared.settings.health, &shared.settings.topology)
         {
-            let tls = cluster.tls().cloned();
-            tokio::spawn(health::check(Arc::clone(&shared), checks.clone(), tls));
+            let dial = health::Dial::new(cluster);
+            tokio::spawn(health::check(Arc::clone(&shared), checks.clone(), dial));
         }
         listener::accept(bolt, shared).await;
     }

@@ -29,7 +29,7 @@
 //! dialect is not CSV that a CSV library reads (the commas inside a list or map are not
 //! quoted), hence the small reader here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde_json::Value;
@@ -411,73 +411,169 @@ fn bracket_end(text: &str) -> Option<usize> {
 /// # Ok::<(), tagroute::topology::import::ImportError>(())
 /// ```
 pub fn import(servers: &[Record], databases: &[Record]) -> Result<Imported, ImportError> {
-    let mut notes = Vec::new();
-    let mut spec = TopologySpec::default();
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    for (i, record) in servers.iter().enumerate() {
-        let row = i + 1;
-        let Some(server) = server(record, row, &mut notes)? else {
-            continue;
+    let mut importer = Importer::default();
+    for record in servers {
+        importer.server(record)?;
+    }
+    for record in databases {
+        importer.database(record)?;
+    }
+    importer.finish()
+}
+
+/// A record as the import reads it: the cell in a column, when the record has that column.
+///
+/// [`Record`] is one; a client reading records off the wire may hand the import its own rows
+/// instead of building a map per record.
+pub trait Row {
+    /// The cell in `column`, `None` when the record has no such column.
+    fn cell(&self, column: &str) -> Option<&Cell>;
+}
+
+impl Row for Record {
+    fn cell(&self, column: &str) -> Option<&Cell> {
+        self.get(column)
+    }
+}
+
+/// A topology imported a record at a time, as the records arrive: every server record first,
+/// then the database records, then [`finish`](Importer::finish). [`import`] is this over two
+/// lists of records.
+///
+/// ```
+/// use tagroute::topology::import::{Importer, read_records};
+///
+/// let servers = read_records("name,serverId,address\nn1,8f2a,n1:7687\n")?;
+/// let databases = read_records("name,serverID,role,writer\nneo4j,8f2a,primary,true\n")?;
+/// let mut importer = Importer::default();
+/// importer.server(&servers[0])?;
+/// importer.database(&databases[0])?;
+/// let imported = importer.finish()?;
+/// assert_eq!(imported.spec.databases[0].leader.as_deref(), Some("n1"));
+/// # Ok::<(), tagroute::topology::import::ImportError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Importer {
+    spec: TopologySpec,
+    notes: Vec<String>,
+    /// Each server's `serverId`, to its name.
+    ids: HashMap<String, String>,
+    /// Each Bolt address, to its server's name (for database records without `serverID`).
+    addresses: HashMap<String, String>,
+    /// Each database's position in `spec.databases`.
+    positions: HashMap<String, usize>,
+    names: Names,
+    server_rows: usize,
+    database_rows: usize,
+}
+
+impl Importer {
+    /// Reads the next record of `SHOW SERVERS`.
+    ///
+    /// # Errors
+    /// The record has no name, or a cell of the wrong kind; the error names the record.
+    pub fn server(&mut self, record: &impl Row) -> Result<(), ImportError> {
+        self.server_rows += 1;
+        let row = self.server_rows;
+        let Some(server) = server(record, row, &mut self.notes)? else {
+            return Ok(());
         };
         if let Some(id) = text(record, "serverId") {
-            ids.insert(id.to_owned(), server.name.clone());
+            self.ids.insert(id.to_owned(), server.name.clone());
         }
-        spec.servers.push(server);
+        self.addresses
+            .entry(server.address.clone())
+            .or_insert_with(|| server.name.clone());
+        self.spec.servers.push(server);
+        Ok(())
     }
-    let mut by_name: BTreeMap<String, DatabaseSpec> = BTreeMap::new();
-    let mut order = Vec::new();
-    let mut names = Names::default();
-    for (i, record) in databases.iter().enumerate() {
-        let row = i + 1;
+
+    /// Reads the next record of `SHOW DATABASES`: one database on one server.
+    ///
+    /// # Errors
+    /// The record has no name, a cell of the wrong kind, or aliases or a default that disagree
+    /// with an earlier record; the error names the record.
+    pub fn database(&mut self, record: &impl Row) -> Result<(), ImportError> {
+        self.database_rows += 1;
+        let row = self.database_rows;
         let name = required(record, row, "name")?;
-        names.read(record, row, name)?;
-        let db = by_name.entry(name.to_owned()).or_insert_with(|| {
-            order.push(name.to_owned());
-            DatabaseSpec {
-                name: name.to_owned(),
-                ..DatabaseSpec::default()
-            }
-        });
-        let Some(host) = host(record, &ids, &spec) else {
-            notes.push(format!(
+        self.names.read(record, row, name)?;
+        let at = self.position(name);
+        let Some(host) = self.host(record) else {
+            self.notes.push(format!(
                 "databases record {row}: no server of SHOW SERVERS hosts `{name}` here; left out"
             ));
-            continue;
+            return Ok(());
         };
-        let role = text(record, "role").map(str::to_ascii_lowercase);
-        let hosts = match role.as_deref() {
-            Some("primary") => &mut db.primaries,
-            Some("secondary") => &mut db.secondaries,
-            other => {
-                let role = other.unwrap_or("none");
-                notes.push(format!(
-                    "databases record {row}: `{name}` on `{host}` has role `{role}`; left out"
-                ));
-                continue;
-            }
+        let Some(db) = self.spec.databases.get_mut(at) else {
+            return Ok(());
+        };
+        let role = text(record, "role").unwrap_or("none");
+        let hosts = if role.eq_ignore_ascii_case("primary") {
+            &mut db.primaries
+        } else if role.eq_ignore_ascii_case("secondary") {
+            &mut db.secondaries
+        } else {
+            let role = role.to_ascii_lowercase();
+            self.notes.push(format!(
+                "databases record {row}: `{name}` on `{host}` has role `{role}`; left out"
+            ));
+            return Ok(());
         };
         let status = text(record, "currentStatus").unwrap_or("online");
         if !status.eq_ignore_ascii_case("online") {
-            notes.push(format!(
+            self.notes.push(format!(
                 "databases record {row}: `{name}` on `{host}` is {status}, not online; left out"
             ));
-            continue;
+            return Ok(());
         }
         hosts.push(host.clone());
         if flag(record, row, "writer")? {
             db.leader = Some(host);
         }
+        Ok(())
     }
-    spec.databases = order
-        .into_iter()
-        .filter_map(|name| by_name.remove(&name))
-        .collect();
-    names.finish(&mut spec)?;
-    Ok(Imported { spec, notes })
+
+    /// The topology, each database with its aliases and the default one marked.
+    ///
+    /// # Errors
+    /// An alias is also a database's name.
+    pub fn finish(mut self) -> Result<Imported, ImportError> {
+        self.names.finish(&mut self.spec, &self.positions)?;
+        Ok(Imported {
+            spec: self.spec,
+            notes: self.notes,
+        })
+    }
+
+    /// Where database `name` is in the spec, added at the end when it is new.
+    fn position(&mut self, name: &str) -> usize {
+        if let Some(&at) = self.positions.get(name) {
+            return at;
+        }
+        let at = self.spec.databases.len();
+        self.spec.databases.push(DatabaseSpec {
+            name: name.to_owned(),
+            ..DatabaseSpec::default()
+        });
+        self.positions.insert(name.to_owned(), at);
+        at
+    }
+
+    /// The name of the server a database record is on: by `serverID`, else by address.
+    fn host(&self, record: &impl Row) -> Option<String> {
+        let by_id = ["serverID", "serverId"]
+            .iter()
+            .find_map(|c| text(record, c))
+            .and_then(|id| self.ids.get(id));
+        by_id
+            .or_else(|| self.addresses.get(text(record, "address")?))
+            .cloned()
+    }
 }
 
 /// The aliases and the default database, as the database records name them.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Names {
     /// Each alias, the database it names and the record that first said so.
     aliases: BTreeMap<String, (String, usize)>,
@@ -485,17 +581,20 @@ struct Names {
 }
 
 impl Names {
-    fn read(&mut self, record: &Record, row: usize, name: &str) -> Result<(), ImportError> {
-        let aliases = match record.get("aliases") {
+    fn read(&mut self, record: &impl Row, row: usize, name: &str) -> Result<(), ImportError> {
+        let aliases = match record.cell("aliases") {
             None | Some(Cell::Null) => &[][..],
             Some(Cell::List(aliases)) => aliases,
             Some(_) => return Err(ImportError::new(row, Some("aliases"), "expected a list")),
         };
         for alias in aliases {
-            let (target, first) = self
-                .aliases
-                .entry(alias.clone())
-                .or_insert_with(|| (name.to_owned(), row));
+            let (target, first) = match self.aliases.get(alias) {
+                Some(known) => known,
+                None => self
+                    .aliases
+                    .entry(alias.clone())
+                    .or_insert_with(|| (name.to_owned(), row)),
+            };
             if target != name {
                 let message = format!(
                     "alias `{alias}` names `{name}`, but record {first} has it name `{target}`"
@@ -517,18 +616,22 @@ impl Names {
 
     /// Gives each database its aliases and marks the default; an alias that is also a
     /// database's name is an error.
-    fn finish(self, spec: &mut TopologySpec) -> Result<(), ImportError> {
+    fn finish(
+        self,
+        spec: &mut TopologySpec,
+        positions: &HashMap<String, usize>,
+    ) -> Result<(), ImportError> {
         for (alias, (target, row)) in self.aliases {
-            if spec.databases.iter().any(|db| db.name == alias) {
+            if positions.contains_key(&alias) {
                 let message = format!("alias `{alias}` of `{target}` is also a database's name");
                 return Err(ImportError::new(row, Some("aliases"), message));
             }
-            if let Some(db) = spec.databases.iter_mut().find(|db| db.name == target) {
+            if let Some(db) = database(spec, positions, &target) {
                 db.aliases.push(alias);
             }
         }
         if let Some((default, _)) = self.default
-            && let Some(db) = spec.databases.iter_mut().find(|db| db.name == default)
+            && let Some(db) = database(spec, positions, &default)
         {
             db.default = true;
         }
@@ -536,9 +639,18 @@ impl Names {
     }
 }
 
+/// Database `name` of `spec`, found by its position.
+fn database<'s>(
+    spec: &'s mut TopologySpec,
+    positions: &HashMap<String, usize>,
+    name: &str,
+) -> Option<&'s mut DatabaseSpec> {
+    spec.databases.get_mut(*positions.get(name)?)
+}
+
 /// One server, or `None` (with a note) when it is not part of the cluster.
 fn server(
-    record: &Record,
+    record: &impl Row,
     row: usize,
     notes: &mut Vec<String>,
 ) -> Result<Option<ServerSpec>, ImportError> {
@@ -558,7 +670,7 @@ fn server(
         ));
         return Ok(None);
     };
-    let tags = match record.get("tags") {
+    let tags = match record.cell("tags") {
         None | Some(Cell::Null) => Vec::new(),
         Some(Cell::List(tags)) => tags.clone(),
         Some(_) => return Err(ImportError::new(row, Some("tags"), "expected a list")),
@@ -572,34 +684,19 @@ fn server(
     ))
 }
 
-/// The name of the server a database record is on: by `serverID`, else by address.
-fn host(record: &Record, ids: &BTreeMap<String, String>, spec: &TopologySpec) -> Option<String> {
-    let by_id = ["serverID", "serverId"]
-        .iter()
-        .find_map(|c| text(record, c))
-        .and_then(|id| ids.get(id).cloned());
-    by_id.or_else(|| {
-        let address = text(record, "address")?;
-        spec.servers
-            .iter()
-            .find(|s| s.address == address)
-            .map(|s| s.name.clone())
-    })
-}
-
-fn text<'r>(record: &'r Record, column: &str) -> Option<&'r str> {
-    match record.get(column) {
+fn text<'r>(record: &'r impl Row, column: &str) -> Option<&'r str> {
+    match record.cell(column) {
         Some(Cell::Text(text)) if !text.is_empty() => Some(text),
         _ => None,
     }
 }
 
-fn required<'r>(record: &'r Record, row: usize, column: &str) -> Result<&'r str, ImportError> {
+fn required<'r>(record: &'r impl Row, row: usize, column: &str) -> Result<&'r str, ImportError> {
     text(record, column).ok_or_else(|| ImportError::new(row, Some(column), "missing"))
 }
 
-fn flag(record: &Record, row: usize, column: &str) -> Result<bool, ImportError> {
-    match record.get(column) {
+fn flag(record: &impl Row, row: usize, column: &str) -> Result<bool, ImportError> {
+    match record.cell(column) {
         None | Some(Cell::Null) => Ok(false),
         Some(Cell::Bool(b)) => Ok(*b),
         Some(Cell::Text(t)) if t.eq_ignore_ascii_case("true") => Ok(true),
