@@ -9,8 +9,13 @@ the default intervals (--follow-interval 1s, --health-interval 1s, 2 fails, 2 pa
   every server): tagroute's CPU (user + system, from /proc) over a window, per poll and as a
   share of one core, and its resident memory (VmRSS, VmHWM).
 
+- with --floor, the same window for examples/probe_floor.rs against the same stub: what the
+  kernel alone charges for 1,000 RESETs a second over kept loopback connections, the floor
+  under the health checks' share.
+
 Not a test: it measures and prints. Run with a venv holding the `neo4j` package:
-    python interop/bench_follow.py target/release/tagroute [--seconds 30] [--rounds 10]
+    python interop/bench_follow.py target/release/tagroute [--seconds 30] [--rounds 10] [--floor]
+(`--floor` wants `cargo build --release --example probe_floor` first.)
 """
 
 import argparse
@@ -30,6 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stub_cluster import Cluster  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class Serve:
@@ -59,8 +69,7 @@ class Serve:
         return next(float(l.split()[-1]) for l in text.splitlines() if l.startswith(prefix))
 
     def cpu(self):
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        return cpu_seconds(self.process.pid)
 
     def memory(self):
         status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
@@ -121,7 +130,30 @@ def probes_passed(serve):
         return 0
 
 
-def large(binary, servers, databases, seconds, extra):
+def floor(binary, cluster, seconds):
+    """examples/probe_floor against the servers of `cluster`, over a window of `seconds`."""
+    program = Path(binary).parent / "examples" / "probe_floor"
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as addresses:
+        addresses.write("\n".join(s.address for s in cluster.servers))
+        addresses.flush()
+        process = subprocess.Popen([str(program), str(int(seconds) + 10), addresses.name],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout.readline().strip() == "ready"
+            time.sleep(5)
+            cpu0, t0 = cpu_seconds(process.pid), time.monotonic()
+            time.sleep(seconds)
+            cpu, wall = cpu_seconds(process.pid) - cpu0, time.monotonic() - t0
+        finally:
+            process.kill()
+            process.wait()
+    n = len(cluster.servers)
+    print(f"  floor (examples/probe_floor, {n} RESETs a second over kept connections): "
+          f"CPU {cpu:.2f} s = {100 * cpu / wall:.2f}% of one core "
+          f"({1e6 * cpu / wall / n:.1f} us per probe)")
+
+
+def large(binary, servers, databases, seconds, extra, with_floor):
     names = ["neo4j"] + [f"db{i}" for i in range(1, databases)]
     cluster = Cluster(servers, names)
     everyone = [s.name for s in cluster.servers]
@@ -166,6 +198,8 @@ def large(binary, servers, databases, seconds, extra):
             print(f"  RSS {rss:.1f} MiB, peak {hwm:.1f} MiB")
         finally:
             serve.stop()
+    if with_floor:
+        floor(binary, cluster, seconds)
 
 
 def main():
@@ -179,12 +213,14 @@ def main():
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--no-health", action="store_true",
                         help="the large cluster without health checks")
+    parser.add_argument("--floor", action="store_true",
+                        help="then examples/probe_floor against the same servers")
     args = parser.parse_args()
     if not args.skip_latency:
         latencies(args.binary, args.rounds)
     if not args.skip_large:
         extra = ["--health-interval", "0"] if args.no_health else []
-        large(args.binary, args.servers, args.databases, args.seconds, extra)
+        large(args.binary, args.servers, args.databases, args.seconds, extra, args.floor)
 
 
 if __name__ == "__main__":

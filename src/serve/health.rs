@@ -1,15 +1,23 @@
 //! Active health checks of the cluster followed: every interval, each server's Bolt address gets
-//! a probe (TCP, TLS when the cluster uses it, and the Bolt handshake; no login), and a server
-//! whose probes fail `fails` times in a row is unavailable in tagroute's tables, whatever the
-//! cluster says, until `passes` probes in a row succeed.
+//! a probe, and a server whose probes fail `fails` times in a row is unavailable in tagroute's
+//! tables, whatever the cluster says, until `passes` probes in a row succeed.
+//!
+//! A probe asks RESET on the connection its server's last probe kept, and a server that answers
+//! passes. With no connection kept, or when that one fails, it opens a new one (TCP, TLS when the
+//! cluster uses it, the Bolt handshake): a server that agrees on a version passes, and the
+//! connection then logs in (as following does) to be kept for the next probe. A login refused
+//! still passes (the server speaks Bolt); the next probe connects again. Keeping connections
+//! makes a probe one small write and read instead of a connection opened and closed (and a TLS
+//! handshake) each second per server.
 //!
 //! Neo4j learns that a server died when its discovery does, seconds to a minute later; a probe
-//! learns it at the next connection refused, so a killed server leaves the tables within about
-//! `fails` intervals. Probes are spread over the first half of the interval, each address at a
-//! phase of its own plus a little jitter (so a thousand servers are not dialled at once, and the
-//! probes do not fall in step with anything else), at most `concurrency` at a time, each within
-//! `timeout`. The verdicts of a round are published together when its last probe is back; each
-//! change of verdict is logged and counted.
+//! learns it when its connection is closed and a new one refused, so a killed server leaves the
+//! tables within about `fails` intervals. Probes are spread over the first half of the interval
+//! in slots (10 ms apart, at most 64), each address always in the same slot (so a thousand
+//! servers are not dialled at once), a slot starting with a little jitter (so the probes do not
+//! fall in step with anything else); the probes of a slot run together in one task, at most
+//! `concurrency` at a time, each within `timeout`. The verdicts of a round are published
+//! together when its last probe is back; each change of verdict is logged and counted.
 //!
 //! A server starts passing: until its probes say otherwise, the cluster's word stands. And when
 //! more than half of the servers fail at once, tagroute is more likely cut off from the cluster

@@ -304,7 +304,7 @@ impl Metrics {
         );
         self.registry.register(
             "health_probes",
-            "Health probes (TCP, TLS, Bolt handshake), by outcome",
+            "Health probes (RESET on the connection kept, else a new connection's handshake), by outcome",
             self.health_probes.clone(),
         );
         self.registry.register(

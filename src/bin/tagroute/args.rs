@@ -501,8 +501,8 @@ pub struct ServeArgs {
         requires = "follow"
     )]
     pub follow_tls_ca: Option<PathBuf>,
-    /// How often each server of the cluster gets a health probe (a Bolt handshake); `0`: no
-    /// health checks [default: 1s].
+    /// How often each server of the cluster gets a health probe (RESET on the connection kept
+    /// to it, else a new connection's Bolt handshake); `0`: no health checks [default: 1s].
     #[arg(
         long,
         env = "TAGROUTE_HEALTH_INTERVAL",
