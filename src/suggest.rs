@@ -68,6 +68,20 @@ fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     previous.last().copied().filter(|&d| d <= limit)
 }
 
+/// [`distance_within`] for the text that `pieces` spell one after the other. A last piece that
+/// `wanted` ends with changes no distance and is dropped without copying the rest (a prefix
+/// setting completed with a long name's last segment).
+fn unprepared_distance_within(pieces: &[&[char]], wanted: &[char], limit: usize) -> Option<usize> {
+    match pieces {
+        [rest @ .., last] if !rest.is_empty() && wanted.ends_with(last) => {
+            let head = wanted.get(..wanted.len() - last.len()).unwrap_or_default();
+            unprepared_distance_within(rest, head, limit)
+        }
+        [whole] => distance_within(whole, wanted, limit),
+        _ => distance_within(&pieces.concat(), wanted, limit),
+    }
+}
+
 /// A name of 1 to 64 characters prepared for the Levenshtein distance to many texts, one column
 /// of the table per machine word (Myers 1999, in Hyyrö's form): a few word operations per
 /// character of a text instead of one comparison per cell, and the masks of its characters
@@ -314,10 +328,9 @@ impl Typo {
         if at_least > limit {
             return None;
         }
-        match (&self.pattern, pieces) {
-            (Some(pattern), _) => pattern.distance_within(pieces, limit),
-            (None, [whole]) => distance_within(whole, &self.wanted, limit),
-            (None, _) => distance_within(&pieces.concat(), &self.wanted, limit),
+        match &self.pattern {
+            Some(pattern) => pattern.distance_within(pieces, limit),
+            None => unprepared_distance_within(pieces, &self.wanted, limit),
         }
     }
 }
@@ -537,6 +550,16 @@ mod tests {
                 );
             }
             assert_eq!(distance_within(&a, &b, 200), Some(d), "{sa:?} {sb:?}");
+            let (limit, cut) = (next(40) as usize, next(b.len() as u64 + 1) as usize);
+            let tail = &a[a.len() - next(a.len().min(8) as u64 + 1) as usize..];
+            let spelled = [&b[..cut], &b[cut..], tail];
+            let whole: String = spelled.concat().into_iter().collect();
+            let within = Some(edit_distance(&sa, &whole)).filter(|&d| d <= limit);
+            assert_eq!(
+                unprepared_distance_within(&spelled, &a, limit),
+                within,
+                "{sa:?} {whole:?}"
+            );
         }
     }
 

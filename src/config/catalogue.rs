@@ -652,15 +652,13 @@ impl Catalogue {
         if let Some(&i) = self.by_name.get(key) {
             return self.settings.get(i);
         }
-        let segments: Vec<&str> = key.split('.').collect();
+        let segments = key.split('.').count();
         self.groups
             .iter()
             .find(|(pattern, _)| {
-                pattern.len() == segments.len()
-                    && pattern
-                        .iter()
-                        .zip(&segments)
-                        .all(|(p, s)| (p.starts_with('<') && !s.is_empty()) || p == s)
+                pattern.len() == segments
+                    && (pattern.iter().zip(key.split('.')))
+                        .all(|(p, s)| (p.starts_with('<') && !s.is_empty()) || *p == s)
             })
             .and_then(|(_, i)| self.settings.get(*i))
     }

@@ -190,13 +190,15 @@ impl Setting {
         name: &str,
         diagnostics: &mut Diagnostics,
     ) -> Option<Property<'p>> {
-        let current = format!("{}{name}", self.key);
-        let mut chosen: Option<Property> = None;
+        let (mut chosen, mut full): (Option<Property>, String) = (None, String::new());
         for key in self.keys() {
-            let Some(property) = properties.get(&format!("{key}{name}")) else {
+            full.clear();
+            full.extend([key, name]);
+            let Some(property) = properties.get(&full) else {
                 continue;
             };
             if key != self.key {
+                let current = format!("{}{name}", self.key);
                 diagnostics.push(deprecation(&property, chosen.as_ref(), &current));
             }
             chosen = chosen.or(Some(property));
