@@ -6,7 +6,7 @@ use std::fmt;
 /// The Levenshtein distance between `a` and `b`, in characters: the plain table that
 /// `distance_within` is checked against.
 #[cfg(test)]
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -46,8 +46,8 @@ fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
         return None;
     }
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if !short.is_empty() && short.len() <= 64 {
-        return Some(bit_parallel(short, long)).filter(|&d| d <= limit);
+    if let Some(pattern) = Pattern::new(short) {
+        return pattern.distance_within(&[long], limit);
     }
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     let mut current = Vec::with_capacity(b.len() + 1);
@@ -68,49 +68,103 @@ fn distance_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     previous.last().copied().filter(|&d| d <= limit)
 }
 
-/// The Levenshtein distance between `pattern` (1 to 64 characters) and `text`, one column of
-/// the table per machine word (Myers 1999, in Hyyrö's form): a few word operations per
-/// character of `text` instead of one comparison per cell.
-fn bit_parallel(pattern: &[char], text: &[char]) -> usize {
-    let m = pattern.len();
-    let mut ascii = [0u64; 128];
-    let mut other: Vec<(char, u64)> = Vec::new();
-    for (i, &c) in pattern.iter().enumerate() {
-        match ascii.get_mut(c as usize) {
-            Some(mask) => *mask |= 1 << i,
-            None => match other.iter_mut().find(|(o, _)| *o == c) {
-                Some((_, mask)) => *mask |= 1 << i,
-                None => other.push((c, 1 << i)),
-            },
+/// [`distance_within`] for the text that `pieces` spell one after the other. A last piece that
+/// `wanted` ends with changes no distance and is dropped without copying the rest (a prefix
+/// setting completed with a long name's last segment).
+fn unprepared_distance_within(pieces: &[&[char]], wanted: &[char], limit: usize) -> Option<usize> {
+    match pieces {
+        [rest @ .., last] if !rest.is_empty() && wanted.ends_with(last) => {
+            let head = wanted.get(..wanted.len() - last.len()).unwrap_or_default();
+            unprepared_distance_within(rest, head, limit)
         }
+        [whole] => distance_within(whole, wanted, limit),
+        _ => distance_within(&pieces.concat(), wanted, limit),
     }
-    let last = 1u64 << (m - 1);
-    let mut pv = if m == 64 { !0 } else { (1u64 << m) - 1 };
-    let mut mv = 0u64;
-    let mut score = m;
-    for &c in text {
-        let eq = match ascii.get(c as usize) {
+}
+
+/// A name of 1 to 64 characters prepared for the Levenshtein distance to many texts, one column
+/// of the table per machine word (Myers 1999, in Hyyrö's form): a few word operations per
+/// character of a text instead of one comparison per cell, and the masks of its characters
+/// built once rather than per text.
+struct Pattern {
+    /// For each ASCII character, the positions of the pattern that hold it, as bits.
+    ascii: [u64; 128],
+    /// The same for the other characters of the pattern.
+    other: Vec<(char, u64)>,
+    /// The bit of the pattern's last position.
+    last: u64,
+    len: usize,
+}
+
+impl Pattern {
+    fn new(pattern: &[char]) -> Option<Pattern> {
+        if pattern.is_empty() || pattern.len() > 64 {
+            return None;
+        }
+        let mut prepared = Pattern {
+            ascii: [0; 128],
+            other: Vec::new(),
+            last: 1 << (pattern.len() - 1),
+            len: pattern.len(),
+        };
+        for (i, &c) in pattern.iter().enumerate() {
+            match prepared.ascii.get_mut(c as usize) {
+                Some(mask) => *mask |= 1 << i,
+                None => match prepared.other.iter_mut().find(|(o, _)| *o == c) {
+                    Some((_, mask)) => *mask |= 1 << i,
+                    None => prepared.other.push((c, 1 << i)),
+                },
+            }
+        }
+        Some(prepared)
+    }
+
+    fn positions_of(&self, c: char) -> u64 {
+        match self.ascii.get(c as usize) {
             Some(&mask) => mask,
-            None => other
+            None => self
+                .other
                 .iter()
                 .find(|(o, _)| *o == c)
                 .map_or(0, |&(_, mask)| mask),
-        };
-        let xv = eq | mv;
-        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
-        let mut ph = mv | !(xh | pv);
-        let mut mh = pv & xh;
-        if ph & last != 0 {
-            score += 1;
-        } else if mh & last != 0 {
-            score -= 1;
         }
-        ph = (ph << 1) | 1;
-        mh <<= 1;
-        pv = mh | !(xv | ph);
-        mv = ph & xv;
     }
-    score
+
+    /// The Levenshtein distance between the pattern and the text `pieces` spell one after the
+    /// other, if it is at most `limit`. The distance moves by at most one per character of the
+    /// text, so it stops at the first column whose distance the rest of the text cannot bring
+    /// back within `limit`.
+    fn distance_within(&self, pieces: &[&[char]], limit: usize) -> Option<usize> {
+        let mut left: usize = pieces.iter().map(|p| p.len()).sum();
+        let mut pv = if self.len == 64 {
+            !0
+        } else {
+            self.last * 2 - 1
+        };
+        let mut mv = 0u64;
+        let mut score = self.len;
+        for &c in pieces.iter().flat_map(|p| p.iter()) {
+            let eq = self.positions_of(c);
+            let xv = eq | mv;
+            let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+            let mut ph = mv | !(xh | pv);
+            let mut mh = pv & xh;
+            if ph & self.last != 0 {
+                score += 1;
+            } else if mh & self.last != 0 {
+                score -= 1;
+            }
+            left -= 1;
+            if score.saturating_sub(left) > limit {
+                return None;
+            }
+            ph = (ph << 1) | 1;
+            mh <<= 1;
+            pv = mh | !(xv | ph);
+            mv = ph & xv;
+        }
+        Some(score).filter(|&d| d <= limit)
+    }
 }
 
 /// The candidate closest to `name`, if it is close enough to be a typo: at most about a third of
@@ -127,7 +181,12 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     for candidate in candidates {
         squashed.clear();
         squash_into(candidate, &mut squashed);
-        typo.keep_closer(&mut best, candidate, &squashed, candidate.chars().count());
+        let squashed = Candidate {
+            pieces: &[&squashed],
+            histogram: Histogram::of(&squashed),
+            chars: candidate.chars().count(),
+        };
+        typo.keep_closer(&mut best, candidate, &squashed);
     }
     best.map(|(_, candidate)| candidate)
 }
@@ -136,45 +195,142 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// `out`. Squashing is per character, so the squashed form of a concatenation is the
 /// concatenation of the squashed forms.
 pub(crate) fn squash_into(s: &str, out: &mut Vec<char>) {
-    out.extend(
-        s.chars()
-            .filter(|c| !matches!(c, '-' | '_' | '.'))
-            .flat_map(char::to_lowercase),
-    );
+    out.extend(squashed(s));
 }
 
-/// A name to find the closest candidate to, squashed once: for callers that compare one name
-/// with candidates they squashed once for many names.
+/// How many characters `s` squashed has (see [`squash_into`]).
+pub(crate) fn squashed_len(s: &str) -> usize {
+    squashed(s).count()
+}
+
+fn squashed(s: &str) -> impl Iterator<Item = char> {
+    s.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+}
+
+/// How many characters of a squashed name fall in each of 39 buckets (`c % 39`: every
+/// lowercase ASCII letter and digit has its own), in 16-bit lanes, four to a word. Two names'
+/// counts bound their distance from below in a few word operations and no branch per bucket
+/// (which the fuzz targets' instrumentation makes costly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Histogram([u64; 10]);
+
+impl Histogram {
+    /// The lanes' top bits: a lane's count stays below it for names shorter than it.
+    const HIGH: u64 = 0x8000_8000_8000_8000;
+
+    pub(crate) fn of(squashed: &[char]) -> Histogram {
+        let mut histogram = Histogram([0; 10]);
+        for &c in squashed {
+            let bucket = c as usize % 39;
+            histogram.0[bucket / 4] = histogram.0[bucket / 4].wrapping_add(1 << (bucket % 4 * 16));
+        }
+        histogram
+    }
+
+    /// The counts of two names one after the other.
+    pub(crate) fn add(&mut self, other: &Histogram) {
+        for (count, more) in self.0.iter_mut().zip(other.0) {
+            *count = count.wrapping_add(more);
+        }
+    }
+
+    /// A lower bound of the distance between names of `len` and `other_len` characters with
+    /// these counts (both shorter than 32,768, so that no lane overflowed): an edit adds,
+    /// removes or replaces one character, so it lowers by at most one what the first has more
+    /// of than the other (`surplus`), and by at most one what it has fewer of, which is the
+    /// surplus less the difference of their lengths.
+    fn distance_at_least(&self, len: usize, other: &Histogram, other_len: usize) -> usize {
+        let mut surplus = 0;
+        for (a, b) in self.0.iter().zip(other.0) {
+            // Each lane: 0x8000 plus a - b, its top bit set where a >= b.
+            let difference = (a | Histogram::HIGH) - b;
+            let at_least = difference & Histogram::HIGH;
+            let positive = difference & (at_least - (at_least >> 15));
+            surplus += positive.wrapping_mul(0x0001_0001_0001_0001) >> 48;
+        }
+        surplus as usize + other_len.saturating_sub(len)
+    }
+}
+
+/// A candidate for a near miss, squashed: its `pieces` one after the other (so that a known
+/// prefix completed with part of the name need not be copied), with the counts of their
+/// characters, and how many characters it has before squashing.
+pub(crate) struct Candidate<'a> {
+    pub pieces: &'a [&'a [char]],
+    pub histogram: Histogram,
+    pub chars: usize,
+}
+
+/// How far a candidate of `chars` characters (before squashing) may be from a name of
+/// `wanted` squashed characters to count as its typo: about a third of the longer, rounded up.
+pub(crate) fn typo_limit(wanted: usize, chars: usize) -> usize {
+    wanted.max(chars).div_ceil(3)
+}
+
+/// A name to find the closest candidate to, squashed and prepared once: for callers that
+/// compare one name with many candidates.
 pub(crate) struct Typo {
     wanted: Vec<char>,
+    /// `wanted`, prepared, unless it is empty or longer than a machine word.
+    pattern: Option<Pattern>,
+    histogram: Histogram,
 }
 
 impl Typo {
     pub(crate) fn of(name: &str) -> Typo {
         let mut wanted = Vec::new();
         squash_into(name, &mut wanted);
-        Typo { wanted }
+        Typo {
+            pattern: Pattern::new(&wanted),
+            histogram: Histogram::of(&wanted),
+            wanted,
+        }
     }
 
-    /// Replaces `best` with `(distance, candidate)` when `candidate` (squashed: `squashed`;
-    /// `chars` characters before squashing) is close enough to be a typo of the name and
-    /// strictly closer than `best`, so the first of equally close candidates wins.
+    /// The name as names are compared (see [`squash_into`]).
+    pub(crate) fn squashed(&self) -> &[char] {
+        &self.wanted
+    }
+
+    /// Replaces `best` with `(distance, value)` when `candidate` is close enough to be a typo
+    /// of the name and strictly closer than `best`, so the first of equally close candidates
+    /// wins.
     pub(crate) fn keep_closer<T>(
         &self,
         best: &mut Option<(usize, T)>,
-        candidate: T,
-        squashed: &[char],
-        chars: usize,
+        value: T,
+        candidate: &Candidate,
     ) {
-        let mut limit = self.wanted.len().max(chars).div_ceil(3);
+        let mut limit = typo_limit(self.wanted.len(), candidate.chars);
         if let Some((closest, _)) = best {
             match closest.checked_sub(1) {
                 Some(closer) => limit = limit.min(closer),
                 None => return,
             }
         }
-        if let Some(distance) = distance_within(squashed, &self.wanted, limit) {
-            *best = Some((distance, candidate));
+        if let Some(distance) = self.distance_within(candidate, limit) {
+            *best = Some((distance, value));
+        }
+    }
+
+    fn distance_within(&self, candidate: &Candidate, limit: usize) -> Option<usize> {
+        let (pieces, len) = (candidate.pieces, self.wanted.len());
+        let other_len: usize = pieces.iter().map(|p| p.len()).sum();
+        let counted = len.max(other_len) < 0x8000;
+        let at_least = match counted {
+            true => self
+                .histogram
+                .distance_at_least(len, &candidate.histogram, other_len),
+            false => len.abs_diff(other_len),
+        };
+        if at_least > limit {
+            return None;
+        }
+        match &self.pattern {
+            Some(pattern) => pattern.distance_within(pieces, limit),
+            None => unprepared_distance_within(pieces, &self.wanted, limit),
         }
     }
 }
@@ -381,11 +537,57 @@ mod tests {
             let (a, b) = (word(70), word(90));
             let (sa, sb): (String, String) = (a.iter().collect(), b.iter().collect());
             let d = edit_distance(&sa, &sb);
-            if a.len() <= 64 {
-                assert_eq!(bit_parallel(&a, &b), d, "{sa:?} {sb:?}");
+            if let Some(pattern) = Pattern::new(&a) {
+                let limit = next(40) as usize;
+                let cut = next(b.len() as u64 + 1) as usize;
+                let pieces = [&b[..cut], &b[cut..]];
+                let within = (d <= limit).then_some(d);
+                assert_eq!(pattern.distance_within(&[&b], usize::MAX), Some(d));
+                assert_eq!(
+                    pattern.distance_within(&pieces, limit),
+                    within,
+                    "{sa:?} {sb:?}"
+                );
             }
             assert_eq!(distance_within(&a, &b, 200), Some(d), "{sa:?} {sb:?}");
+            let (limit, cut) = (next(40) as usize, next(b.len() as u64 + 1) as usize);
+            let tail = &a[a.len() - next(a.len().min(8) as u64 + 1) as usize..];
+            let spelled = [&b[..cut], &b[cut..], tail];
+            let whole: String = spelled.concat().into_iter().collect();
+            let within = Some(edit_distance(&sa, &whole)).filter(|&d| d <= limit);
+            assert_eq!(
+                unprepared_distance_within(&spelled, &a, limit),
+                within,
+                "{sa:?} {whole:?}"
+            );
         }
+    }
+
+    #[test]
+    fn the_counts_bound_the_distance_from_below() {
+        let mut rng = crate::rng::Rng::seeded(22);
+        let alphabet = ['a', 'b', 'z', '0', '9', 'é', 'ß', 'Σ'];
+        let word = |rng: &mut crate::rng::Rng| -> Vec<char> {
+            (0..rng.index(40))
+                .map(|_| alphabet[rng.index(alphabet.len())])
+                .collect()
+        };
+        for _ in 0..3_000 {
+            let (a, b, c) = (word(&mut rng), word(&mut rng), word(&mut rng));
+            let (sa, sbc): (String, String) = (a.iter().collect(), b.iter().chain(&c).collect());
+            let mut joined = Histogram::of(&b);
+            joined.add(&Histogram::of(&c));
+            assert_eq!(joined, Histogram::of(&[b.clone(), c.clone()].concat()));
+            let bound = Histogram::of(&a).distance_at_least(a.len(), &joined, b.len() + c.len());
+            assert!(bound <= edit_distance(&sa, &sbc), "{sa:?} {sbc:?}");
+        }
+        let (long, short) = (vec!['a'; 300], ['a', 'b']);
+        let bound = Histogram::of(&long).distance_at_least(300, &Histogram::of(&short), 2);
+        assert_eq!(bound, 299);
+        assert_eq!(
+            Histogram::of(&short).distance_at_least(2, &Histogram::of(&long), 300),
+            299
+        );
     }
 
     /// Found by the `config` fuzz target's slow inputs: an unknown key in tagroute's namespaces

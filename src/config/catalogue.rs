@@ -652,15 +652,13 @@ impl Catalogue {
         if let Some(&i) = self.by_name.get(key) {
             return self.settings.get(i);
         }
-        let segments: Vec<&str> = key.split('.').collect();
+        let segments = key.split('.').count();
         self.groups
             .iter()
             .find(|(pattern, _)| {
-                pattern.len() == segments.len()
-                    && pattern
-                        .iter()
-                        .zip(&segments)
-                        .all(|(p, s)| (p.starts_with('<') && !s.is_empty()) || p == s)
+                pattern.len() == segments
+                    && (pattern.iter().zip(key.split('.')))
+                        .all(|(p, s)| (p.starts_with('<') && !s.is_empty()) || *p == s)
             })
             .and_then(|(_, i)| self.settings.get(*i))
     }
@@ -685,9 +683,18 @@ struct MigrationRow {
     field: &'static str,
 }
 
-fn migration_rows() -> &'static [MigrationRow] {
-    static ROWS: LazyLock<Vec<MigrationRow>> = LazyLock::new(|| {
-        MIGRATIONS
+/// The migration rows, and where to look for a key among them: a map from each key that rows
+/// of exact keys (`removed`, `renamed`) name to the first of them, and the other rows (prefixes
+/// and connectors), which apply to many keys and are few.
+struct MigrationRows {
+    rows: Vec<MigrationRow>,
+    exact: HashMap<&'static str, usize>,
+    patterns: Vec<usize>,
+}
+
+fn migration_rows() -> &'static MigrationRows {
+    static ROWS: LazyLock<MigrationRows> = LazyLock::new(|| {
+        let rows: Vec<MigrationRow> = MIGRATIONS
             .lines()
             .filter(|l| !l.starts_with('#'))
             .skip(1)
@@ -703,32 +710,60 @@ fn migration_rows() -> &'static [MigrationRow] {
                     },
                 })
             })
-            .collect()
+            .collect();
+        let (mut exact, mut patterns) = (HashMap::new(), Vec::new());
+        for (i, row) in rows.iter().enumerate() {
+            match row.kind {
+                "removed" | "renamed" => {
+                    exact.entry(row.old).or_insert(i);
+                }
+                _ => patterns.push(i),
+            }
+        }
+        MigrationRows {
+            rows,
+            exact,
+            patterns,
+        }
     });
     &ROWS
 }
 
-/// The migration Neo4j 5 applies to the 4.4 key `key`, if any.
+/// The migration Neo4j 5 applies to the 4.4 key `key`, if any: the first row that applies to
+/// it. A row of its exact key always applies, so only the pattern rows before it can come
+/// first.
 pub fn migration(key: &str) -> Option<Migration> {
-    for row in migration_rows() {
-        let found = match row.kind {
-            "removed" if row.old == key => Some(Migration::Removed),
-            "renamed" if row.old == key => Some(match row.new.is_empty() {
-                true => Migration::RenamedUnresolved(row.field),
-                false => Migration::Renamed(row.new.to_owned()),
+    let MigrationRows {
+        rows,
+        exact,
+        patterns,
+    } = migration_rows();
+    let exact = exact.get(key).copied().unwrap_or(usize::MAX);
+    patterns
+        .iter()
+        .take_while(|&&i| i < exact)
+        .chain([&exact])
+        .filter_map(|&i| rows.get(i))
+        .find_map(|row| row.apply(key))
+}
+
+impl MigrationRow {
+    /// What this row does to `key`, if it applies to it.
+    fn apply(&self, key: &str) -> Option<Migration> {
+        match self.kind {
+            "removed" if self.old == key => Some(Migration::Removed),
+            "renamed" if self.old == key => Some(match self.new.is_empty() {
+                true => Migration::RenamedUnresolved(self.field),
+                false => Migration::Renamed(self.new.to_owned()),
             }),
             "renamed-prefix" => key
-                .strip_prefix(row.old)
+                .strip_prefix(self.old)
                 .filter(|rest| !rest.is_empty())
-                .map(|rest| Migration::Renamed(format!("{}{rest}", row.new))),
-            "connector" => connector(key, row.old, row.new),
+                .map(|rest| Migration::Renamed(format!("{}{rest}", self.new))),
+            "connector" => connector(key, self.old, self.new),
             _ => None,
-        };
-        if found.is_some() {
-            return found;
         }
     }
-    None
 }
 
 /// `dbms.connector.(bolt|http|https).X` → `server.<connector>.X`; `.type` is dropped.
@@ -768,7 +803,7 @@ pub(crate) fn migration_for(key: &str, version: Neo4jVersion) -> Option<(Migrati
 
 /// The internal settings the migration names (Neo4j declares them; the reference does not).
 pub fn is_migration_target(key: &str) -> bool {
-    migration_rows().iter().any(|row| row.new == key)
+    migration_rows().rows.iter().any(|row| row.new == key)
 }
 
 /// Whether Neo4j 4.4 had a setting named `key`.
@@ -844,7 +879,7 @@ mod tests {
                 }
             }
         }
-        let rows = migration_rows();
+        let rows = &migration_rows().rows;
         assert!(rows.len() > 300);
         for row in rows {
             assert!(

@@ -25,7 +25,7 @@ use super::catalogue::{self, Edition, Migration, Neo4jTarget, Neo4jVersion};
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics, Neo4jCondition};
 use super::properties::{Properties, Property};
 use crate::span::LineIndex;
-use crate::suggest::{Typo, squash_into};
+use crate::suggest::{Candidate, Histogram, Typo, squash_into, squashed_len, typo_limit};
 
 /// A setting: its key, the deprecated Neo4j 5 keys it is still read from (newest first), and
 /// the Neo4j 4.x keys Neo4j 5 no longer reads. A key ending in `.` is a prefix, completed by a
@@ -190,13 +190,15 @@ impl Setting {
         name: &str,
         diagnostics: &mut Diagnostics,
     ) -> Option<Property<'p>> {
-        let current = format!("{}{name}", self.key);
-        let mut chosen: Option<Property> = None;
+        let (mut chosen, mut full): (Option<Property>, String) = (None, String::new());
         for key in self.keys() {
-            let Some(property) = properties.get(&format!("{key}{name}")) else {
+            full.clear();
+            full.extend([key, name]);
+            let Some(property) = properties.get(&full) else {
                 continue;
             };
             if key != self.key {
+                let current = format!("{}{name}", self.key);
                 diagnostics.push(deprecation(&property, chosen.as_ref(), &current));
             }
             chosen = chosen.or(Some(property));
@@ -285,31 +287,183 @@ pub(super) fn tagroute_rename(key: &str) -> Option<String> {
 /// A known key as suggestions compare it, squashed once per process.
 struct Known {
     key: &'static str,
-    /// Whether it is a prefix setting, completed with the unknown key's last segment.
-    prefix: bool,
-    /// Whether it is a group setting (`<...>` segments, filled from the unknown key).
-    group: bool,
+    form: Form,
     squashed: Vec<char>,
     chars: usize,
+    /// The counts of the characters of `squashed`, but of a group setting's `<...>` segments.
+    histogram: Histogram,
+}
+
+/// How a known key becomes a candidate for an unknown key.
+enum Form {
+    /// The key itself.
+    Whole,
+    /// A prefix setting, completed with the unknown key's last segment.
+    Prefix,
+    /// A group setting: its segments squashed, `None` for each `<...>` segment, which the
+    /// unknown key's segment at the same place fills (same count of segments only), and the
+    /// characters of the name but those of the `<...>` segments.
+    Group(Vec<Option<Vec<char>>>, usize),
 }
 
 impl Known {
     fn new(key: &'static str) -> Known {
-        let mut squashed = Vec::new();
-        squash_into(key, &mut squashed);
+        let squash = |s: &str| {
+            let mut squashed = Vec::new();
+            squash_into(s, &mut squashed);
+            squashed
+        };
+        let squashed = squash(key);
+        let (form, histogram) = match (key.contains('<'), key.ends_with('.')) {
+            (true, _) => {
+                let parts = key.split('.').map(|p| (!p.starts_with('<')).then_some(p));
+                let chars = parts
+                    .clone()
+                    .map(|p| p.map_or(0, |p| p.chars().count()) + 1);
+                let parts: Vec<Option<Vec<char>>> = parts.map(|p| p.map(squash)).collect();
+                let histogram = Histogram::of(
+                    &parts
+                        .iter()
+                        .flatten()
+                        .flatten()
+                        .copied()
+                        .collect::<Vec<_>>(),
+                );
+                (Form::Group(parts, chars.sum::<usize>() - 1), histogram)
+            }
+            (false, true) => (Form::Prefix, Histogram::of(&squashed)),
+            (false, false) => (Form::Whole, Histogram::of(&squashed)),
+        };
         Known {
             key,
-            prefix: key.ends_with('.'),
-            group: key.contains('<'),
-            squashed,
+            form,
             chars: key.chars().count(),
+            squashed,
+            histogram,
+        }
+    }
+
+    /// The candidate this key makes for an unknown key of `segments`: its name squashed, as
+    /// `pieces` to read one after the other, the counts of their characters, and its number of
+    /// characters before squashing.
+    fn candidate<'a>(
+        &'a self,
+        segments: &[Segment<'a>],
+        pieces: &mut Vec<&'a [char]>,
+    ) -> Option<(Histogram, usize)> {
+        pieces.clear();
+        let mut histogram = self.histogram;
+        match &self.form {
+            Form::Whole => {
+                pieces.push(&self.squashed);
+                Some((histogram, self.chars))
+            }
+            Form::Prefix => {
+                let last = segments.last()?;
+                pieces.extend([&*self.squashed, last.squashed]);
+                histogram.add(&last.histogram);
+                Some((histogram, self.chars + last.chars))
+            }
+            Form::Group(parts, fixed) if parts.len() == segments.len() => {
+                let mut chars = *fixed;
+                for (part, segment) in parts.iter().zip(segments) {
+                    match part {
+                        Some(part) => pieces.push(part),
+                        None => {
+                            pieces.push(segment.squashed);
+                            histogram.add(&segment.histogram);
+                            chars += segment.chars;
+                        }
+                    }
+                }
+                Some((histogram, chars))
+            }
+            Form::Group(..) => None,
+        }
+    }
+
+    /// The candidate's name, for the unknown key `key`.
+    fn name(&self, key: &str) -> String {
+        match self.form {
+            Form::Whole => self.key.to_owned(),
+            Form::Prefix => format!("{}{}", self.key, key.rsplit('.').next().unwrap_or(key)),
+            Form::Group(..) => {
+                let segments: Vec<&str> = key.split('.').collect();
+                filled(self.key, &segments).unwrap_or_default()
+            }
         }
     }
 }
 
+/// A segment of an unknown key (between dots), as its candidates are compared.
+struct Segment<'a> {
+    squashed: &'a [char],
+    histogram: Histogram,
+    chars: usize,
+}
+
+/// The segments of `key`, each squashed: runs of `squashed`, `key` squashed whole.
+fn segments<'a>(key: &str, squashed: &'a [char]) -> Vec<Segment<'a>> {
+    let mut rest = squashed;
+    key.split('.')
+        .map(|segment| {
+            let (this, after) = rest.split_at(squashed_len(segment).min(rest.len()));
+            rest = after;
+            Segment {
+                squashed: this,
+                histogram: Histogram::of(this),
+                chars: segment.chars().count(),
+            }
+        })
+        .collect()
+}
+
+/// The known keys of a version, and for each length of an unknown key, the few worth comparing
+/// with it.
+struct KnownKeys {
+    keys: Vec<Known>,
+    /// For each length (squashed) of an unknown key: the keys, in order, that are prefix or
+    /// group settings (their length depends on the unknown key) or whose length is within a
+    /// typo of it; about one in six of them.
+    near: Vec<Vec<u16>>,
+    /// The prefix and group settings: what `near` would hold past its end, where every key is
+    /// shorter than two thirds of the unknown key.
+    others: Vec<u16>,
+}
+
+impl KnownKeys {
+    fn new(keys: Vec<Known>) -> KnownKeys {
+        let indices = |keep: &dyn Fn(&Known) -> bool| -> Vec<u16> {
+            (keys.iter().enumerate())
+                .filter(|(_, known)| keep(known))
+                .filter_map(|(i, _)| u16::try_from(i).ok())
+                .collect()
+        };
+        let whole = |known: &Known| matches!(known.form, Form::Whole);
+        let longest = keys.iter().map(|known| known.chars).max().unwrap_or(0);
+        let near = (0..=2 * longest)
+            .map(|len| {
+                indices(&|known: &Known| {
+                    !whole(known)
+                        || known.squashed.len().abs_diff(len) <= typo_limit(len, known.chars)
+                })
+            })
+            .collect();
+        let others = indices(&|known: &Known| !whole(known));
+        KnownKeys { keys, near, others }
+    }
+
+    /// The keys that can be a typo of an unknown key of `len` characters squashed, in order:
+    /// the others' lengths alone rule them out.
+    fn near(&self, len: usize) -> impl Iterator<Item = &Known> {
+        let near = self.near.get(len).unwrap_or(&self.others);
+        near.iter().filter_map(|&i| self.keys.get(usize::from(i)))
+    }
+}
+
 /// Every key of `version`'s catalogue and every key tagroute reads, for suggestions.
-fn known_keys(version: Neo4jVersion) -> &'static [Known] {
-    static KNOWN: LazyLock<Vec<(Neo4jVersion, Vec<Known>)>> = LazyLock::new(|| {
+fn known_keys(version: Neo4jVersion) -> Option<&'static KnownKeys> {
+    static KNOWN: LazyLock<Vec<(Neo4jVersion, KnownKeys)>> = LazyLock::new(|| {
         Neo4jVersion::all()
             .chain(std::iter::once(Neo4jVersion::any()))
             .map(|version| {
@@ -318,14 +472,15 @@ fn known_keys(version: Neo4jVersion) -> &'static [Known] {
                 let mut keys: Vec<&'static str> = ours.chain(catalogue).collect();
                 keys.sort_unstable();
                 keys.dedup();
-                (version, keys.into_iter().map(Known::new).collect())
+                let known = keys.into_iter().map(Known::new).collect();
+                (version, KnownKeys::new(known))
             })
             .collect()
     });
     KNOWN
         .iter()
         .find(|(v, _)| *v == version)
-        .map_or(&[], |(_, known)| known.as_slice())
+        .map(|(_, known)| known)
 }
 
 /// The known key closest to `key`: prefix settings completed with `key`'s last segment, group
@@ -336,36 +491,20 @@ fn suggestion(key: &str, version: Neo4jVersion) -> Option<String> {
     if key.len() > LONGEST {
         return None;
     }
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let (mut last_squashed, last_chars) = (Vec::new(), last.chars().count());
-    squash_into(last, &mut last_squashed);
-    let segments: Vec<&str> = key.split('.').collect();
     let typo = Typo::of(key);
-    let (mut best, mut candidate) = (None, Vec::new());
-    for known in known_keys(version) {
-        candidate.clear();
-        let (name, chars) = match (known.group, known.prefix) {
-            (true, _) => match filled(known.key, &segments) {
-                Some(name) => {
-                    squash_into(&name, &mut candidate);
-                    let chars = name.chars().count();
-                    (name, chars)
-                }
-                None => continue,
-            },
-            (false, true) => {
-                candidate.extend_from_slice(&known.squashed);
-                candidate.extend_from_slice(&last_squashed);
-                (format!("{}{last}", known.key), known.chars + last_chars)
-            }
-            (false, false) => {
-                candidate.extend_from_slice(&known.squashed);
-                (known.key.to_owned(), known.chars)
-            }
-        };
-        typo.keep_closer(&mut best, name, &candidate, chars);
+    let segments = segments(key, typo.squashed());
+    let (mut best, mut pieces) = (None, Vec::new());
+    for known in known_keys(version)?.near(typo.squashed().len()) {
+        if let Some((histogram, chars)) = known.candidate(&segments, &mut pieces) {
+            let candidate = Candidate {
+                pieces: &pieces,
+                histogram,
+                chars,
+            };
+            typo.keep_closer(&mut best, known, &candidate);
+        }
     }
-    best.map(|(_, name)| name)
+    best.map(|(_, known)| known.name(key))
 }
 
 /// A group setting's name with its `<...>` segments taken from `segments` (same count only).
@@ -957,6 +1096,94 @@ mod tests {
         ));
         assert!(!is_read("server.memory.heap.max_size"));
         assert!(!is_read("dbms.routing_ttl2"));
+    }
+
+    /// The suggestion as it was defined before the index and the bounds: every known key in
+    /// order, completed as a candidate and compared whole by the plain distance table.
+    fn plain_suggestion(key: &str, version: Neo4jVersion) -> Option<String> {
+        let squash = |s: &str| {
+            let mut out = Vec::new();
+            squash_into(s, &mut out);
+            out.into_iter().collect::<String>()
+        };
+        let (wanted, last) = (squash(key), key.rsplit('.').next().unwrap_or(key));
+        let segments: Vec<&str> = key.split('.').collect();
+        let mut best: Option<(usize, String)> = None;
+        for known in &known_keys(version)?.keys {
+            let name = match &known.form {
+                Form::Whole => known.key.to_owned(),
+                Form::Prefix => format!("{}{last}", known.key),
+                Form::Group(..) => match filled(known.key, &segments) {
+                    Some(name) => name,
+                    None => continue,
+                },
+            };
+            let d = crate::suggest::edit_distance(&squash(&name), &wanted);
+            let limit = typo_limit(wanted.chars().count(), name.chars().count());
+            if d <= limit && best.as_ref().is_none_or(|(closest, _)| d < *closest) {
+                best = Some((d, name));
+            }
+        }
+        best.map(|(_, name)| name)
+    }
+
+    /// Near misses of known keys (characters dropped, doubled, replaced, case changed,
+    /// separators moved), of group and prefix settings, and keys of nothing: the suggestion
+    /// is the plain definition's.
+    #[test]
+    fn the_suggestion_is_the_first_nearest_known_key() {
+        let mut rng = crate::rng::Rng::seeded(14);
+        let version = Neo4jVersion::any();
+        let keys: Vec<&str> = known_keys(version)
+            .map(|k| k.keys.iter().map(|k| k.key).collect())
+            .unwrap_or_default();
+        let alphabet = ['a', 'e', 's', '.', '_', '-', 'X', '9', 'é'];
+        for _ in 0..2_000 {
+            let mut key: Vec<char> = match rng.index(4) {
+                0 => (0..rng.index(90))
+                    .map(|_| alphabet[rng.index(alphabet.len())])
+                    .collect(),
+                _ => keys[rng.index(keys.len())]
+                    .replace("<provider>", "okta")
+                    .chars()
+                    .collect(),
+            };
+            for _ in 0..rng.index(12) {
+                let at = rng.index(key.len() + 1);
+                let c = alphabet[rng.index(alphabet.len())];
+                match rng.index(3) {
+                    0 => key.insert(at, c),
+                    _ if at < key.len() => drop(key.remove(at)),
+                    _ => {}
+                }
+            }
+            let key: String = key.into_iter().collect();
+            assert_eq!(
+                suggestion(&key, version),
+                plain_suggestion(&key, version),
+                "{key:?}"
+            );
+        }
+    }
+
+    /// The index leaves out only keys whose length alone rules them out, for every length of
+    /// an unknown key that gets a suggestion.
+    #[test]
+    fn the_keys_near_a_length_are_those_its_limit_allows() {
+        for version in Neo4jVersion::all().chain([Neo4jVersion::any()]) {
+            let known = known_keys(version).expect("every version has its keys");
+            for len in 0..=1024 {
+                let near: Vec<&str> = known.near(len).map(|k| k.key).collect();
+                let allowed: Vec<&str> = (known.keys.iter())
+                    .filter(|k| {
+                        !matches!(k.form, Form::Whole)
+                            || k.squashed.len().abs_diff(len) <= typo_limit(len, k.chars)
+                    })
+                    .map(|k| k.key)
+                    .collect();
+                assert_eq!(near, allowed, "{len}");
+            }
+        }
     }
 
     #[test]
