@@ -274,24 +274,30 @@ impl RoutingTable {
         ])
     }
 
-    /// Appends the encoding of [`to_value`](Self::to_value)'s value without building it.
+    /// Appends the encoding of [`to_value`](Self::to_value)'s value without building it; the
+    /// keys and role names are constant bytes, and `out` grows once.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        packstream::map_header(3, out)?;
-        packstream::encode_str("ttl", out)?;
+        // A string's or a list's marker and length take at most 5 bytes; a role's keys and
+        // name 22.
+        let strings = self.roles().map(|(_, a)| a.len()).sum::<usize>() + 1;
+        let text = self.roles().flat_map(|(_, a)| a).map(String::len).sum::<usize>();
+        out.reserve(24 + (22 + 5) * 3 + 5 * strings + text + self.db.len());
+        // `{ttl: ` (a map of three entries)
+        out.extend_from_slice(b"\xA3\x83ttl");
         packstream::encode_int(self.ttl_int(), out);
-        packstream::encode_str("servers", out)?;
+        out.extend_from_slice(b"\x87servers");
         packstream::list_header(self.roles().count(), out)?;
         for (role, addresses) in self.roles() {
-            packstream::map_header(2, out)?;
-            packstream::encode_str("addresses", out)?;
+            // `{addresses: `
+            out.extend_from_slice(b"\xA2\x89addresses");
             packstream::list_header(addresses.len(), out)?;
             for address in addresses {
                 packstream::encode_str(address, out)?;
             }
-            packstream::encode_str("role", out)?;
+            out.extend_from_slice(b"\x84role");
             packstream::encode_str(role, out)?;
         }
-        packstream::encode_str("db", out)?;
+        out.extend_from_slice(b"\x82db");
         packstream::encode_str(&self.db, out)
     }
 
@@ -430,6 +436,14 @@ impl Request {
     /// # Errors
     /// A [`MessageError`]: the connection should answer FAILURE and close.
     pub fn decode(body: &[u8], version: Version, limits: &Limits) -> Result<Self, MessageError> {
+        match Plain::route(body, version, limits) {
+            Some(route) => Ok(Request::Route(route)),
+            None => Self::decode_value(body, version, limits),
+        }
+    }
+
+    /// [`decode`](Self::decode) through the value tree, whatever the request.
+    fn decode_value(body: &[u8], version: Version, limits: &Limits) -> Result<Self, MessageError> {
         let value = packstream::decode(body, limits)?;
         let Value::Struct(message) = value else {
             return Err(MessageError::NotAStructure {
@@ -610,6 +624,109 @@ impl Check {
     }
 }
 
+/// A ROUTE as drivers send it, read straight from its bytes: a map of strings, a list of
+/// strings (or null), and `{db?, imp_user?}` with strings or nulls, every length in a marker or
+/// one byte after it. Decoding it as a value tree first cost more than routing it.
+///
+/// Anything else, well-formed or not, is `None`, left to the general decoder, which reports what
+/// is wrong; what this reads, the general decoder reads the same (a test checks both agree).
+struct Plain<'a> {
+    bytes: &'a [u8],
+    limits: &'a Limits,
+}
+
+impl<'a> Plain<'a> {
+    /// The ROUTE in `body`, if it has the plain shape (Bolt 4.4+).
+    fn route(body: &'a [u8], version: Version, limits: &'a Limits) -> Option<RouteRequest> {
+        // The message is depth 1, its maps and list depth 2.
+        if version < Version::V4_4 || limits.max_depth < 2 || body.len() > limits.max_message {
+            return None;
+        }
+        let mut plain = Plain {
+            bytes: body.strip_prefix(&[0xB3, RequestKind::Route.signature()])?,
+            limits,
+        };
+        let mut context = BTreeMap::new();
+        for _ in 0..plain.length(0xA0, 0xD8)? {
+            let key = plain.string()?;
+            context.insert(key.to_owned(), plain.string()?.to_owned());
+        }
+        let bookmarks = if plain.null() {
+            Vec::new()
+        } else {
+            let n = plain.length(0x90, 0xD4)?;
+            (0..n)
+                .map(|_| plain.string().map(str::to_owned))
+                .collect::<Option<_>>()?
+        };
+        let (mut db, mut imp_user) = (None, None);
+        for _ in 0..plain.length(0xA0, 0xD8)? {
+            let entry = match plain.string()? {
+                "db" => &mut db,
+                "imp_user" => &mut imp_user,
+                _ => return None,
+            };
+            *entry = plain.optional_string()?;
+        }
+        plain.bytes.is_empty().then_some(RouteRequest {
+            context,
+            bookmarks,
+            db,
+            imp_user,
+        })
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        let (&byte, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
+        Some(byte)
+    }
+
+    /// Whether a null is next, read if it is.
+    fn null(&mut self) -> bool {
+        match self.bytes.strip_prefix(&[0xC0]) {
+            Some(rest) => {
+                self.bytes = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The length in a marker `tiny`..`tiny + 15`, or in the byte after the marker `sized`.
+    fn size(&mut self, tiny: u8, sized: u8) -> Option<usize> {
+        let marker = self.byte()?;
+        match marker.checked_sub(tiny) {
+            Some(n @ 0..=15) => Some(usize::from(n)),
+            _ if marker == sized => self.byte().map(usize::from),
+            _ => None,
+        }
+    }
+
+    /// The number of entries of a list or map (`tiny` and `sized` as in [`size`](Self::size)).
+    fn length(&mut self, tiny: u8, sized: u8) -> Option<usize> {
+        self.size(tiny, sized)
+            .filter(|&n| n <= self.limits.max_entries)
+    }
+
+    fn string(&mut self) -> Option<&'a str> {
+        let n = self.size(0x80, 0xD0)?;
+        if n > self.limits.max_bytes {
+            return None;
+        }
+        let (bytes, rest) = self.bytes.split_at_checked(n)?;
+        self.bytes = rest;
+        std::str::from_utf8(bytes).ok()
+    }
+
+    fn optional_string(&mut self) -> Option<Option<String>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string().map(|s| Some(s.to_owned()))
+    }
+}
+
 /// The signature of SUCCESS.
 pub const SUCCESS: u8 = 0x70;
 /// The signature of RECORD.
@@ -658,9 +775,8 @@ impl Response {
                 packstream::encode_map(metadata, out)
             }
             Response::Routed(table) => {
-                out.extend_from_slice(&[0xB1, SUCCESS]);
-                packstream::map_header(1, out)?;
-                packstream::encode_str("rt", out)?;
+                // SUCCESS `{rt: `
+                out.extend_from_slice(&[0xB1, SUCCESS, 0xA1, 0x82, b'r', b't']);
                 table.encode(out)
             }
             Response::Failure(failure) => {
@@ -1042,7 +1158,80 @@ mod tests {
         }
     }
 
+    /// The ROUTEs drivers send: Python's, neo4rs's nulls, a database, a user, bookmarks.
+    fn plain_routes() -> Vec<Vec<u8>> {
+        let extras = [
+            Value::Map(Map::new()),
+            [("db", Value::Null), ("imp_user", Value::Null)]
+                .into_iter()
+                .collect(),
+            strings(&[("db", "movies"), ("imp_user", "alice")]),
+        ];
+        let bookmarks = [Value::Null, Value::List(vec![Value::from("bm:1")])];
+        let mut routes = vec![hex(ROUTE_EUROPE)];
+        for extra in &extras {
+            for marks in &bookmarks {
+                routes.push(body(0x66, vec![europe(), marks.clone(), extra.clone()]));
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn plain_routes_are_read_without_the_value_tree_and_read_the_same() {
+        for bytes in plain_routes() {
+            let plain = Plain::route(&bytes, Version::V5_8, &Limits::default());
+            let Some(plain) = plain else {
+                panic!("not read as plain: {bytes:02x?}")
+            };
+            let tree = Request::decode_value(&bytes, Version::V5_8, &Limits::default());
+            assert_eq!(tree, Ok(Request::Route(plain)));
+        }
+    }
+
+    #[test]
+    fn what_is_not_plain_is_left_to_the_value_tree() {
+        let limits = Limits::default();
+        let route = hex(ROUTE_EUROPE);
+        assert!(Plain::route(&route, Version::new(4, 3), &limits).is_none());
+        let shallow = Limits {
+            max_depth: 1,
+            ..limits
+        };
+        assert!(Plain::route(&route, Version::V5_8, &shallow).is_none());
+        let short = Limits {
+            max_bytes: 5,
+            ..limits
+        };
+        assert!(Plain::route(&route, Version::V5_8, &short).is_none());
+        let mut trailing = route.clone();
+        trailing.push(0xC0);
+        assert!(Plain::route(&trailing, Version::V5_8, &limits).is_none());
+        let other_key = body(0x66, vec![europe(), Value::Null, strings(&[("x", "y")])]);
+        assert!(Plain::route(&other_key, Version::V5_8, &limits).is_none());
+    }
+
     proptest::proptest! {
+        /// Whatever bytes the plain reader takes, the value tree reads as the same request.
+        #[test]
+        fn the_plain_reader_agrees_with_the_value_tree(
+            which in 0usize..7,
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..4),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let mut bytes = plain_routes().swap_remove(which);
+            for (at, byte) in edits {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            bytes.truncate(bytes.len() - cut % 3);
+            let limits = Limits::default();
+            if let Some(plain) = Plain::route(&bytes, Version::V5_8, &limits) {
+                let tree = Request::decode_value(&bytes, Version::V5_8, &limits);
+                proptest::prop_assert_eq!(tree, Ok(Request::Route(plain)));
+            }
+        }
+
         #[test]
         fn every_routing_table_is_written_as_its_value_encodes(
             ttl in proptest::prelude::any::<u64>(),
