@@ -38,6 +38,7 @@ use super::logging::Clipped;
 use super::login::{self, Rehearsal, Verdicts};
 use super::metrics::{RouteLabels, RuleLabels, UNKNOWN};
 use super::routes::{RouteFailure, RuleCache};
+use crate::bolt::message::refill;
 use crate::bolt::{
     self, Auth, Backend, CloseReason, Failure, Limits, Options, RouteRequest, RoutingTable, State,
     Status, Version,
@@ -226,7 +227,9 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let bytes = input.get(..n).unwrap_or_default();
         if shared.checks_credentials() && login::may_ask(&bolt, bytes) {
             for auth in Rehearsal::run(&bolt, bytes) {
-                let verdict = match waits.within(login::check(shared, id, peer, &auth), || due).await
+                let verdict = match waits
+                    .within(login::check(shared, id, peer, &auth), || due)
+                    .await
                 {
                     Waited::Done(verdict) => verdict,
                     Waited::Expired => break 'dialogue clock.expired(),
@@ -246,7 +249,10 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         if !output.is_empty() {
             // A client that stops reading holds the write: it gets the idle timeout too.
             let idle = settings.idle_timeout;
-            match waits.within(write(&mut stream, &output), || Deadline::now() + idle).await {
+            match waits
+                .within(write(&mut stream, &output), || Deadline::now() + idle)
+                .await
+            {
                 Waited::Done(Ok(())) => output.clear(),
                 Waited::Done(Err(e)) => break Ended::Io(e),
                 Waited::Expired => break Ended::Idle,
@@ -292,7 +298,11 @@ struct Waits<'a, S> {
 impl<S: Future> Waits<'_, S> {
     /// Runs `work` until it finishes, until the deadline `due` (asked only if `work` must
     /// wait) passes, or until the server shuts down, whichever comes first.
-    async fn within<W: Future>(&mut self, work: W, due: impl FnOnce() -> Deadline) -> Waited<W::Output> {
+    async fn within<W: Future>(
+        &mut self,
+        work: W,
+        due: impl FnOnce() -> Deadline,
+    ) -> Waited<W::Output> {
         let mut work = std::pin::pin!(work);
         if let Some(done) = first_poll(work.as_mut()).await {
             return Waited::Done(done);
@@ -307,7 +317,7 @@ impl<S: Future> Waits<'_, S> {
                 done = &mut work => return Waited::Done(done),
                 _ = self.stopping.as_mut() => return Waited::Shutdown,
                 () = self.timer.as_mut() => {
-                    if Deadline::now() >= due {
+                    if self.timer.deadline() >= due {
                         return Waited::Expired;
                     }
                     self.timer.as_mut().reset(due);
@@ -320,10 +330,12 @@ impl<S: Future> Waits<'_, S> {
 /// `work`'s output if it is ready on its first poll; otherwise `work` waits on to be polled
 /// again.
 async fn first_poll<W: Future>(mut work: Pin<&mut W>) -> Option<W::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(match work.as_mut().poll(cx) {
-        Poll::Ready(done) => Some(done),
-        Poll::Pending => None,
-    }))
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match work.as_mut().poll(cx) {
+            Poll::Ready(done) => Some(done),
+            Poll::Pending => None,
+        })
+    })
     .await
 }
 
@@ -561,43 +573,5 @@ impl Backend for Connection<'_> {
 
     fn recycle(&self, table: RoutingTable) {
         self.spare.set(table);
-    }
-}
-
-/// Makes `list` hold `items`, overwriting the strings it holds: no allocation when it held as
-/// many strings, each as long.
-fn refill<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a str>) {
-    let mut len = 0;
-    for item in items {
-        match list.get_mut(len) {
-            Some(slot) => {
-                slot.clear();
-                slot.push_str(item);
-            }
-            None => list.push(item.to_owned()),
-        }
-        len += 1;
-    }
-    list.truncate(len);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::refill;
-
-    #[test]
-    fn refill_overwrites_the_strings_it_holds() {
-        let mut list: Vec<String> = ["10.0.0.1:7687", "10.0.0.2:7687", "10.0.0.3:7687"]
-            .map(str::to_owned)
-            .into();
-        let held: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
-        refill(&mut list, ["10.0.0.9:7687", "10.0.0.8:7687"].into_iter());
-        assert_eq!(list, ["10.0.0.9:7687", "10.0.0.8:7687"]);
-        let now: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
-        assert_eq!(now, held[..2], "the same allocations, overwritten");
-        refill(&mut list, ["a:1", "b:2", "c:3"].into_iter());
-        assert_eq!(list, ["a:1", "b:2", "c:3"]);
-        refill(&mut list, std::iter::empty());
-        assert!(list.is_empty());
     }
 }
