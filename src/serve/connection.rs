@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -213,7 +213,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         if due <= now {
             break clock.expired();
         }
-        let n = match waits.within(stream.read(&mut input), || due).await {
+        let n = match waits.within(stream.read(&mut input), due).await {
             Waited::Done(Ok(0)) if bolt.version().is_none() => {
                 break Ended::Handshake("closed during the handshake".into());
             }
@@ -228,7 +228,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         if shared.checks_credentials() && login::may_ask(&bolt, bytes) {
             for auth in Rehearsal::run(&bolt, bytes) {
                 let verdict = match waits
-                    .within(login::check(shared, id, peer, &auth), || due)
+                    .within(login::check(shared, id, peer, &auth), due)
                     .await
                 {
                     Waited::Done(verdict) => verdict,
@@ -249,10 +249,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         if !output.is_empty() {
             // A client that stops reading holds the write: it gets the idle timeout too.
             let idle = settings.idle_timeout;
-            match waits
-                .within(write(&mut stream, &output), || Deadline::now() + idle)
-                .await
-            {
+            match waits.idle_within(write(&mut stream, &output), idle).await {
                 Waited::Done(Ok(())) => output.clear(),
                 Waited::Done(Err(e)) => break Ended::Io(e),
                 Waited::Expired => break Ended::Idle,
@@ -296,18 +293,10 @@ struct Waits<'a, S> {
 }
 
 impl<S: Future> Waits<'_, S> {
-    /// Runs `work` until it finishes, until the deadline `due` (asked only if `work` must
-    /// wait) passes, or until the server shuts down, whichever comes first.
-    async fn within<W: Future>(
-        &mut self,
-        work: W,
-        due: impl FnOnce() -> Deadline,
-    ) -> Waited<W::Output> {
+    /// Runs `work` until it finishes, until `due` passes, or until the server shuts down,
+    /// whichever comes first. `work` is polled first: when it is ready, nothing else is.
+    async fn within<W: Future>(&mut self, work: W, due: Deadline) -> Waited<W::Output> {
         let mut work = std::pin::pin!(work);
-        if let Some(done) = first_poll(work.as_mut()).await {
-            return Waited::Done(done);
-        }
-        let due = due();
         if self.timer.deadline() > due {
             self.timer.as_mut().reset(due);
         }
@@ -325,18 +314,22 @@ impl<S: Future> Waits<'_, S> {
             }
         }
     }
-}
 
-/// `work`'s output if it is ready on its first poll; otherwise `work` waits on to be polled
-/// again.
-async fn first_poll<W: Future>(mut work: Pin<&mut W>) -> Option<W::Output> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match work.as_mut().poll(cx) {
-            Poll::Ready(done) => Some(done),
-            Poll::Pending => None,
-        })
-    })
-    .await
+    /// [`within`](Self::within) `idle` from when `work` must wait, if it must: most writes
+    /// finish on their first poll, before any deadline is needed.
+    async fn idle_within<W: Future>(&mut self, work: W, idle: Duration) -> Waited<W::Output> {
+        let mut work = std::pin::pin!(work);
+        let first = std::future::poll_fn(|cx| {
+            Poll::Ready(match work.as_mut().poll(cx) {
+                Poll::Ready(done) => Some(done),
+                Poll::Pending => None,
+            })
+        });
+        match first.await {
+            Some(done) => Waited::Done(done),
+            None => self.within(work, Deadline::now() + idle).await,
+        }
+    }
 }
 
 /// A connection's deadlines: the login's until it is logged in, the idle timeout after, and
@@ -349,7 +342,7 @@ struct Clock {
 
 impl Clock {
     /// When to stop waiting for the next read, if it must wait from `now`.
-    fn next(&self, now: Deadline, idle: std::time::Duration) -> Deadline {
+    fn next(&self, now: Deadline, idle: Duration) -> Deadline {
         let limit = if self.logged_in {
             now + idle
         } else {
@@ -360,7 +353,7 @@ impl Clock {
 
     /// Takes note of a read: whether `bolt` is logged in, and is in the middle of a message
     /// (whose deadline starts now if the read began it, or finished one before it: `answered`).
-    fn received(&mut self, bolt: &bolt::Connection, answered: bool, within: std::time::Duration) {
+    fn received(&mut self, bolt: &bolt::Connection, answered: bool, within: Duration) {
         self.logged_in |= matches!(bolt.state(), Some(State::Ready | State::Failed));
         if !bolt.is_mid_message() {
             self.message = None;
