@@ -757,24 +757,25 @@ pub(crate) fn refill<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a
 /// Makes `map` hold `entries` (of a key given twice, the last), overwriting the values of the
 /// keys it holds when it holds exactly the keys of `entries`.
 fn refill_map(map: &mut BTreeMap<String, String>, entries: &[(&str, &str)]) {
+    let same_size = map.len() == entries.len();
     let distinct = |i: usize, key: &str| entries.iter().take(i).all(|(k, _)| *k != key);
-    let same_keys = map.len() == entries.len()
+    let mut overwrite = |(key, value): (&str, &str)| match map.get_mut(key) {
+        Some(slot) => {
+            slot.clear();
+            slot.push_str(value);
+            true
+        }
+        None => false,
+    };
+    let overwritten = same_size
         && entries
             .iter()
             .enumerate()
-            .all(|(i, (key, _))| map.contains_key(*key) && distinct(i, key));
-    if !same_keys {
+            .all(|(i, &entry)| distinct(i, entry.0) && overwrite(entry));
+    if !overwritten {
         map.clear();
-    }
-    for &(key, value) in entries {
-        match map.get_mut(key) {
-            Some(slot) => {
-                slot.clear();
-                slot.push_str(value);
-            }
-            None => {
-                map.insert(key.to_owned(), value.to_owned());
-            }
+        for &(key, value) in entries {
+            map.insert(key.to_owned(), value.to_owned());
         }
     }
 }
