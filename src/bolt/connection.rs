@@ -33,7 +33,7 @@ use std::fmt;
 use super::chunk::{ChunkError, Dechunker};
 use super::failure::Failure;
 use super::handshake::{self, HandshakeError, Version};
-use super::message::{MessageError, Request, Response};
+use super::message::{MessageError, Plain, Request, Response, RouteRequest};
 use super::packstream::Limits;
 use super::state::{Backend, Session, State};
 
@@ -111,6 +111,8 @@ enum Phase {
     Open {
         session: Session,
         dechunker: Dechunker,
+        /// The last ROUTE read, whose strings the next one is read into.
+        route: RouteRequest,
     },
     Closed(CloseReason),
 }
@@ -179,6 +181,7 @@ impl Connection {
                         self.phase = Phase::Open {
                             session: Session::new(version, self.connection_id.as_str()),
                             dechunker: Dechunker::new(self.options.limits.max_message),
+                            route: RouteRequest::default(),
                         };
                         rest
                     }
@@ -196,9 +199,15 @@ impl Connection {
     }
 
     fn messages(&mut self, bytes: &[u8], backend: &impl Backend, out: &mut Vec<u8>) -> Status {
-        let Phase::Open { session, dechunker } = &mut self.phase else {
+        let Phase::Open {
+            session,
+            dechunker,
+            route,
+        } = &mut self.phase
+        else {
             return Status::Open;
         };
+        let limits = &self.options.limits;
         dechunker.push(bytes);
         loop {
             let body = match dechunker.next_message() {
@@ -206,15 +215,18 @@ impl Connection {
                 Ok(None) => return Status::Open,
                 Err(e) => return self.closed(CloseReason::Framing(e)),
             };
-            let request = match Request::decode(body, session.version(), &self.options.limits) {
-                Ok(request) => request,
-                Err(e) => {
-                    let failure = Failure::request_invalid(format!("malformed request: {e}"));
-                    write(&Response::Failure(failure), out);
-                    return self.closed(CloseReason::Message(e));
+            let step = if Plain::route_into(body, session.version(), limits, route) {
+                session.handle_route(route, backend)
+            } else {
+                match Request::decode_value(body, session.version(), limits) {
+                    Ok(request) => session.handle(request, backend),
+                    Err(e) => {
+                        let failure = Failure::request_invalid(format!("malformed request: {e}"));
+                        write(&Response::Failure(failure), out);
+                        return self.closed(CloseReason::Message(e));
+                    }
                 }
             };
-            let step = session.handle(request, backend);
             if let Some(response) = &step.response {
                 write(response, out);
             }

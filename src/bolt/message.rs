@@ -25,6 +25,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use super::chunk;
 use super::failure::Failure;
 use super::handshake::Version;
@@ -274,24 +276,25 @@ impl RoutingTable {
         ])
     }
 
-    /// Appends the encoding of [`to_value`](Self::to_value)'s value without building it.
+    /// Appends the encoding of [`to_value`](Self::to_value)'s value without building it; the
+    /// keys are constant bytes.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        packstream::map_header(3, out)?;
-        packstream::encode_str("ttl", out)?;
+        // `{ttl: ` (a map of three entries)
+        out.extend_from_slice(b"\xA3\x83ttl");
         packstream::encode_int(self.ttl_int(), out);
-        packstream::encode_str("servers", out)?;
+        out.extend_from_slice(b"\x87servers");
         packstream::list_header(self.roles().count(), out)?;
         for (role, addresses) in self.roles() {
-            packstream::map_header(2, out)?;
-            packstream::encode_str("addresses", out)?;
+            // `{addresses: `
+            out.extend_from_slice(b"\xA2\x89addresses");
             packstream::list_header(addresses.len(), out)?;
             for address in addresses {
                 packstream::encode_str(address, out)?;
             }
-            packstream::encode_str("role", out)?;
+            out.extend_from_slice(b"\x84role");
             packstream::encode_str(role, out)?;
         }
-        packstream::encode_str("db", out)?;
+        out.extend_from_slice(b"\x82db");
         packstream::encode_str(&self.db, out)
     }
 
@@ -430,6 +433,19 @@ impl Request {
     /// # Errors
     /// A [`MessageError`]: the connection should answer FAILURE and close.
     pub fn decode(body: &[u8], version: Version, limits: &Limits) -> Result<Self, MessageError> {
+        let mut route = RouteRequest::default();
+        if Plain::route_into(body, version, limits, &mut route) {
+            return Ok(Request::Route(route));
+        }
+        Self::decode_value(body, version, limits)
+    }
+
+    /// [`decode`](Self::decode) through the value tree, whatever the request.
+    pub(super) fn decode_value(
+        body: &[u8],
+        version: Version,
+        limits: &Limits,
+    ) -> Result<Self, MessageError> {
         let value = packstream::decode(body, limits)?;
         let Value::Struct(message) = value else {
             return Err(MessageError::NotAStructure {
@@ -610,6 +626,171 @@ impl Check {
     }
 }
 
+/// A ROUTE as drivers send it, read straight from its bytes: a map of strings, a list of
+/// strings (or null), and `{db?, imp_user?}` with strings or nulls, every length in a marker or
+/// one byte after it. Decoding it as a value tree first cost more than routing it.
+///
+/// Anything else, well-formed or not, is left to the general decoder, which reports what is
+/// wrong; what this reads, the general decoder reads the same (a test checks both agree).
+pub(super) struct Plain<'a> {
+    bytes: &'a [u8],
+    limits: &'a Limits,
+}
+
+impl<'a> Plain<'a> {
+    /// Makes `route` the ROUTE in `body` if it has the plain shape (Bolt 4.4+), reusing its
+    /// strings: a connection that asks with the same keys again allocates nothing. `false`
+    /// leaves `route` in no particular state.
+    pub(super) fn route_into(
+        body: &'a [u8],
+        version: Version,
+        limits: &'a Limits,
+        route: &mut RouteRequest,
+    ) -> bool {
+        // The message is depth 1, its maps and list depth 2.
+        if version < Version::V4_4 || limits.max_depth < 2 || body.len() > limits.max_message {
+            return false;
+        }
+        let Some(bytes) = body.strip_prefix(&[0xB3, RequestKind::Route.signature()]) else {
+            return false;
+        };
+        let mut plain = Plain { bytes, limits };
+        plain.fields(route).is_some() && plain.bytes.is_empty()
+    }
+
+    /// Reads ROUTE's three fields into `route`.
+    fn fields(&mut self, route: &mut RouteRequest) -> Option<()> {
+        let mut context = SmallVec::<[(&str, &str); 4]>::new();
+        for _ in 0..self.length(0xA0, 0xD8)? {
+            context.push((self.string()?, self.string()?));
+        }
+        refill_map(&mut route.context, &context);
+        let mut bookmarks = SmallVec::<[&str; 4]>::new();
+        if !self.null() {
+            for _ in 0..self.length(0x90, 0xD4)? {
+                bookmarks.push(self.string()?);
+            }
+        }
+        refill(&mut route.bookmarks, bookmarks.into_iter());
+        let (mut db, mut imp_user) = (None, None);
+        for _ in 0..self.length(0xA0, 0xD8)? {
+            let entry = match self.string()? {
+                "db" => &mut db,
+                "imp_user" => &mut imp_user,
+                _ => return None,
+            };
+            *entry = self.optional_string()?;
+        }
+        refill_optional(&mut route.db, db);
+        refill_optional(&mut route.imp_user, imp_user);
+        Some(())
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        let (&byte, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
+        Some(byte)
+    }
+
+    /// Whether a null is next, read if it is.
+    fn null(&mut self) -> bool {
+        match self.bytes.strip_prefix(&[0xC0]) {
+            Some(rest) => {
+                self.bytes = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The length in a marker `tiny`..`tiny + 15`, or in the byte after the marker `sized`.
+    fn size(&mut self, tiny: u8, sized: u8) -> Option<usize> {
+        let marker = self.byte()?;
+        match marker.checked_sub(tiny) {
+            Some(n @ 0..=15) => Some(usize::from(n)),
+            _ if marker == sized => self.byte().map(usize::from),
+            _ => None,
+        }
+    }
+
+    /// The number of entries of a list or map (`tiny` and `sized` as in [`size`](Self::size)).
+    fn length(&mut self, tiny: u8, sized: u8) -> Option<usize> {
+        self.size(tiny, sized)
+            .filter(|&n| n <= self.limits.max_entries)
+    }
+
+    fn string(&mut self) -> Option<&'a str> {
+        let n = self.size(0x80, 0xD0)?;
+        if n > self.limits.max_bytes {
+            return None;
+        }
+        let (bytes, rest) = self.bytes.split_at_checked(n)?;
+        self.bytes = rest;
+        std::str::from_utf8(bytes).ok()
+    }
+
+    fn optional_string(&mut self) -> Option<Option<&'a str>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+}
+
+/// Makes `list` hold `items`, overwriting the strings it holds: no allocation when it held as
+/// many strings, each as long.
+pub(crate) fn refill<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a str>) {
+    let mut len = 0;
+    for item in items {
+        match list.get_mut(len) {
+            Some(slot) => {
+                slot.clear();
+                slot.push_str(item);
+            }
+            None => list.push(item.to_owned()),
+        }
+        len += 1;
+    }
+    list.truncate(len);
+}
+
+/// Makes `map` hold `entries` (of a key given twice, the last), overwriting the values of the
+/// keys it holds when it holds exactly the keys of `entries`.
+fn refill_map(map: &mut BTreeMap<String, String>, entries: &[(&str, &str)]) {
+    let same_size = map.len() == entries.len();
+    let distinct = |i: usize, key: &str| entries.iter().take(i).all(|(k, _)| *k != key);
+    let mut overwrite = |(key, value): (&str, &str)| match map.get_mut(key) {
+        Some(slot) => {
+            slot.clear();
+            slot.push_str(value);
+            true
+        }
+        None => false,
+    };
+    let overwritten = same_size
+        && entries
+            .iter()
+            .enumerate()
+            .all(|(i, &entry)| distinct(i, entry.0) && overwrite(entry));
+    if !overwritten {
+        map.clear();
+        for &(key, value) in entries {
+            map.insert(key.to_owned(), value.to_owned());
+        }
+    }
+}
+
+/// Makes `slot` hold `value`, overwriting the string it holds.
+fn refill_optional(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(held), Some(value)) => {
+            held.clear();
+            held.push_str(value);
+        }
+        (_, value) => *slot = value.map(str::to_owned),
+    }
+}
+
 /// The signature of SUCCESS.
 pub const SUCCESS: u8 = 0x70;
 /// The signature of RECORD.
@@ -658,9 +839,8 @@ impl Response {
                 packstream::encode_map(metadata, out)
             }
             Response::Routed(table) => {
-                out.extend_from_slice(&[0xB1, SUCCESS]);
-                packstream::map_header(1, out)?;
-                packstream::encode_str("rt", out)?;
+                // SUCCESS `{rt: `
+                out.extend_from_slice(&[0xB1, SUCCESS, 0xA1, 0x82, b'r', b't']);
                 table.encode(out)
             }
             Response::Failure(failure) => {
@@ -1042,7 +1222,159 @@ mod tests {
         }
     }
 
+    /// The ROUTEs drivers send: Python's, neo4rs's nulls, a database, a user, bookmarks.
+    fn plain_routes() -> Vec<Vec<u8>> {
+        let extras = [
+            Value::Map(Map::new()),
+            [("db", Value::Null), ("imp_user", Value::Null)]
+                .into_iter()
+                .collect(),
+            strings(&[("db", "movies"), ("imp_user", "alice")]),
+        ];
+        let bookmarks = [Value::Null, Value::List(vec![Value::from("bm:1")])];
+        let mut routes = vec![hex(ROUTE_EUROPE)];
+        for extra in &extras {
+            for marks in &bookmarks {
+                routes.push(body(0x66, vec![europe(), marks.clone(), extra.clone()]));
+            }
+        }
+        routes
+    }
+
+    /// The ROUTE in `bytes` read by [`Plain`], into `scratch`.
+    fn plain_into(
+        bytes: &[u8],
+        limits: &Limits,
+        scratch: &mut RouteRequest,
+    ) -> Option<RouteRequest> {
+        Plain::route_into(bytes, Version::V5_8, limits, scratch).then(|| scratch.clone())
+    }
+
+    fn plain(bytes: &[u8], version: Version, limits: &Limits) -> Option<RouteRequest> {
+        let mut route = RouteRequest::default();
+        Plain::route_into(bytes, version, limits, &mut route).then_some(route)
+    }
+
+    #[test]
+    fn plain_routes_are_read_without_the_value_tree_and_read_the_same() {
+        let limits = Limits::default();
+        let mut scratch = RouteRequest::default();
+        // Each read into the scratch the one before it filled, and the first again last.
+        let routes = plain_routes();
+        for bytes in routes.iter().chain(routes.first()) {
+            let Some(plain) = plain_into(bytes, &limits, &mut scratch) else {
+                panic!("not read as plain: {bytes:02x?}")
+            };
+            let tree = Request::decode_value(bytes, Version::V5_8, &limits);
+            assert_eq!(tree, Ok(Request::Route(plain)));
+        }
+    }
+
+    #[test]
+    fn a_route_asked_again_refills_the_strings_it_was_read_into() {
+        let limits = Limits::default();
+        let bytes = body(
+            0x66,
+            vec![
+                europe(),
+                Value::List(vec![Value::from("bm:1")]),
+                strings(&[("db", "movies")]),
+            ],
+        );
+        let mut scratch = RouteRequest::default();
+        plain_into(&bytes, &limits, &mut scratch).unwrap();
+        let held = |route: &RouteRequest| -> Vec<*const u8> {
+            let strings = route.context.iter().flat_map(|(k, v)| [k, v]);
+            strings
+                .chain(&route.bookmarks)
+                .chain(&route.db)
+                .map(|s| s.as_ptr())
+                .collect()
+        };
+        let before = held(&scratch);
+        plain_into(&bytes, &limits, &mut scratch).unwrap();
+        assert_eq!(held(&scratch), before, "the same allocations, overwritten");
+    }
+
+    #[test]
+    fn a_key_given_twice_leaves_no_key_of_the_last_route_behind() {
+        let limits = Limits::default();
+        let mut scratch = RouteRequest::default();
+        plain_into(&hex(ROUTE_EUROPE), &limits, &mut scratch).unwrap();
+        // {policy: a, policy: b}: as many entries as the scratch holds keys.
+        let twice = hex("b3 66 a2 86 706f6c696379 81 61 86 706f6c696379 81 62 90 a0");
+        let plain = plain_into(&twice, &limits, &mut scratch).unwrap();
+        assert_eq!(
+            plain.context,
+            BTreeMap::from([("policy".to_owned(), "b".to_owned())])
+        );
+        let tree = Request::decode_value(&twice, Version::V5_8, &limits);
+        assert_eq!(tree, Ok(Request::Route(plain)));
+    }
+
+    #[test]
+    fn refill_overwrites_the_strings_it_holds() {
+        let mut list: Vec<String> = ["10.0.0.1:7687", "10.0.0.2:7687", "10.0.0.3:7687"]
+            .map(str::to_owned)
+            .into();
+        let held: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
+        refill(&mut list, ["10.0.0.9:7687", "10.0.0.8:7687"].into_iter());
+        assert_eq!(list, ["10.0.0.9:7687", "10.0.0.8:7687"]);
+        let now: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
+        assert_eq!(now, held[..2], "the same allocations, overwritten");
+        refill(&mut list, ["a:1", "b:2", "c:3"].into_iter());
+        assert_eq!(list, ["a:1", "b:2", "c:3"]);
+        refill(&mut list, std::iter::empty());
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn what_is_not_plain_is_left_to_the_value_tree() {
+        let limits = Limits::default();
+        let route = hex(ROUTE_EUROPE);
+        assert!(plain(&route, Version::new(4, 3), &limits).is_none());
+        let shallow = Limits {
+            max_depth: 1,
+            ..limits
+        };
+        assert!(plain(&route, Version::V5_8, &shallow).is_none());
+        let short = Limits {
+            max_bytes: 5,
+            ..limits
+        };
+        assert!(plain(&route, Version::V5_8, &short).is_none());
+        let mut trailing = route.clone();
+        trailing.push(0xC0);
+        assert!(plain(&trailing, Version::V5_8, &limits).is_none());
+        let other_key = body(0x66, vec![europe(), Value::Null, strings(&[("x", "y")])]);
+        assert!(plain(&other_key, Version::V5_8, &limits).is_none());
+    }
+
     proptest::proptest! {
+        /// Whatever bytes the plain reader takes, the value tree reads as the same request,
+        /// whichever route the scratch held before.
+        #[test]
+        fn the_plain_reader_agrees_with_the_value_tree(
+            which in 0usize..7,
+            before in 0usize..7,
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..4),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let limits = Limits::default();
+            let mut scratch = RouteRequest::default();
+            plain_into(&plain_routes()[before], &limits, &mut scratch).unwrap();
+            let mut bytes = plain_routes().swap_remove(which);
+            for (at, byte) in edits {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            bytes.truncate(bytes.len() - cut % 3);
+            if let Some(plain) = plain_into(&bytes, &limits, &mut scratch) {
+                let tree = Request::decode_value(&bytes, Version::V5_8, &limits);
+                proptest::prop_assert_eq!(tree, Ok(Request::Route(plain)));
+            }
+        }
+
         #[test]
         fn every_routing_table_is_written_as_its_value_encodes(
             ttl in proptest::prelude::any::<u64>(),

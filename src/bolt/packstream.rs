@@ -806,19 +806,22 @@ pub(crate) fn encode_int(i: i64, out: &mut Vec<u8>) {
 /// form) plus 0, 1 or 2 for the 8, 16 or 32-bit length.
 #[inline]
 fn header(tiny: Option<u8>, sized: u8, len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    match (
-        tiny,
-        u8::try_from(len),
-        u16::try_from(len),
-        u32::try_from(len),
-    ) {
-        (Some(tiny), Ok(n), _, _) if n < 16 => out.push(tiny | n),
-        (_, Ok(n), _, _) => out.extend_from_slice(&[sized, n]),
-        (_, _, Ok(n), _) => {
+    match (tiny, u8::try_from(len)) {
+        (Some(tiny), Ok(n)) if n < 16 => out.push(tiny | n),
+        (_, Ok(n)) => out.extend_from_slice(&[sized, n]),
+        _ => return wide_header(sized, len, out),
+    }
+    Ok(())
+}
+
+/// [`header`] for a length over 255.
+fn wide_header(sized: u8, len: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    match (u16::try_from(len), u32::try_from(len)) {
+        (Ok(n), _) => {
             out.push(sized + 1);
             out.extend_from_slice(&n.to_be_bytes());
         }
-        (_, _, _, Ok(n)) => {
+        (_, Ok(n)) => {
             out.push(sized + 2);
             out.extend_from_slice(&n.to_be_bytes());
         }

@@ -200,6 +200,14 @@ impl Session {
         }
     }
 
+    /// [`handle`](Self::handle) for a ROUTE the caller keeps (to read the next one into).
+    pub fn handle_route(&mut self, request: &RouteRequest, backend: &impl Backend) -> Step {
+        match self.state {
+            State::Ready => self.route(request, backend),
+            _ => self.handle(Request::Route(request.clone()), backend),
+        }
+    }
+
     fn route(&mut self, request: &RouteRequest, backend: &impl Backend) -> Step {
         let table = match backend.route(request) {
             Ok(table) => table,

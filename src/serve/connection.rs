@@ -21,20 +21,24 @@
 //! counted in that line and in the metrics).
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::{Instant as Deadline, timeout_at};
+use tokio::time::{Instant as Deadline, Sleep, timeout_at};
 
 use super::Shared;
 use super::logging::Clipped;
 use super::login::{self, Rehearsal, Verdicts};
 use super::metrics::{RouteLabels, RuleLabels, UNKNOWN};
 use super::routes::{RouteFailure, RuleCache};
+use crate::bolt::message::refill;
 use crate::bolt::{
     self, Auth, Backend, CloseReason, Failure, Limits, Options, RouteRequest, RoutingTable, State,
     Status, Version,
@@ -190,12 +194,13 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         route_failures: Cell::new(0),
         counted: RefCell::new(None),
     };
-    // One timer and one wait for shutdown per connection, registered once: a read that waits
-    // only moves the timer's deadline.
+    // One timer and one wait for shutdown per connection, registered once and polled only while
+    // a read or a write must wait.
     let mut shutdown = shared.shutdown.subscribe();
     let stopping = shutdown.wait_for(|stop| *stop);
     let timer = tokio::time::sleep_until(deadline);
     tokio::pin!(stopping, timer);
+    let mut waits = Waits { stopping, timer };
     let (mut input, mut output) = (vec![0u8; 4096], Vec::with_capacity(512));
     let mut clock = Clock {
         login: deadline,
@@ -203,31 +208,32 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         message: None,
     };
     let ended = 'dialogue: loop {
-        timer.as_mut().reset(clock.next(settings.idle_timeout));
-        let read = tokio::select! {
-            biased;
-            _ = &mut stopping => break Ended::Shutdown,
-            _ = &mut timer => Err(()),
-            read = stream.read(&mut input) => Ok(read),
-        };
-        let n = match read {
-            Err(()) => break clock.expired(),
-            Ok(Ok(0)) if bolt.version().is_none() => {
+        let now = Deadline::now();
+        let due = clock.next(now, settings.idle_timeout);
+        if due <= now {
+            break clock.expired();
+        }
+        let n = match waits.within(stream.read(&mut input), due).await {
+            Waited::Done(Ok(0)) if bolt.version().is_none() => {
                 break Ended::Handshake("closed during the handshake".into());
             }
-            Ok(Ok(0)) if bolt.is_mid_message() => break Ended::ClientMidMessage,
-            Ok(Ok(0)) => break Ended::Client,
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => break Ended::Io(e),
+            Waited::Done(Ok(0)) if bolt.is_mid_message() => break Ended::ClientMidMessage,
+            Waited::Done(Ok(0)) => break Ended::Client,
+            Waited::Done(Ok(n)) => n,
+            Waited::Done(Err(e)) => break Ended::Io(e),
+            Waited::Expired => break clock.expired(),
+            Waited::Shutdown => break Ended::Shutdown,
         };
         let bytes = input.get(..n).unwrap_or_default();
         if shared.checks_credentials() && login::may_ask(&bolt, bytes) {
             for auth in Rehearsal::run(&bolt, bytes) {
-                let verdict = tokio::select! {
-                    biased;
-                    _ = &mut stopping => break 'dialogue Ended::Shutdown,
-                    _ = &mut timer => break 'dialogue clock.expired(),
-                    verdict = login::check(shared, id, peer, &auth) => verdict,
+                let verdict = match waits
+                    .within(login::check(shared, id, peer, &auth), due)
+                    .await
+                {
+                    Waited::Done(verdict) => verdict,
+                    Waited::Expired => break 'dialogue clock.expired(),
+                    Waited::Shutdown => break 'dialogue Ended::Shutdown,
                 };
                 let refused = verdict.is_err();
                 backend.verdicts.keep(auth, verdict);
@@ -242,19 +248,13 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         clock.received(&bolt, !output.is_empty(), settings.message_timeout);
         if !output.is_empty() {
             // A client that stops reading holds the write: it gets the idle timeout too.
-            timer
-                .as_mut()
-                .reset(Deadline::now() + settings.idle_timeout);
-            let written = tokio::select! {
-                biased;
-                _ = &mut stopping => break Ended::Shutdown,
-                _ = &mut timer => break Ended::Idle,
-                written = write(&mut stream, &output) => written,
-            };
-            if let Err(e) = written {
-                break Ended::Io(e);
+            let idle = settings.idle_timeout;
+            match waits.idle_within(write(&mut stream, &output), idle).await {
+                Waited::Done(Ok(())) => output.clear(),
+                Waited::Done(Err(e)) => break Ended::Io(e),
+                Waited::Expired => break Ended::Idle,
+                Waited::Shutdown => break Ended::Shutdown,
             }
-            output.clear();
         }
         if let Status::Close(reason) = status {
             break match reason {
@@ -271,6 +271,67 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     ended
 }
 
+/// How waiting for a read, a write or a password check ended.
+enum Waited<T> {
+    /// It finished.
+    Done(T),
+    /// Its deadline passed first.
+    Expired,
+    /// The server began shutting down first.
+    Shutdown,
+}
+
+/// What a connection waits on besides its socket: the server's shutdown and one timer.
+///
+/// Most reads and writes finish on their first poll, and those touch neither. The timer is
+/// re-armed only for a deadline earlier than the one it holds: one that goes off early (the
+/// deadline moved later since, as the idle timeout does with every message) is re-armed then,
+/// so a busy connection moves no timer per message.
+struct Waits<'a, S> {
+    stopping: Pin<&'a mut S>,
+    timer: Pin<&'a mut Sleep>,
+}
+
+impl<S: Future> Waits<'_, S> {
+    /// Runs `work` until it finishes, until `due` passes, or until the server shuts down,
+    /// whichever comes first. `work` is polled first: when it is ready, nothing else is.
+    async fn within<W: Future>(&mut self, work: W, due: Deadline) -> Waited<W::Output> {
+        let mut work = std::pin::pin!(work);
+        if self.timer.deadline() > due {
+            self.timer.as_mut().reset(due);
+        }
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut work => return Waited::Done(done),
+                _ = self.stopping.as_mut() => return Waited::Shutdown,
+                () = self.timer.as_mut() => {
+                    if self.timer.deadline() >= due {
+                        return Waited::Expired;
+                    }
+                    self.timer.as_mut().reset(due);
+                }
+            }
+        }
+    }
+
+    /// [`within`](Self::within) `idle` from when `work` must wait, if it must: most writes
+    /// finish on their first poll, before any deadline is needed.
+    async fn idle_within<W: Future>(&mut self, work: W, idle: Duration) -> Waited<W::Output> {
+        let mut work = std::pin::pin!(work);
+        let first = std::future::poll_fn(|cx| {
+            Poll::Ready(match work.as_mut().poll(cx) {
+                Poll::Ready(done) => Some(done),
+                Poll::Pending => None,
+            })
+        });
+        match first.await {
+            Some(done) => Waited::Done(done),
+            None => self.within(work, Deadline::now() + idle).await,
+        }
+    }
+}
+
 /// A connection's deadlines: the login's until it is logged in, the idle timeout after, and
 /// the deadline of a message begun and not yet whole.
 struct Clock {
@@ -280,10 +341,10 @@ struct Clock {
 }
 
 impl Clock {
-    /// When to stop waiting for the next read.
-    fn next(&self, idle: std::time::Duration) -> Deadline {
+    /// When to stop waiting for the next read, if it must wait from `now`.
+    fn next(&self, now: Deadline, idle: Duration) -> Deadline {
         let limit = if self.logged_in {
-            Deadline::now() + idle
+            now + idle
         } else {
             self.login
         };
@@ -292,7 +353,7 @@ impl Clock {
 
     /// Takes note of a read: whether `bolt` is logged in, and is in the middle of a message
     /// (whose deadline starts now if the read began it, or finished one before it: `answered`).
-    fn received(&mut self, bolt: &bolt::Connection, answered: bool, within: std::time::Duration) {
+    fn received(&mut self, bolt: &bolt::Connection, answered: bool, within: Duration) {
         self.logged_in |= matches!(bolt.state(), Some(State::Ready | State::Failed));
         if !bolt.is_mid_message() {
             self.message = None;
@@ -505,43 +566,5 @@ impl Backend for Connection<'_> {
 
     fn recycle(&self, table: RoutingTable) {
         self.spare.set(table);
-    }
-}
-
-/// Makes `list` hold `items`, overwriting the strings it holds: no allocation when it held as
-/// many strings, each as long.
-fn refill<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a str>) {
-    let mut len = 0;
-    for item in items {
-        match list.get_mut(len) {
-            Some(slot) => {
-                slot.clear();
-                slot.push_str(item);
-            }
-            None => list.push(item.to_owned()),
-        }
-        len += 1;
-    }
-    list.truncate(len);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::refill;
-
-    #[test]
-    fn refill_overwrites_the_strings_it_holds() {
-        let mut list: Vec<String> = ["10.0.0.1:7687", "10.0.0.2:7687", "10.0.0.3:7687"]
-            .map(str::to_owned)
-            .into();
-        let held: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
-        refill(&mut list, ["10.0.0.9:7687", "10.0.0.8:7687"].into_iter());
-        assert_eq!(list, ["10.0.0.9:7687", "10.0.0.8:7687"]);
-        let now: Vec<*const u8> = list.iter().map(|s| s.as_ptr()).collect();
-        assert_eq!(now, held[..2], "the same allocations, overwritten");
-        refill(&mut list, ["a:1", "b:2", "c:3"].into_iter());
-        assert_eq!(list, ["a:1", "b:2", "c:3"]);
-        refill(&mut list, std::iter::empty());
-        assert!(list.is_empty());
     }
 }

@@ -174,6 +174,29 @@ async fn garbage_stalled_and_silent_clients_are_dropped_while_good_ones_get_answ
     server.stop().await;
 }
 
+/// The idle timeout counts from a client's last message, not from when the connection's timer
+/// was first armed: one that asks for longer than the timeout is served throughout, then closed
+/// once it falls silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_timeout_counts_from_the_last_message() {
+    let mut settings = settings(&data("neo4j.conf"), &data("topology.json"));
+    settings.idle_timeout = Duration::from_millis(600);
+    let server = start(settings).await;
+    let mut client = Client::connect(server.bolt).await;
+    client.login("neo4j", "any").await;
+    for asked in 0..15 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answer = client.route(Some("europe"), None).await;
+        assert!(
+            answer.is_ok(),
+            "ROUTE {asked}, 100 ms after the one before: {answer:?}"
+        );
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(20), client.receive_raw_closed()).await;
+    assert_eq!(closed, Ok(true), "still open 20 s after the last message");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_its_answers_is_closed_after_the_idle_timeout() {
     let mut settings = settings(&data("neo4j.conf"), &data("topology.json"));
