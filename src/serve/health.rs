@@ -39,6 +39,7 @@ use tokio_rustls::TlsConnector;
 
 use super::Shared;
 use super::logging::Clipped;
+use super::metrics::Metrics;
 use crate::bolt::Auth;
 use crate::bolt::client::ClientOptions;
 use crate::follow::FollowSettings;
@@ -185,26 +186,7 @@ pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, dial: Dial)
             round = prober.round(targets) => round,
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
-        let mut changes = Vec::new();
-        let passed = round.iter().filter(|(_, outcome)| outcome.is_ok()).count();
-        shared.metrics.health_probes(passed, round.len() - passed);
-        for (address, outcome) in round {
-            let new = !verdicts.contains_key(&address);
-            if new {
-                verdicts.insert(address.clone(), Verdict::default());
-            }
-            let Some(verdict) = verdicts.get_mut(&address) else {
-                continue;
-            };
-            let changed = verdict.record(outcome.is_ok(), checks.fails, checks.passes);
-            let failing = verdict.failing();
-            if changed || new {
-                shared.metrics.health_verdict(&address, failing);
-            }
-            if changed {
-                changes.push((address, failing, outcome.err()));
-            }
-        }
+        let changes = judge(&mut verdicts, round, &checks, &shared.metrics);
         let (failing, cut_off) = applied(&verdicts);
         let count = verdicts.values().filter(|v| v.failing()).count();
         if cut_off != ignored {
@@ -229,6 +211,31 @@ pub(super) async fn check(shared: Arc<Shared>, checks: HealthChecks, dial: Dial)
             publish(&shared, failing).await;
         }
     }
+}
+
+/// Takes a round's outcomes into `verdicts` and the metrics; returns the changes of verdict:
+/// the address, whether it now fails, and the probe's error.
+fn judge(
+    verdicts: &mut HashMap<String, Verdict>,
+    round: Vec<(String, Result<(), String>)>,
+    checks: &HealthChecks,
+    metrics: &Metrics,
+) -> Vec<(String, bool, Option<String>)> {
+    let passed = round.iter().filter(|(_, outcome)| outcome.is_ok()).count();
+    metrics.health_probes(passed, round.len() - passed);
+    let mut changes = Vec::new();
+    for (address, outcome) in round {
+        let new = !verdicts.contains_key(&address);
+        let verdict = verdicts.entry(address.clone()).or_default();
+        let changed = verdict.record(outcome.is_ok(), checks.fails, checks.passes);
+        if changed || new {
+            metrics.health_verdict(&address, verdict.failing());
+        }
+        if changed {
+            changes.push((address, verdict.failing(), outcome.err()));
+        }
+    }
+    changes
 }
 
 /// How finely a round's probes are spread: a slot of them at most every 10 ms.
@@ -268,7 +275,7 @@ impl Prober {
     }
 
     /// Probes every address of `targets` once and returns each outcome. Each address is
-    /// probed in its own slot of the spread (fixed per address, so each is probed once an
+    /// probed in its slot of the spread (fixed per address, so each is probed once an
     /// interval; a slot starts with a little jitter), the probes of a slot together in one
     /// task, at most `concurrency` at once.
     async fn round(&mut self, targets: BTreeSet<String>) -> Vec<(String, Result<(), String>)> {
