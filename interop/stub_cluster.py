@@ -100,6 +100,7 @@ class Server:
         self.listener = None
         self.thread = None
         self.connections = set()
+        self.accepted = 0  # connections accepted over the server's life
 
     @property
     def address(self):
@@ -110,16 +111,19 @@ class Server:
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self):
+                # A TLS socket takes over the plain one's descriptor: the one kept, for a
+                # kill to close, is the one served.
                 sock = self.request
-                server.connections.add(sock)
+                server.accepted += 1
                 try:
                     if server.cluster.tls is not None:
                         sock = server.cluster.tls.wrap_socket(sock, server_side=True)
+                    server.connections.add(sock)
                     Connection(server.cluster, sock).serve()
                 except OSError:
                     pass
                 finally:
-                    server.connections.discard(self.request)
+                    server.connections.discard(sock)
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self.listener = socketserver.ThreadingTCPServer((self.host, self.port), Handler)

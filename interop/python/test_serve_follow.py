@@ -2,7 +2,8 @@
 the Python driver installed in this venv, and the npm neo4j-driver (interop/node/table.mjs).
 
 A leader move reaches the drivers' next table; a killed server leaves the tables while the
-cluster still calls it healthy; an unreachable cluster keeps the last tables with /healthz
+cluster still calls it healthy, over plain Bolt and over TLS (where the probes are shown to keep
+their connections); an unreachable cluster keeps the last tables with /healthz
 degraded; overrides survive a reload of neo4j.conf and a restart; a new database and a new alias
 appear; an unknown database still fails with DatabaseNotFound.
 
@@ -30,6 +31,7 @@ from neo4j.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stub_cluster import Cluster  # noqa: E402
+from test_follow import authority, certificate  # noqa: E402
 
 BIN = os.environ["TAGROUTE"]
 NODE = Path(__file__).resolve().parents[1] / "node"
@@ -51,7 +53,7 @@ class Follow:
     """`tagroute serve --follow` over `cluster`, advertising itself as the router of every table
     (the stub's servers answer no ROUTE)."""
 
-    def __init__(self, cluster, tmp_path, *extra):
+    def __init__(self, cluster, tmp_path, *extra, scheme="neo4j"):
         self.tmp = tmp_path
         self.conf = tmp_path / "neo4j.conf"
         if not self.conf.exists():
@@ -62,7 +64,7 @@ class Follow:
         self.port = free_port()
         self.log = open(tmp_path / "serve.log", "a")
         self.process = subprocess.Popen(
-            [BIN, "serve", "--config", str(self.conf), "--follow", cluster.uri(2),
+            [BIN, "serve", "--config", str(self.conf), "--follow", cluster.uri(2, scheme),
              "--follow-user", "neo4j", "--follow-password-file", str(password),
              "--follow-interval", f"{int(INTERVAL * 1000)}ms",
              "--health-interval", f"{int(HEALTH * 1000)}ms",
@@ -187,6 +189,32 @@ def test_a_killed_server_leaves_the_tables_while_the_cluster_calls_it_healthy(tm
             assert server["decided_by"]["available"] == "health"
             assert follow.metric('tagroute_health_transitions_total{to="failing"} 1')
             driver.verify_connectivity()  # a live reader answers
+            cluster.revive("s3")
+            until("the revived server back among the READ servers",
+                  lambda: gone in raw(driver, "neo4j")["roles"]["READ"],
+                  3 * HEALTH + GRACE)
+
+
+def test_over_tls_the_probes_keep_their_connections_and_a_killed_server_leaves(tmp_path):
+    """Following and health checks over `neo4j+s`: after the first round each probe is a RESET
+    on the TLS connection kept to its server; a kill closes it, and the new one is refused."""
+    ca = authority(tmp_path, "ours")
+    cert, key = certificate(tmp_path, ca, ["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+    with Cluster(3, ["neo4j"], tls=(str(cert), str(key))) as cluster, \
+            Follow(cluster, tmp_path, "--follow-tls-ca", str(ca[0]), scheme="neo4j+s") as follow:
+        with follow.driver() as driver:
+            gone = address(cluster, "s3")
+            assert gone in raw(driver, "neo4j")["roles"]["READ"]
+            until("three servers passing their checks",
+                  lambda: follow.metric('tagroute_health_servers{state="passing"} 3'),
+                  3 * HEALTH + GRACE)
+            accepted = cluster.server("s3").accepted
+            time.sleep(4 * HEALTH)
+            assert cluster.server("s3").accepted == accepted, "probes on the kept connection"
+            cluster.kill("s3")
+            until("the killed server out of the READ servers",
+                  lambda: gone not in raw(driver, "neo4j")["roles"]["READ"],
+                  3 * HEALTH + GRACE)
             cluster.revive("s3")
             until("the revived server back among the READ servers",
                   lambda: gone in raw(driver, "neo4j")["roles"]["READ"],
