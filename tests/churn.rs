@@ -18,8 +18,6 @@
     reason = "a test fails loudly on what it did not expect"
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -30,61 +28,13 @@ use tagroute::compile::compile;
 use tagroute::syntax;
 use tagroute::topology::{ServerSpec, Snapshot, TagInterner, Topology, TopologySpec, Update};
 
-struct Counting;
+#[path = "counting.rs"]
+mod counting;
 
-thread_local! {
-    /// Bytes allocated on this thread, ever.
-    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated on this thread and not yet freed (by any thread).
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(allocated: usize, freed: usize) {
-    ALLOCATED.with(|n| n.set(n.get() + allocated));
-    LIVE.with(|n| n.set(n.get() + allocated as isize - freed as isize));
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; counting touches only
-// const-initialised thread-local `Cell`s, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size(), 0);
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size(), 0);
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(0, layout.size());
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size, layout.size());
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting::measured;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// What `f` returns, the bytes it allocated, and the bytes it left allocated.
-fn measured<T>(f: impl FnOnce() -> T) -> (T, usize, isize) {
-    let (allocated, live) = (ALLOCATED.with(Cell::get), LIVE.with(Cell::get));
-    let value = f();
-    (
-        value,
-        ALLOCATED.with(Cell::get) - allocated,
-        LIVE.with(Cell::get) - live,
-    )
-}
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 const SERVERS: usize = 256;
 const BASE_TAGS: usize = 16;

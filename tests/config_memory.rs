@@ -12,72 +12,19 @@
     reason = "a test fails loudly on what it did not expect"
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use tagroute::Strictness;
 use tagroute::config::Config;
 
 #[path = "../benches/config_shapes.rs"]
 mod config_shapes;
 
-struct Counting;
+#[path = "counting.rs"]
+mod counting;
 
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn grow(by: usize) {
-    LIVE.with(|live| {
-        live.set(live.get() + by);
-        PEAK.with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-fn shrink(by: usize) {
-    LIVE.with(|live| live.set(live.get().saturating_sub(by)));
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; counting touches only
-// const-initialised thread-local `Cell`s, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrink(layout.size());
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grow(new_size);
-        shrink(layout.size());
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting::peak_of;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// The most heap `f` had at once, above what was live before it.
-fn peak_of(f: impl FnOnce()) -> usize {
-    let before = LIVE.with(Cell::get);
-    PEAK.with(|peak| peak.set(before));
-    f();
-    PEAK.with(Cell::get) - before
-}
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// Loads `path` and renders every diagnostic, one at a time, as `tagroute check` and `route`
 /// print them.
