@@ -44,6 +44,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 
 use super::chunk::{self, ChunkError, Dechunker};
 use super::failure::Failure;
@@ -108,7 +109,7 @@ pub struct RecordFields<'a> {
     limits: &'a Limits,
 }
 
-impl RecordFields<'_> {
+impl<'a> RecordFields<'a> {
     /// Every field.
     ///
     /// # Errors
@@ -123,9 +124,44 @@ impl RecordFields<'_> {
     /// # Errors
     /// A [`DecodeError`] when the fields are not one PackStream list within the limits.
     pub fn decode_only(&self, keep: impl Fn(usize) -> bool) -> Result<Vec<Value>, DecodeError> {
-        // After the structure marker and the signature, one level deep.
-        packstream::decode_list_at(self.body, 2, 1, keep, self.limits)
+        packstream::decode_list_at(self.body, FIELDS_AT, FIELDS_DEPTH, keep, self.limits)
     }
+
+    /// Checks the fields as [`decode`](Self::decode) does and hands `each` the position and
+    /// the byte range in [`body`](Self::body) of every field `keep` selects, building nothing:
+    /// fields to compare as bytes, or to decode later with [`decode_field`].
+    ///
+    /// # Errors
+    /// The [`DecodeError`] that [`decode`](Self::decode) would return.
+    pub fn scan_only(
+        &self,
+        keep: impl Fn(usize) -> bool,
+        each: impl FnMut(usize, Range<usize>),
+    ) -> Result<(), DecodeError> {
+        packstream::scan_list_at(self.body, FIELDS_AT, FIELDS_DEPTH, keep, self.limits, each)
+    }
+
+    /// The RECORD message, which [`scan_only`](Self::scan_only)'s ranges index.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
+/// Where a RECORD's list of fields starts: after the structure marker and the signature.
+const FIELDS_AT: usize = 2;
+
+/// How deep a RECORD's list of fields lies: in the message's structure.
+const FIELDS_DEPTH: usize = 1;
+
+/// Decodes one field that [`RecordFields::scan_only`] cut out of a record: the value
+/// [`RecordFields::decode`] builds for it, within the same limits.
+///
+/// # Errors
+/// A [`DecodeError`] when the bytes are not one field within the limits; offsets count from
+/// the field's first byte.
+pub fn decode_field(bytes: &[u8], limits: &Limits) -> Result<Value, DecodeError> {
+    // Items of the fields' list lie one level deeper than the list.
+    packstream::decode_item(bytes, FIELDS_DEPTH + 1, limits)
 }
 
 /// Why what a server sent is not a valid answer. The connection should be closed.

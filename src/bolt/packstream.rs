@@ -32,6 +32,7 @@
 //! ```
 
 use std::fmt;
+use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
@@ -423,6 +424,50 @@ pub(crate) fn decode_list_at(
     reader.ended(items)
 }
 
+/// Checks the list that starts at byte `start` of `bytes`, nested `depth` deep and ending the
+/// input, as [`decode_list_at`] does, building nothing: hands `each` the position and the byte
+/// range of every item `keep` selects, for [`decode_item`] to decode later or for a caller to
+/// compare as bytes. Error offsets count from the start of `bytes`.
+pub(crate) fn scan_list_at(
+    bytes: &[u8],
+    start: usize,
+    depth: usize,
+    keep: impl Fn(usize) -> bool,
+    limits: &Limits,
+    mut each: impl FnMut(usize, Range<usize>),
+) -> Result<(), DecodeError> {
+    let mut reader = Reader::of_message(bytes, start, limits)?;
+    let marker = reader.byte()?;
+    let len = match marker {
+        0x90..=0x9F => u64::from(marker & 0x0F),
+        0xD4..=0xD6 => reader.length(marker - 0xD4)?,
+        _ => return Err(reader.error_at(start, DecodeErrorKind::NotAList)),
+    };
+    let depth = reader.enter(start, depth)?;
+    let n = reader.within(start, len, limits.max_entries)?;
+    for i in 0..n {
+        let item = reader.at;
+        reader.skip(depth)?;
+        if keep(i) {
+            each(i, item..reader.at);
+        }
+    }
+    reader.ended(())
+}
+
+/// Decodes one value that lies `depth` deep in the message it came from: an item
+/// [`scan_list_at`] handed out, decoded as [`decode_list_at`] would have decoded it in place.
+/// Error offsets count from the start of `bytes`.
+pub(crate) fn decode_item(
+    bytes: &[u8],
+    depth: usize,
+    limits: &Limits,
+) -> Result<Value, DecodeError> {
+    let mut reader = Reader::of_message(bytes, 0, limits)?;
+    let value = reader.value(depth)?;
+    reader.ended(value)
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -597,6 +642,10 @@ impl<'a> Reader<'a> {
             _ => u64::from(marker & 0x0F),
         };
         let bytes = self.blob(start, len)?;
+        // Most strings a server sends are ASCII, which an inlined check clears faster.
+        if bytes.is_ascii() {
+            return Ok(());
+        }
         let (n, invalid) = (bytes.len(), std::str::from_utf8(bytes).err());
         match invalid {
             None => Ok(()),

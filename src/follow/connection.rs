@@ -1,13 +1,14 @@
 //! One client connection to a Neo4j server: TCP, TLS when asked, the handshake, HELLO (and
-//! LOGON), then pipelined queries whose records are read into import records as they arrive.
+//! LOGON), then pipelined queries whose records are handed on, undecoded, as they arrive.
 
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::crypto::ring;
@@ -15,11 +16,12 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::bolt::client::{Client, ClientError, ClientOptions, Event};
+use crate::bolt::client::{Client, ClientError, ClientOptions, Event, RecordFields};
 use crate::bolt::handshake::{self, HandshakeError, Version};
 use crate::bolt::packstream::{Map, Value};
 use crate::bolt::{Auth, Failure, RequestKind};
-use crate::topology::import::{Cell, Row};
+
+use super::socket::Socket;
 
 /// What tagroute names itself in HELLO.
 pub const USER_AGENT: &str = concat!("tagroute/", env!("CARGO_PKG_VERSION"));
@@ -109,41 +111,32 @@ pub fn tls_connector(ca: &Path) -> Result<TlsConnector, String> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-/// TCP, TLS when asked, and the Bolt handshake.
-async fn handshake(
-    address: &str,
-    tls: Option<&TlsConnector>,
-) -> Result<(Box<dyn Stream>, Version), ConnectionError> {
+/// TCP, and TLS when asked.
+async fn dial(address: &str, tls: Option<&TlsConnector>) -> Result<Socket, ConnectionError> {
     let tcp = TcpStream::connect(address).await?;
     tcp.set_nodelay(true)?;
-    let mut stream: Box<dyn Stream> = match tls {
-        None => Box::new(tcp),
-        Some(connector) => {
-            let name = server_name(address)?;
-            let tls = connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| ConnectionError::Tls(e.to_string()))?;
-            Box::new(tls)
-        }
+    let Some(connector) = tls else {
+        return Ok(Socket::plain(tcp)?);
     };
-    stream
-        .write_all(&handshake::proposal(Version::V5_8))
-        .await?;
-    let mut reply = [0; 4];
-    stream.read_exact(&mut reply).await.map_err(closed)?;
-    let version = handshake::accepted(reply, Version::V5_8).map_err(ConnectionError::Handshake)?;
-    Ok((stream, version))
+    let name = server_name(address)?;
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| ConnectionError::Tls(e.to_string()))?;
+    Ok(Socket::tls(tls)?)
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
-
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for S {}
-
-/// An open, authenticated connection, ready for queries.
+/// An open connection, ready for queries once logged in.
+///
+/// Its socket is watched by the runtime only while the connection waits for it, so a kept
+/// connection costs nothing at rest, and a request can be sent now
+/// ([`ask_reset`](Self::ask_reset)) and its answer read later
+/// ([`answered`](Self::answered)) without a wake-up in between.
 pub struct Connection {
-    stream: Box<dyn Stream>,
+    socket: Socket,
     client: Client,
+    /// Requests written by the client and not yet taken by the socket.
+    out: Vec<u8>,
     /// What each read fills: it starts small (a kept connection mostly reads short summaries)
     /// and doubles, up to [`MAX_READ`], while reads fill it.
     buffer: Box<[u8]>,
@@ -199,12 +192,28 @@ impl Connection {
         tls: Option<&TlsConnector>,
         options: ClientOptions,
     ) -> Result<Connection, ConnectionError> {
-        let (stream, version) = handshake(address, tls).await?;
-        Ok(Connection {
-            stream,
-            client: Client::new(version, options),
+        let mut connection = Connection {
+            socket: dial(address, tls).await?,
+            client: Client::new(Version::V5_8, options),
+            out: handshake::proposal(Version::V5_8).to_vec(),
             buffer: vec![0; FIRST_READ].into_boxed_slice(),
-        })
+        };
+        let mut reply = [0; 4];
+        let mut got = 0;
+        while got < reply.len() {
+            connection.flush().await?;
+            let n = connection
+                .wait_for(|c| c.socket.read(reply.get_mut(got..).unwrap_or_default()))
+                .await?;
+            if n == 0 {
+                return Err(ConnectionError::Closed);
+            }
+            got += n;
+        }
+        let version =
+            handshake::accepted(reply, Version::V5_8).map_err(ConnectionError::Handshake)?;
+        connection.client = Client::new(version, options);
+        Ok(connection)
     }
 
     /// HELLO, and LOGON from Bolt 5.1, with `auth`.
@@ -212,9 +221,7 @@ impl Connection {
     /// # Errors
     /// A [`ConnectionError`]; after one, the connection is of no use.
     pub async fn login(&mut self, auth: &Auth) -> Result<(), ConnectionError> {
-        let mut out = Vec::new();
-        self.client.hello(USER_AGENT, auth, &mut out);
-        self.stream.write_all(&out).await?;
+        self.client.hello(USER_AGENT, auth, &mut self.out);
         while self.client.pending() > 0 {
             self.summary().await?;
         }
@@ -227,11 +234,52 @@ impl Connection {
     /// # Errors
     /// A [`ConnectionError`]; after one, the connection is of no use.
     pub async fn reset(&mut self) -> Result<(), ConnectionError> {
-        let mut out = Vec::new();
-        self.client.reset(&mut out);
-        self.stream.write_all(&out).await?;
+        self.ask_reset()?;
         self.summary().await?;
         Ok(())
+    }
+
+    /// Sends RESET without waiting for its answer, which [`answered`](Self::answered) or
+    /// [`reset`](Self::reset)'s wait then reads.
+    ///
+    /// # Errors
+    /// A [`ConnectionError`]; after one, the connection is of no use.
+    pub fn ask_reset(&mut self) -> Result<(), ConnectionError> {
+        self.client.reset(&mut self.out);
+        match self.try_flush() {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the request sent last is answered by what has arrived, without waiting: the
+    /// answer's metadata, or `None` while it is still to come (then [`answer`] waits for it).
+    ///
+    /// # Errors
+    /// A [`ConnectionError`]: a FAILURE or IGNORED, the server closing, or something that is
+    /// not an answer; after one, the connection is of no use.
+    ///
+    /// [`answer`]: Self::answer
+    pub fn answered(&mut self) -> Result<Option<Map>, ConnectionError> {
+        loop {
+            if let Some(summary) = self.next_summary()? {
+                return Ok(Some(summary));
+            }
+            match self.try_flush().and_then(|()| self.try_read()) {
+                Ok(()) => {}
+                Err(e) if would_block(&e) => return Ok(None),
+                Err(e) => return Err(closed(e)),
+            }
+        }
+    }
+
+    /// Waits for the answer to the request sent last: its metadata.
+    ///
+    /// # Errors
+    /// A [`ConnectionError`]: a FAILURE or IGNORED, the server closing, or something that is
+    /// not an answer; after one, the connection is of no use.
+    pub async fn answer(&mut self) -> Result<Map, ConnectionError> {
+        self.summary().await
     }
 
     /// The negotiated Bolt version.
@@ -240,28 +288,27 @@ impl Connection {
     }
 
     /// Runs `queries` on `db`, pipelined (every RUN and PULL in one write), and hands `each`
-    /// every record as it is read: the query's position in `queries`, and the record's cells of
-    /// the query's `columns`.
+    /// every record as it is read: the query's position in `queries`, and the record's cells
+    /// of the query's `columns`, undecoded. Every record is checked whole as it arrives.
     ///
     /// # Errors
-    /// A [`ConnectionError`]; after one, the connection is of no use.
+    /// A [`ConnectionError`], or the first error `each` returns; after one, the connection is
+    /// of no use.
     pub async fn queries<const N: usize>(
         &mut self,
         db: &str,
         queries: &[Query<'_>; N],
-        mut each: impl FnMut(usize, &WireRecord<'_>),
+        mut each: impl FnMut(usize, &WireRecord<'_>) -> Result<(), ClientError>,
     ) -> Result<(), ConnectionError> {
-        let mut out = Vec::new();
         for query in queries {
-            self.client.run(query.text, Some(db), &mut out);
-            self.client.pull(&mut out);
+            self.client.run(query.text, Some(db), &mut self.out);
+            self.client.pull(&mut self.out);
         }
-        self.stream.write_all(&out).await?;
+        let mut cells = Vec::new();
         for (i, query) in queries.iter().enumerate() {
             let fields = self.summary().await?;
             let positions = positions(&fields, query.columns)?;
-            let mut record = WireRecord::new(query.columns);
-            self.records(&positions, &mut record, |record| each(i, record))
+            self.records(&positions, &mut cells, |record| each(i, record))
                 .await?;
         }
         Ok(())
@@ -269,51 +316,51 @@ impl Connection {
 
     /// Says GOODBYE and closes.
     pub async fn close(mut self) {
-        let mut out = Vec::new();
-        self.client.goodbye(&mut out);
-        let _ = self.stream.write_all(&out).await;
-        let _ = self.stream.shutdown().await;
+        self.client.goodbye(&mut self.out);
+        let _ = self.try_flush();
+        self.socket.shutdown();
     }
 
-    /// The next summary's metadata; a FAILURE or IGNORED is an error.
+    /// The next summary's metadata, waiting for it; a FAILURE or IGNORED is an error.
     async fn summary(&mut self) -> Result<Map, ConnectionError> {
         loop {
-            match self.client.next_event()? {
-                Some(Event::Success { metadata, .. }) => return Ok(metadata),
-                Some(Event::Failure { request, failure }) => {
-                    return Err(ConnectionError::Failure { request, failure });
-                }
-                Some(Event::Ignored { request }) => {
-                    return Err(ConnectionError::Ignored { request });
-                }
-                Some(Event::Record(_)) => {
-                    return Err(ClientError::RecordOutsidePull {
-                        request: RequestKind::Run,
-                    }
-                    .into());
-                }
-                None => self.read_more().await?,
+            if let Some(summary) = self.next_summary()? {
+                return Ok(summary);
             }
+            self.flush().await?;
+            self.read_more().await?;
         }
     }
 
-    /// The records of the stream being pulled, to its SUCCESS, each read into `record` (the
-    /// field at position `i` into cell `positions[i]`) and handed to `each`.
+    /// The next summary among what has arrived; a FAILURE or IGNORED is an error.
+    fn next_summary(&mut self) -> Result<Option<Map>, ConnectionError> {
+        match self.client.next_event()? {
+            Some(Event::Success { metadata, .. }) => Ok(Some(metadata)),
+            Some(Event::Failure { request, failure }) => {
+                Err(ConnectionError::Failure { request, failure })
+            }
+            Some(Event::Ignored { request }) => Err(ConnectionError::Ignored { request }),
+            Some(Event::Record(_)) => Err(ClientError::RecordOutsidePull {
+                request: RequestKind::Run,
+            }
+            .into()),
+            None => Ok(None),
+        }
+    }
+
+    /// The records of the stream being pulled, to its SUCCESS, each handed to `each` with the
+    /// field at position `i` as the cell of column `positions[i]` (`cells` is room for them).
     async fn records(
         &mut self,
         positions: &[Option<usize>],
-        record: &mut WireRecord<'_>,
-        mut each: impl FnMut(&WireRecord<'_>),
+        cells: &mut Vec<(usize, Range<usize>)>,
+        mut each: impl FnMut(&WireRecord<'_>) -> Result<(), ClientError>,
     ) -> Result<(), ConnectionError> {
         loop {
             match self.client.next_event()? {
                 Some(Event::Record(fields)) => {
-                    let keep = |i: usize| positions.get(i).is_some_and(Option::is_some);
-                    let values = fields
-                        .decode_only(keep)
-                        .map_err(|e| ConnectionError::Protocol(ClientError::Decode(e)))?;
-                    record.fill(positions, values);
-                    each(record);
+                    let record = WireRecord::scan(fields, positions, cells)?;
+                    each(&record)?;
                 }
                 Some(Event::Success { .. }) => return Ok(()),
                 Some(Event::Failure { request, failure }) => {
@@ -327,10 +374,39 @@ impl Connection {
         }
     }
 
-    async fn read_more(&mut self) -> Result<(), ConnectionError> {
-        let n = self.stream.read(&mut self.buffer).await?;
+    /// Writes what the client wrote, without waiting: `WouldBlock` when the socket cannot
+    /// take all of it yet.
+    fn try_flush(&mut self) -> io::Result<()> {
+        let mut sent = 0;
+        let result = loop {
+            let Some(rest) = self.out.get(sent..).filter(|rest| !rest.is_empty()) else {
+                break self.socket.flush();
+            };
+            match self.socket.write(rest) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(e) => break Err(e),
+            }
+        };
+        self.out.drain(..sent);
+        result
+    }
+
+    /// Writes what the client wrote, waiting for the socket to take it.
+    async fn flush(&mut self) -> Result<(), ConnectionError> {
+        loop {
+            match self.try_flush() {
+                Err(e) if would_block(&e) => self.socket.ready(Interest::WRITABLE).await?,
+                result => return Ok(result?),
+            }
+        }
+    }
+
+    /// Reads what has arrived into the client, without waiting: `WouldBlock` when nothing has.
+    fn try_read(&mut self) -> io::Result<()> {
+        let n = self.socket.read(&mut self.buffer)?;
         if n == 0 {
-            return Err(ConnectionError::Closed);
+            return Err(io::ErrorKind::UnexpectedEof.into());
         }
         self.client.push(self.buffer.get(..n).unwrap_or_default());
         if n == self.buffer.len() && n < MAX_READ {
@@ -338,6 +414,35 @@ impl Connection {
         }
         Ok(())
     }
+
+    /// Reads more into the client, waiting for it.
+    async fn read_more(&mut self) -> Result<(), ConnectionError> {
+        self.wait_for(Self::try_read).await
+    }
+
+    /// `op` on the connection until it does not block, waiting for the socket in between: for
+    /// reading, or for writing while TLS holds records it could not send.
+    async fn wait_for<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> io::Result<T>,
+    ) -> Result<T, ConnectionError> {
+        loop {
+            match op(self) {
+                Err(e) if would_block(&e) => {
+                    let interest = match self.socket.wants_write() {
+                        true => Interest::WRITABLE,
+                        false => Interest::READABLE,
+                    };
+                    self.socket.ready(interest).await?;
+                }
+                result => return result.map_err(closed),
+            }
+        }
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
 }
 
 /// An end of stream in the middle of a read is the server closing.
@@ -375,58 +480,52 @@ fn positions(metadata: &Map, columns: &[&str]) -> Result<Vec<Option<usize>>, Con
         .collect()
 }
 
-/// A record as read off the wire: the cell of each column a query reads, `None` for a column
-/// the result does not have.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WireRecord<'q> {
-    columns: &'q [&'q str],
-    cells: Vec<Option<Cell>>,
+/// A record as read off the wire: the bytes of each cell a query reads, by column, undecoded
+/// ([`decode_field`](crate::bolt::client::decode_field) decodes one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WireRecord<'r> {
+    body: &'r [u8],
+    cells: &'r [(usize, Range<usize>)],
 }
 
-impl<'q> WireRecord<'q> {
-    fn new(columns: &'q [&'q str]) -> Self {
-        WireRecord {
-            columns,
-            cells: vec![None; columns.len()],
-        }
+impl<'r> WireRecord<'r> {
+    /// The record `fields`, checked whole, with the field at position `i` as the cell of
+    /// column `positions[i]` (`cells` is room for them).
+    pub(super) fn scan(
+        fields: RecordFields<'r>,
+        positions: &[Option<usize>],
+        cells: &'r mut Vec<(usize, Range<usize>)>,
+    ) -> Result<WireRecord<'r>, ClientError> {
+        let column = |i: usize| positions.get(i).copied().flatten();
+        cells.clear();
+        fields
+            .scan_only(
+                |i| column(i).is_some(),
+                |i, range| cells.extend(column(i).map(|at| (at, range))),
+            )
+            .map_err(ClientError::Decode)?;
+        Ok(WireRecord {
+            body: fields.body(),
+            cells,
+        })
     }
 
-    /// Takes a record's fields: the field at position `i` into cell `positions[i]`.
-    fn fill(&mut self, positions: &[Option<usize>], fields: Vec<Value>) {
-        self.cells.fill(None);
-        for (position, value) in positions.iter().zip(fields) {
-            if let Some(cell) = position.and_then(|at| self.cells.get_mut(at)) {
-                *cell = Some(self::cell(value));
-            }
-        }
+    /// How many cells it has.
+    pub fn len(&self) -> usize {
+        self.cells.len()
     }
-}
 
-impl Row for WireRecord<'_> {
-    fn cell(&self, column: &str) -> Option<&Cell> {
-        let at = self.columns.iter().position(|&c| c == column)?;
-        self.cells.get(at)?.as_ref()
+    /// Whether it has no cell (the result has none of the query's columns).
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
     }
-}
 
-/// A PackStream value as the import reads cells: scalars as text, lists as text items.
-fn cell(value: Value) -> Cell {
-    match value {
-        Value::Null => Cell::Null,
-        Value::Bool(b) => Cell::Bool(b),
-        Value::List(items) => Cell::List(items.into_iter().map(text).collect()),
-        other => Cell::Text(text(other)),
-    }
-}
-
-fn text(value: Value) -> String {
-    match value {
-        Value::String(s) => s,
-        Value::Int(i) => i.to_string(),
-        Value::Float(x) => x.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "null".to_owned(),
-        other => format!("<{}>", other.kind()),
+    /// Each cell: its column's position in the query's `columns`, and its PackStream bytes.
+    pub fn cells(&self) -> impl Iterator<Item = (usize, &'r [u8])> + 'r {
+        let body = self.body;
+        self.cells
+            .iter()
+            .map(move |(column, range)| (*column, body.get(range.clone()).unwrap_or_default()))
     }
 }
 
@@ -435,7 +534,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_keep_the_wanted_columns_as_import_cells() {
+    fn each_field_of_a_result_maps_to_the_column_read_if_any() {
         let fields = Map::from_iter([(
             "fields",
             Value::List(vec![
@@ -449,28 +548,6 @@ mod tests {
         let columns = ["tags", "name", "writer", "address"];
         let positions = positions(&fields, &columns).unwrap();
         assert_eq!(positions, [Some(1), None, Some(0), Some(2), None]);
-        let mut record = WireRecord::new(&columns);
-        let values = vec![
-            Value::from("n1"),
-            Value::Null,
-            Value::List(vec![Value::from("eu"), Value::Int(3)]),
-            Value::Bool(true),
-            Value::Null,
-        ];
-        record.fill(&positions, values);
-        assert_eq!(record.cell("name"), Some(&Cell::Text("n1".into())));
-        let tags = Cell::List(vec!["eu".into(), "3".into()]);
-        assert_eq!(record.cell("tags"), Some(&tags));
-        assert_eq!(record.cell("writer"), Some(&Cell::Bool(true)));
-        assert_eq!(record.cell("address"), None, "not a column of the result");
-        assert_eq!(record.cell("options"), None, "not a column read");
-        record.fill(&positions, vec![Value::from("n2")]);
-        assert_eq!(record.cell("name"), Some(&Cell::Text("n2".into())));
-        assert_eq!(
-            record.cell("tags"),
-            None,
-            "nothing is left of the last record"
-        );
         assert!(matches!(
             super::positions(&Map::new(), &["name"]),
             Err(ConnectionError::NoFields)

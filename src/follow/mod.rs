@@ -34,7 +34,9 @@
 //! ```
 
 pub mod connection;
+mod records;
 mod seeds;
+mod socket;
 
 use std::fmt;
 use std::path::Path;
@@ -45,8 +47,9 @@ use tokio_rustls::TlsConnector;
 
 use crate::bolt::client::ClientOptions;
 use crate::bolt::{Auth, Version};
-use crate::topology::import::{DATABASE_COLUMNS, ImportError, Imported, Importer, SERVER_COLUMNS};
-use connection::{Connection, ConnectionError, Query, WireRecord};
+use crate::topology::import::{DATABASE_COLUMNS, ImportError, Imported, SERVER_COLUMNS};
+use connection::{Connection, ConnectionError, Query};
+use records::PollRecords;
 pub use seeds::{DEFAULT_PORT, Seeds, SeedsError};
 
 /// Where `SHOW SERVERS` is in [`QUERIES`].
@@ -269,6 +272,10 @@ pub struct Follower {
     members: Vec<String>,
     /// Where the next poll starts among `members`, so that polls try each in turn.
     next_member: usize,
+    /// The records of the last good poll; `None` before one, or after one did not import.
+    last: Option<PollRecords>,
+    /// The records of the poll under way.
+    reading: PollRecords,
 }
 
 impl Follower {
@@ -279,6 +286,8 @@ impl Follower {
             open: None,
             members: Vec::new(),
             next_member: 0,
+            last: None,
+            reading: PollRecords::default(),
         }
     }
 
@@ -287,16 +296,52 @@ impl Follower {
         self.open.as_ref().map(|(server, _)| server.as_str())
     }
 
-    /// Reads the cluster once: on the open connection, else on the first seed that answers,
-    /// else on up to three other members of the last good poll.
+    /// Reads the cluster once and imports it: on the open connection, else on the first seed
+    /// that answers, else on up to three other members of the last good poll.
     ///
     /// # Errors
     /// A [`PollError`]: nobody answered, or the records do not import.
     pub async fn poll(&mut self) -> Result<Polled, PollError> {
+        let (server, version) = self.read().await?;
+        self.import(server, version)
+    }
+
+    /// Reads the cluster once, as [`poll`](Self::poll) does, and imports it only when it
+    /// changed: `None` when every record holds what the last good poll's held, byte for byte
+    /// in the columns the import reads (the other columns, such as `lastCommittedTxn`, change
+    /// all the time and matter not). A follower that polls every second pays for decoding,
+    /// importing and comparing a topology only when the cluster changed.
+    ///
+    /// # Errors
+    /// A [`PollError`]: nobody answered, or the records do not import.
+    pub async fn poll_change(&mut self) -> Result<Option<Polled>, PollError> {
+        let (server, version) = self.read().await?;
+        if self.last.as_ref() == Some(&self.reading) {
+            return Ok(None);
+        }
+        self.import(server, version).map(Some)
+    }
+
+    /// Forgets the last good poll, so that the next [`poll_change`](Self::poll_change)
+    /// imports what it reads: for a caller that refused what the last poll imported.
+    pub fn forget(&mut self) {
+        self.last = None;
+    }
+
+    /// Closes the open connection, if any, with GOODBYE.
+    pub async fn close(&mut self) {
+        if let Some((_, connection)) = self.open.take() {
+            connection.close().await;
+        }
+    }
+
+    /// Reads the records of a poll into `reading` from the first server that answers, whose
+    /// connection is then kept open; returns that server and the Bolt version spoken.
+    async fn read(&mut self) -> Result<(String, Version), PollError> {
         let mut attempts = Vec::new();
         if let Some((server, mut connection)) = self.open.take() {
-            match self.read(&mut connection).await {
-                Ok(imported) => return self.polled(server, connection, imported),
+            match self.read_on(&mut connection).await {
+                Ok(()) => return Ok(self.keep(server, connection)),
                 Err(e) => attempts.push((server, e)),
             }
         }
@@ -305,18 +350,17 @@ impl Follower {
                 continue;
             }
             match self.connect_and_read(&server).await {
-                Ok((connection, imported)) => return self.polled(server, connection, imported),
+                Ok(connection) => return Ok(self.keep(server, connection)),
                 Err(e) => attempts.push((server, e)),
             }
         }
         Err(PollError::Unreachable(attempts))
     }
 
-    /// Closes the open connection, if any, with GOODBYE.
-    pub async fn close(&mut self) {
-        if let Some((_, connection)) = self.open.take() {
-            connection.close().await;
-        }
+    fn keep(&mut self, server: String, connection: Connection) -> (String, Version) {
+        let version = connection.version();
+        self.open = Some((server.clone(), connection));
+        (server, version)
     }
 
     /// The seeds, then up to [`MEMBERS_PER_POLL`] members, from where the last poll stopped.
@@ -335,10 +379,7 @@ impl Follower {
         candidates
     }
 
-    async fn connect_and_read(
-        &self,
-        server: &str,
-    ) -> Result<(Connection, Result<Imported, ImportError>), ConnectionError> {
+    async fn connect_and_read(&mut self, server: &str) -> Result<Connection, ConnectionError> {
         let auth = self.settings.auth();
         let open = Connection::open(
             server,
@@ -349,49 +390,47 @@ impl Follower {
         let mut connection = timeout(self.settings.timeout, open)
             .await
             .map_err(|_| timed_out(self.settings.timeout))??;
-        let imported = self.read(&mut connection).await?;
-        Ok((connection, imported))
+        self.read_on(&mut connection).await?;
+        Ok(connection)
     }
 
-    /// Runs the queries of a poll on `connection` and imports their records as they arrive.
-    /// The outer error is the connection's, the inner one the records'.
-    async fn read(
-        &self,
-        connection: &mut Connection,
-    ) -> Result<Result<Imported, ImportError>, ConnectionError> {
-        let mut importer = Importer::default();
-        let mut refused = None;
-        let import = |query: usize, record: &WireRecord<'_>| {
-            if refused.is_none() {
-                let read = match query {
-                    SHOW_SERVERS => importer.server(record),
-                    _ => importer.database(record),
-                };
-                refused = read.err();
-            }
-        };
-        let queries = connection.queries("system", &QUERIES, import);
+    /// Runs the queries of a poll on `connection`, their records read into `reading`.
+    async fn read_on(&mut self, connection: &mut Connection) -> Result<(), ConnectionError> {
+        let reading = &mut self.reading;
+        reading.clear();
+        let queries = connection.queries("system", &QUERIES, |query, record| {
+            reading.push(query, record)
+        });
         timeout(self.settings.timeout, queries)
             .await
-            .map_err(|_| timed_out(self.settings.timeout))??;
-        Ok(match refused {
-            Some(error) => Err(error),
-            None => importer.finish(),
-        })
+            .map_err(|_| timed_out(self.settings.timeout))?
     }
 
-    fn polled(
-        &mut self,
-        server: String,
-        connection: Connection,
-        imported: Result<Imported, ImportError>,
-    ) -> Result<Polled, PollError> {
-        let version = connection.version();
-        self.open = Some((server.clone(), connection));
-        let imported = imported.map_err(|error| PollError::Import {
-            server: server.clone(),
-            error,
-        })?;
+    /// Imports the records just read from `server`; when they import, they are the last good
+    /// poll's, and their servers the members to try next.
+    fn import(&mut self, server: String, version: Version) -> Result<Polled, PollError> {
+        let columns = QUERIES.map(|query| query.columns);
+        let imported =
+            match self
+                .reading
+                .import(SHOW_SERVERS, &columns, &self.settings.client.limits)
+            {
+                Ok(imported) => imported,
+                Err(error) => {
+                    self.open = None;
+                    self.last = None;
+                    return Err(PollError::Unreachable(vec![(server, error)]));
+                }
+            };
+        let imported = match imported {
+            Ok(imported) => imported,
+            Err(error) => {
+                self.last = None;
+                return Err(PollError::Import { server, error });
+            }
+        };
+        let last = self.last.get_or_insert_with(PollRecords::default);
+        std::mem::swap(last, &mut self.reading);
         let seeds = self.settings.seeds.addresses();
         self.members = imported
             .spec

@@ -8,7 +8,10 @@
 //! connection then logs in (as following does) to be kept for the next probe. A login refused
 //! still passes (the server speaks Bolt); the next probe connects again. Keeping connections
 //! makes a probe one small write and read instead of a connection opened and closed (and a TLS
-//! handshake) each second per server.
+//! handshake) each second per server. The kept connections of a slot are sent their RESETs at
+//! once and their answers read together a little later ([`GATHER`]), and the runtime does not
+//! watch a kept connection between probes, so a slot of answers costs one wake-up, not one
+//! each.
 //!
 //! Neo4j learns that a server died when its discovery does, seconds to a minute later; a probe
 //! learns it when its connection is closed and a new one refused, so a killed server leaves the
@@ -241,6 +244,11 @@ fn judge(
 /// How finely a round's probes are spread: a slot of them at most every 10 ms.
 const SLOT: Duration = Duration::from_millis(10);
 
+/// How long after a slot sends its RESETs their answers are read, together: a server on a
+/// network that answers within it costs no wake-up of its own. (An answer not there by then is
+/// waited for until the probe's timeout; half the timeout when that is shorter.)
+const GATHER: Duration = Duration::from_millis(50);
+
 /// The most slots in a round.
 const MAX_SLOTS: u32 = 64;
 
@@ -299,8 +307,10 @@ impl Prober {
             );
             tasks.spawn(async move {
                 tokio::time::sleep(start).await;
+                let asked = ask(probes, limit);
+                tokio::time::sleep(GATHER.min(limit / 2)).await;
                 let (dial, permits) = (&dial, &permits);
-                join_all(probes.into_iter().map(|(address, kept)| async move {
+                join_all(asked.into_iter().map(|(address, kept)| async move {
                     let probed = match permits.acquire().await {
                         Ok(_permit) => probe(&address, kept, dial, limit).await,
                         Err(_) => (Err("the probes were stopped".to_owned()), None),
@@ -321,22 +331,57 @@ impl Prober {
     }
 }
 
-/// Probes `address`: a RESET answered on `kept`, the connection of its last probe; else, or
-/// when that fails, a new connection's Bolt handshake. Either answer within `limit` passes. A
-/// new connection then logs in, to be kept for the next probe; when it cannot, the probe has
-/// passed all the same (the server speaks Bolt) and the next one connects again.
+/// A kept connection asked RESET, and by when it must answer.
+struct Asked {
+    connection: Connection,
+    deadline: Instant,
+}
+
+/// Sends RESET on each kept connection of a slot's `probes`, all at once; their answers are
+/// read a little later, together, so that a slot costs one wake-up, not one per answer. A
+/// connection that cannot send is dropped (its probe connects again).
+fn ask(probes: Vec<(String, Option<Connection>)>, limit: Duration) -> Vec<(String, Option<Asked>)> {
+    let deadline = Instant::now() + limit;
+    probes
+        .into_iter()
+        .map(|(address, kept)| {
+            let asked = kept.and_then(|mut connection| {
+                connection.ask_reset().ok()?;
+                Some(Asked {
+                    connection,
+                    deadline,
+                })
+            });
+            (address, asked)
+        })
+        .collect()
+}
+
+/// Probes `address`: the RESET `asked` on the connection of its last probe, answered by its
+/// deadline; else, or when that fails, a new connection's Bolt handshake within `limit`. Either
+/// answer passes. A new connection then logs in, to be kept for the next probe; when it cannot,
+/// the probe has passed all the same (the server speaks Bolt) and the next one connects again.
 async fn probe(
     address: &str,
-    kept: Option<Connection>,
+    asked: Option<Asked>,
     dial: &Dial,
     limit: Duration,
 ) -> (Result<(), String>, Option<Connection>) {
-    let deadline = Instant::now() + limit;
-    if let Some(mut connection) = kept
-        && let Ok(Ok(())) = timeout_at(deadline, connection.reset()).await
+    if let Some(Asked {
+        mut connection,
+        deadline,
+    }) = asked
     {
-        return (Ok(()), Some(connection));
+        let answered = match connection.answered() {
+            Ok(Some(_)) => true,
+            Ok(None) => matches!(timeout_at(deadline, connection.answer()).await, Ok(Ok(_))),
+            Err(_) => false,
+        };
+        if answered {
+            return (Ok(()), Some(connection));
+        }
     }
+    let deadline = Instant::now() + limit;
     let connect = Connection::connect(address, dial.tls.as_ref(), dial.options);
     let mut connection = match timeout_at(deadline, connect).await {
         Ok(Ok(connection)) => connection,
@@ -454,6 +499,11 @@ mod tests {
     /// then closing when `close` says so, and every other message with SUCCESS; returns its
     /// address and how many connections it took.
     async fn server(hello: u8, close: bool) -> (String, Arc<AtomicUsize>) {
+        server_pausing(hello, close, Duration::ZERO).await
+    }
+
+    /// The same, pausing `pause` before each answer after the login.
+    async fn server_pausing(hello: u8, close: bool, pause: Duration) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let accepted = Arc::new(AtomicUsize::new(0));
@@ -461,13 +511,18 @@ mod tests {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 counted.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(answer(stream, hello, close));
+                tokio::spawn(answer(stream, hello, close, pause));
             }
         });
         (address, accepted)
     }
 
-    async fn answer(mut stream: TcpStream, hello: u8, close: bool) -> std::io::Result<()> {
+    async fn answer(
+        mut stream: TcpStream,
+        hello: u8,
+        close: bool,
+        pause: Duration,
+    ) -> std::io::Result<()> {
         let mut handshake = [0; 20];
         stream.read_exact(&mut handshake).await?;
         stream.write_all(&[0, 0, 0, 5]).await?;
@@ -485,6 +540,7 @@ mod tests {
             let tag = if body.get(1) == Some(&0x01) {
                 hello
             } else {
+                tokio::time::sleep(pause).await;
                 0x70
             };
             let mut metadata = Map::new();
@@ -509,6 +565,16 @@ mod tests {
     }
 
     const LIMIT: Duration = Duration::from_secs(10);
+
+    /// A probe of `address` on its `kept` connection, asked now, within `limit`.
+    async fn probe_now(
+        address: &str,
+        kept: Option<Connection>,
+        limit: Duration,
+    ) -> (Result<(), String>, Option<Connection>) {
+        let asked = ask(vec![(address.to_owned(), kept)], limit).pop();
+        probe(address, asked.and_then(|(_, asked)| asked), &dial(), limit).await
+    }
     const SUCCESS: u8 = 0x70;
     const FAILURE: u8 = 0x7F;
 
@@ -517,7 +583,7 @@ mod tests {
         let (address, accepted) = server(SUCCESS, false).await;
         let mut kept = None;
         for _ in 0..3 {
-            let (outcome, connection) = probe(&address, kept, &dial(), LIMIT).await;
+            let (outcome, connection) = probe_now(&address, kept, LIMIT).await;
             assert_eq!(outcome, Ok(()));
             kept = connection;
             assert!(kept.is_some());
@@ -532,19 +598,56 @@ mod tests {
     #[tokio::test]
     async fn a_kept_connection_closed_by_the_server_is_replaced() {
         let (address, accepted) = server(SUCCESS, true).await;
-        let (_, kept) = probe(&address, None, &dial(), LIMIT).await;
+        let (_, kept) = probe_now(&address, None, LIMIT).await;
         assert!(kept.is_some(), "logged in, then closed by the server");
-        let (outcome, kept) = probe(&address, kept, &dial(), LIMIT).await;
+        let (outcome, kept) = probe_now(&address, kept, LIMIT).await;
         assert_eq!(outcome, Ok(()));
         assert!(kept.is_some());
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
+    async fn a_reset_asked_is_read_later_without_waiting_or_waited_for() {
+        let (address, accepted) = server(SUCCESS, false).await;
+        let (_, kept) = probe_now(&address, None, LIMIT).await;
+        let mut connection = kept.expect("logged in");
+        connection.ask_reset().unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            connection.answered().unwrap().is_some(),
+            "the answer was there, read without a wait"
+        );
+        assert!(
+            connection.answered().unwrap().is_none(),
+            "nothing more was asked"
+        );
+        let (slow, accepted_slow) =
+            server_pausing(SUCCESS, false, Duration::from_millis(300)).await;
+        let (_, kept) = probe_now(&slow, None, LIMIT).await;
+        let (outcome, kept) = probe_now(&slow, kept, LIMIT).await;
+        assert_eq!(
+            outcome,
+            Ok(()),
+            "answered after the gathering, within the limit"
+        );
+        assert!(kept.is_some());
+        assert_eq!(accepted_slow.load(Ordering::SeqCst), 1);
+        let short = Duration::from_millis(100);
+        let (outcome, _) = probe_now(&slow, kept, short).await;
+        assert_eq!(
+            outcome,
+            Ok(()),
+            "the kept connection too slow, a new one's handshake passes"
+        );
+        assert_eq!(accepted_slow.load(Ordering::SeqCst), 2);
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn a_server_that_refuses_the_login_passes_and_is_connected_again() {
         let (address, accepted) = server(FAILURE, false).await;
         for _ in 0..2 {
-            let (outcome, kept) = probe(&address, None, &dial(), LIMIT).await;
+            let (outcome, kept) = probe_now(&address, None, LIMIT).await;
             assert_eq!(outcome, Ok(()), "the handshake was answered");
             assert!(kept.is_none());
         }
@@ -556,7 +659,7 @@ mod tests {
         let gone = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let nobody = gone.local_addr().unwrap().to_string();
         drop(gone);
-        let (outcome, kept) = probe(&nobody, None, &dial(), LIMIT).await;
+        let (outcome, kept) = probe_now(&nobody, None, LIMIT).await;
         assert!(outcome.is_err(), "{outcome:?}");
         assert!(kept.is_none());
     }

@@ -508,18 +508,48 @@ impl Server {
         if let Some(interval) = shared.settings.watch_interval {
             tokio::spawn(reload::watch(Arc::clone(&shared), interval));
         }
-        if let (Some(follower), TopologySource::Follow { interval, .. }) =
-            (follower, &shared.settings.topology)
-        {
-            tokio::spawn(poll::follow(Arc::clone(&shared), follower, *interval));
-        }
-        if let (Some(checks), TopologySource::Follow { cluster, .. }) =
-            (&shared.settings.health, &shared.settings.topology)
-        {
-            let dial = health::Dial::new(cluster);
-            tokio::spawn(health::check(Arc::clone(&shared), checks.clone(), dial));
+        if let Some(follower) = follower {
+            follow_on_a_thread(Arc::clone(&shared), follower);
         }
         listener::accept(bolt, shared).await;
+    }
+}
+
+/// Follows the cluster, and checks its servers when asked, until shutdown, on a thread of
+/// their own with a runtime of one thread. Their work is many small waits (a thousand probes
+/// a second on a large cluster): on the serving runtime each would wake a worker, and that
+/// worker often another, for nothing that serves a driver.
+fn follow_on_a_thread(shared: Arc<Shared>, follower: Follower) {
+    let TopologySource::Follow { interval, cluster } = &shared.settings.topology else {
+        return;
+    };
+    let (interval, dial) = (*interval, health::Dial::new(cluster));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start following the cluster");
+            return;
+        }
+    };
+    let started = std::thread::Builder::new()
+        .name("tagroute-follow".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                let checks =
+                    shared.settings.health.clone().map(|checks| {
+                        tokio::spawn(health::check(Arc::clone(&shared), checks, dial))
+                    });
+                poll::follow(Arc::clone(&shared), follower, interval).await;
+                if let Some(checks) = checks {
+                    let _ = checks.await;
+                }
+            });
+        });
+    if let Err(error) = started {
+        tracing::error!(%error, "cannot start following the cluster");
     }
 }
 

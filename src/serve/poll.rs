@@ -1,6 +1,6 @@
-//! Following the cluster (`--follow`): one poll every interval, its topology handed to the
-//! [`sources`](super::sources) as the new base, which publish only the difference; and how
-//! following goes, for `/healthz` and the metrics.
+//! Following the cluster (`--follow`): one poll every interval; when the cluster changed, its
+//! topology handed to the [`sources`](super::sources) as the new base, which publish only the
+//! difference; and how following goes, for `/healthz` and the metrics.
 //!
 //! When no server of the cluster answers, or the answer does not import, the last topology
 //! keeps serving: nothing is published, `/healthz` says `degraded` with the age of the last good
@@ -115,11 +115,17 @@ pub(super) async fn follow(shared: Arc<Shared>, mut follower: Follower, interval
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
         let polled = tokio::select! {
-            polled = follower.poll() => polled,
+            polled = follower.poll_change() => polled,
             _ = shutdown.wait_for(|stop| *stop) => break,
         };
         match polled {
-            Ok(polled) => take(&shared, status, polled.imported.spec).await,
+            Ok(Some(polled)) => {
+                if !take(&shared, status, polled.imported.spec).await {
+                    // Asked again next time, and refused again while it is not valid.
+                    follower.forget();
+                }
+            }
+            Ok(None) => succeeded(&shared, status),
             Err(error) => {
                 let outcome = match error {
                     PollError::Unreachable(_) => "unreachable",
@@ -133,8 +139,9 @@ pub(super) async fn follow(shared: Arc<Shared>, mut follower: Follower, interval
 }
 
 /// Hands a good poll's topology to the sources, off the I/O threads (composing a large
-/// cluster takes milliseconds), and counts what was published.
-async fn take(shared: &Arc<Shared>, status: &Status, base: crate::topology::TopologySpec) {
+/// cluster takes milliseconds), and counts what was published; `false` when the sources
+/// refused it.
+async fn take(shared: &Arc<Shared>, status: &Status, base: crate::topology::TopologySpec) -> bool {
     let composing = Arc::clone(shared);
     let published = tokio::task::spawn_blocking(move || {
         let topology = composing.routes.topology();
@@ -145,15 +152,15 @@ async fn take(shared: &Arc<Shared>, status: &Status, base: crate::topology::Topo
         Ok(Ok(published)) => published,
         Ok(Err(error)) => {
             let message = format!("the cluster's topology is not valid: {error}");
-            return failed(shared, status, "invalid", message);
+            failed(shared, status, "invalid", message);
+            return false;
         }
-        Err(error) => return failed(shared, status, "invalid", error.to_string()),
+        Err(error) => {
+            failed(shared, status, "invalid", error.to_string());
+            return false;
+        }
     };
-    shared.metrics.follow_poll("ok");
-    let failed_before = status.succeeded(&shared.metrics);
-    if failed_before > 0 {
-        tracing::info!(failed_polls = failed_before, "following the cluster again");
-    }
+    succeeded(shared, status);
     if let Some(published) = published {
         for update in &published.updates {
             shared.metrics.follow_change(update);
@@ -164,6 +171,16 @@ async fn take(shared: &Arc<Shared>, status: &Status, base: crate::topology::Topo
             updates = published.updates.len(),
             "the cluster changed; published the difference"
         );
+    }
+    true
+}
+
+/// A good poll, whether or not the cluster changed.
+fn succeeded(shared: &Shared, status: &Status) {
+    shared.metrics.follow_poll("ok");
+    let failed_before = status.succeeded(&shared.metrics);
+    if failed_before > 0 {
+        tracing::info!(failed_polls = failed_before, "following the cluster again");
     }
 }
 

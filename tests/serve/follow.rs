@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tagroute::follow::{Credentials, FollowSettings};
+use tagroute::follow::{Credentials, FollowSettings, Follower};
 use tagroute::serve::health::HealthChecks;
 use tagroute::serve::{Settings, TopologySource};
 
@@ -79,6 +79,48 @@ async fn epoch(server: &Running) -> u64 {
 
 fn set(addresses: &[String]) -> BTreeSet<String> {
     addresses.iter().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_imports_only_when_a_column_the_import_reads_changed() {
+    let cluster = Cluster::start(3).await;
+    let seeds = cluster.uri().parse().expect("a seed URI");
+    let settings = FollowSettings::new(seeds, None)
+        .expect("plain Bolt")
+        .with_credentials(Credentials::new("neo4j", "pw"))
+        .with_timeout(Duration::from_secs(2));
+    let mut follower = Follower::new(settings);
+    let first = follower.poll().await.expect("a poll").imported;
+    // Every poll of the stub commits a transaction: `lastCommittedTxn` is new each time.
+    for _ in 0..3 {
+        let polled = follower.poll_change().await.expect("a poll");
+        assert!(polled.is_none(), "only lastCommittedTxn changed");
+    }
+    let again = follower.poll().await.expect("a poll").imported;
+    assert_eq!(again, first, "poll imports every time");
+
+    cluster.move_leader("neo4j", 2);
+    let moved = follower
+        .poll_change()
+        .await
+        .expect("a poll")
+        .expect("a change");
+    let leader = moved.imported.spec.databases[0].leader.as_deref();
+    assert_eq!(leader, Some("s3"));
+    assert_eq!(
+        moved.imported.spec.servers, first.spec.servers,
+        "imported whole"
+    );
+    assert!(follower.poll_change().await.expect("a poll").is_none());
+
+    follower.forget();
+    let forgotten = follower
+        .poll_change()
+        .await
+        .expect("a poll")
+        .expect("imported");
+    assert_eq!(forgotten.imported, moved.imported);
+    follower.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! An in-process stub Neo4j 5 cluster for `serve --follow`: N servers on 127.0.0.2, 127.0.0.3,
 //! …, each answering the Bolt 5.0 handshake, HELLO, RESET, GOODBYE and RUN + PULL of
 //! `SHOW SERVERS YIELD *` and `SHOW DATABASES YIELD *` with rows of the columns the import
-//! reads, from a state the test changes. A killed server closes every connection it accepts
+//! reads (and `lastCommittedTxn`, which changes at every poll), from a state the test changes. A killed server closes every connection it accepts
 //! (so its health probes fail) while SHOW SERVERS still calls it `Available`.
 //!
 //! interop/stub_cluster.py is the stub packed by another implementation (the `neo4j` package),
@@ -37,6 +37,9 @@ pub struct Database {
 #[derive(Debug, Default)]
 struct State {
     addresses: Vec<String>,
+    /// The last transaction committed: it grows with every `SHOW DATABASES`, as a cluster's
+    /// does with every write, in a column the import does not read.
+    committed: i64,
     killed: BTreeSet<usize>,
     databases: Vec<Database>,
 }
@@ -159,7 +162,7 @@ async fn serve(mut stream: TcpStream, index: usize, state: Arc<Mutex<State>>) {
             let Ok(Value::Struct(request)) = packstream::decode(body, &Limits::default()) else {
                 return;
             };
-            let state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
             if state.killed.contains(&index) {
                 return;
             }
@@ -175,7 +178,10 @@ async fn serve(mut stream: TcpStream, index: usize, state: Arc<Mutex<State>>) {
                     let query = request.fields().first().and_then(Value::as_str);
                     let (fields, rows) = match query {
                         Some(q) if q.contains("SERVERS") => server_rows(&state),
-                        _ => database_rows(&state),
+                        _ => {
+                            state.committed += 1;
+                            database_rows(&state)
+                        }
                     };
                     let mut meta = Map::new();
                     let fields = fields.iter().map(|f| Value::String((*f).into()));
@@ -244,6 +250,7 @@ fn database_rows(state: &State) -> (Vec<&'static str>, Vec<Vec<Value>>) {
         "writer",
         "currentStatus",
         "default",
+        "lastCommittedTxn",
     ];
     let mut rows = Vec::new();
     for db in &state.databases {
@@ -258,6 +265,7 @@ fn database_rows(state: &State) -> (Vec<&'static str>, Vec<Vec<Value>>) {
                 Value::Bool(i == db.leader),
                 text("online"),
                 Value::Bool(db.default),
+                Value::Int(state.committed),
             ]);
         }
     }
