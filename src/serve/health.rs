@@ -9,7 +9,7 @@
 //! still passes (the server speaks Bolt); the next probe connects again. Keeping connections
 //! makes a probe one small write and read instead of a connection opened and closed (and a TLS
 //! handshake) each second per server. The kept connections of a slot are sent their RESETs at
-//! once and their answers read together a little later ([`GATHER`]), and the runtime does not
+//! once and their answers read together 50 ms later, and the runtime does not
 //! watch a kept connection between probes, so a slot of answers costs one wake-up, not one
 //! each.
 //!
