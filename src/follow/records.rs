@@ -137,3 +137,162 @@ fn text(value: Value) -> String {
         other => format!("<{}>", other.kind()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::Version;
+    use crate::bolt::chunk;
+    use crate::bolt::client::{Client, ClientOptions, Event};
+    use crate::bolt::packstream::{self, Map, Structure};
+    use crate::topology::import::{DATABASE_COLUMNS, SERVER_COLUMNS, import, read_records};
+    use proptest::prelude::*;
+
+    const COLUMNS: [&[&str]; 2] = [&SERVER_COLUMNS, &DATABASE_COLUMNS];
+
+    /// The fields of each query as a server sends them: a column the import does not read
+    /// first, then the ones it reads in another order than the import lists them.
+    const SERVER_FIELDS: [&str; 5] = ["lastCommittedTxn", "health", "name", "address", "state"];
+    const DATABASE_FIELDS: [&str; 6] =
+        ["lastCommittedTxn", "writer", "name", "address", "role", "currentStatus"];
+
+    /// A cluster: for each server its health; for each database, on each server, whether it
+    /// is there, online, and the writer. `txn` fills the column the import does not read.
+    #[derive(Clone, Debug)]
+    struct State {
+        healthy: Vec<bool>,
+        databases: Vec<Vec<(bool, bool, bool)>>,
+        txn: i64,
+    }
+
+    fn state() -> impl Strategy<Value = State> {
+        let hosting = proptest::collection::vec(any::<(bool, bool, bool)>(), 3);
+        (
+            proptest::collection::vec(any::<bool>(), 3),
+            proptest::collection::vec(hosting, 0..3),
+            any::<i64>(),
+        )
+            .prop_map(|(healthy, databases, txn)| State {
+                healthy,
+                databases,
+                txn,
+            })
+    }
+
+    /// Each query's rows, as `(column, value)` in the order of its fields.
+    fn rows(state: &State) -> [Vec<Vec<Value>>; 2] {
+        let servers = state.healthy.iter().enumerate().map(|(i, &healthy)| {
+            let health = if healthy { "Available" } else { "Unavailable" };
+            vec![
+                Value::Int(state.txn),
+                Value::from(health),
+                Value::from(format!("s{i}")),
+                Value::from(format!("s{i}:7687")),
+                Value::from("Enabled"),
+            ]
+        });
+        let mut databases = Vec::new();
+        for (d, hosts) in state.databases.iter().enumerate() {
+            for (i, &(there, online, writer)) in hosts.iter().enumerate() {
+                if there {
+                    databases.push(vec![
+                        Value::Int(state.txn),
+                        Value::Bool(writer),
+                        Value::from(format!("db{d}")),
+                        Value::from(format!("s{i}:7687")),
+                        Value::from("primary"),
+                        Value::from(if online { "online" } else { "offline" }),
+                    ]);
+                }
+            }
+        }
+        [servers.collect(), databases]
+    }
+
+    /// The records of `state` read as a poll reads them: off a client, each checked and its
+    /// wanted cells kept.
+    fn read(state: &State) -> PollRecords {
+        let mut records = PollRecords::default();
+        for (query, (fields, rows)) in [&SERVER_FIELDS[..], &DATABASE_FIELDS[..]]
+            .into_iter()
+            .zip(rows(state))
+            .enumerate()
+        {
+            let mut client = Client::new(Version::V5_8, ClientOptions::default());
+            let mut out = Vec::new();
+            client.run("SHOW", Some("system"), &mut out);
+            client.pull(&mut out);
+            let names = fields.iter().map(|&f| Value::from(f)).collect();
+            let mut messages = vec![summary(Map::from_iter([("fields", Value::List(names))]))];
+            messages.extend(rows.into_iter().map(|row| message(0x71, Value::List(row))));
+            messages.push(summary(Map::new()));
+            for message in messages {
+                client.push(&message);
+            }
+            let positions: Vec<Option<usize>> = fields
+                .iter()
+                .map(|f| COLUMNS[query].iter().position(|c| c == f))
+                .collect();
+            let mut cells = Vec::new();
+            while let Some(event) = client.next_event().unwrap() {
+                if let Event::Record(fields) = event {
+                    let record = WireRecord::scan(fields, &positions, &mut cells).unwrap();
+                    records.push(query, &record).unwrap();
+                }
+            }
+        }
+        records
+    }
+
+    fn message(tag: u8, field: Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        let message = Value::Struct(Structure::new(tag, vec![field]).unwrap());
+        chunk::write_with(&mut out, |out| packstream::encode(&message, out)).unwrap();
+        out
+    }
+
+    fn summary(metadata: Map) -> Vec<u8> {
+        message(0x70, Value::Map(metadata))
+    }
+
+    /// The same rows as JSON records, imported by the file import.
+    fn imported_from_json(state: &State) -> Imported {
+        let [servers, databases] = rows(state);
+        let json = |fields: &[&str], rows: Vec<Vec<Value>>| {
+            let rows: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|row| {
+                    let cells = fields.iter().zip(row).skip(1).map(|(f, v)| {
+                        let v = match v {
+                            Value::Bool(b) => serde_json::Value::Bool(b),
+                            other => serde_json::Value::from(other.as_str().unwrap_or_default()),
+                        };
+                        ((*f).to_owned(), v)
+                    });
+                    serde_json::Value::Object(cells.collect())
+                })
+                .collect();
+            read_records(&serde_json::Value::Array(rows).to_string()).unwrap()
+        };
+        let servers = json(&SERVER_FIELDS, servers);
+        let databases = json(&DATABASE_FIELDS, databases);
+        import(&servers, &databases).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn records_equal_as_bytes_exactly_when_the_columns_read_are_equal(
+            a in state(),
+            b in state(),
+            txn in any::<i64>(),
+        ) {
+            let read_a = read(&a);
+            let imported = read_a.import(0, &COLUMNS, &Limits::default()).unwrap().unwrap();
+            prop_assert_eq!(&imported, &imported_from_json(&a));
+            let same = State { txn, ..a.clone() };
+            prop_assert_eq!(&read(&same), &read_a, "only the column not read differs");
+            let equal = a.healthy == b.healthy && a.databases == b.databases;
+            prop_assert_eq!(read(&b) == read_a, equal);
+        }
+    }
+}
