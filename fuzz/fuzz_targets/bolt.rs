@@ -26,7 +26,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tagroute::bolt::chunk::Dechunker;
-use tagroute::bolt::client::{Client, ClientError, ClientOptions, Event};
+use tagroute::bolt::client::{Client, ClientError, ClientOptions, Event, RecordFields, decode_field};
 use tagroute::bolt::handshake::{self, HandshakeError, Version};
 use tagroute::bolt::message::Request;
 use tagroute::bolt::packstream::{self, DecodeError, Limits, Map, Value};
@@ -245,6 +245,7 @@ fn client_run(answers: &[u8], split: usize, max: Version, check: bool) -> Vec<Se
                     let all = fields.decode();
                     if check {
                         check_skipping(&all, fields.decode_only(|i| i % 2 == 0));
+                        check_scanning(&all, &fields);
                     }
                     Seen::Record(all)
                 }
@@ -272,6 +273,25 @@ fn check_skipping(all: &Result<Vec<Value>, DecodeError>, even: Result<Vec<Value>
         }
         (Err(a), Err(b)) => assert_eq!(*a, b, "skipping changes the error"),
         (a, b) => panic!("decoded whole {a:?}, in part {b:?}"),
+    }
+}
+
+/// A record scanned (its even columns cut out as bytes, each decoded alone) and decoded whole
+/// agree: the even values, or the same error.
+fn check_scanning(all: &Result<Vec<Value>, DecodeError>, fields: &RecordFields<'_>) {
+    let mut cut = Vec::new();
+    let scanned = fields.scan_only(|i| i % 2 == 0, |i, range| cut.push((i, range)));
+    match (all, scanned) {
+        (Ok(all), Ok(())) => {
+            assert_eq!(cut.len(), all.len().div_ceil(2));
+            for (i, range) in cut {
+                let bytes = &fields.body()[range];
+                let value = decode_field(bytes, &CLIENT.limits).expect("a field scanned decodes");
+                assert_eq!(value, all[i], "field {i}");
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(*a, b, "scanning changes the error"),
+        (a, b) => panic!("decoded whole {a:?}, scanned {b:?}"),
     }
 }
 
