@@ -26,7 +26,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use tagroute::bolt::chunk::Dechunker;
-use tagroute::bolt::client::{Client, ClientError, ClientOptions, Event, RecordFields, decode_field};
+use tagroute::bolt::client::{
+    Client, ClientError, ClientOptions, Event, RecordFields, decode_field,
+};
 use tagroute::bolt::handshake::{self, HandshakeError, Version};
 use tagroute::bolt::message::Request;
 use tagroute::bolt::packstream::{self, DecodeError, Limits, Map, Value};
@@ -191,7 +193,10 @@ fn client_run(answers: &[u8], split: usize, max: Version, check: bool) -> Vec<Se
     };
     let version = match handshake::accepted(*reply, max) {
         Ok(version) => {
-            assert!(version.is_supported() && version <= max, "{version} over {max}");
+            assert!(
+                version.is_supported() && version <= max,
+                "{version} over {max}"
+            );
             version
         }
         Err(e) => return vec![Seen::Handshake(e)],
@@ -208,7 +213,12 @@ fn client_run(answers: &[u8], split: usize, max: Version, check: bool) -> Vec<Se
     let mut expected = [Some(RequestKind::Hello), logon]
         .into_iter()
         .flatten()
-        .chain([RequestKind::Run, RequestKind::Pull, RequestKind::Run, RequestKind::Pull])
+        .chain([
+            RequestKind::Run,
+            RequestKind::Pull,
+            RequestKind::Run,
+            RequestKind::Pull,
+        ])
         .chain([RequestKind::Reset]);
     assert_eq!(client.pending(), 6 + usize::from(logon.is_some()));
     let mut awaited = expected.next();

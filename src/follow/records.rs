@@ -153,8 +153,14 @@ mod tests {
     /// The fields of each query as a server sends them: a column the import does not read
     /// first, then the ones it reads in another order than the import lists them.
     const SERVER_FIELDS: [&str; 5] = ["lastCommittedTxn", "health", "name", "address", "state"];
-    const DATABASE_FIELDS: [&str; 6] =
-        ["lastCommittedTxn", "writer", "name", "address", "role", "currentStatus"];
+    const DATABASE_FIELDS: [&str; 6] = [
+        "lastCommittedTxn",
+        "writer",
+        "name",
+        "address",
+        "role",
+        "currentStatus",
+    ];
 
     /// A cluster: for each server its health; for each database, on each server, whether it
     /// is there, online, and the writer. `txn` fills the column the import does not read.
