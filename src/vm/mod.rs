@@ -10,10 +10,11 @@
 //!   set in registers and stored once (see `matching`); a filter of the step-by-step form is
 //!   one pass of its own, and anything whose set is too small jumps straight to the next rule.
 //!
-//! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks, needs no
-//! popcount for them, and inlines into [`eval`]. The word executor runs each kernel out of line,
-//! compiled for the widest kernels the CPU has ([`features`]: AVX-512, AVX2, `popcnt`), so each
-//! loop has its registers to itself. The check that every tag of the program is known to the
+//! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks and needs
+//! no popcount for them. Both executors run out of line, and [`eval`] inlines into its caller
+//! as the checks and one call. The word executor runs each kernel out of line, compiled for the
+//! widest kernels the CPU has ([`features`]: AVX-512, AVX2, `popcnt`), its operands passed in
+//! registers, so each loop has its registers to itself. The check that every tag of the program is known to the
 //! snapshot is made once per evaluation (the program's tag bound against the snapshot's tag
 //! count), never per instruction.
 
