@@ -86,12 +86,17 @@ pub(super) unsafe fn words<const KNOWN: bool, I: Isa>(
         if let [stage] = stages {
             // SAFETY: `stage` is one of `program`'s.
             let count = match unsafe { program.stage_tags(stage) } {
-                [] => Some(isa.run(|| kernels::copy_from(isa, out, cand))),
-                [a] => Some(isa.run(|| kernels::and_from(isa, out, cand, row(a)))),
-                [a, b] => {
-                    let (a, b) = (row(a), row(b));
-                    Some(isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)))
-                }
+                [] => Some(isa.run4((&mut *out, cand, (), ()), |out, cand, (), ()| {
+                    kernels::copy_from(isa, out, cand)
+                })),
+                [a] => Some(isa.run4((&mut *out, cand, row(a), ()), |out, cand, a, ()| {
+                    kernels::and_from(isa, out, cand, a)
+                })),
+                [a, b] => Some(
+                    isa.run4((&mut *out, cand, row(a), row(b)), |out, cand, a, b| {
+                        kernels::and_union2_from(isa, out, cand, a, b)
+                    }),
+                ),
                 _ => None,
             };
             if let Some(count) = count {
@@ -108,9 +113,9 @@ pub(super) unsafe fn words<const KNOWN: bool, I: Isa>(
                 bits: matrix.bits(),
                 stride: matrix.stride(),
             };
-            let counts = isa.run(|| {
+            let counts = isa.run4((&mut *out, cand, &rule, ()), |out, cand, rule, ()| {
                 let mut counts = [0u32; MAX_STAGES];
-                kernels::chain(isa, out, cand, &rule, &mut counts);
+                kernels::chain(isa, out, cand, rule, &mut counts);
                 counts
             });
             let passes = stages
@@ -153,7 +158,9 @@ unsafe fn stage_by_stage<const KNOWN: bool, I: Isa>(
         // SAFETY: `stage` is one of `program`'s.
         let tags = unsafe { program.stage_tags(stage) };
         outcome.count = match (tags, from) {
-            ([], Some(cand)) => isa.run(|| kernels::copy_from(isa, out, cand)),
+            ([], Some(cand)) => isa.run4((&mut *out, cand, (), ()), |out, cand, (), ()| {
+                kernels::copy_from(isa, out, cand)
+            }),
             ([], None) => outcome.count,
             // SAFETY: the caller's contract on tags when `KNOWN`.
             (tags, from) => unsafe { super::and_any::<KNOWN, I>(isa, tags, matrix, from, out) },

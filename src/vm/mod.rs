@@ -10,10 +10,11 @@
 //!   set in registers and stored once (see `matching`); a filter of the step-by-step form is
 //!   one pass of its own, and anything whose set is too small jumps straight to the next rule.
 //!
-//! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks, needs no
-//! popcount for them, and inlines into [`eval`]. The word executor runs each kernel out of line,
-//! compiled for the widest kernels the CPU has ([`features`]: AVX-512, AVX2, `popcnt`), so each
-//! loop has its registers to itself. The check that every tag of the program is known to the
+//! The one-word executor tests the common thresholds (`min` 1 and 2) with bit tricks and needs
+//! no popcount for them. Both executors run out of line, and [`eval`] inlines into its caller
+//! as the checks and one call. The word executor runs each kernel out of line, compiled for the
+//! widest kernels the CPU has ([`features`]: AVX-512, AVX2, `popcnt`), its operands passed in
+//! registers, so each loop has its registers to itself. The check that every tag of the program is known to the
 //! snapshot is made once per evaluation (the program's tag bound against the snapshot's tag
 //! count), never per instruction.
 
@@ -73,6 +74,10 @@ impl std::error::Error for EvalError {}
 ///
 /// `out` is resized to the snapshot's server count, which allocates only when it has never
 /// been that large; evaluation itself never allocates.
+// PERF: in line, so the caller pays neither a frame of its own nor a result returned through
+// memory: what is left is the checks and one call, to the one-word or the word executor, each
+// out of line with the registers it needs.
+#[inline]
 pub fn eval(
     program: &Program,
     snapshot: &Snapshot,
@@ -153,9 +158,8 @@ unsafe fn run_known(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &m
 ///
 /// # Safety
 /// As [`run_known`].
-// PERF: out of line, so that `eval` (with the one-word executor inlined) saves and restores only
-// the registers one word needs: with the four kernel sets' executors inlined beside it, a
-// one-word evaluation pushed six registers and reserved a 1.2 KB frame.
+// PERF: out of line, apart from the one-word executor: with the four kernel sets' executors
+// inlined beside it, a one-word evaluation pushed six registers and reserved a 1.2 KB frame.
 #[inline(never)]
 unsafe fn run_words(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &mut [u64]) {
     // SAFETY: the contract of `run_known` is that of the executors (`KNOWN = true`).
@@ -169,7 +173,8 @@ unsafe fn run_words(program: &Program, matrix: &TagMatrix, cand: &[u64], out: &m
 ///
 /// # Safety
 /// Every tag id of `program` is below `rows.len()`.
-#[inline(always)]
+// PERF: out of line, so `eval` inlines into its caller as checks and a call.
+#[inline(never)]
 unsafe fn one_word(program: &Program, rows: &[u64], cand: u64) -> u64 {
     // SAFETY: tag ids are below `rows.len()` by the caller's contract.
     let row = |t: u32| unsafe { *rows.get_unchecked(t as usize) };
@@ -383,16 +388,24 @@ unsafe fn and_any<const KNOWN: bool, I: Isa>(
         && let Some(a) = row(a)
     {
         return match from {
-            Some(cand) => isa.run(|| kernels::and_from(isa, out, cand, a)),
-            None => isa.run(|| kernels::and_in_place(isa, out, a)),
+            Some(cand) => isa.run4((out, cand, a, ()), |out, cand, a, ()| {
+                kernels::and_from(isa, out, cand, a)
+            }),
+            None => isa.run4((out, a, (), ()), |out, a, (), ()| {
+                kernels::and_in_place(isa, out, a)
+            }),
         };
     }
     if let [a, b] = tags
         && let (Some(a), Some(b)) = (row(a), row(b))
     {
         return match from {
-            Some(cand) => isa.run(|| kernels::and_union2_from(isa, out, cand, a, b)),
-            None => isa.run(|| kernels::and_union2_in_place(isa, out, a, b)),
+            Some(cand) => isa.run4((out, cand, a, b), |out, cand, a, b| {
+                kernels::and_union2_from(isa, out, cand, a, b)
+            }),
+            None => isa.run4((out, a, b, ()), |out, a, b, ()| {
+                kernels::and_union2_in_place(isa, out, a, b)
+            }),
         };
     }
     isa.run(|| and_union(tags, matrix, from, out))
