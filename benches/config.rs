@@ -53,7 +53,9 @@ fn shapes(c: &mut Criterion) {
     let inputs = config_shapes::shapes(1 << 20);
     println!("config/peak: the most heap one load took, against the file (goal: 8x)");
     for (shape, text) in &inputs {
-        let peak = counting::peak_of(|| drop(black_box(load(text))));
+        let peak = counting::peak_of(|| {
+            black_box(load(text));
+        });
         println!(
             "config/peak/{shape}: {:.1} MB, {:.1}x the file",
             peak as f64 / 1e6,
