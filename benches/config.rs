@@ -4,7 +4,8 @@
 //! an unknown key a megabyte long; 1 MB each (`benches/config_shapes.rs`). Each is loaded and
 //! every diagnostic rendered as `check` prints it. Time should be linear in the size (criterion
 //! reports bytes per second); memory is printed first: the peak of the heap during one load,
-//! against the file's size (the goal is at most 8x; `tests/config_memory.rs` holds it).
+//! against the file's size, counted by the tests' allocator (`tests/counting.rs`): at most 8x,
+//! which `tests/config_memory.rs` holds.
 //!
 //!   cargo bench --bench config
 
@@ -15,10 +16,8 @@
     reason = "a benchmark fails loudly on what it did not expect"
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tagroute::Strictness;
@@ -27,30 +26,11 @@ use tagroute::config::Config;
 #[path = "config_shapes.rs"]
 mod config_shapes;
 
-/// Counts the heap: what is live, and the most that was.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; counting is two atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "../tests/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// Loads `text` and renders every diagnostic as `check` prints it; the bytes rendered.
 fn load(text: &str) -> usize {
@@ -73,10 +53,9 @@ fn shapes(c: &mut Criterion) {
     let inputs = config_shapes::shapes(1 << 20);
     println!("config/peak: the most heap one load took, against the file (goal: 8x)");
     for (shape, text) in &inputs {
-        let before = LIVE.load(Ordering::Relaxed);
-        PEAK.store(before, Ordering::Relaxed);
-        black_box(load(text));
-        let peak = PEAK.load(Ordering::Relaxed) - before;
+        let peak = counting::peak_of(|| {
+            black_box(load(text));
+        });
         println!(
             "config/peak/{shape}: {:.1} MB, {:.1}x the file",
             peak as f64 / 1e6,

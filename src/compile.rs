@@ -10,16 +10,24 @@
 //! which jumps to the next rule when a stage's set is too small (a rule of more than 65,535
 //! stages, beyond what `match` counts, is emitted filter by filter instead). The output goes
 //! through the verifier like any other bytecode.
+//!
+//! The rules come one at a time, so that a policy parsed rule by rule is compiled in the memory
+//! of its program (and of the interner's new tags), never of its tree: earlier rules are known by
+//! the hash of their folded steps and compared in the code emitted for them.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::hash::Hasher;
 
-use rustc_hash::FxHashSet;
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 
 use crate::bytecode::{
-    Flags, Insn, Opcode, Origin, Program, Stage, VerifyError,
+    Flags, Insn, Opcode, Origin, Origins, Program, Stage, VerifyError,
     verify::{Code, verify_with_origins},
 };
+use crate::grow;
 use crate::span::Span;
 use crate::syntax::{FilterKind, Policy, Rule};
 use crate::topology::{TagId, TagInterner, TagStage, TooManyTags};
@@ -72,34 +80,74 @@ impl Step {
         }
     }
 
-    /// The step without its span, to compare rules.
-    fn shape(&self) -> (Vec<TagId>, u32) {
+    /// The step without its span, to compare rules: the tags and the threshold (no tags for a
+    /// `min` step; a tag step names at least one).
+    fn shape(&self) -> (&[TagId], u32) {
         match self {
-            Step::Tags { tags, min, .. } => (tags.clone(), *min),
-            Step::Min { min, .. } => (Vec::new(), *min),
+            Step::Tags { tags, min, .. } => (tags, *min),
+            Step::Min { min, .. } => (&[], *min),
         }
+    }
+}
+
+impl Step {
+    /// Whether the step, spans aside, is these tag ids (none for a `min` step) and this
+    /// threshold.
+    fn is(&self, ids: &[u32], threshold: u32) -> bool {
+        let (tags, min) = self.shape();
+        min == threshold && tags.iter().map(|t| t.as_u32()).eq(ids.iter().copied())
     }
 }
 
 /// Compiles a parsed policy against `interner`. The program holds the tags it names: they keep
 /// their ids while it lives, and a policy that does not compile leaves no name behind.
 pub fn compile(policy: &Policy, interner: &TagInterner) -> Result<Program, CompileError> {
-    compile_staged(policy, &mut interner.stage())
+    compile_staged(&policy.rules, &mut interner.stage())
 }
 
 /// [`compile`] as part of a larger change (a configuration reload), whose `stage` holds the
-/// tags until every program of the change holds its own.
-pub(crate) fn compile_staged(
-    policy: &Policy,
+/// tags until every program of the change holds its own. The rules come one at a time, so that
+/// a caller parsing a policy rule by rule ([`crate::syntax::Rules`]) never holds its whole
+/// tree: what is kept is the program and a hash for each distinct rule.
+pub(crate) fn compile_staged<R: Borrow<Rule>>(
+    rules: impl IntoIterator<Item = R>,
     interner: &mut TagStage<'_>,
 ) -> Result<Program, CompileError> {
-    let mut emitter = Emitter::default();
+    compile_with(rules, interner, Origins::kept())
+}
+
+/// [`compile_staged`] for a caller that only asks whether the rules compile: the program
+/// knows no instruction's origin, and is smaller by it (16 bytes an instruction).
+pub(crate) fn compile_unplaced<R: Borrow<Rule>>(
+    rules: impl IntoIterator<Item = R>,
+    interner: &mut TagStage<'_>,
+) -> Result<Program, CompileError> {
+    compile_with(rules, interner, Origins::Unknown)
+}
+
+fn compile_with<R: Borrow<Rule>>(
+    rules: impl IntoIterator<Item = R>,
+    interner: &mut TagStage<'_>,
+    origins: Origins,
+) -> Result<Program, CompileError> {
+    let mut emitter = Emitter {
+        origins,
+        ..Emitter::default()
+    };
     // Hashed, so a policy of n rules compiles in O(n), not O(n²): policies arrive in reloads.
-    let mut seen: FxHashSet<Vec<(Vec<TagId>, u32)>> = FxHashSet::default();
-    for rule in policy.rules.iter().filter(|r| !r.is_dropped()) {
+    let mut seen = Seen::default();
+    let mut halt: Option<Span> = None;
+    for rule in rules {
+        let rule = rule.borrow();
+        if rule.is_halt() {
+            halt = halt.or(Some(rule.span));
+        }
+        if rule.is_dropped() {
+            continue;
+        }
         let steps = fold_rule(rule, interner)?;
-        let shape: Vec<_> = steps.iter().map(Step::shape).collect();
-        if seen.contains(&shape) {
+        let hash = hash_of(&steps);
+        if seen.contains(hash, &steps, &emitter) {
             continue;
         }
         if steps.is_empty() {
@@ -108,15 +156,17 @@ pub(crate) fn compile_staged(
                 rule: Some(rule.span),
             };
             emitter.emit(Insn::bare(Opcode::RetCand), origin);
+            drop(seen);
             return emitter.finish(interner);
         }
+        let start = u32::try_from(emitter.insns.len())
+            .map_err(|_| CompileError::FilterTooWide(rule.span))?;
         match u16::try_from(steps.len()) {
             Ok(stages) => emitter.emit_match(&steps, stages, rule.span)?,
             Err(_) => emitter.emit_rule(&steps, rule.span)?,
         }
-        seen.insert(shape);
+        seen.insert(hash, start, &emitter);
     }
-    let halt = policy.rules.iter().find(|r| r.is_halt()).map(|r| r.span);
     let origin = Origin {
         filter: halt,
         rule: None,
@@ -125,7 +175,54 @@ pub(crate) fn compile_staged(
         Some(_) if !seen.is_empty() => emitter.emit(Insn::bare(Opcode::RetEmpty), origin),
         _ => emitter.emit(Insn::bare(Opcode::RetCand), origin),
     };
+    // Let go before the verifier makes the program's tables.
+    drop(seen);
     emitter.finish(interner)
+}
+
+/// The rules emitted so far, each known by the instruction that starts it and found by the hash
+/// of its folded steps, which is worked out again from the code when the table grows: a policy
+/// of a million distinct rules keeps 4 bytes for each here, not each rule's steps. A rule is
+/// compared with an earlier one of the same hash in the code emitted for that one.
+#[derive(Default)]
+struct Seen {
+    first: HashTable<u32>,
+}
+
+impl Seen {
+    fn contains(&self, hash: u64, steps: &[Step], emitter: &Emitter) -> bool {
+        let same = |&at: &u32| emitter.emitted_as(at as usize, steps);
+        self.first.find(hash, same).is_some()
+    }
+
+    /// Remembers the rule of `steps`, emitted from instruction `at` on.
+    fn insert(&mut self, hash: u64, at: u32, emitter: &Emitter) {
+        let rehash = |&at: &u32| emitter.hash_at(at as usize);
+        self.first.insert_unique(hash, at, rehash);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+}
+
+/// Hashes one step's shape: the same for a step and for the code emitted for it.
+fn hash_step(hasher: &mut FxHasher, tags: impl Iterator<Item = u32>, min: u32) {
+    for tag in tags {
+        hasher.write_u32(tag);
+    }
+    hasher.write_u32(min);
+    hasher.write_u8(0xff);
+}
+
+/// The hash of the steps' shapes: equal for rules that fold to the same steps.
+fn hash_of(steps: &[Step]) -> u64 {
+    let mut hasher = FxHasher::default();
+    for step in steps {
+        let (tags, min) = step.shape();
+        hash_step(&mut hasher, tags.iter().map(|t| t.as_u32()), min);
+    }
+    hasher.finish()
 }
 
 /// How many earlier tag filters of a rule a new one is checked against for redundancy.
@@ -174,14 +271,14 @@ fn fold_rule(rule: &Rule, interner: &mut TagStage<'_>) -> Result<Vec<Step>, Comp
 #[derive(Default)]
 struct Emitter {
     insns: Vec<Insn>,
-    origins: Vec<Origin>,
+    origins: Origins,
     pool: Vec<u32>,
     stages: Vec<Stage>,
 }
 
 impl Emitter {
     fn emit(&mut self, insn: Insn, origin: Origin) -> usize {
-        self.insns.push(insn);
+        grow::push(&mut self.insns, insn);
         self.origins.push(origin);
         self.insns.len() - 1
     }
@@ -207,7 +304,7 @@ impl Emitter {
                     }
                 }
             };
-            self.stages.push(stage);
+            grow::push(&mut self.stages, stage);
         }
         let at = self.emit(
             Insn {
@@ -230,11 +327,86 @@ impl Emitter {
         Ok(())
     }
 
+    /// Whether the rule emitted from instruction `at` on is made of exactly `steps` (spans
+    /// aside): one `match` whose stages are the steps, or one instruction a step.
+    fn emitted_as(&self, at: usize, steps: &[Step]) -> bool {
+        let Some(first) = self.insns.get(at) else {
+            return false;
+        };
+        if first.op == Opcode::Match {
+            let start = first.a as usize;
+            let stages = self.stages.get(start..start + usize::from(first.len));
+            return stages.is_some_and(|stages| {
+                stages.len() == steps.len()
+                    && stages.iter().zip(steps).all(|(stage, step)| {
+                        let tags = self.pool_slice(stage.start, usize::from(stage.len));
+                        tags.is_some_and(|tags| step.is(tags, stage.min))
+                    })
+            });
+        }
+        let Some(insns) = self.insns.get(at..at + steps.len()) else {
+            return false;
+        };
+        let last = steps.len().saturating_sub(1);
+        insns
+            .iter()
+            .zip(steps)
+            .enumerate()
+            .all(|(i, (insn, step))| {
+                let tags = match insn.op {
+                    Opcode::Min => Some(&[][..]),
+                    Opcode::And => Some(std::slice::from_ref(&insn.a)),
+                    Opcode::AndAny => self.pool_slice(insn.a, usize::from(insn.len)),
+                    _ => None,
+                };
+                insn.flags.contains(Flags::RET) == (i == last)
+                    && tags.is_some_and(|tags| step.is(tags, insn.min))
+            })
+    }
+
+    /// The hash of the rule emitted from instruction `at` on, as [`hash_of`] its steps.
+    fn hash_at(&self, at: usize) -> u64 {
+        let mut hasher = FxHasher::default();
+        let Some(first) = self.insns.get(at) else {
+            return hasher.finish();
+        };
+        if first.op == Opcode::Match {
+            let start = first.a as usize;
+            let stages = self.stages.get(start..start + usize::from(first.len));
+            for stage in stages.unwrap_or(&[]) {
+                let tags = self.pool_slice(stage.start, usize::from(stage.len));
+                hash_step(&mut hasher, tags.unwrap_or(&[]).iter().copied(), stage.min);
+            }
+            return hasher.finish();
+        }
+        for insn in self.insns.get(at..).unwrap_or(&[]) {
+            let tags = match insn.op {
+                Opcode::And => std::slice::from_ref(&insn.a),
+                Opcode::AndAny => self
+                    .pool_slice(insn.a, usize::from(insn.len))
+                    .unwrap_or(&[]),
+                _ => &[],
+            };
+            hash_step(&mut hasher, tags.iter().copied(), insn.min);
+            if insn.flags.contains(Flags::RET) {
+                break;
+            }
+        }
+        hasher.finish()
+    }
+
+    /// The tag ids `pool[start..start + len]`.
+    fn pool_slice(&self, start: u32, len: usize) -> Option<&[u32]> {
+        let start = start as usize;
+        self.pool.get(start..start + len)
+    }
+
     /// `tags` appended to the pool: where they start and how many.
     fn pool_tags(&mut self, tags: &[TagId], span: Span) -> Result<(u32, u16), CompileError> {
         let len = u16::try_from(tags.len()).map_err(|_| CompileError::FilterTooWide(span))?;
         let start =
             u32::try_from(self.pool.len()).map_err(|_| CompileError::FilterTooWide(span))?;
+        grow::reserve(&mut self.pool, tags.len());
         self.pool.extend(tags.iter().map(|t| t.as_u32()));
         Ok((start, len))
     }
@@ -296,7 +468,13 @@ impl Emitter {
         ))
     }
 
-    fn finish(self, interner: &TagStage<'_>) -> Result<Program, CompileError> {
+    fn finish(mut self, interner: &TagStage<'_>) -> Result<Program, CompileError> {
+        // Cut to size one table at a time, smallest first, before the verifier makes anything:
+        // the program keeps them so, and a shrunk table briefly takes its old room and its new.
+        self.pool.shrink_to_fit();
+        self.stages.shrink_to_fit();
+        self.origins.fit(self.insns.len());
+        self.insns.shrink_to_fit();
         let code = Code {
             insns: self.insns,
             pool: self.pool,
@@ -384,9 +562,15 @@ mod tests {
         // rule has 65,568 stages, more than `match`'s 16-bit count.
         let mut filters: Vec<String> = (0..32).map(|i| format!("tags(t{i})")).collect();
         filters.extend((0..65_536).map(|_| "tags(t32)".to_owned()));
-        let text = format!("{}; tags(north)", filters.join("->"));
+        let long = filters.join("->");
+        let others: Vec<String> = (0..100)
+            .map(|i| format!("tags(u{i}); tags(u{i})"))
+            .collect();
+        let text = format!("{long}; tags(north); {}; {long}", others.join("; "));
         let lines = listing(&text);
-        assert_eq!(lines.len(), 32 + 65_536 + 2);
+        // Each rule repeated is found in the code emitted for its first (the table of rules
+        // seen growing meanwhile, rehashed from that code) and cut.
+        assert_eq!(lines.len(), 32 + 65_536 + 1 + 100 + 1);
         assert_eq!(lines[0], "0000  rule and      t0  else 65568");
         assert_eq!(lines[65_567], "65567  and           t32  ret  else 65568");
         assert_eq!(lines[65_568], "65568  match         north  else 65569");

@@ -105,6 +105,9 @@ pub(crate) mod cpu;
 // Bitset words on 64-byte boundaries, for the vector kernels.
 pub(crate) mod aligned;
 
+// Vectors that grow by a quarter, for the tables a compile builds without knowing their size.
+pub(crate) mod grow;
+
 // Text → tokens → syntax tree; normalization, canonical printer, lints.
 pub mod syntax;
 

@@ -762,7 +762,7 @@ fn tables_until(
             Ok(table) => {
                 let index = usize::try_from(table.ttl_secs() - 10).expect("one of ours");
                 let config = &configs[index];
-                let text = &config.policy(name).expect("routed with it").text;
+                let text = config.policy(name).expect("routed with it").text();
                 let spec = specs.of(table.snapshot());
                 let expected = reference_table(spec, db, text, config.routing(), &excluded);
                 let context = format!("{name} on {db}, config {index}");

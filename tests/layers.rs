@@ -11,6 +11,7 @@ const ORDER: &[&str] = &[
     "suggest",
     "cpu",
     "aligned",
+    "grow",
     "syntax",
     "topology",
     "bytecode",

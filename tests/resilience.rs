@@ -135,12 +135,12 @@ fn check_record(record: &Record<'_>, snapshot: &Snapshot, spec: &TopologySpec, c
     let context = format!(
         "{} / {:?} with {down:?} down",
         record.database().name(),
-        policy.text
+        policy.text()
     );
     let readers = names(outcome.readers());
     assert_eq!(
         readers,
-        reference_eval(&policy.text, &spec, &candidates),
+        reference_eval(policy.text(), &spec, &candidates),
         "{context}"
     );
     let writers: Names = outcome
@@ -156,10 +156,11 @@ fn check_record(record: &Record<'_>, snapshot: &Snapshot, spec: &TopologySpec, c
         "{context}"
     );
     let alone = |rule: &syntax::Rule| {
-        let text = &policy.text[rule.span.range()];
+        let text = &policy.text()[rule.span.range()];
         reference_eval(&format!("{text}; halt()"), &spec, &candidates)
     };
-    let rules = &policy.policy.rules;
+    let parsed = policy.policy();
+    let rules = &parsed.rules;
     let answered = match outcome.answer() {
         Answer::Rule(n) => {
             let rule = rules.get(n - 1).expect("a written rule");

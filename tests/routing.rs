@@ -217,7 +217,7 @@ fn every_routing_vector_through_the_api() {
                     .policy(vector.request().policy_name())
                     .expect("exists");
                 let reference =
-                    reference_table(&spec, &vector.db, &policy.text, config.routing(), &[]);
+                    reference_table(&spec, &vector.db, policy.text(), config.routing(), &[]);
                 assert_eq!(
                     reference, *expected,
                     "{context}: the reference helper disagrees"
@@ -683,7 +683,7 @@ fn a_reload_never_mixes_two_configurations() {
     let expected: BTreeMap<u64, Expected> = configs
         .iter()
         .map(|c| {
-            let text = &c.policy("p").expect("p").text;
+            let text = c.policy("p").expect("p").text();
             (
                 c.routing().ttl.as_secs(),
                 reference_table(&cluster, "neo4j", text, c.routing(), &[]),
@@ -742,7 +742,7 @@ fn decisions_never_mix_two_generations() {
     let configs = [a.as_str(), b.as_str()]
         .map(|c| Config::parse(c, Path::new("c"), Strictness::Default).expect("loads"));
     let expected = configs.each_ref().map(|c| {
-        let text = &c.policy("p").expect("p").text;
+        let text = c.policy("p").expect("p").text();
         reference_table(&cluster, "neo4j", text, c.routing(), &[]).readers
     });
     assert_eq!(expected.each_ref().map(BTreeSet::len), [3, 4]);

@@ -87,10 +87,10 @@ fuzz_target!(|bytes: &[u8]| {
     check_bounds(&source, config.warnings());
     check_rendering(&source, config.line_index(), config.warnings());
     for (name, configured) in config.policies() {
-        let text = &configured.text;
+        let text = configured.text();
         let again = syntax::parse(text, strictness)
             .unwrap_or_else(|e| panic!("{source:?} loads {name} = {text:?}, which fails: {e}"));
-        assert_eq!(again, configured.policy, "{source:?}: {name} = {text:?}");
+        assert_eq!(again, configured.policy(), "{source:?}: {name} = {text:?}");
         if configured.is_builtin() {
             continue;
         }

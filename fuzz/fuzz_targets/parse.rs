@@ -6,11 +6,13 @@
 //! - Default mode accepts exactly what the reference accepts after removing the two whitespace
 //!   leniencies, with the same rules; it accepts a text strict mode rejects only with a
 //!   `neo4j-compat` warning, and reads a text both accept the same way.
+//! - In both modes, linting the text rule by rule (`lint_text`, which never holds the tree)
+//!   finds the lints of the tree, in the same order with the same spans, or the same error.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tagroute::syntax::{self, LintKind};
+use tagroute::syntax::{self, LintKind, ParseError, Policy};
 use tagroute::{Strictness, reference};
 use tagroute_fuzz::normal_form;
 
@@ -36,6 +38,9 @@ fuzz_target!(|bytes: &[u8]| {
         lenient.as_ref().err(),
     );
 
+    streamed_lints(&text, Strictness::Strict, &strict);
+    streamed_lints(&text, Strictness::Default, &default);
+
     match (&strict, &default) {
         (_, Ok(policy)) => {
             let lints = syntax::lint(policy);
@@ -53,3 +58,19 @@ fuzz_target!(|bytes: &[u8]| {
         (Err(_), Err(_)) => {}
     }
 });
+
+/// `lint_text` finds what `lint` finds on the tree `parsed`, or fails as it did.
+fn streamed_lints(text: &str, strictness: Strictness, parsed: &Result<Policy, ParseError>) {
+    let mut lints = Vec::new();
+    let streamed = syntax::lint_text(text, strictness, |lint| lints.push(lint));
+    match parsed {
+        Ok(policy) => {
+            assert_eq!(streamed, Ok(()), "{text:?} ({strictness:?})");
+            assert_eq!(lints, syntax::lint(policy), "{text:?} ({strictness:?})");
+        }
+        Err(error) => {
+            assert_eq!(streamed.as_ref().err(), Some(error), "{text:?} ({strictness:?})");
+            assert!(lints.is_empty(), "{text:?} ({strictness:?}): {lints:?}");
+        }
+    }
+}

@@ -338,6 +338,93 @@ pub struct Origin {
     pub rule: Option<Span>,
 }
 
+/// Where each instruction of a program came from: four `u32`s an instruction (`u32::MAX` for an
+/// unknown span) while every offset fits, [`Origin`]s otherwise, or nothing at all when no
+/// origin is known (a program read from bytes, or compiled only to see that it compiles). A
+/// policy of a million rules keeps 16 bytes a rule here, not 48.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Origins {
+    /// Every origin unknown.
+    #[default]
+    Unknown,
+    Narrow(Vec<[u32; 4]>),
+    Wide(Vec<Origin>),
+}
+
+impl Origins {
+    const UNKNOWN: u32 = u32::MAX;
+
+    /// A table to which origins are pushed.
+    pub(crate) fn kept() -> Origins {
+        Origins::Narrow(Vec::new())
+    }
+
+    /// Appends the origin of the next instruction (nothing, to a table of unknown origins).
+    pub(crate) fn push(&mut self, origin: Origin) {
+        match self {
+            Origins::Unknown => {}
+            Origins::Narrow(narrow) => match Self::narrow(origin) {
+                Some(packed) => crate::grow::push(narrow, packed),
+                None => {
+                    let mut wide: Vec<Origin> = narrow.iter().map(|&o| Self::wide(o)).collect();
+                    wide.push(origin);
+                    *self = Origins::Wide(wide);
+                }
+            },
+            Origins::Wide(wide) => wide.push(origin),
+        }
+    }
+
+    /// The origin of instruction `at`, if it is known.
+    fn get(&self, at: usize) -> Option<Origin> {
+        match self {
+            Origins::Unknown => None,
+            Origins::Narrow(narrow) => narrow.get(at).map(|&o| Self::wide(o)),
+            Origins::Wide(wide) => wide.get(at).copied(),
+        }
+    }
+
+    /// Makes the table exactly `len` long, unknown origins added at the end, and no larger
+    /// than it needs to be.
+    pub(crate) fn fit(&mut self, len: usize) {
+        match self {
+            Origins::Unknown => {}
+            Origins::Narrow(narrow) => {
+                narrow.resize(len, [Self::UNKNOWN; 4]);
+                narrow.shrink_to_fit();
+            }
+            Origins::Wide(wide) => {
+                wide.resize(len, Origin::default());
+                wide.shrink_to_fit();
+            }
+        }
+    }
+
+    fn narrow(origin: Origin) -> Option<[u32; 4]> {
+        let span = |span: Option<Span>| match span {
+            None => Some([Self::UNKNOWN; 2]),
+            Some(span) => {
+                let start = u32::try_from(span.start)
+                    .ok()
+                    .filter(|&s| s != Self::UNKNOWN)?;
+                Some([start, u32::try_from(span.end).ok()?])
+            }
+        };
+        let ([a, b], [c, d]) = (span(origin.filter)?, span(origin.rule)?);
+        Some([a, b, c, d])
+    }
+
+    fn wide([a, b, c, d]: [u32; 4]) -> Origin {
+        let span = |start: u32, end: u32| {
+            (start != Self::UNKNOWN).then(|| Span::new(start as usize, end as usize))
+        };
+        Origin {
+            filter: span(a, b),
+            rule: span(c, d),
+        }
+    }
+}
+
 /// A verified program: it can only be made by [`verify`] (the compiler's output goes through it
 /// too), so the VM may rely on every guarantee the verifier states.
 ///
@@ -357,7 +444,7 @@ pub struct Program {
     /// evaluation with the snapshot's tag count.
     tag_bound: usize,
     /// For each instruction, the source text it came from, when it was compiled.
-    origins: Box<[Origin]>,
+    origins: Origins,
 }
 
 impl PartialEq for Program {
@@ -496,5 +583,45 @@ impl fmt::Display for Program {
             writeln!(f, "{line}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_kept_narrow_until_an_offset_does_not_fit() {
+        let span = |start, end| Some(Span::new(start, end));
+        let narrow = [
+            Origin {
+                filter: span(0, 7),
+                rule: span(0, 7),
+            },
+            Origin {
+                filter: span(9, 15),
+                rule: None,
+            },
+            Origin::default(),
+        ];
+        let mut origins = Origins::kept();
+        narrow.iter().for_each(|&o| origins.push(o));
+        assert!(matches!(origins, Origins::Narrow(_)));
+        let wide = Origin {
+            filter: span(1 << 33, (1 << 33) + 4),
+            rule: span(u32::MAX as usize, u32::MAX as usize + 1),
+        };
+        origins.push(wide);
+        assert!(matches!(origins, Origins::Wide(_)));
+        origins.fit(5);
+        let read: Vec<Option<Origin>> = (0..6).map(|at| origins.get(at)).collect();
+        let mut expected: Vec<Option<Origin>> = narrow.iter().copied().map(Some).collect();
+        expected.extend([Some(wide), Some(Origin::default()), None]);
+        assert_eq!(read, expected);
+
+        let mut unknown = Origins::Unknown;
+        unknown.push(narrow[0]);
+        unknown.fit(3);
+        assert_eq!(unknown.get(0), None);
     }
 }

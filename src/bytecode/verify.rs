@@ -21,7 +21,7 @@
 use std::fmt;
 
 use super::{
-    Flags, INSN_SIZE, Insn, InsnIdx, Opcode, Origin, PROGRAM_MAX_INSNS, Program, STAGE_SIZE, Stage,
+    Flags, INSN_SIZE, Insn, InsnIdx, Opcode, Origins, PROGRAM_MAX_INSNS, Program, STAGE_SIZE, Stage,
 };
 use crate::topology::{TagId, TagInterner, TagLease};
 
@@ -117,7 +117,7 @@ pub fn verify(
             stages,
         },
         interner,
-        Vec::new(),
+        Origins::default(),
     )
 }
 
@@ -132,7 +132,7 @@ pub(crate) struct Code {
 pub(crate) fn verify_with_origins(
     code: Code,
     interner: &TagInterner,
-    origins: Vec<Origin>,
+    origins: Origins,
 ) -> Result<Program, VerifyError> {
     let Code {
         insns,
@@ -147,7 +147,7 @@ pub(crate) fn verify_with_origins(
         return Err(whole(VerifyErrorKind::TooLong(insns.len())));
     }
     let tag_count = interner.id_bound();
-    let pool = check_pool(&pool, tag_count).map_err(whole)?;
+    let pool = check_pool(pool, tag_count).map_err(whole)?;
     check_stages(&stages, pool.len()).map_err(whole)?;
     check_first(&insns).map_err(|kind| VerifyError {
         at: Some(InsnIdx::START),
@@ -184,7 +184,7 @@ pub(crate) fn verify_with_origins(
         .unwrap_or(0);
     let held = hold_tags(&insns, &pool, interner)?;
     let mut origins = origins;
-    origins.resize(insns.len(), Origin::default());
+    origins.fit(insns.len());
     Ok(Program {
         insns: insns.into(),
         pool: pool.into(),
@@ -192,7 +192,7 @@ pub(crate) fn verify_with_origins(
         interner: interner.identity(),
         _held: held,
         tag_bound,
-        origins: origins.into(),
+        origins,
     })
 }
 
@@ -204,12 +204,16 @@ fn hold_tags(
     interner: &TagInterner,
 ) -> Result<TagLease, VerifyError> {
     let named = |insn: &Insn| (insn.op == Opcode::And).then_some(insn.a);
-    let mut ids: Vec<TagId> = insns
-        .iter()
-        .filter_map(named)
-        .chain(pool.iter().map(|t| t.as_u32()))
-        .filter_map(|t| TagId::new(t as usize))
-        .collect();
+    // Room made once: the ids of a million tags are not grown to twice their size.
+    let mut ids: Vec<TagId> =
+        Vec::with_capacity(insns.iter().filter_map(named).count() + pool.len());
+    ids.extend(
+        insns
+            .iter()
+            .filter_map(named)
+            .chain(pool.iter().map(|t| t.as_u32()))
+            .filter_map(|t| TagId::new(t as usize)),
+    );
     ids.sort_unstable();
     ids.dedup();
     interner.lease(ids).map_err(|missing| VerifyError {
@@ -287,8 +291,9 @@ impl Program {
     }
 }
 
-fn check_pool(pool: &[u32], tag_count: usize) -> Result<Vec<TagId>, VerifyErrorKind> {
-    pool.iter().map(|&t| check_tag(t, tag_count)).collect()
+fn check_pool(pool: Vec<u32>, tag_count: usize) -> Result<Vec<TagId>, VerifyErrorKind> {
+    // Converted where it lies: a pool of a million tags is not copied.
+    pool.into_iter().map(|t| check_tag(t, tag_count)).collect()
 }
 
 /// Every stage names a range of the pool (possibly empty) and a `min` of at least 1.

@@ -19,9 +19,9 @@
 use std::collections::BTreeSet;
 
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind};
-use super::policies::compile_generation;
+use super::policies::check_generation;
 use super::{Config, ConfigErrors, PolicyDifference, SourceMap, UserDefined, keys};
-use crate::compile::compile;
+use crate::compile::compile_staged;
 use crate::span::{Severity, Span};
 use crate::syntax::{self, LintKind, Policy, TagCensus};
 use crate::topology::{Database, ServerSet, Snapshot};
@@ -181,7 +181,7 @@ fn against_topology(
     snapshot: &Snapshot,
     server: Option<&str>,
 ) -> bool {
-    if let Err(failure) = compile_generation(config.policies(), snapshot.interner(), |_, _| {}) {
+    if let Err(failure) = check_generation(config.policies(), snapshot.interner()) {
         report.findings.push(Finding {
             file: Some(file),
             diagnostic: failure.diagnostic(),
@@ -202,7 +202,14 @@ fn against_topology(
 fn policy_lints(report: &mut CheckReport, file: usize, config: &Config, snapshot: &Snapshot) {
     for policy in config.policies().values().filter(|p| !p.is_builtin()) {
         let place = |span| policy.file_span(span);
-        lints(report, file, &policy.name, &policy.policy, snapshot, &place);
+        lints(
+            report,
+            file,
+            &policy.name,
+            &policy.policy(),
+            snapshot,
+            &place,
+        );
     }
     if let UserDefined::Valid {
         policy, source_map, ..
@@ -238,7 +245,7 @@ fn empty_readers(report: &mut CheckReport, file: usize, config: &Config, snapsho
     let none = ServerSet::empty(snapshot.len());
     let mut selected = ServerSet::default();
     for policy in config.policies().values().filter(|p| !p.is_builtin()) {
-        let Ok(program) = compile(&policy.policy, snapshot.interner()) else {
+        let Ok(program) = compile_staged(policy.rules(), &mut snapshot.interner().stage()) else {
             continue;
         };
         for db in snapshot.databases() {

@@ -41,7 +41,7 @@ pub fn policy_differences(configs: &[&Config]) -> Vec<PolicyDifference> {
                 .iter()
                 .map(|c| PolicyVersion {
                     origin: c.origin().to_owned(),
-                    canonical: c.policy(name).map(|p| p.policy.to_string()),
+                    canonical: c.policy(name).map(|p| p.policy().to_string()),
                 })
                 .collect(),
         })
@@ -49,11 +49,13 @@ pub fn policy_differences(configs: &[&Config]) -> Vec<PolicyDifference> {
 }
 
 fn same_everywhere(configs: &[&Config], name: &str) -> bool {
-    let mut normal = configs
-        .iter()
-        .map(|c| c.policy(name).map(|p| p.policy.normalize()));
-    let first = normal.next().flatten();
-    normal.all(|n| n == first)
+    let mut policies = configs.iter().map(|c| c.policy(name));
+    let first = policies.next().flatten();
+    policies.all(|policy| match (first, policy) {
+        (None, None) => true,
+        (Some(first), Some(policy)) => first.decides_like(policy),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

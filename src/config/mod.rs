@@ -181,7 +181,7 @@ impl Config {
     ///
     /// let text = "dbms.routing.load_balancing.config.server_policies.north=\\\n    tags(north1); tags(north)\n";
     /// let config = Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)?;
-    /// assert_eq!(config.policy("north").map(|p| p.text.as_ref()), Some("tags(north1); tags(north)"));
+    /// assert_eq!(config.policy("north").map(|p| p.text()), Some("tags(north1); tags(north)"));
     /// assert!(config.policy("default").is_some_and(|p| p.is_builtin()));
     /// # Ok::<(), tagroute::config::ConfigErrors>(())
     /// ```
@@ -244,7 +244,7 @@ impl Config {
         let properties = properties::read(source, &mut diagnostics);
         let strict = values::boolean(keys::STRICT_VALIDATION, true, &properties, &mut diagnostics);
         keys::validate(&properties, strict, target, &lines, &mut diagnostics);
-        let policies = policies::read(&properties, strictness, &mut diagnostics);
+        let mut policies = policies::read(&properties, strictness, &mut diagnostics);
         let routing = routing::read(&properties, &mut diagnostics);
         let catchup = catchup::read(&properties, strictness, &mut diagnostics);
         let leadership = leader::read(&properties, &mut diagnostics);
@@ -261,6 +261,11 @@ impl Config {
                 false => ignored_keys.push(key, span, source),
             }
         }
+        // Compiled once the properties are let go: a policy continued over every line is in
+        // them too, and the program of a policy of a million distinct rules is the largest
+        // thing a load makes.
+        drop(properties);
+        policies::refuse_uncompilable(&mut policies, &mut diagnostics);
         let (warnings, unlisted) = diagnostics.finish_indexed(origin, &lines)?;
         Ok(Config {
             origin: origin.to_owned(),
@@ -590,7 +595,7 @@ mod tests {
         let names: Vec<&str> = config.policies().keys().map(String::as_str).collect();
         assert_eq!(names, ["default", "north"]);
         assert_eq!(
-            config.policy("north").unwrap().policy.to_string(),
+            config.policy("north").unwrap().policy().to_string(),
             "tags(north1)->min(2); tags(north); halt()"
         );
         assert!(!config.routing().shuffle);

@@ -5,6 +5,7 @@
 //! line continuations; a policy that parses keeps its lints as warnings. `default` always
 //! exists: `all()` unless the file configures it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::error::{ConfigDiagnostic, ConfigDiagnosticKind as Kind, Diagnostics};
@@ -12,27 +13,38 @@ use super::keys;
 use super::located::{Located, SourceMap};
 use super::properties::{Properties, Property};
 use crate::bytecode::Program;
-use crate::compile::{CompileError, compile_staged};
+use crate::compile::{CompileError, compile_staged, compile_unplaced};
 use crate::span::Span;
 use crate::syntax::Strictness;
-use crate::syntax::{self, Filter, FilterKind, LintKind, ParseError, Policy, Rule};
-use crate::topology::TagInterner;
+use crate::syntax::{self, Lint, LintKind, ParseError, Policy, Rule, Rules};
+use crate::topology::{TagInterner, TagStage};
 
 /// The name of the policy a client gets when it names none.
 pub const DEFAULT_POLICY: &str = "default";
 
 /// A named load-balancing policy, and where its text is in the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The syntax tree is not kept: a policy of a million rules would keep a tree ten times the
+/// size of its text. [`ConfiguredPolicy::policy`] parses the text again, and the loader and
+/// the compiler read it a rule at a time.
+#[derive(Clone, Debug)]
 pub struct ConfiguredPolicy {
     /// The name, case-sensitive, as written in the key.
     pub name: String,
-    /// The value as Neo4j reads it: leading blanks removed, trailing ones kept, continuations
-    /// joined.
-    pub text: String,
-    /// The parsed policy; its spans are offsets in `text`.
-    pub policy: Policy,
+    // INVARIANT: `text` parses with `strictness` (it did when it was loaded, and neither
+    // changes).
+    text: String,
+    strictness: Strictness,
     origin: PolicyOrigin,
 }
+
+/// Equal when the names, texts and places are: the text decides the tree.
+impl PartialEq for ConfiguredPolicy {
+    fn eq(&self, other: &ConfiguredPolicy) -> bool {
+        (&self.name, &self.text, &self.origin) == (&other.name, &other.text, &other.origin)
+    }
+}
+impl Eq for ConfiguredPolicy {}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum PolicyOrigin {
@@ -45,6 +57,67 @@ enum PolicyOrigin {
 }
 
 impl ConfiguredPolicy {
+    /// The value as Neo4j reads it: leading blanks removed, trailing ones kept, continuations
+    /// joined.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use tagroute::Strictness;
+    /// use tagroute::config::Config;
+    ///
+    /// let text = "dbms.routing.load_balancing.config.server_policies.north=  tags(north); \\\n  halt()\n";
+    /// let config = Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)?;
+    /// assert_eq!(config.policy("north").map(|p| p.text()), Some("tags(north); halt()"));
+    /// # Ok::<(), tagroute::config::ConfigErrors>(())
+    /// ```
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed policy, its spans offsets in [`ConfiguredPolicy::text`]: parsed again at
+    /// each call, as the tree is not kept.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use tagroute::Strictness;
+    /// use tagroute::config::Config;
+    ///
+    /// let text = "dbms.routing.load_balancing.config.server_policies.north=tags(north)->min(2)";
+    /// let config = Config::parse(text, Path::new("neo4j.conf"), Strictness::Default)?;
+    /// let policy = config.policy("north").map(|p| p.policy());
+    /// assert_eq!(policy.map(|p| p.rules.len()), Some(1));
+    /// # Ok::<(), tagroute::config::ConfigErrors>(())
+    /// ```
+    #[expect(
+        clippy::expect_used,
+        reason = "the text parsed with this strictness when it was loaded, and neither changes"
+    )]
+    pub fn policy(&self) -> Policy {
+        syntax::parse(&self.text, self.strictness).expect("a configured policy's text parses")
+    }
+
+    /// Whether the two policies return the same servers from every topology: the same
+    /// [normal form](crate::syntax::Normalized), compared a rule at a time.
+    pub(crate) fn decides_like(&self, other: &ConfiguredPolicy) -> bool {
+        let (halts, other_halts) = (Cell::new(false), Cell::new(false));
+        let mine = self
+            .rules()
+            .inspect(|rule| halts.set(halts.get() || rule.is_halt()))
+            .filter_map(|rule| rule.normalize());
+        let theirs = other
+            .rules()
+            .inspect(|rule| other_halts.set(other_halts.get() || rule.is_halt()))
+            .filter_map(|rule| rule.normalize());
+        // Rules found equal were read to the end of both, so every `halt()` was seen.
+        mine.eq(theirs) && halts.get() == other_halts.get()
+    }
+
+    /// The rules of the policy, parsed one at a time.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = Rule> + '_ {
+        // INVARIANT: the text parses, so no error ends the rules early.
+        Rules::new(&self.text, self.strictness).map_while(Result::ok)
+    }
+
     /// Where the bytes `span_in_text` of [`ConfiguredPolicy::text`] are in the file. The
     /// built-in default has no place in a file: the empty span at 0.
     pub fn file_span(&self, span_in_text: Span) -> Span {
@@ -69,31 +142,18 @@ impl ConfiguredPolicy {
 
     /// The built-in `default`: `all()`.
     fn builtin_default() -> ConfiguredPolicy {
-        let all = Filter {
-            kind: FilterKind::All,
-            span: Span::new(0, 5),
-            name_span: Span::new(0, 3),
-            stray_open: None,
-        };
         ConfiguredPolicy {
             name: DEFAULT_POLICY.to_owned(),
             text: "all()".to_owned(),
-            policy: Policy {
-                rules: vec![Rule {
-                    filters: vec![all],
-                    span: Span::new(0, 5),
-                }],
-                compat: Vec::new(),
-            },
+            strictness: Strictness::Strict,
             origin: PolicyOrigin::Builtin,
         }
     }
 }
 
 /// Reads every configured policy, and adds the built-in `default` when none is configured.
-/// A policy with an invalid name or text is reported and left out; so is the first policy that
-/// cannot be compiled with the others as one generation ([`compile_generation`]), and every
-/// policy after it, as routing would refuse the whole configuration.
+/// A policy with an invalid name or text is reported and left out. Whether they compile is
+/// [`refuse_uncompilable`]'s to say, once the file's properties are let go.
 pub(super) fn read(
     properties: &Properties,
     strictness: Strictness,
@@ -113,11 +173,20 @@ pub(super) fn read(
     policies
         .entry(DEFAULT_POLICY.to_owned())
         .or_insert_with(ConfiguredPolicy::builtin_default);
-    if let Err(failure) = compile_generation(&policies, &TagInterner::new(), |_, _| {}) {
+    policies
+}
+
+/// Reports the first policy that cannot be compiled with the others as one generation
+/// ([`check_generation`], against an empty interner: every tag new), and leaves every policy
+/// out, as routing would refuse the whole configuration.
+pub(super) fn refuse_uncompilable(
+    policies: &mut BTreeMap<String, ConfiguredPolicy>,
+    diagnostics: &mut Diagnostics,
+) {
+    if let Err(failure) = check_generation(policies, &TagInterner::new()) {
         diagnostics.push(failure.diagnostic());
         policies.clear();
     }
-    policies
 }
 
 /// A policy that does not compile as part of its generation.
@@ -160,11 +229,35 @@ impl GenerationFailure<'_> {
 pub(crate) fn compile_generation<'p>(
     policies: &'p BTreeMap<String, ConfiguredPolicy>,
     interner: &TagInterner,
+    each: impl FnMut(&'p ConfiguredPolicy, Program),
+) -> Result<(), GenerationFailure<'p>> {
+    let compile =
+        |policy: &ConfiguredPolicy, stage: &mut TagStage<'_>| compile_staged(policy.rules(), stage);
+    generation(policies, interner, compile, each)
+}
+
+/// [`compile_generation`] for a caller that only asks whether the policies compile (loading,
+/// `check --topology`): the same decision, and each program let go as soon as it is made,
+/// without the origins of its instructions.
+pub(crate) fn check_generation<'p>(
+    policies: &'p BTreeMap<String, ConfiguredPolicy>,
+    interner: &TagInterner,
+) -> Result<(), GenerationFailure<'p>> {
+    let compile = |policy: &ConfiguredPolicy, stage: &mut TagStage<'_>| {
+        compile_unplaced(policy.rules(), stage)
+    };
+    generation(policies, interner, compile, |_, _| {})
+}
+
+fn generation<'p>(
+    policies: &'p BTreeMap<String, ConfiguredPolicy>,
+    interner: &TagInterner,
+    compile: impl Fn(&ConfiguredPolicy, &mut TagStage<'_>) -> Result<Program, CompileError>,
     mut each: impl FnMut(&'p ConfiguredPolicy, Program),
 ) -> Result<(), GenerationFailure<'p>> {
     let mut stage = interner.stage();
     for policy in policies.values() {
-        match compile_staged(&policy.policy, &mut stage) {
+        match compile(policy, &mut stage) {
             Ok(program) => each(policy, program),
             Err(error) => return Err(GenerationFailure { policy, error }),
         }
@@ -203,6 +296,7 @@ fn check_name(name: &str, property: &Property, diagnostics: &mut Diagnostics) ->
     !invalid
 }
 
+/// The policy, linted: parsed a rule at a time, and never held whole.
 fn read_policy(
     name: &str,
     property: &Property,
@@ -210,19 +304,19 @@ fn read_policy(
     diagnostics: &mut Diagnostics,
 ) -> Option<ConfiguredPolicy> {
     let value = &property.value;
-    match syntax::parse(&value.text, strictness) {
-        Ok(policy) => {
-            lint(name, &policy, value, diagnostics);
-            Some(ConfiguredPolicy {
-                name: name.to_owned(),
-                text: value.text.to_string(),
-                policy,
-                origin: PolicyOrigin::File {
-                    key: property.key.span(),
-                    map: SourceMap::clone(&value.map),
-                },
-            })
-        }
+    let linted = syntax::lint_text(&value.text, strictness, |lint| {
+        diagnostics.push(lint_diagnostic(name, lint, value));
+    });
+    match linted {
+        Ok(()) => Some(ConfiguredPolicy {
+            name: name.to_owned(),
+            text: value.text.to_string(),
+            strictness,
+            origin: PolicyOrigin::File {
+                key: property.key.span(),
+                map: SourceMap::clone(&value.map),
+            },
+        }),
         Err(error) => {
             let message = format!("policy `{name}`: {error}");
             diagnostics.push(parse_diagnostic(
@@ -278,26 +372,29 @@ pub(super) fn parse_diagnostic(
 /// warning says what Neo4j does with such a policy. A load-balancing policy Neo4j rejects stops
 /// it from starting; a user-defined strategy's only disables the strategy.
 pub(super) fn lint(name: &str, policy: &Policy, value: &Located, diagnostics: &mut Diagnostics) {
-    let load_balancing = name != USER_DEFINED_NAME;
     syntax::lint_each(policy, |lint| {
-        let mut message = format!("policy `{name}`: {}", lint.message);
-        let neo4j_rejects = lint.kind == LintKind::Neo4jCompat;
-        if neo4j_rejects {
-            message.push_str(if load_balancing {
-                "; Neo4j 5 refuses to start with this policy, tagroute serves it (strict mode refuses it too)"
-            } else {
-                "; Neo4j 5 rejects this policy and its strategy never answers, tagroute applies it"
-            });
-        }
-        diagnostics.push(
-            ConfigDiagnostic::warning(
-                Kind::PolicyLint(lint.kind),
-                value.file_span(lint.span),
-                message,
-            )
-            .stopping_neo4j(neo4j_rejects && load_balancing),
-        );
+        diagnostics.push(lint_diagnostic(name, lint, value));
     });
+}
+
+/// One lint of the policy `name`, as a warning placed in the file.
+fn lint_diagnostic(name: &str, lint: Lint, value: &Located) -> ConfigDiagnostic {
+    let load_balancing = name != USER_DEFINED_NAME;
+    let mut message = format!("policy `{name}`: {}", lint.message);
+    let neo4j_rejects = lint.kind == LintKind::Neo4jCompat;
+    if neo4j_rejects {
+        message.push_str(if load_balancing {
+            "; Neo4j 5 refuses to start with this policy, tagroute serves it (strict mode refuses it too)"
+        } else {
+            "; Neo4j 5 rejects this policy and its strategy never answers, tagroute applies it"
+        });
+    }
+    ConfigDiagnostic::warning(
+        Kind::PolicyLint(lint.kind),
+        value.file_span(lint.span),
+        message,
+    )
+    .stopping_neo4j(neo4j_rejects && load_balancing)
 }
 
 /// The name under which the user-defined strategy's policy is reported.
@@ -318,7 +415,8 @@ mod tests {
     ) -> (BTreeMap<String, ConfiguredPolicy>, Vec<ConfigDiagnostic>) {
         let mut diagnostics = Diagnostics::default();
         let properties = read_properties(source, &mut diagnostics);
-        let policies = read(&properties, strictness, &mut diagnostics);
+        let mut policies = read(&properties, strictness, &mut diagnostics);
+        refuse_uncompilable(&mut policies, &mut diagnostics);
         let diagnostics = every_diagnostic(diagnostics, source);
         (policies, diagnostics)
     }
@@ -329,14 +427,14 @@ mod tests {
         let default = &found["default"];
         assert!(default.is_builtin());
         assert_eq!(default.text, "all()");
-        assert_eq!(default.policy.to_string(), "all()");
+        assert_eq!(default.policy().to_string(), "all()");
         assert_eq!(default.key_span(), None);
         assert!(diagnostics.is_empty());
 
         let source = format!("{PREFIX}default=tags(a)");
         let (found, _) = policies(&source, Strictness::Default);
         assert!(!found["default"].is_builtin());
-        assert_eq!(found["default"].policy.to_string(), "tags(a)");
+        assert_eq!(found["default"].policy().to_string(), "tags(a)");
         assert_eq!(
             under(&source, found["default"].key_span().unwrap()),
             &source[..58]
@@ -421,7 +519,7 @@ mod tests {
         let (found, diagnostics) = policies(&source, Strictness::Default);
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
         assert_eq!(names, ["North", "default", "eu-west", "north"]);
-        assert_eq!(found["North"].policy.to_string(), "tags(n)");
+        assert_eq!(found["North"].policy().to_string(), "tags(n)");
         assert_eq!(
             summary(&source, &diagnostics),
             [

@@ -274,7 +274,7 @@ impl<'s> Analysis<'s> {
             .policies()
             .iter()
             .map(|(name, configured)| {
-                RuleWise::compile(&configured.policy, snapshot.interner())
+                RuleWise::compile(&configured.policy(), snapshot.interner())
                     .map(|rules| (name.clone(), rules))
                     .map_err(|error| ResilienceError::Compile {
                         policy: name.clone(),

@@ -43,12 +43,12 @@ impl CompiledPolicy {
 
     /// Its text as configured.
     pub fn text(&self) -> &str {
-        &self.configured.text
+        self.configured.text()
     }
 
-    /// Its syntax tree.
-    pub fn policy(&self) -> &Policy {
-        &self.configured.policy
+    /// Its syntax tree, parsed again from its text ([`ConfiguredPolicy::policy`]).
+    pub fn policy(&self) -> Policy {
+        self.configured.policy()
     }
 
     /// The policy as the configuration holds it, with its place in the file.
@@ -141,15 +141,17 @@ impl Policies {
 
     /// What changed from `before` to `self`.
     pub(crate) fn changes_since(&self, before: &Policies) -> Reload {
-        let rules = |p: &Policies, name: &str| p.get(name).ok().map(|c| c.policy().normalize());
+        fn configured<'p>(policies: &'p Policies, name: &str) -> Option<&'p ConfiguredPolicy> {
+            policies.get(name).ok().map(CompiledPolicy::configured)
+        }
         let mut report = Reload::default();
         for name in before.names().filter(|n| self.id(n).is_err()) {
             report.removed.push(name.into());
         }
         for name in self.names() {
-            match (rules(before, name), rules(self, name)) {
+            match (configured(before, name), configured(self, name)) {
                 (None, _) => report.added.push(name.into()),
-                (Some(a), Some(b)) if a != b => report.changed.push(name.into()),
+                (Some(a), Some(b)) if !a.decides_like(b) => report.changed.push(name.into()),
                 _ => {}
             }
         }

@@ -392,8 +392,13 @@ impl Routes {
         let db = snapshot.database(database)?;
         let settings = generation.settings();
         let candidates = roles(snapshot, db, &ServerSet::empty(snapshot.len()), settings).readers;
-        let explanation =
-            vm::explain(compiled.policy(), compiled.program(), snapshot, &candidates).ok()?;
+        let explanation = vm::explain(
+            &compiled.policy(),
+            compiled.program(),
+            snapshot,
+            &candidates,
+        )
+        .ok()?;
         let text = compiled.text();
         let rules = explanation
             .rules

@@ -13,6 +13,9 @@ use std::hash::BuildHasher;
 
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
+use super::Strictness;
+use super::error::ParseError;
+use super::parser::Rules;
 use super::tree::{FilterKind, NormalFilter, NormalRule, Policy, Rule, TagsSpelling};
 use crate::span::Span;
 
@@ -93,28 +96,76 @@ pub fn lint(policy: &Policy) -> Vec<Lint> {
 /// policy of a million repeated rules has a million warnings, which a caller may count rather
 /// than keep.
 pub fn lint_each(policy: &Policy, mut each: impl FnMut(Lint)) {
-    lint_spelling(policy, &mut each);
-    lint_rules(policy, &mut each);
-    for &span in &policy.compat {
-        each(Lint {
-            kind: LintKind::Neo4jCompat,
-            span,
-            message:
-                "Neo4j rejects whitespace here (after a trailing `;` or between trailing `->`)"
-                    .into(),
-        });
+    for rule in &policy.rules {
+        lint_spelling(rule, &mut each);
     }
+    let mut rules = RuleLints::default();
+    let normal_at = |i: usize| policy.rules.get(i).and_then(Rule::normalize);
+    for (i, rule) in policy.rules.iter().enumerate() {
+        rules.rule(i, rule, &normal_at, &mut each);
+    }
+    rules.finish(&mut each);
+    lint_compat(&policy.compat, &mut each);
+}
+
+/// [`lint_each`] for a policy text, which is parsed rule by rule and never held whole: the
+/// lints of a policy of a million rules in the memory of one rule (and of a hash for each
+/// distinct rule). The same warnings in the same order; none, and the parse error, when the
+/// text does not parse.
+///
+/// ```
+/// use tagroute::Strictness;
+/// use tagroute::syntax::{LintKind, lint_text};
+///
+/// let mut kinds = Vec::new();
+/// lint_text("groups(a); tags(a)", Strictness::Default, |lint| kinds.push(lint.kind))?;
+/// assert_eq!(kinds, [LintKind::DeprecatedGroups, LintKind::DuplicateRule]);
+/// assert!(lint_text("tags(a", Strictness::Default, |_| unreachable!()).is_err());
+/// # Ok::<(), tagroute::syntax::ParseError>(())
+/// ```
+pub fn lint_text(
+    text: &str,
+    strictness: Strictness,
+    mut each: impl FnMut(Lint),
+) -> Result<(), ParseError> {
+    // Read to the end first: a policy that does not parse has no warnings. The text is then
+    // read again for each pass, as `lint_each` reads the tree.
+    for rule in Rules::new(text, strictness) {
+        rule?;
+    }
+    for rule in Rules::new(text, strictness).map_while(Result::ok) {
+        lint_spelling(&rule, &mut each);
+    }
+    let mut lints = RuleLints::default();
+    let mut rules = Rules::new(text, strictness);
+    // A rule is known by where it starts, and found again by parsing from there.
+    let normal_at = |start: usize| {
+        let rest = text.get(start..)?;
+        Rules::new(rest, Strictness::Default)
+            .next()?
+            .ok()?
+            .normalize()
+    };
+    for rule in (&mut rules).map_while(Result::ok) {
+        lints.rule(rule.span.start, &rule, &normal_at, &mut each);
+    }
+    lints.finish(&mut each);
+    lint_compat(rules.compat(), &mut each);
+    Ok(())
 }
 
 /// The warnings about `policy`, including those that compare it with a cluster.
 pub fn lint_with(policy: &Policy, census: &dyn TagCensus) -> Vec<Lint> {
     let mut lints = lint(policy);
-    lint_tags(policy, census, &mut |lint| lints.push(lint));
+    for rule in &policy.rules {
+        lint_tags(rule, census, &mut |lint| lints.push(lint));
+    }
     lints
 }
 
-fn lint_spelling(policy: &Policy, lints: &mut impl FnMut(Lint)) {
-    for filter in policy.rules.iter().flat_map(|r| &r.filters) {
+/// Deprecated `groups()`, no-op `min`, stray `(`.
+fn lint_spelling(rule: &Rule, lints: &mut impl FnMut(Lint)) {
+    for filter in &rule.filters {
         if let FilterKind::Tags {
             spelling: TagsSpelling::Groups,
             ..
@@ -145,17 +196,49 @@ fn lint_spelling(policy: &Policy, lints: &mut impl FnMut(Lint)) {
     }
 }
 
-/// Dead, duplicate and halt-only rules.
-fn lint_rules(policy: &Policy, lints: &mut impl FnMut(Lint)) {
-    let mut always_answers: Option<Span> = None;
-    let mut earlier = Earlier::default();
-    let mut live = false;
-    for (i, rule) in policy.rules.iter().enumerate() {
+fn lint_compat(compat: &[Span], lints: &mut impl FnMut(Lint)) {
+    for &span in compat {
+        lints(Lint {
+            kind: LintKind::Neo4jCompat,
+            span,
+            message:
+                "Neo4j rejects whitespace here (after a trailing `;` or between trailing `->`)"
+                    .into(),
+        });
+    }
+}
+
+/// Dead, duplicate and halt-only rules, a rule at a time.
+#[derive(Default)]
+struct RuleLints {
+    /// The first rule that answers whenever there is a candidate.
+    always_answers: Option<Span>,
+    earlier: Earlier,
+    /// Whether some rule is not dropped.
+    live: bool,
+    /// Whether some rule is `halt()`.
+    halts: bool,
+    /// From the first rule to the last.
+    span: Option<Span>,
+}
+
+impl RuleLints {
+    /// Lints `rule`, known as `key` to `normal_at`, which gives the normal form of an earlier
+    /// rule from its key.
+    fn rule(
+        &mut self,
+        key: usize,
+        rule: &Rule,
+        normal_at: &dyn Fn(usize) -> Option<NormalRule>,
+        lints: &mut impl FnMut(Lint),
+    ) {
+        self.halts |= rule.is_halt();
+        self.span = Some(self.span.map_or(rule.span, |span| span.to(rule.span)));
         let Some(normal) = rule.normalize() else {
-            continue;
+            return;
         };
-        live = true;
-        if let Some(at) = always_answers {
+        self.live = true;
+        if let Some(at) = self.always_answers {
             lints(Lint {
                 kind: LintKind::UnreachableRule,
                 span: rule.span,
@@ -164,57 +247,57 @@ fn lint_rules(policy: &Policy, lints: &mut impl FnMut(Lint)) {
                     at.start, at.end
                 ),
             });
-        } else if earlier.repeats(&policy.rules, i, &normal) {
+        } else if self.earlier.repeats(key, &normal, normal_at) {
             lints(Lint {
                 kind: LintKind::DuplicateRule,
                 span: rule.span,
                 message: "this rule repeats an earlier one and can never answer".into(),
             });
         }
-        if always_answers.is_none() && never_empties(&normal) {
-            always_answers = Some(rule.span);
+        if self.always_answers.is_none() && never_empties(&normal) {
+            self.always_answers = Some(rule.span);
         }
     }
-    if !live && policy.halts() {
-        let span = policy
-            .rules
-            .iter()
-            .map(|r| r.span)
-            .reduce(Span::to)
-            .unwrap_or_default();
-        lints(Lint {
-            kind: LintKind::HaltOnly,
-            span,
-            message: "this policy has no rules and returns every candidate (as Neo4j does)".into(),
-        });
+
+    fn finish(self, lints: &mut impl FnMut(Lint)) {
+        if !self.live && self.halts {
+            lints(Lint {
+                kind: LintKind::HaltOnly,
+                span: self.span.unwrap_or_default(),
+                message: "this policy has no rules and returns every candidate (as Neo4j does)"
+                    .into(),
+            });
+        }
     }
 }
 
 /// The normal forms of the rules seen so far, as hashes: a policy of a million rules keeps a
-/// hash and a rule number per distinct rule, not every normal form, and compares a rule with
+/// hash and a rule's key per distinct rule, not every normal form, and compares a rule with
 /// the earlier one of the same hash by normalizing that one again.
 #[derive(Default)]
 struct Earlier {
-    /// The first rule of each hash.
+    /// The key of the first rule of each hash.
     first: FxHashMap<u64, usize>,
     /// The rare normal forms whose hash an unequal earlier rule took first.
     collided: FxHashSet<NormalRule>,
 }
 
 impl Earlier {
-    /// Whether `normal`, the normal form of rule `i` of `rules`, is that of an earlier rule;
-    /// remembers it if not.
-    fn repeats(&mut self, rules: &[Rule], i: usize, normal: &NormalRule) -> bool {
+    /// Whether `normal`, the normal form of the rule known as `key`, is that of an earlier
+    /// rule; remembers it if not.
+    fn repeats(
+        &mut self,
+        key: usize,
+        normal: &NormalRule,
+        normal_at: &dyn Fn(usize) -> Option<NormalRule>,
+    ) -> bool {
         match self.first.entry(FxBuildHasher.hash_one(normal)) {
             Entry::Vacant(first) => {
-                first.insert(i);
+                first.insert(key);
                 false
             }
             Entry::Occupied(first) => {
-                let same = rules
-                    .get(*first.get())
-                    .and_then(Rule::normalize)
-                    .is_some_and(|earlier| earlier == *normal);
+                let same = normal_at(*first.get()).is_some_and(|earlier| earlier == *normal);
                 same || !self.collided.insert(normal.clone())
             }
         }
@@ -228,38 +311,39 @@ fn never_empties(rule: &NormalRule) -> bool {
         .all(|f| matches!(f, NormalFilter::Min(n) if *n <= 1))
 }
 
-fn lint_tags(policy: &Policy, census: &dyn TagCensus, lints: &mut impl FnMut(Lint)) {
-    for rule in policy.rules.iter().filter(|r| !r.is_dropped()) {
-        let mut before: Vec<BTreeSet<String>> = Vec::new();
-        for filter in &rule.filters {
-            match &filter.kind {
-                FilterKind::Tags { tags, .. } => {
-                    for tag in tags.iter().filter(|t| !census.carries(&t.name)) {
-                        lints(Lint {
-                            kind: LintKind::UnknownTag,
-                            span: tag.span,
-                            message: format!("no server carries the tag `{}`", tag.name),
-                        });
-                    }
-                    before.push(tags.iter().map(|t| t.name.clone()).collect());
+fn lint_tags(rule: &Rule, census: &dyn TagCensus, lints: &mut impl FnMut(Lint)) {
+    if rule.is_dropped() {
+        return;
+    }
+    let mut before: Vec<BTreeSet<String>> = Vec::new();
+    for filter in &rule.filters {
+        match &filter.kind {
+            FilterKind::Tags { tags, .. } => {
+                for tag in tags.iter().filter(|t| !census.carries(&t.name)) {
+                    lints(Lint {
+                        kind: LintKind::UnknownTag,
+                        span: tag.span,
+                        message: format!("no server carries the tag `{}`", tag.name),
+                    });
                 }
-                FilterKind::Min(count) if count.value > 1 => {
-                    let filters: Vec<&BTreeSet<String>> = before.iter().collect();
-                    let most = census.count_matching(&filters);
-                    if usize::try_from(count.value).is_ok_and(|n| n > most) {
-                        lints(Lint {
-                            kind: LintKind::MinTooLarge,
-                            span: filter.span,
-                            message: format!(
-                                "`min({})` can never pass: at most {most} server{} can reach it",
-                                count.value,
-                                if most == 1 { "" } else { "s" }
-                            ),
-                        });
-                    }
-                }
-                _ => {}
+                before.push(tags.iter().map(|t| t.name.clone()).collect());
             }
+            FilterKind::Min(count) if count.value > 1 => {
+                let filters: Vec<&BTreeSet<String>> = before.iter().collect();
+                let most = census.count_matching(&filters);
+                if usize::try_from(count.value).is_ok_and(|n| n > most) {
+                    lints(Lint {
+                        kind: LintKind::MinTooLarge,
+                        span: filter.span,
+                        message: format!(
+                            "`min({})` can never pass: at most {most} server{} can reach it",
+                            count.value,
+                            if most == 1 { "" } else { "s" }
+                        ),
+                    });
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -306,6 +390,30 @@ mod tests {
             ]
         );
         assert!(codes("tags(north1,north2)->min(2); tags(north); halt()").is_empty());
+    }
+
+    /// Linting the text rule by rule finds what linting its tree finds, in the same order.
+    #[test]
+    fn the_text_rule_by_rule_has_the_lints_of_the_tree() {
+        for text in [
+            "groups(a); tags(b)->min(0); groups(a)(; tags(b)->min(0)",
+            "tags(a)->tags(a,b); tags(b,a)->min(1); min(1); tags(c); tags(a) -> ->;",
+            "all(); ->; halt(); ",
+            "tags(a);tags(a); tags(a) ;tags(b)->min(2);tags(b)->min(02);",
+        ] {
+            let policy = parse(text, Strictness::Default).expect("valid");
+            let mut streamed = Vec::new();
+            lint_text(text, Strictness::Default, |lint| streamed.push(lint)).expect("valid");
+            assert_eq!(streamed, lint(&policy), "{text:?}");
+            assert!(!streamed.is_empty(), "{text:?}");
+        }
+        let mut none = Vec::new();
+        let error = lint_text("groups(a); tags(b", Strictness::Default, |l| none.push(l));
+        assert_eq!(
+            error.map_err(|e| e.kind().clone()),
+            Err(crate::syntax::ParseErrorKind::UnclosedArguments)
+        );
+        assert!(none.is_empty(), "no lint of a policy that does not parse");
     }
 
     struct Cluster(Vec<BTreeSet<&'static str>>);

@@ -8,9 +8,11 @@
 //! accepts a text if and only if Neo4j does; in [`Strictness::Default`] it also accepts
 //! whitespace in the two places where Neo4j's string-splitting parser trips over it (after a
 //! trailing `;`, between trailing arrows), and records them for the `neo4j-compat` warning.
-//! This layer knows nothing of bitsets or bytecode. The compiler reads [`Policy`] (it needs
-//! every span, for the program's origins); [`Normalized`] is the form of the conformance
-//! vectors and of equality.
+//! This layer knows nothing of bitsets or bytecode. The compiler reads [`Policy`]'s rules (it
+//! needs every span, for the program's origins); [`Normalized`] is the form of the conformance
+//! vectors and of equality. [`Rules`] parses a text one rule at a time and [`lint_text`] lints it
+//! so, for a caller that must not hold the tree of a whole policy (the configuration loader: a
+//! rule's tree is about ten times its text, and its tokens as much again).
 //!
 //! Neo4j's quirks that the grammar keeps on purpose: empty arguments are ignored (`tags(,a)`),
 //! trailing `;` and `->` are allowed but interior empty pieces are not, a run of `(` after a
@@ -25,8 +27,8 @@ mod token;
 mod tree;
 
 pub use error::{ParseError, ParseErrorKind};
-pub use lint::{Lint, LintKind, TagCensus, lint, lint_each, lint_with};
-pub use parser::parse;
+pub use lint::{Lint, LintKind, TagCensus, lint, lint_each, lint_text, lint_with};
+pub use parser::{Rules, parse};
 pub(crate) use token::is_whitespace;
 pub use tree::{
     Count, Filter, FilterKind, NormalFilter, NormalRule, Normalized, Policy, Rule, Tag,

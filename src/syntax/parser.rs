@@ -11,33 +11,135 @@
 //! split-based parser rejects it: after a trailing `;` and between the arrows of a trailing
 //! arrow run. There, default mode records it (the `neo4j-compat` warning) and strict mode fails.
 
+use std::collections::VecDeque;
+
 use super::error::{ParseError, ParseErrorKind as Kind};
-use super::token::{Lexeme, Token, lex};
+use super::token::{Lexeme, Lexemes, Token, lex};
 use super::tree::{Count, Filter, FilterKind, Policy, Rule, Tag, TagsSpelling};
 use crate::span::Span;
 use crate::syntax::Strictness;
 
 /// Parses a policy text.
 pub fn parse(text: &str, strictness: Strictness) -> Result<Policy, ParseError> {
-    if text.is_empty() {
-        return Err(ParseError::new(Kind::Empty, Span::at(0)));
+    // One rule per `;` at most, room made once: a policy of a million rules is not grown to
+    // twice its size.
+    let semicolons = text.bytes().filter(|&b| b == b';').count();
+    let mut rules = Rules::new(text, strictness);
+    let mut parsed = Vec::with_capacity(semicolons + 1);
+    for rule in &mut rules {
+        parsed.push(rule?);
     }
-    let whole = Span::new(0, text.len());
-    if text.chars().all(super::token::is_whitespace) {
-        return Err(ParseError::new(Kind::Blank, whole));
+    Ok(Policy {
+        rules: parsed,
+        compat: rules.parser.compat,
+    })
+}
+
+/// The rules of a policy text, parsed one at a time: [`parse`] without the tree of the whole
+/// policy, for a caller that looks at each rule and lets it go (the configuration loader
+/// lints and compiles a policy of a million rules in the memory of one).
+///
+/// Yields each rule, in order, as [`parse`] would have it (the same spans), then stops; or
+/// yields the error [`parse`] would return, after the rules before it, and stops. A caller
+/// that must not act on a policy that fails to parse reads it to the end first.
+///
+/// ```
+/// use tagroute::Strictness;
+/// use tagroute::syntax::Rules;
+///
+/// let text = "tags(north)->min(2); halt()";
+/// let mut spans = Vec::new();
+/// for rule in Rules::new(text, Strictness::Strict) {
+///     spans.push(&text[rule?.span.range()]);
+/// }
+/// assert_eq!(spans, ["tags(north)->min(2)", "halt()"]);
+///
+/// let mut rules = Rules::new("tags(a); tgas(b)", Strictness::Strict);
+/// assert!(rules.next().is_some_and(|r| r.is_ok()));
+/// assert!(rules.next().is_some_and(|r| r.is_err()));
+/// assert!(rules.next().is_none());
+/// # Ok::<(), tagroute::syntax::ParseError>(())
+/// ```
+#[derive(Debug)]
+pub struct Rules<'t> {
+    parser: Parser<'t>,
+    state: State,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Nothing read yet: the texts with no rule at all are errors of their own.
+    Start,
+    /// Between rules; the `;` that ended the last one, if any.
+    Between(Option<Span>),
+    /// The end, or an error, was reached.
+    Done,
+}
+
+impl<'t> Rules<'t> {
+    /// The rules of `text`, parsed as `strictness` says.
+    pub fn new(text: &'t str, strictness: Strictness) -> Rules<'t> {
+        Rules {
+            parser: Parser {
+                text,
+                lexemes: lex(text),
+                ahead: VecDeque::with_capacity(2),
+                strictness,
+                compat: Vec::new(),
+                halt: None,
+            },
+            state: State::Start,
+        }
     }
-    if text.chars().all(|c| c == ';') {
-        return Err(ParseError::new(Kind::NoRules, whole));
+
+    /// Whitespace that Neo4j rejects and default mode accepted, in the rules read so far
+    /// (after the last rule, its trailing `;`s included): [`Policy::compat`].
+    pub fn compat(&self) -> &[Span] {
+        &self.parser.compat
     }
-    Parser {
-        text,
-        lexemes: lex(text),
-        pos: 0,
-        strictness,
-        compat: Vec::new(),
-        halt: None,
+
+    fn next_rule(&mut self) -> Result<Option<Rule>, ParseError> {
+        let last_semicolon = match self.state {
+            State::Done => return Ok(None),
+            State::Start => {
+                self.parser.check_not_empty()?;
+                None
+            }
+            State::Between(semicolon) => semicolon,
+        };
+        if let Next::End(at) | Next::Token(Token::Semicolon, at) = self.parser.peek() {
+            let Some(semicolon) = last_semicolon else {
+                return Err(self.parser.error(Kind::EmptyRule, at));
+            };
+            self.parser.parse_trailing_semicolons(semicolon)?;
+            self.state = State::Done;
+            return Ok(None);
+        }
+        let rule = self.parser.parse_rule()?;
+        match self.parser.peek() {
+            Next::End(_) => self.state = State::Done,
+            Next::Token(Token::Semicolon, at) => {
+                self.parser.bump();
+                self.state = State::Between(Some(at));
+            }
+            other => return Err(self.parser.unexpected_after_filter(other)),
+        }
+        Ok(Some(rule))
     }
-    .parse_policy()
+}
+
+impl Iterator for Rules<'_> {
+    type Item = Result<Rule, ParseError>;
+
+    fn next(&mut self) -> Option<Result<Rule, ParseError>> {
+        match self.next_rule() {
+            Ok(rule) => rule.map(Ok),
+            Err(error) => {
+                self.state = State::Done;
+                Some(Err(error))
+            }
+        }
+    }
 }
 
 /// What comes next once whitespace is stepped over.
@@ -49,10 +151,13 @@ enum Next {
     End(Span),
 }
 
+#[derive(Debug)]
 struct Parser<'t> {
     text: &'t str,
-    lexemes: Vec<Lexeme>,
-    pos: usize,
+    lexemes: Lexemes<'t>,
+    /// Lexemes read and not yet consumed: at most two, a run of whitespace and the token after
+    /// it (whitespace is one lexeme a run).
+    ahead: VecDeque<Lexeme>,
     strictness: Strictness,
     compat: Vec<Span>,
     /// The `halt()` seen so far: no filter may follow it.
@@ -66,62 +171,43 @@ struct Arguments {
 }
 
 impl<'t> Parser<'t> {
-    fn parse_policy(mut self) -> Result<Policy, ParseError> {
-        // One rule per `;` at most, room made once: a policy of a million rules is not grown to
-        // twice its size.
-        let semicolons = self.lexemes.iter();
-        let semicolons = semicolons.filter(|l| l.token == Some(Token::Semicolon));
-        let mut rules = Vec::with_capacity(semicolons.count() + 1);
-        let mut last_semicolon: Option<Span> = None;
-        loop {
-            match self.peek() {
-                Next::End(at) | Next::Token(Token::Semicolon, at) => {
-                    let Some(semicolon) = last_semicolon else {
-                        return Err(self.error(Kind::EmptyRule, at));
-                    };
-                    self.parse_trailing_semicolons(semicolon)?;
-                    break;
-                }
-                _ => rules.push(self.parse_rule()?),
-            }
-            match self.peek() {
-                Next::End(_) => break,
-                Next::Token(Token::Semicolon, at) => {
-                    self.bump();
-                    last_semicolon = Some(at);
-                }
-                other => return Err(self.unexpected_after_filter(other)),
-            }
+    /// The texts with no rule at all: empty, blank, or only `;`.
+    fn check_not_empty(&self) -> Result<(), ParseError> {
+        let text = self.text;
+        if text.is_empty() {
+            return Err(ParseError::new(Kind::Empty, Span::at(0)));
         }
-        Ok(Policy {
-            rules,
-            compat: self.compat,
-        })
+        let whole = Span::new(0, text.len());
+        if text.chars().all(super::token::is_whitespace) {
+            return Err(ParseError::new(Kind::Blank, whole));
+        }
+        if text.chars().all(|c| c == ';') {
+            return Err(ParseError::new(Kind::NoRules, whole));
+        }
+        Ok(())
     }
 
     /// After the `;` that ended the last rule, only `;` and whitespace may follow; the
     /// whitespace is Neo4j's first leniency.
     fn parse_trailing_semicolons(&mut self, after: Span) -> Result<(), ParseError> {
-        let rest = &self.lexemes[self.pos_of_offset(after.end)..];
-        if rest
-            .iter()
-            .any(|l| !matches!(l.token, Some(Token::Semicolon | Token::Whitespace)))
-        {
-            // INVARIANT: the caller saw a `;` first, so the empty rule ends at one.
-            let closing = rest
-                .iter()
-                .find(|l| l.token == Some(Token::Semicolon))
-                .map_or(after, |l| l.span);
-            return Err(self.error(Kind::EmptyRule, Span::new(after.end, closing.end)));
+        // The caller saw nothing but whitespace before a `;` or the end, so a `;` comes before
+        // anything else: the first of the rest closes the empty rule.
+        let mut closing: Option<Span> = None;
+        let mut blanks = Vec::new();
+        while let Some(lexeme) = self.take() {
+            match lexeme.token {
+                Some(Token::Semicolon) => {
+                    closing.get_or_insert(lexeme.span);
+                }
+                Some(Token::Whitespace) => blanks.push(lexeme.span),
+                _ => {
+                    // INVARIANT: the caller saw a `;` first, so the empty rule ends at one.
+                    let closing = closing.unwrap_or(after);
+                    return Err(self.error(Kind::EmptyRule, Span::new(after.end, closing.end)));
+                }
+            }
         }
-        let blanks: Vec<Span> = rest
-            .iter()
-            .filter(|l| l.token == Some(Token::Whitespace))
-            .map(|l| l.span)
-            .collect();
-        self.lenient(Kind::TrailingWhitespace, blanks)?;
-        self.pos = self.lexemes.len();
-        Ok(())
+        self.lenient(Kind::TrailingWhitespace, blanks)
     }
 
     fn parse_rule(&mut self) -> Result<Rule, ParseError> {
@@ -263,9 +349,9 @@ impl<'t> Parser<'t> {
         while let Some(Lexeme {
             token: Some(Token::Open),
             span,
-        }) = self.lexemes.get(self.pos).copied()
+        }) = self.lexeme(0)
         {
-            self.pos += 1;
+            self.take();
             run = run.to(span);
         }
         match self.peek() {
@@ -330,23 +416,22 @@ impl<'t> Parser<'t> {
     }
 
     /// The next token that is not whitespace, without consuming anything.
-    fn peek(&self) -> Next {
-        let next = self
-            .lexemes
-            .iter()
-            .skip(self.pos)
-            .find(|l| l.token != Some(Token::Whitespace));
+    fn peek(&mut self) -> Next {
+        let next = match self.lexeme(0) {
+            Some(l) if l.token == Some(Token::Whitespace) => self.lexeme(1),
+            other => other,
+        };
         match next {
             Some(Lexeme {
                 token: Some(token),
                 span,
-            }) => Next::Token(*token, *span),
-            Some(Lexeme { token: None, span }) => Next::Stray(*span),
+            }) => Next::Token(token, span),
+            Some(Lexeme { token: None, span }) => Next::Stray(span),
             None => Next::End(Span::at(self.text.len())),
         }
     }
 
-    fn peek_span(&self) -> Span {
+    fn peek_span(&mut self) -> Span {
         match self.peek() {
             Next::Token(_, span) | Next::Stray(span) | Next::End(span) => span,
         }
@@ -355,25 +440,30 @@ impl<'t> Parser<'t> {
     /// Consumes whitespace and the next token; returns the token's span.
     fn bump(&mut self) -> Span {
         self.skip_whitespace();
-        let span = self
-            .lexemes
-            .get(self.pos)
-            .map_or(Span::at(self.text.len()), |l| l.span);
-        self.pos += 1;
-        span
+        self.take().map_or(Span::at(self.text.len()), |l| l.span)
     }
 
     fn skip_whitespace(&mut self) -> Option<Span> {
         let lexeme = self
-            .lexemes
-            .get(self.pos)
+            .lexeme(0)
             .filter(|l| l.token == Some(Token::Whitespace))?;
-        self.pos += 1;
+        self.take();
         Some(lexeme.span)
     }
 
-    fn pos_of_offset(&self, offset: usize) -> usize {
-        self.lexemes.partition_point(|l| l.span.start < offset)
+    /// The lexeme `n` places ahead (0 or 1), without consuming it.
+    fn lexeme(&mut self, n: usize) -> Option<Lexeme> {
+        while self.ahead.len() <= n {
+            let lexeme = self.lexemes.next()?;
+            self.ahead.push_back(lexeme);
+        }
+        self.ahead.get(n).copied()
+    }
+
+    /// Consumes the next lexeme, whitespace or not.
+    fn take(&mut self) -> Option<Lexeme> {
+        self.lexeme(0)?;
+        self.ahead.pop_front()
     }
 
     fn slice(&self, span: Span) -> &'t str {
@@ -779,6 +869,30 @@ mod tests {
         );
         assert!(strict("all() -> halt()").expect("valid").halts());
         assert!(strict("halt();->").expect("valid").halts());
+    }
+
+    #[test]
+    fn rules_come_one_at_a_time_until_the_end_or_an_error() {
+        let text = "tags(a) ; min(2)-> ->; ";
+        let mut rules = Rules::new(text, Strictness::Default);
+        let spans: Vec<&str> = (&mut rules)
+            .map(|r| &text[r.expect("valid").span.range()])
+            .collect();
+        assert_eq!(spans, ["tags(a)", "min(2)-> ->"]);
+        let compat: Vec<&str> = rules.compat().iter().map(|s| &text[s.range()]).collect();
+        assert_eq!(compat, [" ", " "]);
+
+        let mut rules = Rules::new("tags(a); tags(b); ;", Strictness::Strict);
+        assert!(matches!(rules.next(), Some(Ok(_))));
+        assert!(matches!(rules.next(), Some(Ok(_))));
+        let error = rules.next().and_then(Result::err).map(|e| e.kind().clone());
+        assert_eq!(error, Some(Kind::TrailingWhitespace));
+        assert!(rules.next().is_none());
+        assert!(
+            Rules::new("", Strictness::Strict)
+                .next()
+                .is_some_and(|r| r.is_err())
+        );
     }
 
     #[test]

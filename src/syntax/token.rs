@@ -47,22 +47,31 @@ pub struct Lexeme {
     pub span: Span,
 }
 
-/// Lexes `text` completely. Characters outside the language become `token: None` lexemes, one
-/// character each, so the parser can point at them.
-pub fn lex(text: &str) -> Vec<Lexeme> {
-    // Counted first, so that the lexemes of a policy of a million rules are allocated once and
-    // exactly, not grown to up to twice their size (lexing is a small part of parsing).
-    let count = Token::lexer(text).count();
-    let mut lexer = Token::lexer(text);
-    let mut lexemes = Vec::with_capacity(count);
-    while let Some(token) = lexer.next() {
-        let span = Span::from(lexer.span());
-        lexemes.push(Lexeme {
-            token: token.ok(),
-            span,
-        });
+/// The lexemes of `text`, one at a time: characters outside the language become `token: None`
+/// lexemes, one character each, so the parser can point at them. Nothing is stored, so parsing a
+/// policy of a million rules never holds its tokens (24 bytes each, nine to a rule) at once.
+pub fn lex(text: &str) -> Lexemes<'_> {
+    Lexemes {
+        lexer: Token::lexer(text),
     }
-    lexemes
+}
+
+/// The lexemes of a text, lexed as they are asked for ([`lex`]).
+#[derive(Clone, Debug)]
+pub struct Lexemes<'t> {
+    lexer: logos::Lexer<'t, Token>,
+}
+
+impl Iterator for Lexemes<'_> {
+    type Item = Lexeme;
+
+    fn next(&mut self) -> Option<Lexeme> {
+        let token = self.lexer.next()?;
+        Some(Lexeme {
+            token: token.ok(),
+            span: Span::from(self.lexer.span()),
+        })
+    }
 }
 
 /// Whether `c` is whitespace in the policy language (and to Java's `String.trim`).
@@ -76,7 +85,6 @@ mod tests {
 
     fn tokens(text: &str) -> Vec<(Option<Token>, &str)> {
         lex(text)
-            .into_iter()
             .map(|l| (l.token, text.get(l.span.range()).unwrap_or("?")))
             .collect()
     }

@@ -25,7 +25,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 /// A dense tag number: below the interner's [`TagInterner::id_bound`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,7 +164,9 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    ids: FxHashMap<Arc<str>, TagId>,
+    /// The id of each name, found through its slot: 4 bytes a name, not a second copy of its
+    /// key (a configuration of a million new tags interns them all).
+    ids: HashTable<TagId>,
     /// One per id below the bound; a free id has no name.
     slots: Vec<Slot>,
     /// The free ids below `slots.len()`, taken lowest first.
@@ -272,13 +277,13 @@ impl TagInterner {
     pub(crate) fn stage(&self) -> TagStage<'_> {
         TagStage {
             interner: self,
-            held: FxHashMap::default(),
+            held: Vec::new(),
         }
     }
 
     /// The id of `name`, if it is interned.
     pub fn get(&self, name: &str) -> Option<TagId> {
-        self.read().ids.get(name).copied()
+        self.read().id(name)
     }
 
     /// The name of `id`, if it names a tag now.
@@ -351,7 +356,22 @@ impl TagInterner {
     }
 }
 
+fn hash(name: &str) -> u64 {
+    FxBuildHasher.hash_one(name)
+}
+
 impl State {
+    /// The id of `name`, if it is interned.
+    fn id(&self, name: &str) -> Option<TagId> {
+        self.ids
+            .find(hash(name), |&id| self.name_of(id) == Some(name))
+            .copied()
+    }
+
+    fn name_of(&self, id: TagId) -> Option<&str> {
+        self.slots.get(id.index())?.name.as_deref()
+    }
+
     /// Whether `id` names a tag.
     fn names(&self, id: TagId) -> bool {
         self.slots
@@ -361,7 +381,7 @@ impl State {
 
     /// The id of `name`, interned in the lowest free id if it is new, with one more holder.
     fn take(&mut self, name: &str) -> Result<TagId, TooManyTags> {
-        if let Some(&id) = self.ids.get(name) {
+        if let Some(id) = self.id(name) {
             self.hold(id);
             return Ok(id);
         }
@@ -369,18 +389,22 @@ impl State {
             Some(free) => TagId(free),
             None => {
                 let id = TagId::new(self.slots.len()).ok_or(TooManyTags { limit: Limit::Ids })?;
-                self.slots.push(Slot::default());
+                crate::grow::push(&mut self.slots, Slot::default());
                 id
             }
         };
-        let name: Arc<str> = Arc::from(name);
         if let Some(slot) = self.slots.get_mut(id.index()) {
             *slot = Slot {
-                name: Some(Arc::clone(&name)),
+                name: Some(Arc::from(name)),
                 holders: 1,
             };
         }
-        self.ids.insert(name, id);
+        let slots = &self.slots;
+        let rehash = |&id: &TagId| {
+            let name = slots.get(id.index()).and_then(|s| s.name.as_deref());
+            hash(name.unwrap_or_default())
+        };
+        self.ids.insert_unique(hash(name), id, rehash);
         Ok(id)
     }
 
@@ -403,8 +427,10 @@ impl State {
         if slot.holders > 0 {
             return;
         }
-        if let Some(name) = slot.name.take() {
-            self.ids.remove(&name);
+        if let Some(name) = slot.name.take()
+            && let Ok(entry) = self.ids.find_entry(hash(&name), |&other| other == id)
+        {
+            entry.remove();
         }
         self.free.insert(id.as_u32());
         while let Some(last) = self.slots.len().checked_sub(1) {
@@ -454,24 +480,30 @@ impl fmt::Debug for TagLease {
 /// forgotten.
 pub(crate) struct TagStage<'i> {
     interner: &'i TagInterner,
-    held: FxHashMap<Arc<str>, TagId>,
+    /// The ids the stage holds, a bit each: names are looked up in the interner, so that a
+    /// change of a million new tags (a policy of a million rules) keeps a bit for each here, not
+    /// a second map of names.
+    held: Vec<u64>,
 }
 
 impl TagStage<'_> {
     /// The id of `name`, interning it in the lowest free id if it is new.
     pub(crate) fn intern(&mut self, name: &str) -> Result<TagId, TooManyTags> {
-        if let Some(&id) = self.held.get(name) {
+        // An id the stage holds keeps its name, so a name found held stays right once the lock
+        // is let go.
+        let found = self.interner.read().id(name);
+        if let Some(id) = found.filter(|&id| self.holds(id)) {
             return Ok(id);
         }
         let mut state = self.interner.write();
         let id = state.take(name)?;
-        let name = state
-            .slots
-            .get(id.index())
-            .and_then(|slot| slot.name.clone())
-            .unwrap_or_else(|| Arc::from(name));
-        drop(state);
-        self.held.insert(name, id);
+        if self.holds(id) {
+            // Not reached (a name whose id the stage holds was found above), but a stage holds
+            // an id once.
+            state.release(id);
+        } else {
+            self.hold(id);
+        }
         Ok(id)
     }
 
@@ -479,13 +511,37 @@ impl TagStage<'_> {
     pub(crate) fn interner(&self) -> &TagInterner {
         self.interner
     }
+
+    fn holds(&self, id: TagId) -> bool {
+        let (word, bit) = (id.index() / 64, id.index() % 64);
+        self.held.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    fn hold(&mut self, id: TagId) {
+        let (word, bit) = (id.index() / 64, id.index() % 64);
+        if self.held.len() <= word {
+            self.held.resize(word + 1, 0);
+        }
+        if let Some(w) = self.held.get_mut(word) {
+            *w |= 1 << bit;
+        }
+    }
+
+    /// The ids held, lowest first.
+    fn ids(&self) -> impl Iterator<Item = TagId> + '_ {
+        self.held.iter().enumerate().flat_map(|(word, &bits)| {
+            (0..64)
+                .filter(move |bit| bits & (1 << bit) != 0)
+                .filter_map(move |bit| TagId::new(word * 64 + bit))
+        })
+    }
 }
 
 impl Drop for TagStage<'_> {
     fn drop(&mut self) {
-        if !self.held.is_empty() {
+        if self.held.iter().any(|&w| w != 0) {
             let mut state = self.interner.write();
-            self.held.values().for_each(|&id| state.release(id));
+            self.ids().for_each(|id| state.release(id));
         }
     }
 }

@@ -165,8 +165,9 @@ fn describe_cluster(snapshot: &Snapshot, text: &mut String) {
 fn selections(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result<(), Failure> {
     let mut out = ServerSet::default();
     for policy in config.policies().values() {
-        let program = compile(&policy.policy, snapshot.interner())
-            .map_err(|e| Failure::Invalid(e.to_string()))?;
+        let parsed = policy.policy();
+        let program =
+            compile(&parsed, snapshot.interner()).map_err(|e| Failure::Invalid(e.to_string()))?;
         vm::eval(&program, snapshot, snapshot.available(), &mut out)
             .map_err(|e| Failure::Invalid(e.to_string()))?;
         let selected = snapshot.names(&out);
@@ -175,11 +176,7 @@ fn selections(config: &Config, snapshot: &Snapshot, text: &mut String) -> Result
         } else {
             selected.join(", ")
         };
-        let _ = writeln!(
-            text,
-            "  {:<15} {:<52} -> {shown}",
-            policy.name, policy.policy
-        );
+        let _ = writeln!(text, "  {:<15} {:<52} -> {shown}", policy.name, parsed);
     }
     Ok(())
 }
