@@ -403,15 +403,7 @@ pub(crate) fn decode_list_at(
     keep: impl Fn(usize) -> bool,
     limits: &Limits,
 ) -> Result<Vec<Value>, DecodeError> {
-    let mut reader = Reader::of_message(bytes, start, limits)?;
-    let marker = reader.byte()?;
-    let len = match marker {
-        0x90..=0x9F => u64::from(marker & 0x0F),
-        0xD4..=0xD6 => reader.length(marker - 0xD4)?,
-        _ => return Err(reader.error_at(start, DecodeErrorKind::NotAList)),
-    };
-    let depth = reader.enter(start, depth)?;
-    let n = reader.within(start, len, limits.max_entries)?;
+    let (mut reader, depth, n) = Reader::list_at(bytes, start, depth, limits)?;
     let mut items = Vec::with_capacity(reader.capacity(n));
     for i in 0..n {
         items.push(if keep(i) {
@@ -436,15 +428,7 @@ pub(crate) fn scan_list_at(
     limits: &Limits,
     mut each: impl FnMut(usize, Range<usize>),
 ) -> Result<(), DecodeError> {
-    let mut reader = Reader::of_message(bytes, start, limits)?;
-    let marker = reader.byte()?;
-    let len = match marker {
-        0x90..=0x9F => u64::from(marker & 0x0F),
-        0xD4..=0xD6 => reader.length(marker - 0xD4)?,
-        _ => return Err(reader.error_at(start, DecodeErrorKind::NotAList)),
-    };
-    let depth = reader.enter(start, depth)?;
-    let n = reader.within(start, len, limits.max_entries)?;
+    let (mut reader, depth, n) = Reader::list_at(bytes, start, depth, limits)?;
     for i in 0..n {
         let item = reader.at;
         reader.skip(depth)?;
@@ -487,6 +471,26 @@ impl<'a> Reader<'a> {
             });
         }
         Ok(Reader { bytes, at, limits })
+    }
+
+    /// A reader past the header of the list at byte `start` of a message, nested `depth`
+    /// deep: with its items' depth and their count.
+    fn list_at(
+        bytes: &'a [u8],
+        start: usize,
+        depth: usize,
+        limits: &'a Limits,
+    ) -> Result<(Self, usize, usize), DecodeError> {
+        let mut reader = Reader::of_message(bytes, start, limits)?;
+        let marker = reader.byte()?;
+        let len = match marker {
+            0x90..=0x9F => u64::from(marker & 0x0F),
+            0xD4..=0xD6 => reader.length(marker - 0xD4)?,
+            _ => return Err(reader.error_at(start, DecodeErrorKind::NotAList)),
+        };
+        let depth = reader.enter(start, depth)?;
+        let n = reader.within(start, len, limits.max_entries)?;
+        Ok((reader, depth, n))
     }
 
     /// `value` when the input ends where the reader is, else trailing bytes.
