@@ -4,16 +4,20 @@
 //!
 //! ```text
 //! Seeds ─▶ Connection (TCP, TLS, handshake, HELLO/LOGON) ─▶ both queries, pipelined ─▶ records
-//!                                                                     │ topology::import
-//! Follower::poll ◀──────────────────────────────────────────── Polled { Imported, server }
+//!                                          the bytes of the columns read, kept │
+//!                               same bytes as the last good poll? ─ yes ─▶ poll_change: None
+//!                                                                        no │ topology::import
+//! Follower::poll, poll_change ◀───────────────────────────── Polled { Imported, server }
 //! ```
 //!
 //! The protocol is [`bolt::client`](crate::bolt::client)'s, without I/O; this module is the tokio
 //! connection around it ([`connection`]) and the choice of server: a [`Follower`] keeps its
 //! connection open from one poll to the next and, when the server fails, tries the seeds in
 //! order and then the other members the last good poll listed (their `SHOW SERVERS` addresses,
-//! so a cluster whose seeds are all gone is still followed). Records are read as they stream,
-//! decoding only the columns the import reads ([`SERVER_COLUMNS`], [`DATABASE_COLUMNS`]).
+//! so a cluster whose seeds are all gone is still followed). Records are checked as they
+//! stream, and only the bytes of the columns the import reads ([`SERVER_COLUMNS`],
+//! [`DATABASE_COLUMNS`]) are kept; [`Follower::poll_change`] decodes and imports them only when
+//! they differ from the last good poll's.
 //!
 //! [`SERVER_COLUMNS`]: crate::topology::import::SERVER_COLUMNS
 //! [`DATABASE_COLUMNS`]: crate::topology::import::DATABASE_COLUMNS
