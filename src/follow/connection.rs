@@ -247,7 +247,7 @@ impl Connection {
     pub fn ask_reset(&mut self) -> Result<(), ConnectionError> {
         self.client.reset(&mut self.out);
         match self.try_flush() {
-            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e.into()),
+            Err(e) if !would_block(&e) => Err(e.into()),
             _ => Ok(()),
         }
     }
