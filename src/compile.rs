@@ -330,69 +330,62 @@ impl Emitter {
     /// Whether the rule emitted from instruction `at` on is made of exactly `steps` (spans
     /// aside): one `match` whose stages are the steps, or one instruction a step.
     fn emitted_as(&self, at: usize, steps: &[Step]) -> bool {
-        let Some(first) = self.insns.get(at) else {
-            return false;
-        };
-        if first.op == Opcode::Match {
-            let start = first.a as usize;
-            let stages = self.stages.get(start..start + usize::from(first.len));
-            return stages.is_some_and(|stages| {
-                stages.len() == steps.len()
-                    && stages.iter().zip(steps).all(|(stage, step)| {
-                        let tags = self.pool_slice(stage.start, usize::from(stage.len));
-                        tags.is_some_and(|tags| step.is(tags, stage.min))
-                    })
-            });
+        let mut emitted = self.emitted_steps(at);
+        let same = steps.iter().all(|step| {
+            emitted
+                .next()
+                .is_some_and(|(tags, min)| tags.is_some_and(|t| step.is(t, min)))
+        });
+        same && emitted.next().is_none()
+    }
+
+    /// The hash of the rule emitted from instruction `at` on, as [`hash_of`] its steps.
+    fn hash_at(&self, at: usize) -> u64 {
+        let mut hasher = FxHasher::default();
+        for (tags, min) in self.emitted_steps(at) {
+            hash_step(&mut hasher, tags.unwrap_or(&[]).iter().copied(), min);
         }
-        let Some(insns) = self.insns.get(at..at + steps.len()) else {
-            return false;
-        };
-        let last = steps.len().saturating_sub(1);
-        insns
+        hasher.finish()
+    }
+
+    /// The steps of the rule emitted from instruction `at` on, each as its tag ids (none for a
+    /// `min`; `None` for an instruction that is no step) and its threshold: the stages of its
+    /// `match`, or its instructions up to the one that returns.
+    fn emitted_steps(&self, at: usize) -> impl Iterator<Item = (Option<&[u32]>, u32)> + '_ {
+        let first = self.insns.get(at);
+        let matched = first
+            .filter(|insn| insn.op == Opcode::Match)
+            .and_then(|insn| {
+                let start = insn.a as usize;
+                self.stages.get(start..start + usize::from(insn.len))
+            })
+            .unwrap_or_default()
             .iter()
-            .zip(steps)
-            .enumerate()
-            .all(|(i, (insn, step))| {
+            .map(|stage| {
+                let tags = self.pool_slice(stage.start, usize::from(stage.len));
+                (tags, stage.min)
+            });
+        let filtered = first
+            .filter(|insn| insn.op != Opcode::Match)
+            .and_then(|_| self.insns.get(at..))
+            .unwrap_or_default()
+            .iter()
+            .scan(false, |returned, insn| {
+                (!*returned).then(|| {
+                    *returned = insn.flags.contains(Flags::RET);
+                    insn
+                })
+            })
+            .map(|insn| {
                 let tags = match insn.op {
                     Opcode::Min => Some(&[][..]),
                     Opcode::And => Some(std::slice::from_ref(&insn.a)),
                     Opcode::AndAny => self.pool_slice(insn.a, usize::from(insn.len)),
                     _ => None,
                 };
-                insn.flags.contains(Flags::RET) == (i == last)
-                    && tags.is_some_and(|tags| step.is(tags, insn.min))
-            })
-    }
-
-    /// The hash of the rule emitted from instruction `at` on, as [`hash_of`] its steps.
-    fn hash_at(&self, at: usize) -> u64 {
-        let mut hasher = FxHasher::default();
-        let Some(first) = self.insns.get(at) else {
-            return hasher.finish();
-        };
-        if first.op == Opcode::Match {
-            let start = first.a as usize;
-            let stages = self.stages.get(start..start + usize::from(first.len));
-            for stage in stages.unwrap_or(&[]) {
-                let tags = self.pool_slice(stage.start, usize::from(stage.len));
-                hash_step(&mut hasher, tags.unwrap_or(&[]).iter().copied(), stage.min);
-            }
-            return hasher.finish();
-        }
-        for insn in self.insns.get(at..).unwrap_or(&[]) {
-            let tags = match insn.op {
-                Opcode::And => std::slice::from_ref(&insn.a),
-                Opcode::AndAny => self
-                    .pool_slice(insn.a, usize::from(insn.len))
-                    .unwrap_or(&[]),
-                _ => &[],
-            };
-            hash_step(&mut hasher, tags.iter().copied(), insn.min);
-            if insn.flags.contains(Flags::RET) {
-                break;
-            }
-        }
-        hasher.finish()
+                (tags, insn.min)
+            });
+        matched.chain(filtered)
     }
 
     /// The tag ids `pool[start..start + len]`.
